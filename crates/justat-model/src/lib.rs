@@ -1,0 +1,19 @@
+//! Justat's domain types and pure rules.
+//!
+//! Architecture invariant: this crate never reads the clock, the disk or the network, and
+//! never depends on sqlx, axum or DataFusion. Every function takes the current instant as an
+//! argument, so the rules (roles, audit chain, throttling, session expiry) can be tested
+//! exhaustively and at their boundaries.
+
+pub mod account;
+pub mod audit;
+pub mod french;
+pub mod role;
+pub mod session;
+pub mod throttle;
+
+pub use account::{PasswordProblem, Username, UsernameProblem, validate_new_password};
+pub use audit::{AuditEntry, AuditHead, ChainBreak, Sha256Hex, verify_chain};
+pub use role::{Permission, Role};
+pub use session::{SessionPolicy, SessionStatus};
+pub use throttle::{ThrottleDecision, ThrottlePolicy, ThrottleState};

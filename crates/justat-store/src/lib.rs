@@ -1,0 +1,244 @@
+//! Justat's persistence: one API over SQLite (the embedded default) and PostgreSQL.
+//!
+//! Architecture invariants:
+//! - this is the only crate that writes SQL; queries use the subset both databases share,
+//!   with `$N` placeholders, and the few dialect differences sit in [`Backend`];
+//! - every state change is written with its audit entry in the same transaction
+//!   ([`audit`]); nothing here updates or deletes an audit entry, and the database refuses
+//!   it too (triggers);
+//! - instants are stored in UTC as fixed-width RFC 3339 text, so they sort as text.
+
+pub mod accounts;
+pub mod audit;
+mod migrate;
+pub mod sessions;
+mod time;
+
+pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePolicies, User};
+pub use audit::{Actor, AuditRecord};
+pub use migrate::AppliedMigration;
+pub use sessions::{SessionInfo, SessionTokens};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file (WAL mode).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if any.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+}
+
+/// Errors of the store. User mistakes (conflicts, unknown names, bad passwords) are kept
+/// apart from database failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL is neither `sqlite:` nor `postgres://`.
+    #[error("unsupported database URL `{url}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl {
+        /// What was given.
+        url: String,
+    },
+    /// The database could not be reached or opened.
+    #[error("cannot open the database {url}: {source}")]
+    Open {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// Something with this key already exists.
+    #[error("{what} `{key}` already exists")]
+    Conflict {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// Nothing has this key.
+    #[error("no {what} `{key}`")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// The key looked for.
+        key: String,
+    },
+    /// A new password breaks the policy.
+    #[error(transparent)]
+    Password(#[from] justat_model::PasswordProblem),
+    /// A migration already applied was changed in the source since.
+    #[error(
+        "migration {version} ({name}) was changed after it was applied to this database; \
+         restore its original text and add a new migration instead"
+    )]
+    MigrationChanged {
+        /// Its number.
+        version: i64,
+        /// Its name.
+        name: String,
+    },
+    /// The database was migrated by a newer Justat.
+    #[error(
+        "the database has migration {found}, newer than this Justat knows (up to {known}); \
+         run a newer Justat"
+    )]
+    TooNew {
+        /// The newest migration in the database.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// A stored value cannot be read back: the database was edited outside Justat.
+    #[error("stored {what} cannot be read: `{value}`")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+        /// What is stored.
+        value: String,
+    },
+    /// Hashing a password failed (a bug or resource exhaustion, never the user's input).
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// A connection pool to Justat's database, SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    // Serialises this process's write transactions, so concurrent requests never race for
+    // the next audit sequence number; other processes are handled by retries.
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+/// The URL of the SQLite database file inside a data folder.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}/justat.db", data_dir.display())
+}
+
+/// A URL with its password replaced by `***`, fit for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (and for SQLite creates) the database. Does not migrate: call [`Store::migrate`].
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl { url: redact_url(url) })?;
+        let open_err = |source| StoreError::Open { url: redact_url(url), source };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| open_err(sqlx::Error::Io(e)))?;
+                }
+                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+                    .map_err(open_err)?;
+                // WAL lets the public site read while a write transaction runs.
+                pool.execute("PRAGMA journal_mode = WAL").await.map_err(open_err)?;
+                pool
+            }
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await
+                .map_err(open_err)?,
+        };
+        Ok(Store { pool, backend, write_lock: Arc::new(Mutex::new(())) })
+    }
+
+    /// Opens the database and applies the migrations it lacks.
+    pub async fn open_and_migrate(url: &str) -> Result<Store, StoreError> {
+        let store = Store::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (tests drop their PostgreSQL database afterwards).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Answers when the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Whether a database error is a unique-constraint violation.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.message().contains("UNIQUE constraint failed")
+                || db.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}
+
+/// Marks a query built from constant fragments (column lists, dialect clauses) as safe: no
+/// user input is ever formatted into SQL, it is always bound.
+fn dynamic(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}

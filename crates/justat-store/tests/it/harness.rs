@@ -1,0 +1,99 @@
+//! A fresh database per test: a temporary SQLite file, or a throw-away PostgreSQL database.
+
+use justat_store::{Actor, NewUser, Store, User};
+use justat_model::{Role, Username};
+use sqlx::Executor;
+
+/// One test's database.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = justat_store::sqlite_url(dir.path());
+    let store = Store::open_and_migrate(&url).await.unwrap();
+    TestDb { store, url, _dir: Some(dir), pg: None }
+}
+
+/// `None` (and a note on stderr) when no PostgreSQL server is configured.
+pub async fn postgres() -> Option<TestDb> {
+    let Ok(admin_url) = std::env::var("JUSTAT_TEST_POSTGRES_URL") else {
+        eprintln!("JUSTAT_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("justat_t_{}", &justat_store::sessions::random_token()[..16]);
+    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to JUSTAT_TEST_POSTGRES_URL");
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').expect("a database URL ends with /DBNAME");
+    let url = format!("{base}/{name}");
+    let store = Store::open_and_migrate(&url).await.unwrap();
+    Some(TestDb { store, url, _dir: None, pg: Some((admin_url, name)) })
+}
+
+impl TestDb {
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin_url, name)) = self.pg {
+            let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+            admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.unwrap();
+            admin.close().await;
+        }
+    }
+
+    /// A raw connection pool on the same database, for the tests that play the attacker.
+    pub async fn raw(&self) -> sqlx::AnyPool {
+        sqlx::AnyPool::connect(&self.url).await.unwrap()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+}
+
+pub fn now() -> jiff::Timestamp {
+    "2026-11-29T10:00:00Z".parse().unwrap()
+}
+
+pub async fn add_user(store: &Store, name: &str, role: Role) -> User {
+    store
+        .create_user(
+            &NewUser {
+                username: Username::parse(name).unwrap(),
+                display_name: format!("{name} (test)"),
+                role,
+                password: format!("{name}-password-123"),
+            },
+            &Actor::cli(),
+            now(),
+        )
+        .await
+        .unwrap()
+}
+
+/// Declares each named `async fn(&TestDb)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = crate::harness::sqlite().await;
+                super::$name(&db).await;
+                db.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = crate::harness::postgres().await {
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            }
+        }
+    )*};
+}

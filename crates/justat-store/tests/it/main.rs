@@ -1,0 +1,10 @@
+//! Store integration tests. Each test body runs against SQLite always and against
+//! PostgreSQL when `JUSTAT_TEST_POSTGRES_URL` is set (test names end in `::sqlite` and
+//! `::postgres`).
+
+#[macro_use]
+mod harness;
+mod accounts;
+mod audit;
+mod migrate;
+mod sessions;

@@ -1,0 +1,285 @@
+// End-to-end and accessibility tests for the Justat web server, driven in
+// Debian's headless Chromium through playwright-core.
+//
+// Run: JUSTAT_BIN=/path/to/justat node --test --test-reporter=spec justat.test.mjs
+//
+// The server is started as `$JUSTAT_BIN demo` with a fresh data directory and
+// JUSTAT_LISTEN=127.0.0.1:0; it must print a line containing
+// `listening on http://127.0.0.1:PORT` (stdout or stderr) once it accepts
+// connections.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const CHROMIUM = process.env.JUSTAT_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SERVER_START_TIMEOUT_MS = 120_000;
+const TEST_TIMEOUT_MS = 90_000;
+const ACTION_TIMEOUT_MS = 15_000;
+const NAVIGATION_TIMEOUT_MS = 30_000;
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+const ADMIN_USER = 'admin';
+const ADMIN_PASSWORD = 'justat-demo-admin';
+
+let server; // ChildProcess
+let serverOutput = ''; // everything the server printed, for diagnostics
+let dataDir;
+let baseUrl;
+let browser;
+let anyFailure = false;
+
+// Strip ANSI colour codes (tracing may colour its output even through a pipe).
+const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+
+function tail(text, lines = 60) {
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+function startServer() {
+  const bin = process.env.JUSTAT_BIN;
+  if (!bin) {
+    throw new Error(
+      'JUSTAT_BIN is not set: point it at the justat binary, e.g. ' +
+        'JUSTAT_BIN=$CARGO_TARGET_DIR/debug/justat node --test justat.test.mjs',
+    );
+  }
+  dataDir = mkdtempSync(join(tmpdir(), 'justat-browser-'));
+  const env = { ...process.env, JUSTAT_DATA_DIR: dataDir, JUSTAT_LISTEN: '127.0.0.1:0', NO_COLOR: '1' };
+  delete env.JUSTAT_DATABASE_URL;
+
+  return new Promise((resolvePromise, reject) => {
+    let settled = false;
+    const child = spawn(resolve(bin), ['demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = child;
+    const timer = setTimeout(() => {
+      fail(new Error(`server did not print "listening on http://…" within ${SERVER_START_TIMEOUT_MS / 1000} s`));
+    }, SERVER_START_TIMEOUT_MS);
+
+    function fail(err) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      err.message += `\n--- server output ---\n${tail(serverOutput)}\n--- end of server output ---`;
+      reject(err);
+    }
+    function onData(chunk) {
+      serverOutput += stripAnsi(chunk.toString('utf8'));
+      if (settled) return;
+      const m = serverOutput.match(/listening on (http:\/\/[^\s/]+)/);
+      if (m) {
+        settled = true;
+        clearTimeout(timer);
+        resolvePromise(m[1]);
+      }
+    }
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => fail(new Error(`cannot start ${bin}: ${err.message}`)));
+    child.on('exit', (code, signal) => fail(new Error(`server exited early (code ${code}, signal ${signal})`)));
+  });
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  const timeout = new Promise((r) => setTimeout(r, 5_000, 'timeout'));
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    server.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// Never leave the server behind, even if the runner dies between hooks.
+process.on('exit', () => {
+  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+});
+
+before(async () => {
+  baseUrl = await startServer();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+}, { timeout: SERVER_START_TIMEOUT_MS + 60_000 });
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  await stopServer();
+  if (anyFailure) {
+    process.stderr.write(`\n--- justat server output (last lines) ---\n${tail(serverOutput, 80)}\n--- end ---\n`);
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A fresh browser context + page that records console errors and page errors. */
+async function openPage() {
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+  page.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') {
+      problems.push({ kind: 'console.error', text: msg.text(), url: msg.location()?.url ?? '' });
+    }
+  });
+  page.on('pageerror', (err) => problems.push({ kind: 'pageerror', text: String(err?.stack || err), url: page.url() }));
+  return { context, page, problems };
+}
+
+/**
+ * Fail if the page logged console errors (CSP violations show up as
+ * "Refused to …", failed subresources as "Failed to load resource") or threw.
+ * `allow(problem)` may excuse an expected one.
+ */
+function assertNoPageProblems(problems, allow = () => false) {
+  // Chromium fetches /favicon.ico on its own, at a moment that varies from run
+  // to run; its 404 is not the page's fault, so it is not counted here.
+  const isFavicon = (p) => p.kind === 'console.error' && /\/favicon\.ico$/.test(p.url);
+  const unexpected = problems.filter((p) => !isFavicon(p) && !allow(p));
+  assert.equal(
+    unexpected.length,
+    0,
+    `browser reported ${unexpected.length} error(s):\n` +
+      unexpected.map((p) => `  [${p.kind}] ${p.text}${p.url ? ` (at ${p.url})` : ''}`).join('\n'),
+  );
+}
+
+/** Run axe-core (WCAG 2.0/2.1 A and AA rules) on the current page; fail on any violation. */
+async function assertAccessible(page, label) {
+  // page.evaluate goes through the DevTools protocol, so the site's CSP (no
+  // inline script) does not block injecting axe.
+  const hasAxe = await page.evaluate(() => typeof window.axe !== 'undefined');
+  if (!hasAxe) await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(
+    (tags) =>
+      window.axe.run(document, {
+        runOnly: { type: 'tag', values: tags },
+        resultTypes: ['violations'],
+      }),
+    AXE_TAGS,
+  );
+  const report = result.violations
+    .map((v) => {
+      const nodes = v.nodes
+        .map(
+          (n) =>
+            `      - target: ${JSON.stringify(n.target)}\n` +
+            `        html: ${n.html}\n` +
+            `        ${(n.failureSummary || '').replace(/\n/g, '\n        ')}`,
+        )
+        .join('\n');
+      return `  * ${v.id} [${v.impact}] ${v.help}\n    ${v.helpUrl}\n${nodes}`;
+    })
+    .join('\n');
+  assert.equal(
+    result.violations.length,
+    0,
+    `axe found ${result.violations.length} accessibility violation(s) on ${label} (${page.url()}):\n${report}`,
+  );
+}
+
+const pathOf = (page) => new URL(page.url()).pathname;
+const isAdminPath = (u) => u.pathname === '/admin' || u.pathname.startsWith('/admin/');
+
+/** Like test(), with a page opened and closed around the body and failures noted for diagnostics. */
+function pageTest(name, fn) {
+  test(name, { timeout: TEST_TIMEOUT_MS }, async () => {
+    const handle = await openPage();
+    try {
+      await fn(handle);
+    } catch (err) {
+      anyFailure = true;
+      throw err;
+    } finally {
+      await handle.context.close().catch(() => {});
+    }
+  });
+}
+
+async function logIn(page) {
+  await page.goto(`${baseUrl}/connexion`);
+  await page.fill('#username', ADMIN_USER);
+  await page.fill('#password', ADMIN_PASSWORD);
+  await Promise.all([
+    page.waitForURL(isAdminPath),
+    page.locator('form:has(#password) button[type="submit"]').first().click(),
+  ]);
+}
+
+pageTest('home page loads in French with a heading and passes axe', async ({ page, problems }) => {
+  const response = await page.goto(`${baseUrl}/`);
+  assert.ok(response, 'no response for /');
+  assert.equal(response.status(), 200, 'GET / status');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'fr', '<html lang> on /');
+  assert.ok((await page.locator('h1').count()) >= 1, 'expected an <h1> on /');
+  await assertAccessible(page, 'home page');
+  assertNoPageProblems(problems);
+});
+
+pageTest('login page passes axe', async ({ page, problems }) => {
+  const response = await page.goto(`${baseUrl}/connexion`);
+  assert.equal(response?.status(), 200, 'GET /connexion status');
+  assert.equal(await page.locator('#username').count(), 1, 'expected one #username field');
+  assert.equal(await page.locator('#password').count(), 1, 'expected one #password field');
+  await assertAccessible(page, 'login page');
+  assertNoPageProblems(problems);
+});
+
+pageTest('demo admin logs in and sees the audit log', async ({ page, problems }) => {
+  await logIn(page);
+  assert.ok(isAdminPath(new URL(page.url())), `after login expected /admin…, got ${page.url()}`);
+  await assertAccessible(page, 'admin landing page');
+
+  const response = await page.goto(`${baseUrl}/admin/journal`);
+  assert.equal(response?.status(), 200, 'GET /admin/journal status');
+  assert.equal(pathOf(page), '/admin/journal');
+  const table = page.locator('table').first();
+  await table.waitFor({ state: 'visible' });
+  assert.ok((await table.locator('caption').count()) >= 1, 'audit log table needs a <caption>');
+  await assertAccessible(page, 'audit log page');
+  assertNoPageProblems(problems);
+});
+
+pageTest('logging out ends the session', async ({ page, problems }) => {
+  await logIn(page);
+  const button = page.locator('header').getByRole('button', { name: 'Se déconnecter', exact: true });
+  await button.waitFor({ state: 'visible' });
+  const form = button.locator('xpath=ancestor::form[1]');
+  const action = await form.getAttribute('action');
+  assert.ok(action && new URL(action, page.url()).pathname === '/deconnexion', `logout form action: ${action}`);
+  assert.equal((await form.getAttribute('method'))?.toLowerCase(), 'post', 'logout form must POST');
+
+  await Promise.all([page.waitForURL((u) => u.pathname === '/'), button.click()]);
+  assert.equal(pathOf(page), '/');
+
+  await page.goto(`${baseUrl}/admin`);
+  assert.equal(pathOf(page), '/connexion', `after logout /admin should redirect to /connexion, got ${page.url()}`);
+  assertNoPageProblems(problems);
+});
+
+pageTest('unknown page returns 404 and passes axe', async ({ page, problems }) => {
+  const url = `${baseUrl}/page-inexistante`;
+  const response = await page.goto(url);
+  assert.equal(response?.status(), 404, 'GET /page-inexistante status');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'fr', '<html lang> on the 404 page');
+  await assertAccessible(page, '404 page');
+  // Chromium logs the 404 of the document itself as a console error: expected here.
+  assertNoPageProblems(problems, (p) => p.kind === 'console.error' && p.url === url && /\b404\b/.test(p.text));
+});
