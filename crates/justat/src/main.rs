@@ -1,1 +1,132 @@
-fn main() {}
+//! The `justat` command: the server, the demo and the administration commands.
+//!
+//! This binary only wires configuration into the library crates; it holds no business logic.
+
+mod config;
+mod demo;
+mod serve;
+mod user;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Justat: the statistical production and dissemination system of the statistical service of
+/// the French Ministry of Justice (SSER).
+#[derive(Parser)]
+#[command(name = "justat", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./justat.toml if it exists). Every key can also be set
+    /// by an environment variable JUSTAT_<KEY>, which wins over the file.
+    #[arg(long, global = true, env = "JUSTAT_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the public site and the back office.
+    Serve,
+    /// Prepare the demo data and accounts, then serve.
+    Demo {
+        /// Prepare the demo data and exit without serving.
+        #[arg(long)]
+        prepare_only: bool,
+    },
+    /// Print the effective configuration and where each value comes from.
+    Config,
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Apply the migrations the database lacks (they are also applied at start).
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check that no entry of the audit log was edited, deleted, inserted or reordered.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let loaded = Config::load(cli.config.as_deref(), &|k| std::env::var(k).ok())?;
+    init_logging(&loaded.config.log);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let config = loaded.config.clone();
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Config => {
+                print!("{}", loaded.render());
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Serve => serve::serve(&config).await.map(|()| ExitCode::SUCCESS),
+            Command::Demo { prepare_only } => demo::demo(&config, prepare_only).await.map(|()| ExitCode::SUCCESS),
+            Command::Db { command: DbCommand::Migrate } => {
+                let store = serve::open_store(&config).await?;
+                println!("database {} is up to date", justat_store::redact_url(&config.database_url()));
+                store.close().await;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::User { command } => user::run(&config, command).await,
+            Command::Audit { command: AuditCommand::Verify } => audit_verify(&config).await,
+        }
+    })
+}
+
+async fn audit_verify(config: &Config) -> Result<ExitCode> {
+    let store = serve::open_store(config).await?;
+    let result = store.verify_audit().await?;
+    store.close().await;
+    match result {
+        Ok(n) => {
+            println!("audit log OK: {n} entries verified, the hash chain is intact");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            println!("audit log BROKEN: {broken}");
+            println!("the entries before #{} are intact; investigate from there", broken.seq());
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}

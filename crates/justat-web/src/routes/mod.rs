@@ -1,0 +1,5 @@
+//! The routes, one module per area of the site.
+
+pub mod admin;
+pub mod login;
+pub mod public;

@@ -1,0 +1,77 @@
+//! Templates (embedded at build time) and the context every page shares.
+
+use crate::assets::dsfr_base;
+use crate::auth::SessionCtx;
+use axum::response::Html;
+use minijinja::{Environment, Value, context};
+use std::sync::OnceLock;
+
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates!(
+    "base.html",
+    "home.html",
+    "service.html",
+    "login.html",
+    "error.html",
+    "accessibilite.html",
+    "mentions_legales.html",
+    "donnees_personnelles.html",
+    "admin/index.html",
+    "admin/audit.html",
+    "admin/users.html",
+);
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).expect("embedded templates parse (checked by a unit test)");
+        }
+        env
+    })
+}
+
+/// A serialisable value (a view-model struct) as a template value.
+pub fn ser<T: serde::Serialize>(value: &T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}
+
+/// Renders a full page: `template` with the shared context (title, navigation, session,
+/// DSFR path) merged with `extra`.
+pub fn render_page(
+    template: &str,
+    title: &str,
+    nav: &str,
+    session: Option<&SessionCtx>,
+    extra: Value,
+) -> Result<Html<String>, minijinja::Error> {
+    let session = session.map(|s| {
+        context! {
+            display_name => s.user.display_name.clone(),
+            username => s.user.username.clone(),
+            role_label => s.user.role.label_fr(),
+            csrf => s.csrf.clone(),
+        }
+    });
+    let ctx = context! { title, nav, session, dsfr => dsfr_base(), ..extra };
+    environment().get_template(template)?.render(ctx).map(Html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in TEMPLATES {
+            environment().get_template(name).unwrap();
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The effective configuration: defaults, then `justat.toml`, then `JUSTAT_*` variables.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Every setting of Justat. Each key can be set in `justat.toml` and overridden by the
+/// environment variable `JUSTAT_<KEY>` (upper case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where Justat keeps its files (and the SQLite database by default).
+    pub data_dir: PathBuf,
+    /// The address the server listens on (`127.0.0.1:0` picks a free port).
+    pub listen: String,
+    /// `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`; empty means the
+    /// SQLite file `justat.db` inside `data_dir`.
+    pub database_url: String,
+    /// The address users reach the site at; an `https://` address makes cookies `Secure`.
+    pub public_url: String,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// Minutes of inactivity after which a session ends.
+    pub session_idle_minutes: u32,
+    /// Hours after login after which a session ends, however active.
+    pub session_absolute_hours: u32,
+    /// The largest request body accepted, in KiB.
+    pub max_body_kib: u32,
+    /// Log filter (`error`, `warn`, `info`, `debug`, or a `tracing` filter directive).
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./justat-data"),
+            listen: "127.0.0.1:8080".into(),
+            database_url: String::new(),
+            public_url: String::new(),
+            trust_forwarded_for: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            max_body_kib: 64,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Built-in default.
+    Default,
+    /// The configuration file.
+    File,
+    /// An environment variable.
+    Env,
+}
+
+/// The configuration and the origin of each key.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The values.
+    pub config: Config,
+    /// For each key, where its value came from.
+    pub origins: Vec<(&'static str, Origin)>,
+    /// The file read, if any.
+    pub file: Option<PathBuf>,
+}
+
+const KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "database_url",
+    "public_url",
+    "trust_forwarded_for",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "max_body_kib",
+    "log",
+];
+
+impl Config {
+    /// Loads the configuration: `file` if given (it must exist), else `justat.toml` in the
+    /// current folder if present; then the environment.
+    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded> {
+        let (path, required) = match file {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("justat.toml"), false),
+        };
+        let mut table = toml::Table::new();
+        let mut file_read = None;
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            table = text.parse::<toml::Table>().with_context(|| format!("{} is not valid TOML", path.display()))?;
+            for key in table.keys() {
+                if !KEYS.contains(&key.as_str()) {
+                    bail!("{}: unknown key `{key}`; the keys are: {}", path.display(), KEYS.join(", "));
+                }
+            }
+            file_read = Some(path);
+        } else if required {
+            bail!("configuration file {} does not exist", path.display());
+        }
+        let mut origins = Vec::new();
+        let defaults = toml::Table::try_from(Config::default()).expect("the default configuration serialises");
+        for key in KEYS {
+            let var = format!("JUSTAT_{}", key.to_uppercase());
+            if let Some(raw) = env(&var) {
+                let value = parse_env_value(&defaults[*key], &raw)
+                    .with_context(|| format!("environment variable {var}={raw:?} is not valid"))?;
+                table.insert((*key).to_string(), value);
+                origins.push((*key, Origin::Env));
+            } else if table.contains_key(*key) {
+                origins.push((*key, Origin::File));
+            } else {
+                origins.push((*key, Origin::Default));
+            }
+        }
+        let where_ = file_read.as_ref().map_or("the environment".to_string(), |p| format!("{} or the environment", p.display()));
+        let config: Config = table.try_into().with_context(|| format!("invalid configuration in {where_}"))?;
+        config.check()?;
+        Ok(Loaded { config, origins, file: file_read })
+    }
+
+    fn check(&self) -> Result<()> {
+        if !self.database_url.is_empty() && justat_store::Backend::of_url(&self.database_url).is_none() {
+            bail!(
+                "database_url `{}` is not supported: use sqlite://PATH or postgres://USER@HOST/DB",
+                justat_store::redact_url(&self.database_url)
+            );
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            bail!("listen `{}` is not an address like 127.0.0.1:8080", self.listen);
+        }
+        if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
+            bail!("session_idle_minutes and session_absolute_hours must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() { justat_store::sqlite_url(&self.data_dir) } else { self.database_url.clone() }
+    }
+
+    /// Whether cookies get the `Secure` flag.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Parses an environment value as the type of the default value of its key.
+fn parse_env_value(default: &toml::Value, raw: &str) -> Result<toml::Value> {
+    Ok(match default {
+        toml::Value::Boolean(_) => match raw {
+            "true" | "1" | "yes" => toml::Value::Boolean(true),
+            "false" | "0" | "no" => toml::Value::Boolean(false),
+            _ => bail!("expected true or false"),
+        },
+        toml::Value::Integer(_) => toml::Value::Integer(raw.parse().context("expected a whole number")?),
+        _ => toml::Value::String(raw.to_string()),
+    })
+}
+
+impl Loaded {
+    /// The effective configuration as TOML, each key annotated with its origin, passwords
+    /// hidden.
+    pub fn render(&self) -> String {
+        let mut shown = self.config.clone();
+        shown.database_url = justat_store::redact_url(&self.config.database_url());
+        let table = toml::Table::try_from(&shown).expect("the configuration serialises");
+        let mut out = String::new();
+        match &self.file {
+            Some(f) => out.push_str(&format!("# configuration file: {}\n", f.display())),
+            None => out.push_str("# no configuration file (justat.toml not found)\n"),
+        }
+        for (key, origin) in &self.origins {
+            let origin = match origin {
+                Origin::Default => "default".to_string(),
+                Origin::File => "file".to_string(),
+                Origin::Env => format!("env JUSTAT_{}", key.to_uppercase()),
+            };
+            let mut one = toml::Table::new();
+            one.insert((*key).to_string(), table[*key].clone());
+            out.push_str(&format!("{}  # {origin}\n", toml::to_string(&one).expect("serialises").trim_end()));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        assert!(Config::load(Some(&missing), &no_env).is_err());
+        let c = Config::default();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.database_url(), "sqlite://./justat-data/justat.db");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("justat.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nsession_idle_minutes = 10\n").unwrap();
+        let env = |k: &str| match k {
+            "JUSTAT_LISTEN" => Some("127.0.0.1:9100".to_string()),
+            "JUSTAT_DATABASE_URL" => Some("postgres://u:secret@db/justat".to_string()),
+            "JUSTAT_TRUST_FORWARDED_FOR" => Some("true".to_string()),
+            _ => None,
+        };
+        let loaded = Config::load(Some(&file), &env).unwrap();
+        assert_eq!(loaded.config.listen, "127.0.0.1:9100");
+        assert_eq!(loaded.config.session_idle_minutes, 10);
+        assert!(loaded.config.trust_forwarded_for);
+        let shown = loaded.render();
+        assert!(shown.contains("listen = \"127.0.0.1:9100\"  # env JUSTAT_LISTEN"), "{shown}");
+        assert!(shown.contains("session_idle_minutes = 10  # file"), "{shown}");
+        assert!(shown.contains("u:***@db"), "{shown}");
+        assert!(!shown.contains("secret"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("justat.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), &no_env).unwrap_err());
+        assert!(err.contains("unknown key `lisen`"), "{err}");
+        let env = |k: &str| (k == "JUSTAT_SESSION_IDLE_MINUTES").then(|| "soon".to_string());
+        let err = format!("{:#}", Config::load(None, &env).unwrap_err());
+        assert!(err.contains("JUSTAT_SESSION_IDLE_MINUTES=\"soon\""), "{err}");
+        let env = |k: &str| (k == "JUSTAT_DATABASE_URL").then(|| "mysql://x".to_string());
+        assert!(format!("{:#}", Config::load(None, &env).unwrap_err()).contains("not supported"));
+    }
+}
