@@ -97,7 +97,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, WebError> {
         let CurrentSession(session) = CurrentSession::from_request_parts(parts, state).await.unwrap_or_default();
-        let next = parts.uri.path_and_query().map_or("/admin", |p| p.as_str()).to_string();
+        // Inside a nested router `parts.uri` lacks the prefix: the original URI has it.
+        let uri = parts.extensions.get::<axum::extract::OriginalUri>().map_or(&parts.uri, |o| &o.0);
+        let next = uri.path_and_query().map_or("/admin", |p| p.as_str()).to_string();
         let session = session.ok_or(WebError::LoginRequired { next })?;
         authorize(&session.user, Permission::EnterBackOffice)?;
         Ok(Staff(session))

@@ -31,11 +31,34 @@ fn environment() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_formatter(html_formatter);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).expect("embedded templates parse (checked by a unit test)");
         }
         env
     })
+}
+
+/// Escapes `& < > " '` in strings, like minijinja's default, but leaves `/` alone so that
+/// URLs and MIME types stay readable in the HTML source.
+fn html_formatter(out: &mut minijinja::Output, state: &mut minijinja::State, value: &Value) -> Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(s) if !value.is_safe() && matches!(state.auto_escape(), minijinja::AutoEscape::Html) => {
+            let mut escaped = String::with_capacity(s.len());
+            for c in s.chars() {
+                match c {
+                    '&' => escaped.push_str("&amp;"),
+                    '<' => escaped.push_str("&lt;"),
+                    '>' => escaped.push_str("&gt;"),
+                    '"' => escaped.push_str("&quot;"),
+                    '\'' => escaped.push_str("&#x27;"),
+                    c => escaped.push(c),
+                }
+            }
+            out.write_str(&escaped).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the page"))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
 }
 
 /// A serialisable value (a view-model struct) as a template value.
@@ -67,6 +90,15 @@ pub fn render_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_escaped_but_slashes_kept() {
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        env.add_template("t.html", "{{ v }}").unwrap();
+        let out = env.get_template("t.html").unwrap().render(context! { v => "<a href=\"/x\">O'K & co</a>" }).unwrap();
+        assert_eq!(out, "&lt;a href=&quot;/x&quot;&gt;O&#x27;K &amp; co&lt;/a&gt;");
+    }
 
     #[test]
     fn every_template_parses() {

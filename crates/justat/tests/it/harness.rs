@@ -1,0 +1,168 @@
+//! A real server on 127.0.0.1:0 with a temporary SQLite database (or PostgreSQL), and a
+//! small HTTP client that keeps cookies by hand so tests can check their attributes.
+
+use justat_model::{Role, Username};
+use justat_store::{Actor, NewUser, Store};
+use justat_web::{AppState, WebConfig};
+use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE};
+use std::sync::Arc;
+
+pub struct Server {
+    pub base: String,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+    pub url: String,
+    client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> String {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    }
+
+    pub fn location(&self) -> String {
+        self.header(LOCATION.as_str())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(String::from).collect()
+    }
+
+    /// The value this reply sets for cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| {
+            let first = c.split(';').next()?;
+            let (k, v) = first.split_once('=')?;
+            (k == name && !v.is_empty()).then(|| v.to_string())
+        })
+    }
+
+    /// The first hidden `csrf` field of the page.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).expect("a csrf field on the page") + marker.len();
+        self.body[start..start + 64].to_string()
+    }
+}
+
+/// A logged-in browser.
+#[derive(Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_with(WebConfig::default()).await
+    }
+
+    pub async fn start_with(config: WebConfig) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let url = justat_store::sqlite_url(dir.path());
+        Server::start_on(dir, url, config).await
+    }
+
+    pub async fn start_on(dir: tempfile::TempDir, url: String, config: WebConfig) -> Server {
+        let store = Store::open_and_migrate(&url).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState { store: store.clone(), config: Arc::new(config) };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            justat_web::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Server { base, store, _dir: dir, url, client, shutdown: Some(tx), task: Some(task) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.store.close().await;
+    }
+
+    pub async fn add_user(&self, name: &str, role: Role) {
+        self.store
+            .create_user(
+                &NewUser {
+                    username: Username::parse(name).unwrap(),
+                    display_name: format!("{name} (test)"),
+                    role,
+                    password: format!("{name}-password-123"),
+                },
+                &Actor::system(),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap();
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        Server::reply(req.send().await.unwrap()).await
+    }
+
+    pub async fn post_raw(&self, path: &str, cookie: Option<&str>, content_type: &str, body: Vec<u8>) -> Reply {
+        let mut req = self.client.post(format!("{}{path}", self.base)).header(CONTENT_TYPE, content_type).body(body);
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        Server::reply(req.send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        self.post_raw(path, cookie, "application/x-www-form-urlencoded", body.into_bytes()).await
+    }
+
+    /// Fetches the login form and posts the credentials; returns the reply to the POST and
+    /// the login CSRF cookie used.
+    pub async fn try_login(&self, user: &str, password: &str) -> Reply {
+        let page = self.get("/connexion", None).await;
+        let csrf_cookie = page.cookie("justat_login_csrf").expect("the login page sets its CSRF cookie");
+        let cookie = format!("justat_login_csrf={csrf_cookie}");
+        self.post("/connexion", Some(&cookie), &[("csrf", &page.csrf()), ("username", user), ("password", password)]).await
+    }
+
+    pub async fn login(&self, user: &str, password: &str) -> Session {
+        let reply = self.try_login(user, password).await;
+        assert_eq!(reply.status, 303, "login of {user} failed: {}", reply.body);
+        let token = reply.cookie("justat_session").expect("a session cookie");
+        let cookie = format!("justat_session={token}");
+        let admin = self.get("/admin", Some(&cookie)).await;
+        assert_eq!(admin.status, 200);
+        Session { cookie, csrf: admin.csrf() }
+    }
+
+    pub async fn login_as(&self, name: &str, role: Role) -> Session {
+        self.add_user(name, role).await;
+        self.login(name, &format!("{name}-password-123")).await
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real server on an ephemeral loopback port, driven over HTTP, and the
+//! `justat` binary driven as a user would.
+
+mod harness;
+mod http_auth;
+mod http_site;
+mod cli;
