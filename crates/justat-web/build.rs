@@ -45,7 +45,12 @@ fn main() {
 
     let dist = dsfr.join("dist");
     let mut files: Vec<(String, PathBuf)> = Vec::new();
-    for f in ["dsfr.min.css", "dsfr.module.min.js", "dsfr.nomodule.min.js", "utility/icons/icons.min.css"] {
+    for f in [
+        "dsfr.min.css",
+        "dsfr.module.min.js",
+        "dsfr.nomodule.min.js",
+        "utility/icons/icons.min.css",
+    ] {
         files.push((f.to_string(), dist.join(f)));
     }
     for dir in ["fonts", "favicon", "icons"] {
@@ -57,10 +62,19 @@ fn main() {
     let mut code = String::new();
     writeln!(code, "/// The version of `@gouvfr/dsfr` embedded.").unwrap();
     writeln!(code, "pub const DSFR_VERSION: &str = {version:?};").unwrap();
-    writeln!(code, "/// The embedded files of the DSFR `dist` folder, by path, sorted.").unwrap();
+    writeln!(
+        code,
+        "/// The embedded files of the DSFR `dist` folder, by path, sorted."
+    )
+    .unwrap();
     writeln!(code, "pub static DSFR_FILES: &[(&str, &[u8])] = &[").unwrap();
     for (name, path) in &files {
-        writeln!(code, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     writeln!(code, "];").unwrap();
     fs::write(out.join("dsfr_assets.rs"), code).unwrap();
@@ -72,7 +86,11 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
         if path.is_dir() {
             collect(root, &path, files);
         } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             files.push((rel, path));
         }
     }

@@ -254,6 +254,25 @@ pageTest('demo admin logs in and sees the audit log', async ({ page, problems })
   await table.waitFor({ state: 'visible' });
   assert.ok((await table.locator('caption').count()) >= 1, 'audit log table needs a <caption>');
   await assertAccessible(page, 'audit log page');
+
+  await page.getByRole('button', { name: 'Vérifier l’intégrité du journal' }).click();
+  await page.waitForURL((u) => u.searchParams.get('verifier') === '1');
+  assert.ok((await page.getByText('Chaîne intègre').count()) >= 1, 'the chain verification result is shown');
+  await assertAccessible(page, 'audit log page after verification');
+
+  const users = await page.goto(`${baseUrl}/admin/utilisateurs`);
+  assert.equal(users?.status(), 200, 'GET /admin/utilisateurs status');
+  assert.ok((await page.locator('table caption').count()) >= 1, 'accounts table needs a <caption>');
+  await assertAccessible(page, 'accounts page');
+  assertNoPageProblems(problems);
+});
+
+pageTest('public content pages pass axe', async ({ page, problems }) => {
+  for (const path of ['/le-service', '/accessibilite', '/mentions-legales', '/donnees-personnelles']) {
+    const response = await page.goto(`${baseUrl}${path}`);
+    assert.equal(response?.status(), 200, `GET ${path} status`);
+    await assertAccessible(page, path);
+  }
   assertNoPageProblems(problems);
 });
 

@@ -36,13 +36,18 @@ impl Username {
     pub fn parse(name: &str) -> Result<Username, UsernameProblem> {
         let len = name.chars().count();
         if !(2..=64).contains(&len) {
-            return Err(UsernameProblem::Length { found: name.to_string(), len });
+            return Err(UsernameProblem::Length {
+                found: name.to_string(),
+                len,
+            });
         }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
-        {
-            return Err(UsernameProblem::Character { found: name.to_string(), bad });
+        if let Some(bad) = name.chars().find(|c| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        }) {
+            return Err(UsernameProblem::Character {
+                found: name.to_string(),
+                bad,
+            });
         }
         Ok(Username(name.to_string()))
     }
@@ -92,10 +97,16 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 pub fn validate_new_password(username: &Username, password: &str) -> Result<(), PasswordProblem> {
     let len = password.chars().count();
     if len < MIN_PASSWORD_CHARS {
-        return Err(PasswordProblem::TooShort { len, min: MIN_PASSWORD_CHARS });
+        return Err(PasswordProblem::TooShort {
+            len,
+            min: MIN_PASSWORD_CHARS,
+        });
     }
     if len > MAX_PASSWORD_CHARS {
-        return Err(PasswordProblem::TooLong { len, max: MAX_PASSWORD_CHARS });
+        return Err(PasswordProblem::TooLong {
+            len,
+            max: MAX_PASSWORD_CHARS,
+        });
     }
     if password.to_lowercase() == username.as_str() {
         return Err(PasswordProblem::ContainsUsername);

@@ -216,7 +216,10 @@ pub fn verify_chain(entries: &[AuditEntry], head: Option<&AuditHead>) -> Result<
     }
     let last_seq = entries.len() as i64;
     match head {
-        Some(h) if h.seq > last_seq => Err(ChainBreak::TailDeleted { from: last_seq + 1, to: h.seq }),
+        Some(h) if h.seq > last_seq => Err(ChainBreak::TailDeleted {
+            from: last_seq + 1,
+            to: h.seq,
+        }),
         Some(h) if h.seq < last_seq => Err(ChainBreak::Inserted { seq: h.seq + 1 }),
         Some(h) if h.hash != prev_hash => Err(ChainBreak::Edited { seq: last_seq }),
         None if last_seq > 0 => Err(ChainBreak::Inserted { seq: 1 }),
@@ -237,7 +240,10 @@ fn classify_bad_hash(entries: &[AuditEntry], i: usize) -> ChainBreak {
             // were swapped.
             let other = entries.get((s - 1) as usize);
             if other.is_some_and(|o| o.hash_as_if_numbered(e.seq) == o.hash) {
-                ChainBreak::Reordered { seq: e.seq, written_as: s }
+                ChainBreak::Reordered {
+                    seq: e.seq,
+                    written_as: s,
+                }
             } else if s > e.seq {
                 ChainBreak::Deleted { seq: e.seq }
             } else {
@@ -251,8 +257,13 @@ fn classify_bad_hash(entries: &[AuditEntry], i: usize) -> ChainBreak {
 fn classify_bad_link(entries: &[AuditEntry], i: usize) -> ChainBreak {
     let e = &entries[i];
     match entries.iter().position(|o| o.hash == e.prev_hash) {
-        Some(j) if j + 2 == i => ChainBreak::Inserted { seq: entries[i - 1].seq },
-        Some(j) => ChainBreak::Reordered { seq: e.seq, written_as: entries[j].seq + 1 },
+        Some(j) if j + 2 == i => ChainBreak::Inserted {
+            seq: entries[i - 1].seq,
+        },
+        Some(j) => ChainBreak::Reordered {
+            seq: e.seq,
+            written_as: entries[j].seq + 1,
+        },
         // Nothing stored has the hash this entry follows: the one before it was edited and
         // its hash recomputed.
         None => ChainBreak::Edited { seq: e.seq - 1 },
@@ -264,7 +275,10 @@ mod tests {
     use super::*;
 
     fn content(n: usize) -> (String, String) {
-        (format!("2026-11-29T10:00:{:02}Z", n % 60), format!("{{\"n\":{n}}}"))
+        (
+            format!("2026-11-29T10:00:{:02}Z", n % 60),
+            format!("{{\"n\":{n}}}"),
+        )
     }
 
     fn log(n: usize) -> (Vec<AuditEntry>, AuditHead) {
@@ -274,9 +288,18 @@ mod tests {
             let (at, details) = content(k);
             let e = AuditEntry::chained(
                 head.as_ref(),
-                EntryContent { at: &at, actor: "admin", action: "user.create", object: "user:x", details: &details },
+                EntryContent {
+                    at: &at,
+                    actor: "admin",
+                    action: "user.create",
+                    object: "user:x",
+                    details: &details,
+                },
             );
-            head = Some(AuditHead { seq: e.seq, hash: e.hash.clone() });
+            head = Some(AuditHead {
+                seq: e.seq,
+                hash: e.hash.clone(),
+            });
             entries.push(e);
         }
         (entries, head.unwrap())
@@ -299,10 +322,16 @@ mod tests {
     fn an_edited_field_is_found() {
         let (mut entries, head) = log(10);
         entries[4].details = "{\"n\":999}".into();
-        assert_eq!(verify_chain(&entries, Some(&head)), Err(ChainBreak::Edited { seq: 5 }));
+        assert_eq!(
+            verify_chain(&entries, Some(&head)),
+            Err(ChainBreak::Edited { seq: 5 })
+        );
         let (mut entries, head) = log(10);
         entries[6].actor = "intruder".into();
-        assert_eq!(verify_chain(&entries, Some(&head)), Err(ChainBreak::Edited { seq: 7 }));
+        assert_eq!(
+            verify_chain(&entries, Some(&head)),
+            Err(ChainBreak::Edited { seq: 7 })
+        );
     }
 
     #[test]
@@ -310,16 +339,25 @@ mod tests {
         let (mut entries, head) = log(10);
         entries[4].details = "{\"n\":999}".into();
         entries[4].hash = entries[4].hash_as_if_numbered(5);
-        assert_eq!(verify_chain(&entries, Some(&head)), Err(ChainBreak::Edited { seq: 5 }));
+        assert_eq!(
+            verify_chain(&entries, Some(&head)),
+            Err(ChainBreak::Edited { seq: 5 })
+        );
     }
 
     #[test]
     fn a_deleted_entry_is_found_with_or_without_renumbering() {
         let (mut entries, head) = log(10);
         entries.remove(3);
-        assert_eq!(verify_chain(&entries, Some(&head)), Err(ChainBreak::Deleted { seq: 4 }));
+        assert_eq!(
+            verify_chain(&entries, Some(&head)),
+            Err(ChainBreak::Deleted { seq: 4 })
+        );
         renumber(&mut entries);
-        assert_eq!(verify_chain(&entries, Some(&head)), Err(ChainBreak::Deleted { seq: 4 }));
+        assert_eq!(
+            verify_chain(&entries, Some(&head)),
+            Err(ChainBreak::Deleted { seq: 4 })
+        );
     }
 
     #[test]
@@ -336,10 +374,19 @@ mod tests {
     fn an_inserted_entry_is_found() {
         let (mut entries, head) = log(10);
         // A forger who knows the algorithm links a new entry after #3 and renumbers.
-        let prev = AuditHead { seq: 3, hash: entries[2].hash.clone() };
+        let prev = AuditHead {
+            seq: 3,
+            hash: entries[2].hash.clone(),
+        };
         let forged = AuditEntry::chained(
             Some(&prev),
-            EntryContent { at: "2026-11-29T10:00:03Z", actor: "admin", action: "user.create", object: "user:ghost", details: "{}" },
+            EntryContent {
+                at: "2026-11-29T10:00:03Z",
+                actor: "admin",
+                action: "user.create",
+                object: "user:ghost",
+                details: "{}",
+            },
         );
         entries.insert(3, forged);
         renumber(&mut entries);
@@ -352,10 +399,19 @@ mod tests {
         let (mut entries, head) = log(5);
         let forged = AuditEntry::chained(
             Some(&head),
-            EntryContent { at: "x", actor: "a", action: "b", object: "c", details: "{}" },
+            EntryContent {
+                at: "x",
+                actor: "a",
+                action: "b",
+                object: "c",
+                details: "{}",
+            },
         );
         entries.push(forged);
-        assert_eq!(verify_chain(&entries, Some(&head)), Err(ChainBreak::Inserted { seq: 6 }));
+        assert_eq!(
+            verify_chain(&entries, Some(&head)),
+            Err(ChainBreak::Inserted { seq: 6 })
+        );
     }
 
     #[test]
@@ -365,7 +421,10 @@ mod tests {
         renumber(&mut entries);
         assert_eq!(
             verify_chain(&entries, Some(&head)),
-            Err(ChainBreak::Reordered { seq: 3, written_as: 6 })
+            Err(ChainBreak::Reordered {
+                seq: 3,
+                written_as: 6
+            })
         );
     }
 
@@ -373,14 +432,37 @@ mod tests {
     fn a_head_that_does_not_match_is_an_edit_of_the_last_entry() {
         let (entries, mut head) = log(3);
         head.hash = Sha256Hex::of(b"other");
-        assert_eq!(verify_chain(&entries, Some(&head)), Err(ChainBreak::Edited { seq: 3 }));
+        assert_eq!(
+            verify_chain(&entries, Some(&head)),
+            Err(ChainBreak::Edited { seq: 3 })
+        );
     }
 
     #[test]
     fn field_boundaries_are_unambiguous() {
         let p = Sha256Hex::genesis();
-        let a = entry_hash(1, EntryContent { at: "t", actor: "ab", action: "c", object: "", details: "" }, &p);
-        let b = entry_hash(1, EntryContent { at: "t", actor: "a", action: "bc", object: "", details: "" }, &p);
+        let a = entry_hash(
+            1,
+            EntryContent {
+                at: "t",
+                actor: "ab",
+                action: "c",
+                object: "",
+                details: "",
+            },
+            &p,
+        );
+        let b = entry_hash(
+            1,
+            EntryContent {
+                at: "t",
+                actor: "a",
+                action: "bc",
+                object: "",
+                details: "",
+            },
+            &p,
+        );
         assert_ne!(a, b);
     }
 }

@@ -7,8 +7,18 @@ use jiff::tz::TimeZone;
 pub const PARIS: &str = "Europe/Paris";
 
 const MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-    "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ];
 
 /// An integer with French digit grouping: `1 855 704` (no-break spaces, so it never wraps).
@@ -19,7 +29,7 @@ pub fn integer(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{a0}');
         }
         out.push(c);
@@ -42,7 +52,11 @@ pub fn date_time(ts: Timestamp) -> String {
 }
 
 fn day(d: i8) -> String {
-    if d == 1 { "1er".to_string() } else { d.to_string() }
+    if d == 1 {
+        "1er".to_string()
+    } else {
+        d.to_string()
+    }
 }
 
 #[cfg(test)]

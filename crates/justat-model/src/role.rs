@@ -93,7 +93,9 @@ impl fmt::Display for Role {
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role `{found}`; expected one of: statistician, head_of_service, embargo_recipient, asp, administration, admin")]
+#[error(
+    "unknown role `{found}`; expected one of: statistician, head_of_service, embargo_recipient, asp, administration, admin"
+)]
 pub struct UnknownRole {
     /// What was given.
     pub found: String,
@@ -106,7 +108,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole { found: s.to_string() })
+            .ok_or_else(|| UnknownRole {
+                found: s.to_string(),
+            })
     }
 }
 

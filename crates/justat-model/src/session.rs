@@ -14,7 +14,10 @@ pub struct SessionPolicy {
 impl Default for SessionPolicy {
     /// 30 minutes idle, 12 hours in all (ANSSI's recommendations for administration sites).
     fn default() -> Self {
-        SessionPolicy { idle: SignedDuration::from_mins(30), absolute: SignedDuration::from_hours(12) }
+        SessionPolicy {
+            idle: SignedDuration::from_mins(30),
+            absolute: SignedDuration::from_hours(12),
+        }
     }
 }
 
@@ -31,7 +34,12 @@ pub enum SessionStatus {
 
 impl SessionPolicy {
     /// The status at `now` of a session created at `created` and last used at `last_seen`.
-    pub fn status(&self, created: Timestamp, last_seen: Timestamp, now: Timestamp) -> SessionStatus {
+    pub fn status(
+        &self,
+        created: Timestamp,
+        last_seen: Timestamp,
+        now: Timestamp,
+    ) -> SessionStatus {
         if now >= created + self.absolute {
             SessionStatus::AbsoluteExpired
         } else if now >= last_seen + self.idle {
@@ -55,6 +63,9 @@ mod tests {
         assert_eq!(p.status(t0, t0, s(1800)), SessionStatus::IdleExpired);
         // Active use keeps it alive until the absolute limit, not a second more.
         assert_eq!(p.status(t0, s(43_000), s(43_199)), SessionStatus::Active);
-        assert_eq!(p.status(t0, s(43_000), s(43_200)), SessionStatus::AbsoluteExpired);
+        assert_eq!(
+            p.status(t0, s(43_000), s(43_200)),
+            SessionStatus::AbsoluteExpired
+        );
     }
 }

@@ -61,10 +61,10 @@ impl ThrottlePolicy {
 
     /// Whether an attempt may be checked now.
     pub fn decide(&self, state: &ThrottleState, now: Timestamp) -> ThrottleDecision {
-        if let Some(until) = state.locked_until {
-            if until > now {
-                return ThrottleDecision::LockedUntil(until);
-            }
+        if let Some(until) = state.locked_until
+            && until > now
+        {
+            return ThrottleDecision::LockedUntil(until);
         }
         let state = self.forget_old(state, now);
         match state.last_failure {
@@ -97,11 +97,17 @@ impl ThrottlePolicy {
 
     fn forget_old(&self, state: &ThrottleState, now: Timestamp) -> ThrottleState {
         let expired_lock = state.locked_until.is_some_and(|u| u <= now);
-        let stale = state.last_failure.is_none_or(|l| l + self.forget_after <= now);
+        let stale = state
+            .last_failure
+            .is_none_or(|l| l + self.forget_after <= now);
         ThrottleState {
             failures: if stale { 0 } else { state.failures },
             last_failure: if stale { None } else { state.last_failure },
-            locked_until: if expired_lock { None } else { state.locked_until },
+            locked_until: if expired_lock {
+                None
+            } else {
+                state.locked_until
+            },
         }
     }
 }
@@ -167,11 +173,14 @@ mod tests {
         }
         assert_eq!(waits, vec![2, 4, 8, 16, 30]);
         assert_eq!(s.failures, 9);
-        now = now + SignedDuration::from_secs(30);
+        now += SignedDuration::from_secs(30);
         let (locked_state, locked) = p.after_failure(&s, now);
         assert!(locked);
         let until = now + SignedDuration::from_mins(15);
-        assert_eq!(p.decide(&locked_state, now), ThrottleDecision::LockedUntil(until));
+        assert_eq!(
+            p.decide(&locked_state, now),
+            ThrottleDecision::LockedUntil(until)
+        );
         assert_eq!(
             p.decide(&locked_state, until - SignedDuration::from_secs(1)),
             ThrottleDecision::LockedUntil(until)

@@ -2,15 +2,17 @@
 
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, is_unique_violation, time};
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use jiff::Timestamp;
-use justat_model::{Role, ThrottleDecision, ThrottlePolicy, ThrottleState, Username, validate_new_password};
+use justat_model::{
+    Role, ThrottleDecision, ThrottlePolicy, ThrottleState, Username, validate_new_password,
+};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 /// An account as the application sees it (never with its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,7 +66,10 @@ pub struct ThrottlePolicies {
 
 impl Default for ThrottlePolicies {
     fn default() -> Self {
-        ThrottlePolicies { account: ThrottlePolicy::per_account(), ip: ThrottlePolicy::per_ip() }
+        ThrottlePolicies {
+            account: ThrottlePolicy::per_account(),
+            ip: ThrottlePolicy::per_ip(),
+        }
     }
 }
 
@@ -105,7 +110,10 @@ pub(crate) fn user_of(row: &AnyRow) -> Result<User, StoreError> {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
-        role: role.parse().map_err(|_| StoreError::Corrupt { what: "role", value: role.clone() })?,
+        role: role.parse().map_err(|_| StoreError::Corrupt {
+            what: "role",
+            value: role.clone(),
+        })?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         created_at: time::from_db(&created)?,
     })
@@ -128,11 +136,19 @@ async fn verify_password(password: String, hash: Option<String>) -> Result<bool,
     tokio::task::spawn_blocking(move || {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
-            Argon2::default().hash_password(b"justat-timing-equaliser").map(|h| h.to_string()).unwrap_or_default()
+            Argon2::default()
+                .hash_password(b"justat-timing-equaliser")
+                .map(|h| h.to_string())
+                .unwrap_or_default()
         });
         let stored = hash.as_deref().unwrap_or(dummy);
-        let parsed = PasswordHash::new(stored).map_err(|e| StoreError::Corrupt { what: "password hash", value: e.to_string() })?;
-        let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let parsed = PasswordHash::new(stored).map_err(|e| StoreError::Corrupt {
+            what: "password hash",
+            value: e.to_string(),
+        })?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(ok && hash.is_some())
     })
     .await
@@ -145,7 +161,12 @@ fn user_object(username: &str) -> String {
 
 impl Store {
     /// Creates an account. Refuses a name already taken and a password that breaks the policy.
-    pub async fn create_user(&self, new: &NewUser, actor: &Actor, now: Timestamp) -> Result<User, StoreError> {
+    pub async fn create_user(
+        &self,
+        new: &NewUser,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
         validate_new_password(&new.username, &new.password)?;
         let hash = hash_password(new.password.clone()).await?;
         let username = new.username.as_str();
@@ -163,14 +184,19 @@ impl Store {
         .await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict { what: "user", key: username.to_string() });
+                return Err(StoreError::Conflict {
+                    what: "user",
+                    key: username.to_string(),
+                });
             }
             other => other?,
         };
-        let row = sqlx::query(crate::dynamic(format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1")))
-            .bind(username)
-            .fetch_one(w.conn())
-            .await?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_one(w.conn())
+        .await?;
         let user = user_of(&row)?;
         w.record(
             AuditRecord::new(actor, "user.create", user_object(username))
@@ -182,39 +208,86 @@ impl Store {
 
     /// Every account, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(crate::dynamic(format!("SELECT {USER_COLUMNS} FROM users ORDER BY username")))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(crate::dynamic(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        )))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(user_of).collect()
     }
 
     /// The account with this name.
     pub async fn user(&self, username: &str) -> Result<User, StoreError> {
-        let row = sqlx::query(crate::dynamic(format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1")))
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound { what: "user", key: username.to_string() })?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "user",
+            key: username.to_string(),
+        })?;
         user_of(&row)
     }
 
     /// Disables or re-enables an account; disabling ends its sessions.
-    pub async fn set_disabled(&self, username: &str, disabled: bool, actor: &Actor, now: Timestamp) -> Result<User, StoreError> {
-        let action = if disabled { "user.disable" } else { "user.enable" };
-        self.update_user(username, UserChange::Disabled(disabled), actor, now, action).await
+    pub async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.update_user(username, UserChange::Disabled(disabled), actor, now, action)
+            .await
     }
 
     /// Changes an account's role; its sessions end so the new role applies at once.
-    pub async fn set_role(&self, username: &str, role: Role, actor: &Actor, now: Timestamp) -> Result<User, StoreError> {
-        self.update_user(username, UserChange::Role(role), actor, now, "user.role_change").await
+    pub async fn set_role(
+        &self,
+        username: &str,
+        role: Role,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        self.update_user(
+            username,
+            UserChange::Role(role),
+            actor,
+            now,
+            "user.role_change",
+        )
+        .await
     }
 
     /// Sets a new password (checked against the policy); the account's sessions end.
-    pub async fn reset_password(&self, username: &str, password: &str, actor: &Actor, now: Timestamp) -> Result<User, StoreError> {
-        let name = Username::parse(username).map_err(|_| StoreError::NotFound { what: "user", key: username.to_string() })?;
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        password: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        let name = Username::parse(username).map_err(|_| StoreError::NotFound {
+            what: "user",
+            key: username.to_string(),
+        })?;
         validate_new_password(&name, password)?;
         let hash = hash_password(password.to_string()).await?;
-        self.update_user(username, UserChange::PasswordHash(hash), actor, now, "user.password_reset").await
+        self.update_user(
+            username,
+            UserChange::PasswordHash(hash),
+            actor,
+            now,
+            "user.password_reset",
+        )
+        .await
     }
 
     /// The common shape of an account change: find it, change it, end its sessions, record it.
@@ -227,11 +300,16 @@ impl Store {
         action: &'static str,
     ) -> Result<User, StoreError> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query(crate::dynamic(format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1")))
-            .bind(username)
-            .fetch_optional(w.conn())
-            .await?
-            .ok_or_else(|| StoreError::NotFound { what: "user", key: username.to_string() })?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(w.conn())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "user",
+            key: username.to_string(),
+        })?;
         let before = user_of(&row)?;
         let (sql, details) = match &change {
             UserChange::Disabled(_) => ("UPDATE users SET disabled = $1 WHERE id = $2", json!({})),
@@ -239,7 +317,10 @@ impl Store {
                 "UPDATE users SET role = $1 WHERE id = $2",
                 json!({ "from": before.role.as_str(), "to": role.as_str() }),
             ),
-            UserChange::PasswordHash(_) => ("UPDATE users SET password_hash = $1 WHERE id = $2", json!({})),
+            UserChange::PasswordHash(_) => (
+                "UPDATE users SET password_hash = $1 WHERE id = $2",
+                json!({}),
+            ),
         };
         let query = sqlx::query(sql);
         let query = match change {
@@ -248,11 +329,16 @@ impl Store {
             UserChange::PasswordHash(hash) => query.bind(hash),
         };
         query.bind(before.id).execute(w.conn()).await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(before.id).execute(w.conn()).await?;
-        let row = sqlx::query(crate::dynamic(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(before.id)
-            .fetch_one(w.conn())
+            .execute(w.conn())
             .await?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+        )))
+        .bind(before.id)
+        .fetch_one(w.conn())
+        .await?;
         let after = user_of(&row)?;
         w.record(AuditRecord::new(actor, action, user_object(username)).with(details));
         w.commit(now).await?;
@@ -260,13 +346,19 @@ impl Store {
     }
 
     async fn throttle_state(&self, key: &str) -> Result<ThrottleState, StoreError> {
-        let row = sqlx::query("SELECT failures, last_failure, locked_until FROM login_throttle WHERE key = $1")
-            .bind(key)
-            .fetch_optional(self.pool())
-            .await?;
-        let Some(row) = row else { return Ok(ThrottleState::default()) };
+        let row = sqlx::query(
+            "SELECT failures, last_failure, locked_until FROM login_throttle WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(ThrottleState::default());
+        };
         let opt_ts = |col: &str| -> Result<Option<Timestamp>, StoreError> {
-            row.try_get::<Option<String>, _>(col)?.map(|s| time::from_db(&s)).transpose()
+            row.try_get::<Option<String>, _>(col)?
+                .map(|s| time::from_db(&s))
+                .transpose()
         };
         Ok(ThrottleState {
             failures: u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(u32::MAX),
@@ -287,19 +379,31 @@ impl Store {
         let ip_key = format!("ip:{}", attempt.ip);
         let account_state = self.throttle_state(&account_key).await?;
         let ip_state = self.throttle_state(&ip_key).await?;
-        for decision in [policies.account.decide(&account_state, now), policies.ip.decide(&ip_state, now)] {
+        for decision in [
+            policies.account.decide(&account_state, now),
+            policies.ip.decide(&ip_state, now),
+        ] {
             match decision {
                 ThrottleDecision::Allowed => {}
-                ThrottleDecision::WaitUntil(t) => return Ok(LoginOutcome::Refused(LoginRefusal::WaitUntil(t))),
-                ThrottleDecision::LockedUntil(t) => return Ok(LoginOutcome::Refused(LoginRefusal::LockedUntil(t))),
+                ThrottleDecision::WaitUntil(t) => {
+                    return Ok(LoginOutcome::Refused(LoginRefusal::WaitUntil(t)));
+                }
+                ThrottleDecision::LockedUntil(t) => {
+                    return Ok(LoginOutcome::Refused(LoginRefusal::LockedUntil(t)));
+                }
             }
         }
-        let row = sqlx::query(crate::dynamic(format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1")))
-            .bind(&attempt.username)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1"
+        )))
+        .bind(&attempt.username)
+        .fetch_optional(self.pool())
+        .await?;
         let (user, hash) = match &row {
-            Some(row) => (Some(user_of(row)?), Some(row.try_get::<String, _>("password_hash")?)),
+            Some(row) => (
+                Some(user_of(row)?),
+                Some(row.try_get::<String, _>("password_hash")?),
+            ),
             None => (None, None),
         };
         let password_ok = verify_password(attempt.password.clone(), hash).await?;
@@ -307,9 +411,13 @@ impl Store {
         match user {
             Some(user) if password_ok && !user.disabled => {
                 let mut w = self.begin_write().await?;
-                sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(&account_key).execute(w.conn()).await?;
+                sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                    .bind(&account_key)
+                    .execute(w.conn())
+                    .await?;
                 w.record(
-                    AuditRecord::new(&Actor::user(&user.username), "login.success", object).with(json!({ "ip": attempt.ip })),
+                    AuditRecord::new(&Actor::user(&user.username), "login.success", object)
+                        .with(json!({ "ip": attempt.ip })),
                 );
                 w.commit(now).await?;
                 Ok(LoginOutcome::Success(user))
@@ -320,7 +428,8 @@ impl Store {
                     Some(u) if u.disabled => "disabled",
                     Some(_) => "wrong_password",
                 };
-                let (account_next, account_locked) = policies.account.after_failure(&account_state, now);
+                let (account_next, account_locked) =
+                    policies.account.after_failure(&account_state, now);
                 let (ip_next, ip_locked) = policies.ip.after_failure(&ip_state, now);
                 let mut w = self.begin_write().await?;
                 for (key, state) in [(&account_key, &account_next), (&ip_key, &ip_next)] {
@@ -341,18 +450,31 @@ impl Store {
                         .with(json!({ "ip": attempt.ip, "reason": reason })),
                 );
                 if account_locked {
-                    w.record(AuditRecord::new(&Actor::system(), "login.lock", object).with(json!({
-                        "until": account_next.locked_until.map(time::to_db), "ip": attempt.ip,
-                    })));
+                    w.record(
+                        AuditRecord::new(&Actor::system(), "login.lock", object).with(json!({
+                            "until": account_next.locked_until.map(time::to_db), "ip": attempt.ip,
+                        })),
+                    );
                 }
                 if ip_locked {
-                    w.record(AuditRecord::new(&Actor::system(), "login.lock", format!("ip:{}", attempt.ip)).with(json!({
-                        "until": ip_next.locked_until.map(time::to_db),
-                    })));
+                    w.record(
+                        AuditRecord::new(
+                            &Actor::system(),
+                            "login.lock",
+                            format!("ip:{}", attempt.ip),
+                        )
+                        .with(json!({
+                            "until": ip_next.locked_until.map(time::to_db),
+                        })),
+                    );
                 }
                 w.commit(now).await?;
                 if account_locked || ip_locked {
-                    tracing::warn!(account_locked, ip_locked, "login locked after repeated failures");
+                    tracing::warn!(
+                        account_locked,
+                        ip_locked,
+                        "login locked after repeated failures"
+                    );
                 }
                 Ok(LoginOutcome::Refused(LoginRefusal::BadCredentials))
             }

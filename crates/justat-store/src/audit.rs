@@ -22,7 +22,9 @@ impl Actor {
 
     /// Someone at the command line, named by their operating-system account.
     pub fn cli() -> Actor {
-        let who = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        let who = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
         Actor(format!("cli:{who}"))
     }
 
@@ -58,7 +60,12 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// A record with empty details.
     pub fn new(actor: &Actor, action: &'static str, object: impl Into<String>) -> AuditRecord {
-        AuditRecord { actor: actor.clone(), action, object: object.into(), details: serde_json::json!({}) }
+        AuditRecord {
+            actor: actor.clone(),
+            action,
+            object: object.into(),
+            details: serde_json::json!({}),
+        }
     }
 
     /// The same record with these details.
@@ -94,7 +101,10 @@ pub(crate) async fn append(
         .await?;
     let head_seq: i64 = row.try_get("seq")?;
     let head = (head_seq > 0).then(|| -> Result<AuditHead, StoreError> {
-        Ok(AuditHead { seq: head_seq, hash: Sha256Hex::from_stored(row.try_get("hash")?) })
+        Ok(AuditHead {
+            seq: head_seq,
+            hash: Sha256Hex::from_stored(row.try_get("hash")?),
+        })
     });
     let head = head.transpose()?;
     let at = time::to_db(now);
@@ -109,17 +119,19 @@ pub(crate) async fn append(
             details: &details,
         },
     );
-    sqlx::query(crate::dynamic(format!("INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")))
-        .bind(entry.seq)
-        .bind(&entry.at)
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.object)
-        .bind(&entry.details)
-        .bind(entry.prev_hash.as_str().to_string())
-        .bind(entry.hash.as_str().to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(crate::dynamic(format!(
+        "INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    )))
+    .bind(entry.seq)
+    .bind(&entry.at)
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.object)
+    .bind(&entry.details)
+    .bind(entry.prev_hash.as_str().to_string())
+    .bind(entry.hash.as_str().to_string())
+    .execute(&mut **tx)
+    .await?;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(entry.seq)
         .bind(entry.hash.as_str().to_string())
@@ -165,8 +177,14 @@ impl Store {
     pub(crate) async fn begin_write(&self) -> Result<Write, StoreError> {
         let guard = self.write_lock.clone().lock_owned().await;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
-        Ok(Write { tx, records: Vec::new(), _guard: guard })
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(Write {
+            tx,
+            records: Vec::new(),
+            _guard: guard,
+        })
     }
 
     /// Records one change that has no other row to write (e.g. a failed login).
@@ -177,7 +195,11 @@ impl Store {
     }
 
     /// The newest entries first, starting below `before` (a sequence number) when given.
-    pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    pub async fn audit_page(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(crate::dynamic(format!(
             "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
         )))
@@ -190,21 +212,33 @@ impl Store {
 
     /// How many entries the log holds.
     pub async fn audit_len(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM audit_log").fetch_one(self.pool()).await?.try_get("n")?)
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?)
     }
 
     /// Checks the whole chain: the number of entries if intact, or the first break.
     pub async fn verify_audit(&self) -> Result<Result<usize, ChainBreak>, StoreError> {
-        let rows = sqlx::query(crate::dynamic(format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq")))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(crate::dynamic(format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq"
+        )))
+        .fetch_all(self.pool())
+        .await?;
         let entries = rows.iter().map(entry_of).collect::<Result<Vec<_>, _>>()?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(self.pool()).await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(self.pool())
+            .await?;
         let head = match head {
             Some(row) => {
                 let seq: i64 = row.try_get("seq")?;
                 (seq > 0)
-                    .then(|| row.try_get::<String, _>("hash").map(|h| AuditHead { seq, hash: Sha256Hex::from_stored(h) }))
+                    .then(|| {
+                        row.try_get::<String, _>("hash").map(|h| AuditHead {
+                            seq,
+                            hash: Sha256Hex::from_stored(h),
+                        })
+                    })
                     .transpose()?
             }
             None => None,

@@ -45,7 +45,6 @@ impl Backend {
             None
         }
     }
-
 }
 
 /// Errors of the store. User mistakes (conflicts, unknown names, bad passwords) are kept
@@ -135,7 +134,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -150,7 +151,12 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -162,22 +168,36 @@ impl Store {
     /// Opens (and for SQLite creates) the database. Does not migrate: call [`Store::migrate`].
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         install_default_drivers();
-        let backend = Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl { url: redact_url(url) })?;
-        let open_err = |source| StoreError::Open { url: redact_url(url), source };
+        let backend = Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl {
+            url: redact_url(url),
+        })?;
+        let open_err = |source| StoreError::Open {
+            url: redact_url(url),
+            source,
+        };
         let pool = match backend {
             Backend::Sqlite => {
-                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or(path);
-                if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| open_err(sqlx::Error::Io(e)))?;
+                if let Some(parent) = Path::new(path)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| open_err(sqlx::Error::Io(e)))?;
                 }
-                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                let url = if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
                 let pool = AnyPoolOptions::new()
                     .max_connections(8)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                                .await?;
                             Ok(())
                         })
                     })
@@ -185,7 +205,9 @@ impl Store {
                     .await
                     .map_err(open_err)?;
                 // WAL lets the public site read while a write transaction runs.
-                pool.execute("PRAGMA journal_mode = WAL").await.map_err(open_err)?;
+                pool.execute("PRAGMA journal_mode = WAL")
+                    .await
+                    .map_err(open_err)?;
                 pool
             }
             Backend::Postgres => AnyPoolOptions::new()
@@ -194,7 +216,11 @@ impl Store {
                 .await
                 .map_err(open_err)?,
         };
-        Ok(Store { pool, backend, write_lock: Arc::new(Mutex::new(())) })
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: Arc::new(Mutex::new(())),
+        })
     }
 
     /// Opens the database and applies the migrations it lacks.

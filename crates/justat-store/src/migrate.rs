@@ -49,19 +49,26 @@ impl Store {
         )
         .execute(self.pool())
         .await?;
-        let rows = sqlx::query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+                .fetch_all(self.pool())
+                .await?;
         let known = MIGRATIONS.last().map_or(0, |m| m.version);
         let mut applied = Vec::new();
         for row in &rows {
             let version: i64 = row.try_get("version")?;
             let checksum: String = row.try_get("checksum")?;
             let Some(m) = MIGRATIONS.iter().find(|m| m.version == version) else {
-                return Err(StoreError::TooNew { found: version, known });
+                return Err(StoreError::TooNew {
+                    found: version,
+                    known,
+                });
             };
             if Sha256Hex::of(m.sql(self.backend).as_bytes()).as_str() != checksum {
-                return Err(StoreError::MigrationChanged { version, name: m.name.to_string() });
+                return Err(StoreError::MigrationChanged {
+                    version,
+                    name: m.name.to_string(),
+                });
             }
             applied.push(version);
         }
@@ -79,7 +86,10 @@ impl Store {
                 .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "migration applied");
-            done.push(AppliedMigration { version: m.version, name: m.name });
+            done.push(AppliedMigration {
+                version: m.version,
+                name: m.name,
+            });
         }
         Ok(done)
     }

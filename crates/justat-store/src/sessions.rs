@@ -42,8 +42,17 @@ const TOUCH_EVERY_SECS: i64 = 60;
 
 impl Store {
     /// Opens a session for `user` (after a successful login).
-    pub async fn create_session(&self, user: &User, ip: &str, user_agent: &str, now: Timestamp) -> Result<SessionTokens, StoreError> {
-        let tokens = SessionTokens { token: random_token(), csrf: random_token() };
+    pub async fn create_session(
+        &self,
+        user: &User,
+        ip: &str,
+        user_agent: &str,
+        now: Timestamp,
+    ) -> Result<SessionTokens, StoreError> {
+        let tokens = SessionTokens {
+            token: random_token(),
+            csrf: random_token(),
+        };
         let ua: String = user_agent.chars().take(300).collect();
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, ip, user_agent)
@@ -62,7 +71,12 @@ impl Store {
 
     /// The session of this cookie token, if it is still valid at `now`; an expired session is
     /// deleted, a valid one has its last use updated.
-    pub async fn session(&self, token: &str, policy: &SessionPolicy, now: Timestamp) -> Result<Option<SessionInfo>, StoreError> {
+    pub async fn session(
+        &self,
+        token: &str,
+        policy: &SessionPolicy,
+        now: Timestamp,
+    ) -> Result<Option<SessionInfo>, StoreError> {
         let hash = token_hash(token);
         let row = sqlx::query(
             "SELECT s.csrf_token, s.created_at AS s_created, s.last_seen_at,
@@ -77,7 +91,10 @@ impl Store {
         let last_seen = time::from_db(&row.try_get::<String, _>("last_seen_at")?)?;
         let user = user_of(&row)?;
         if policy.status(created, last_seen, now) != SessionStatus::Active || user.disabled {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&hash).execute(self.pool()).await?;
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(&hash)
+                .execute(self.pool())
+                .await?;
             return Ok(None);
         }
         if (now - last_seen).as_secs() >= TOUCH_EVERY_SECS {
@@ -87,19 +104,38 @@ impl Store {
                 .execute(self.pool())
                 .await?;
         }
-        Ok(Some(SessionInfo { user, csrf: row.try_get("csrf_token")? }))
+        Ok(Some(SessionInfo {
+            user,
+            csrf: row.try_get("csrf_token")?,
+        }))
     }
 
     /// Ends a session (logout): the token is useless afterwards, even if replayed.
-    pub async fn end_session(&self, token: &str, user: &User, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn end_session(
+        &self,
+        token: &str,
+        user: &User,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(w.conn()).await?;
-        w.record(AuditRecord::new(&Actor::user(&user.username), "logout", format!("user:{}", user.username)));
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(w.conn())
+            .await?;
+        w.record(AuditRecord::new(
+            &Actor::user(&user.username),
+            "logout",
+            format!("user:{}", user.username),
+        ));
         w.commit(now).await
     }
 
     /// Deletes every session expired at `now`; returns how many.
-    pub async fn purge_sessions(&self, policy: &SessionPolicy, now: Timestamp) -> Result<u64, StoreError> {
+    pub async fn purge_sessions(
+        &self,
+        policy: &SessionPolicy,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
         let res = sqlx::query("DELETE FROM sessions WHERE created_at <= $1 OR last_seen_at <= $2")
             .bind(time::to_db(now - policy.absolute))
             .bind(time::to_db(now - policy.idle))

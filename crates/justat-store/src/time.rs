@@ -10,7 +10,10 @@ pub(crate) fn to_db(ts: Timestamp) -> String {
 
 /// Reads a stored instant.
 pub(crate) fn from_db(s: &str) -> Result<Timestamp, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt { what: "timestamp", value: s.to_string() })
+    s.parse().map_err(|_| StoreError::Corrupt {
+        what: "timestamp",
+        value: s.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -34,20 +34,34 @@ fn content_type(path: &str) -> &'static str {
 
 /// The embedded file at `path`, if any.
 pub fn dsfr_file_bytes(path: &str) -> Option<&'static [u8]> {
-    DSFR_FILES.binary_search_by(|(p, _)| (*p).cmp(path)).ok().map(|i| DSFR_FILES[i].1)
+    DSFR_FILES
+        .binary_search_by(|(p, _)| (*p).cmp(path))
+        .ok()
+        .map(|i| DSFR_FILES[i].1)
 }
 
 async fn dsfr_file(Path(path): Path<String>) -> Response {
     match dsfr_file_bytes(&path) {
         Some(bytes) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path))),
-                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(&path)),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ),
             ],
             bytes,
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "not found",
+        )
+            .into_response(),
     }
 }
 
@@ -73,12 +87,19 @@ mod tests {
     fn every_url_the_stylesheet_references_is_embedded() {
         let css = std::str::from_utf8(dsfr_file_bytes("dsfr.min.css").unwrap()).unwrap();
         for part in css.split("url(").skip(1) {
-            let url = part.split(')').next().unwrap().trim_matches(|c| c == '"' || c == '\'');
+            let url = part
+                .split(')')
+                .next()
+                .unwrap()
+                .trim_matches(|c| c == '"' || c == '\'');
             if url.starts_with("data:") {
                 continue;
             }
             let path = url.split(['?', '#']).next().unwrap();
-            assert!(dsfr_file_bytes(path).is_some(), "dsfr.min.css references {path}, not embedded");
+            assert!(
+                dsfr_file_bytes(path).is_some(),
+                "dsfr.min.css references {path}, not embedded"
+            );
         }
     }
 }

@@ -62,8 +62,16 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
     let token = cookie(req.headers(), SESSION_COOKIE);
     let mut stale_cookie = false;
     let session = match &token {
-        Some(t) => match state.store.session(t, &state.config.session, jiff::Timestamp::now()).await {
-            Ok(Some(info)) => Some(SessionCtx { user: info.user, csrf: info.csrf, token: t.clone() }),
+        Some(t) => match state
+            .store
+            .session(t, &state.config.session, jiff::Timestamp::now())
+            .await
+        {
+            Ok(Some(info)) => Some(SessionCtx {
+                user: info.user,
+                csrf: info.csrf,
+                token: t.clone(),
+            }),
             Ok(None) => {
                 stale_cookie = true;
                 None
@@ -75,7 +83,10 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
     req.extensions_mut().insert(CurrentSession(session));
     let mut resp = next.run(req).await;
     if stale_cookie && !resp.headers().contains_key(header::SET_COOKIE) {
-        resp.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, None, state.config.secure_cookies));
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, None, state.config.secure_cookies),
+        );
     }
     resp
 }
@@ -84,7 +95,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<CurrentSession>().cloned().unwrap_or_default())
+        Ok(parts
+            .extensions
+            .get::<CurrentSession>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -96,10 +111,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, WebError> {
-        let CurrentSession(session) = CurrentSession::from_request_parts(parts, state).await.unwrap_or_default();
+        let CurrentSession(session) = CurrentSession::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
         // Inside a nested router `parts.uri` lacks the prefix: the original URI has it.
-        let uri = parts.extensions.get::<axum::extract::OriginalUri>().map_or(&parts.uri, |o| &o.0);
-        let next = uri.path_and_query().map_or("/admin", |p| p.as_str()).to_string();
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let next = uri
+            .path_and_query()
+            .map_or("/admin", |p| p.as_str())
+            .to_string();
         let session = session.ok_or(WebError::LoginRequired { next })?;
         authorize(&session.user, Permission::EnterBackOffice)?;
         Ok(Staff(session))
@@ -160,13 +183,28 @@ pub struct ClientMeta {
 impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let forwarded = state
             .config
             .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|s| s.trim().to_string()))
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")?
+                    .to_str()
+                    .ok()?
+                    .split(',')
+                    .next()
+                    .map(|s| s.trim().to_string())
+            })
             .flatten();
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
         let ip = forwarded.or(peer).unwrap_or_else(|| "unknown".to_string());
         let user_agent = parts
             .headers

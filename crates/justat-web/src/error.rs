@@ -115,7 +115,12 @@ pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response 
     let ctx = minijinja::context! { heading, message, status => status.as_u16() };
     match view::render_page("error.html", heading, "", None, ctx) {
         Ok(html) => (status, html).into_response(),
-        Err(_) => (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.to_string()).into_response(),
+        Err(_) => (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            message.to_string(),
+        )
+            .into_response(),
     }
 }
 
@@ -123,7 +128,9 @@ pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response 
 pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -16,14 +16,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidForm<T> {
     type Rejection = WebError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, WebError> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !content_type.starts_with("application/x-www-form-urlencoded") {
             return Err(WebError::BadRequest(format!(
                 "Le formulaire doit être envoyé au format application/x-www-form-urlencoded (reçu : « {} »).",
-                if content_type.is_empty() { "aucun format" } else { content_type }
+                if content_type.is_empty() {
+                    "aucun format"
+                } else {
+                    content_type
+                }
             )));
         }
-        let session = req.extensions().get::<CurrentSession>().cloned().unwrap_or_default().0;
+        let session = req
+            .extensions()
+            .get::<CurrentSession>()
+            .cloned()
+            .unwrap_or_default()
+            .0;
         let expected = match session {
             Some(s) => Some(s.csrf),
             None => cookie(req.headers(), LOGIN_CSRF_COOKIE),
@@ -32,24 +45,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidForm<T> {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 WebError::TooLarge
             } else {
-                WebError::BadRequest(format!("Le corps de la requête n’a pas pu être lu ({}).", e.body_text()))
+                WebError::BadRequest(format!(
+                    "Le corps de la requête n’a pas pu être lu ({}).",
+                    e.body_text()
+                ))
             }
         })?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|_| WebError::BadRequest("Le formulaire envoyé n’est pas correctement encodé.".into()))?;
-        let sent = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            WebError::BadRequest("Le formulaire envoyé n’est pas correctement encodé.".into())
+        })?;
+        let sent = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str());
         match (sent, expected) {
-            (Some(sent), Some(expected)) if constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {}
+            (Some(sent), Some(expected))
+                if constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {}
             _ => return Err(WebError::Csrf),
         }
-        serde_urlencoded::from_bytes(&bytes).map(ValidForm).map_err(|e| WebError::BadRequest(describe(&e)))
+        serde_urlencoded::from_bytes(&bytes)
+            .map(ValidForm)
+            .map_err(|e| WebError::BadRequest(describe(&e)))
     }
 }
 
 /// Says in French what is wrong with a form.
 fn describe(e: &serde_urlencoded::de::Error) -> String {
     let msg = e.to_string();
-    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
         format!("Le champ « {field} » est absent du formulaire. Rechargez la page et recommencez.")
     } else if msg.starts_with("unknown variant") {
         format!("Une valeur du formulaire n’est pas autorisée ({msg}).")

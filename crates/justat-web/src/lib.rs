@@ -72,10 +72,15 @@ pub fn router(state: AppState) -> Router {
         .nest("/admin", routes::admin::router())
         .merge(assets::router())
         .fallback(routes::public::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::load_session))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_session,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(security::panic_page))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            security::panic_page,
+        ))
         .layer(axum::middleware::from_fn(security::log_request))
         .with_state(state)
 }
@@ -87,5 +92,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -19,7 +19,10 @@ const HEADERS: &[(&str, &str)] = &[
     ("referrer-policy", "strict-origin-when-cross-origin"),
     ("x-frame-options", "DENY"),
     ("cross-origin-opener-policy", "same-origin"),
-    ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    ),
 ];
 
 /// Adds the security headers to a response that does not set them itself.
@@ -34,7 +37,10 @@ pub async fn headers(req: Request, next: Next) -> Response {
     }
     if !h.contains_key(axum::http::header::CACHE_CONTROL) {
         // Pages may show a user's data: never let a shared cache keep them.
-        h.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
     }
     resp
 }
@@ -48,7 +54,10 @@ pub fn panic_page(_: Box<dyn std::any::Any + Send>) -> Response {
         "Désolé, le service rencontre un problème. Réessayez dans quelques instants ; si le problème persiste, signalez-le à l’équipe Justat.",
     );
     for (name, value) in HEADERS {
-        resp.headers_mut().insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        resp.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
     }
     resp
 }

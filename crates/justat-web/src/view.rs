@@ -33,7 +33,8 @@ fn environment() -> &'static Environment<'static> {
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.set_formatter(html_formatter);
         for (name, source) in TEMPLATES {
-            env.add_template(name, source).expect("embedded templates parse (checked by a unit test)");
+            env.add_template(name, source)
+                .expect("embedded templates parse (checked by a unit test)");
         }
         env
     })
@@ -41,9 +42,15 @@ fn environment() -> &'static Environment<'static> {
 
 /// Escapes `& < > " '` in strings, like minijinja's default, but leaves `/` alone so that
 /// URLs and MIME types stay readable in the HTML source.
-fn html_formatter(out: &mut minijinja::Output, state: &mut minijinja::State, value: &Value) -> Result<(), minijinja::Error> {
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
     match value.as_str() {
-        Some(s) if !value.is_safe() && matches!(state.auto_escape(), minijinja::AutoEscape::Html) => {
+        Some(s)
+            if !value.is_safe() && matches!(state.auto_escape(), minijinja::AutoEscape::Html) =>
+        {
             let mut escaped = String::with_capacity(s.len());
             for c in s.chars() {
                 match c {
@@ -55,7 +62,9 @@ fn html_formatter(out: &mut minijinja::Output, state: &mut minijinja::State, val
                     c => escaped.push(c),
                 }
             }
-            out.write_str(&escaped).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the page"))
+            out.write_str(&escaped).map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the page")
+            })
         }
         _ => minijinja::escape_formatter(out, state, value),
     }
@@ -96,8 +105,15 @@ mod tests {
         let mut env = Environment::new();
         env.set_formatter(html_formatter);
         env.add_template("t.html", "{{ v }}").unwrap();
-        let out = env.get_template("t.html").unwrap().render(context! { v => "<a href=\"/x\">O'K & co</a>" }).unwrap();
-        assert_eq!(out, "&lt;a href=&quot;/x&quot;&gt;O&#x27;K &amp; co&lt;/a&gt;");
+        let out = env
+            .get_template("t.html")
+            .unwrap()
+            .render(context! { v => "<a href=\"/x\">O'K & co</a>" })
+            .unwrap();
+        assert_eq!(
+            out,
+            "&lt;a href=&quot;/x&quot;&gt;O&#x27;K &amp; co&lt;/a&gt;"
+        );
     }
 
     #[test]

@@ -91,11 +91,18 @@ impl Config {
         let mut table = toml::Table::new();
         let mut file_read = None;
         if path.exists() {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            table = text.parse::<toml::Table>().with_context(|| format!("{} is not valid TOML", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            table = text
+                .parse::<toml::Table>()
+                .with_context(|| format!("{} is not valid TOML", path.display()))?;
             for key in table.keys() {
                 if !KEYS.contains(&key.as_str()) {
-                    bail!("{}: unknown key `{key}`; the keys are: {}", path.display(), KEYS.join(", "));
+                    bail!(
+                        "{}: unknown key `{key}`; the keys are: {}",
+                        path.display(),
+                        KEYS.join(", ")
+                    );
                 }
             }
             file_read = Some(path);
@@ -103,7 +110,8 @@ impl Config {
             bail!("configuration file {} does not exist", path.display());
         }
         let mut origins = Vec::new();
-        let defaults = toml::Table::try_from(Config::default()).expect("the default configuration serialises");
+        let defaults =
+            toml::Table::try_from(Config::default()).expect("the default configuration serialises");
         for key in KEYS {
             let var = format!("JUSTAT_{}", key.to_uppercase());
             if let Some(raw) = env(&var) {
@@ -117,21 +125,36 @@ impl Config {
                 origins.push((*key, Origin::Default));
             }
         }
-        let where_ = file_read.as_ref().map_or("the environment".to_string(), |p| format!("{} or the environment", p.display()));
-        let config: Config = table.try_into().with_context(|| format!("invalid configuration in {where_}"))?;
+        let where_ = file_read
+            .as_ref()
+            .map_or("the environment".to_string(), |p| {
+                format!("{} or the environment", p.display())
+            });
+        let config: Config = table
+            .try_into()
+            .with_context(|| format!("invalid configuration in {where_}"))?;
         config.check()?;
-        Ok(Loaded { config, origins, file: file_read })
+        Ok(Loaded {
+            config,
+            origins,
+            file: file_read,
+        })
     }
 
     fn check(&self) -> Result<()> {
-        if !self.database_url.is_empty() && justat_store::Backend::of_url(&self.database_url).is_none() {
+        if !self.database_url.is_empty()
+            && justat_store::Backend::of_url(&self.database_url).is_none()
+        {
             bail!(
                 "database_url `{}` is not supported: use sqlite://PATH or postgres://USER@HOST/DB",
                 justat_store::redact_url(&self.database_url)
             );
         }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            bail!("listen `{}` is not an address like 127.0.0.1:8080", self.listen);
+            bail!(
+                "listen `{}` is not an address like 127.0.0.1:8080",
+                self.listen
+            );
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             bail!("session_idle_minutes and session_absolute_hours must be at least 1");
@@ -141,7 +164,11 @@ impl Config {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        if self.database_url.is_empty() { justat_store::sqlite_url(&self.data_dir) } else { self.database_url.clone() }
+        if self.database_url.is_empty() {
+            justat_store::sqlite_url(&self.data_dir)
+        } else {
+            self.database_url.clone()
+        }
     }
 
     /// Whether cookies get the `Secure` flag.
@@ -158,7 +185,9 @@ fn parse_env_value(default: &toml::Value, raw: &str) -> Result<toml::Value> {
             "false" | "0" | "no" => toml::Value::Boolean(false),
             _ => bail!("expected true or false"),
         },
-        toml::Value::Integer(_) => toml::Value::Integer(raw.parse().context("expected a whole number")?),
+        toml::Value::Integer(_) => {
+            toml::Value::Integer(raw.parse().context("expected a whole number")?)
+        }
         _ => toml::Value::String(raw.to_string()),
     })
 }
@@ -183,7 +212,10 @@ impl Loaded {
             };
             let mut one = toml::Table::new();
             one.insert((*key).to_string(), table[*key].clone());
-            out.push_str(&format!("{}  # {origin}\n", toml::to_string(&one).expect("serialises").trim_end()));
+            out.push_str(&format!(
+                "{}  # {origin}\n",
+                toml::to_string(&one).expect("serialises").trim_end()
+            ));
         }
         out
     }
@@ -211,7 +243,11 @@ mod tests {
     fn the_environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("justat.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nsession_idle_minutes = 10\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nsession_idle_minutes = 10\n",
+        )
+        .unwrap();
         let env = |k: &str| match k {
             "JUSTAT_LISTEN" => Some("127.0.0.1:9100".to_string()),
             "JUSTAT_DATABASE_URL" => Some("postgres://u:secret@db/justat".to_string()),
@@ -223,8 +259,14 @@ mod tests {
         assert_eq!(loaded.config.session_idle_minutes, 10);
         assert!(loaded.config.trust_forwarded_for);
         let shown = loaded.render();
-        assert!(shown.contains("listen = \"127.0.0.1:9100\"  # env JUSTAT_LISTEN"), "{shown}");
-        assert!(shown.contains("session_idle_minutes = 10  # file"), "{shown}");
+        assert!(
+            shown.contains("listen = \"127.0.0.1:9100\"  # env JUSTAT_LISTEN"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("session_idle_minutes = 10  # file"),
+            "{shown}"
+        );
         assert!(shown.contains("u:***@db"), "{shown}");
         assert!(!shown.contains("secret"));
     }
@@ -238,7 +280,10 @@ mod tests {
         assert!(err.contains("unknown key `lisen`"), "{err}");
         let env = |k: &str| (k == "JUSTAT_SESSION_IDLE_MINUTES").then(|| "soon".to_string());
         let err = format!("{:#}", Config::load(None, &env).unwrap_err());
-        assert!(err.contains("JUSTAT_SESSION_IDLE_MINUTES=\"soon\""), "{err}");
+        assert!(
+            err.contains("JUSTAT_SESSION_IDLE_MINUTES=\"soon\""),
+            "{err}"
+        );
         let env = |k: &str| (k == "JUSTAT_DATABASE_URL").then(|| "mysql://x".to_string());
         assert!(format!("{:#}", Config::load(None, &env).unwrap_err()).contains("not supported"));
     }

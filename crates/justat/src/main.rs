@@ -91,15 +91,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Serve => serve::serve(&config).await.map(|()| ExitCode::SUCCESS),
-            Command::Demo { prepare_only } => demo::demo(&config, prepare_only).await.map(|()| ExitCode::SUCCESS),
-            Command::Db { command: DbCommand::Migrate } => {
+            Command::Demo { prepare_only } => demo::demo(&config, prepare_only)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Db {
+                command: DbCommand::Migrate,
+            } => {
                 let store = serve::open_store(&config).await?;
-                println!("database {} is up to date", justat_store::redact_url(&config.database_url()));
+                println!(
+                    "database {} is up to date",
+                    justat_store::redact_url(&config.database_url())
+                );
                 store.close().await;
                 Ok(ExitCode::SUCCESS)
             }
             Command::User { command } => user::run(&config, command).await,
-            Command::Audit { command: AuditCommand::Verify } => audit_verify(&config).await,
+            Command::Audit {
+                command: AuditCommand::Verify,
+            } => audit_verify(&config).await,
         }
     })
 }
@@ -115,7 +124,10 @@ async fn audit_verify(config: &Config) -> Result<ExitCode> {
         }
         Err(broken) => {
             println!("audit log BROKEN: {broken}");
-            println!("the entries before #{} are intact; investigate from there", broken.seq());
+            println!(
+                "the entries before #{} are intact; investigate from there",
+                broken.seq()
+            );
             Ok(ExitCode::from(2))
         }
     }

@@ -11,8 +11,13 @@ use std::sync::Arc;
 /// Opens the configured database and applies its pending migrations.
 pub async fn open_store(config: &Config) -> Result<Store> {
     let url = config.database_url();
-    let store = Store::open(&url).await.context("cannot open the database (check database_url / JUSTAT_DATABASE_URL)")?;
-    let applied = store.migrate().await.context("cannot migrate the database")?;
+    let store = Store::open(&url)
+        .await
+        .context("cannot open the database (check database_url / JUSTAT_DATABASE_URL)")?;
+    let applied = store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     for m in applied {
         tracing::info!(version = m.version, name = m.name, "applied migration");
     }
@@ -42,7 +47,12 @@ pub async fn serve(config: &Config) -> Result<()> {
 pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (in use? set listen / JUSTAT_LISTEN)", config.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (in use? set listen / JUSTAT_LISTEN)",
+                config.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
     let web = web_config(config);
     let policy = web.session;
@@ -60,8 +70,13 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
     });
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
-    let state = AppState { store: store.clone(), config: Arc::new(web) };
-    justat_web::serve(listener, state, shutdown_signal()).await.context("server failed")?;
+    let state = AppState {
+        store: store.clone(),
+        config: Arc::new(web),
+    };
+    justat_web::serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -73,7 +88,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -63,7 +63,10 @@ pub enum UserCommand {
 fn password(from_stdin: bool) -> Result<(String, bool)> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
         let pw = line.trim_end_matches(['\n', '\r']).to_string();
         if pw.is_empty() {
             bail!("no password on standard input");
@@ -79,11 +82,27 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<ExitCode> {
     let actor = Actor::cli();
     let now = jiff::Timestamp::now();
     match command {
-        UserCommand::Add { username, role, name, password_stdin } => {
+        UserCommand::Add {
+            username,
+            role,
+            name,
+            password_stdin,
+        } => {
             let username = Username::parse(&username)?;
             let (pw, generated) = password(password_stdin)?;
             let display_name = name.unwrap_or_else(|| username.to_string());
-            let user = store.create_user(&NewUser { username, display_name, role, password: pw.clone() }, &actor, now).await?;
+            let user = store
+                .create_user(
+                    &NewUser {
+                        username,
+                        display_name,
+                        role,
+                        password: pw.clone(),
+                    },
+                    &actor,
+                    now,
+                )
+                .await?;
             println!("created {} ({})", user.username, user.role);
             if generated {
                 println!("password: {pw}");
@@ -98,7 +117,13 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<ExitCode> {
                 println!("{:<24} {:<18} {:<9} NAME", "USERNAME", "ROLE", "STATUS");
                 for u in users {
                     let status = if u.disabled { "disabled" } else { "active" };
-                    println!("{:<24} {:<18} {:<9} {}", u.username, u.role.as_str(), status, u.display_name);
+                    println!(
+                        "{:<24} {:<18} {:<9} {}",
+                        u.username,
+                        u.role.as_str(),
+                        status,
+                        u.display_name
+                    );
                 }
             }
         }
@@ -114,7 +139,10 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<ExitCode> {
             store.set_role(&username, role, &actor, now).await?;
             println!("{username} is now {role}; its sessions have ended");
         }
-        UserCommand::ResetPassword { username, password_stdin } => {
+        UserCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
             let (pw, generated) = password(password_stdin)?;
             store.reset_password(&username, &pw, &actor, now).await?;
             println!("password of {username} reset; its sessions have ended");

@@ -1,7 +1,9 @@
 use crate::harness::{TestDb, add_user, now};
 use jiff::SignedDuration;
 use justat_model::{PasswordProblem, Role, ThrottlePolicy, Username};
-use justat_store::{Actor, LoginAttempt, LoginOutcome, LoginRefusal, NewUser, StoreError, ThrottlePolicies};
+use justat_store::{
+    Actor, LoginAttempt, LoginOutcome, LoginRefusal, NewUser, StoreError, ThrottlePolicies,
+};
 
 both_backends!(
     users_are_created_listed_and_unique,
@@ -12,7 +14,11 @@ both_backends!(
 );
 
 fn attempt(user: &str, password: &str) -> LoginAttempt {
-    LoginAttempt { username: user.into(), password: password.into(), ip: "192.0.2.7".into() }
+    LoginAttempt {
+        username: user.into(),
+        password: password.into(),
+        ip: "192.0.2.7".into(),
+    }
 }
 
 async fn actions(db: &TestDb) -> Vec<String> {
@@ -26,7 +32,14 @@ async fn users_are_created_listed_and_unique(db: &TestDb) {
     assert_eq!(marie.role, Role::Statistician);
     assert!(!marie.disabled);
     add_user(&db.store, "alain", Role::Admin).await;
-    let names: Vec<_> = db.store.list_users().await.unwrap().into_iter().map(|u| u.username).collect();
+    let names: Vec<_> = db
+        .store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
     assert_eq!(names, vec!["alain", "marie"]);
     let dup = db
         .store
@@ -42,27 +55,56 @@ async fn users_are_created_listed_and_unique(db: &TestDb) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(dup, StoreError::Conflict { what: "user", .. }), "{dup}");
+    assert!(
+        matches!(dup, StoreError::Conflict { what: "user", .. }),
+        "{dup}"
+    );
     assert_eq!(actions(db).await, vec!["user.create", "user.create"]);
-    assert!(matches!(db.store.user("nobody").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        db.store.user("nobody").await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn role_changes_and_disabling_are_audited(db: &TestDb) {
     add_user(&db.store, "marie", Role::Statistician).await;
     let admin = Actor::user("alain");
-    let u = db.store.set_role("marie", Role::HeadOfService, &admin, now()).await.unwrap();
+    let u = db
+        .store
+        .set_role("marie", Role::HeadOfService, &admin, now())
+        .await
+        .unwrap();
     assert_eq!(u.role, Role::HeadOfService);
-    let u = db.store.set_disabled("marie", true, &admin, now()).await.unwrap();
+    let u = db
+        .store
+        .set_disabled("marie", true, &admin, now())
+        .await
+        .unwrap();
     assert!(u.disabled);
-    let u = db.store.set_disabled("marie", false, &admin, now()).await.unwrap();
+    let u = db
+        .store
+        .set_disabled("marie", false, &admin, now())
+        .await
+        .unwrap();
     assert!(!u.disabled);
     let page = db.store.audit_page(None, 10).await.unwrap();
-    let role_change = page.iter().find(|e| e.action == "user.role_change").unwrap();
+    let role_change = page
+        .iter()
+        .find(|e| e.action == "user.role_change")
+        .unwrap();
     assert_eq!(role_change.actor, "alain");
     assert_eq!(role_change.object, "user:marie");
     assert!(role_change.details.contains("\"from\":\"statistician\""));
     assert!(role_change.details.contains("\"to\":\"head_of_service\""));
-    assert_eq!(actions(db).await, vec!["user.create", "user.role_change", "user.disable", "user.enable"]);
+    assert_eq!(
+        actions(db).await,
+        vec![
+            "user.create",
+            "user.role_change",
+            "user.disable",
+            "user.enable"
+        ]
+    );
     assert!(matches!(
         db.store.set_role("ghost", Role::Admin, &admin, now()).await,
         Err(StoreError::NotFound { .. })
@@ -71,31 +113,81 @@ async fn role_changes_and_disabling_are_audited(db: &TestDb) {
 
 async fn a_weak_password_is_refused_and_nothing_is_written(db: &TestDb) {
     add_user(&db.store, "marie", Role::Statistician).await;
-    let err = db.store.reset_password("marie", "short", &Actor::cli(), now()).await.unwrap_err();
-    assert!(matches!(err, StoreError::Password(PasswordProblem::TooShort { .. })));
+    let err = db
+        .store
+        .reset_password("marie", "short", &Actor::cli(), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Password(PasswordProblem::TooShort { .. })
+    ));
     assert_eq!(actions(db).await, vec!["user.create"]);
-    db.store.reset_password("marie", "a-much-better-passphrase", &Actor::cli(), now()).await.unwrap();
-    let out = db.store.authenticate(&attempt("marie", "a-much-better-passphrase"), &ThrottlePolicies::default(), now()).await.unwrap();
+    db.store
+        .reset_password("marie", "a-much-better-passphrase", &Actor::cli(), now())
+        .await
+        .unwrap();
+    let out = db
+        .store
+        .authenticate(
+            &attempt("marie", "a-much-better-passphrase"),
+            &ThrottlePolicies::default(),
+            now(),
+        )
+        .await
+        .unwrap();
     assert!(matches!(out, LoginOutcome::Success(_)));
 }
 
 async fn login_succeeds_only_with_the_right_password_of_an_enabled_account(db: &TestDb) {
     add_user(&db.store, "marie", Role::Statistician).await;
     let p = ThrottlePolicies::default();
-    let ok = db.store.authenticate(&attempt("marie", "marie-password-123"), &p, now()).await.unwrap();
+    let ok = db
+        .store
+        .authenticate(&attempt("marie", "marie-password-123"), &p, now())
+        .await
+        .unwrap();
     assert!(matches!(ok, LoginOutcome::Success(ref u) if u.username == "marie"));
     let bad = LoginOutcome::Refused(LoginRefusal::BadCredentials);
-    assert_eq!(db.store.authenticate(&attempt("marie", "wrong-password"), &p, now()).await.unwrap(), bad);
-    assert_eq!(db.store.authenticate(&attempt("ghost", "marie-password-123"), &p, now()).await.unwrap(), bad);
-    db.store.set_disabled("marie", true, &Actor::cli(), now()).await.unwrap();
-    assert_eq!(db.store.authenticate(&attempt("marie", "marie-password-123"), &p, now()).await.unwrap(), bad);
+    assert_eq!(
+        db.store
+            .authenticate(&attempt("marie", "wrong-password"), &p, now())
+            .await
+            .unwrap(),
+        bad
+    );
+    assert_eq!(
+        db.store
+            .authenticate(&attempt("ghost", "marie-password-123"), &p, now())
+            .await
+            .unwrap(),
+        bad
+    );
+    db.store
+        .set_disabled("marie", true, &Actor::cli(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .authenticate(&attempt("marie", "marie-password-123"), &p, now())
+            .await
+            .unwrap(),
+        bad
+    );
     let page = db.store.audit_page(None, 20).await.unwrap();
-    let reasons: Vec<_> = page.iter().filter(|e| e.action == "login.failure").map(|e| e.details.clone()).collect();
+    let reasons: Vec<_> = page
+        .iter()
+        .filter(|e| e.action == "login.failure")
+        .map(|e| e.details.clone())
+        .collect();
     assert_eq!(reasons.len(), 3);
     assert!(reasons[0].contains("disabled"));
     assert!(reasons[1].contains("unknown_user"));
     assert!(reasons[2].contains("wrong_password"));
-    assert!(page.iter().any(|e| e.action == "login.success" && e.details.contains("192.0.2.7")));
+    assert!(
+        page.iter()
+            .any(|e| e.action == "login.success" && e.details.contains("192.0.2.7"))
+    );
 }
 
 async fn repeated_failures_slow_down_then_lock_and_the_lock_is_logged(db: &TestDb) {
@@ -113,17 +205,53 @@ async fn repeated_failures_slow_down_then_lock_and_the_lock_is_logged(db: &TestD
     };
     let t0 = now();
     let bad = LoginOutcome::Refused(LoginRefusal::BadCredentials);
-    assert_eq!(db.store.authenticate(&attempt("marie", "nope-1"), &policies, t0).await.unwrap(), bad);
-    assert_eq!(db.store.authenticate(&attempt("marie", "nope-2"), &policies, t0).await.unwrap(), bad);
+    assert_eq!(
+        db.store
+            .authenticate(&attempt("marie", "nope-1"), &policies, t0)
+            .await
+            .unwrap(),
+        bad
+    );
+    assert_eq!(
+        db.store
+            .authenticate(&attempt("marie", "nope-2"), &policies, t0)
+            .await
+            .unwrap(),
+        bad
+    );
     // The right password is not even checked while the account must wait.
-    let wait = db.store.authenticate(&attempt("marie", "marie-password-123"), &policies, t0).await.unwrap();
-    assert_eq!(wait, LoginOutcome::Refused(LoginRefusal::WaitUntil(t0 + SignedDuration::from_secs(10))));
+    let wait = db
+        .store
+        .authenticate(&attempt("marie", "marie-password-123"), &policies, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        wait,
+        LoginOutcome::Refused(LoginRefusal::WaitUntil(t0 + SignedDuration::from_secs(10)))
+    );
     let t1 = t0 + SignedDuration::from_secs(10);
-    assert_eq!(db.store.authenticate(&attempt("marie", "nope-3"), &policies, t1).await.unwrap(), bad);
-    let locked = db.store.authenticate(&attempt("marie", "marie-password-123"), &policies, t1).await.unwrap();
+    assert_eq!(
+        db.store
+            .authenticate(&attempt("marie", "nope-3"), &policies, t1)
+            .await
+            .unwrap(),
+        bad
+    );
+    let locked = db
+        .store
+        .authenticate(&attempt("marie", "marie-password-123"), &policies, t1)
+        .await
+        .unwrap();
     let until = t1 + SignedDuration::from_mins(15);
-    assert_eq!(locked, LoginOutcome::Refused(LoginRefusal::LockedUntil(until)));
+    assert_eq!(
+        locked,
+        LoginOutcome::Refused(LoginRefusal::LockedUntil(until))
+    );
     assert!(actions(db).await.contains(&"login.lock".to_string()));
-    let after = db.store.authenticate(&attempt("marie", "marie-password-123"), &policies, until).await.unwrap();
+    let after = db
+        .store
+        .authenticate(&attempt("marie", "marie-password-123"), &policies, until)
+        .await
+        .unwrap();
     assert!(matches!(after, LoginOutcome::Success(_)));
 }

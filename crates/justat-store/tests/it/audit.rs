@@ -20,10 +20,16 @@ async fn seed(db: &TestDb) {
 /// Drops the append-only guard, as an attacker with database access would.
 async fn drop_guard(db: &TestDb, raw: &sqlx::AnyPool) {
     if db.is_postgres() {
-        raw.execute("ALTER TABLE audit_log DISABLE TRIGGER USER").await.unwrap();
+        raw.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+            .await
+            .unwrap();
     } else {
-        raw.execute("DROP TRIGGER audit_log_no_update").await.unwrap();
-        raw.execute("DROP TRIGGER audit_log_no_delete").await.unwrap();
+        raw.execute("DROP TRIGGER audit_log_no_update")
+            .await
+            .unwrap();
+        raw.execute("DROP TRIGGER audit_log_no_delete")
+            .await
+            .unwrap();
     }
 }
 
@@ -39,7 +45,9 @@ async fn an_untouched_log_verifies(db: &TestDb) {
 async fn the_database_refuses_updates_and_deletes_of_entries(db: &TestDb) {
     seed(db).await;
     let raw = db.raw().await;
-    let upd = raw.execute("UPDATE audit_log SET actor = 'someone' WHERE seq = 2").await;
+    let upd = raw
+        .execute("UPDATE audit_log SET actor = 'someone' WHERE seq = 2")
+        .await;
     assert!(upd.unwrap_err().to_string().contains("append-only"));
     let del = raw.execute("DELETE FROM audit_log WHERE seq = 2").await;
     assert!(del.unwrap_err().to_string().contains("append-only"));
@@ -51,19 +59,31 @@ async fn an_edit_behind_the_triggers_is_found_and_named(db: &TestDb) {
     seed(db).await;
     let raw = db.raw().await;
     drop_guard(db, &raw).await;
-    raw.execute("UPDATE audit_log SET details = '{\"role\":\"admin\"}' WHERE seq = 3").await.unwrap();
+    raw.execute("UPDATE audit_log SET details = '{\"role\":\"admin\"}' WHERE seq = 3")
+        .await
+        .unwrap();
     raw.close().await;
-    assert_eq!(db.store.verify_audit().await.unwrap(), Err(ChainBreak::Edited { seq: 3 }));
+    assert_eq!(
+        db.store.verify_audit().await.unwrap(),
+        Err(ChainBreak::Edited { seq: 3 })
+    );
 }
 
 async fn a_deleted_entry_is_found(db: &TestDb) {
     seed(db).await;
     let raw = db.raw().await;
     drop_guard(db, &raw).await;
-    raw.execute("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
-    raw.execute("DELETE FROM audit_log WHERE seq = 4").await.unwrap();
+    raw.execute("DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
+    raw.execute("DELETE FROM audit_log WHERE seq = 4")
+        .await
+        .unwrap();
     raw.close().await;
-    assert_eq!(db.store.verify_audit().await.unwrap(), Err(ChainBreak::Deleted { seq: 2 }));
+    assert_eq!(
+        db.store.verify_audit().await.unwrap(),
+        Err(ChainBreak::Deleted { seq: 2 })
+    );
 }
 
 async fn concurrent_writers_keep_one_chain(db: &TestDb) {
@@ -71,9 +91,18 @@ async fn concurrent_writers_keep_one_chain(db: &TestDb) {
     let other = Store::open(&db.url).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let store = if i % 2 == 0 { db.store.clone() } else { other.clone() };
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
         tasks.push(tokio::spawn(async move {
-            store.audit(AuditRecord::new(&Actor::system(), "test.event", format!("n:{i}")), now()).await
+            store
+                .audit(
+                    AuditRecord::new(&Actor::system(), "test.event", format!("n:{i}")),
+                    now(),
+                )
+                .await
         }));
     }
     for t in tasks {

@@ -1,7 +1,7 @@
 //! A fresh database per test: a temporary SQLite file, or a throw-away PostgreSQL database.
 
-use justat_store::{Actor, NewUser, Store, User};
 use justat_model::{Role, Username};
+use justat_store::{Actor, NewUser, Store, User};
 use sqlx::Executor;
 
 /// One test's database.
@@ -16,7 +16,12 @@ pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = justat_store::sqlite_url(dir.path());
     let store = Store::open_and_migrate(&url).await.unwrap();
-    TestDb { store, url, _dir: Some(dir), pg: None }
+    TestDb {
+        store,
+        url,
+        _dir: Some(dir),
+        pg: None,
+    }
 }
 
 /// `None` (and a note on stderr) when no PostgreSQL server is configured.
@@ -27,13 +32,25 @@ pub async fn postgres() -> Option<TestDb> {
     };
     sqlx::any::install_default_drivers();
     let name = format!("justat_t_{}", &justat_store::sessions::random_token()[..16]);
-    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to JUSTAT_TEST_POSTGRES_URL");
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .expect("connect to JUSTAT_TEST_POSTGRES_URL");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
     admin.close().await;
-    let (base, _) = admin_url.rsplit_once('/').expect("a database URL ends with /DBNAME");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a database URL ends with /DBNAME");
     let url = format!("{base}/{name}");
     let store = Store::open_and_migrate(&url).await.unwrap();
-    Some(TestDb { store, url, _dir: None, pg: Some((admin_url, name)) })
+    Some(TestDb {
+        store,
+        url,
+        _dir: None,
+        pg: Some((admin_url, name)),
+    })
 }
 
 impl TestDb {
@@ -41,7 +58,12 @@ impl TestDb {
         self.store.close().await;
         if let Some((admin_url, name)) = self.pg {
             let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-            admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.unwrap();
+            admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE {name} WITH (FORCE)"
+                )))
+                .await
+                .unwrap();
             admin.close().await;
         }
     }

@@ -2,7 +2,11 @@ use crate::harness::TestDb;
 use justat_store::{Store, StoreError};
 use sqlx::Executor;
 
-both_backends!(migrating_twice_applies_nothing_new, an_edited_migration_is_refused, a_newer_database_is_refused);
+both_backends!(
+    migrating_twice_applies_nothing_new,
+    an_edited_migration_is_refused,
+    a_newer_database_is_refused
+);
 
 async fn migrating_twice_applies_nothing_new(db: &TestDb) {
     assert!(db.store.migrate().await.unwrap().is_empty());
@@ -13,10 +17,15 @@ async fn migrating_twice_applies_nothing_new(db: &TestDb) {
 
 async fn an_edited_migration_is_refused(db: &TestDb) {
     let raw = db.raw().await;
-    raw.execute("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1").await.unwrap();
+    raw.execute("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1")
+        .await
+        .unwrap();
     raw.close().await;
     let err = db.store.migrate().await.unwrap_err();
-    assert!(matches!(err, StoreError::MigrationChanged { version: 1, .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::MigrationChanged { version: 1, .. }),
+        "{err}"
+    );
 }
 
 async fn a_newer_database_is_refused(db: &TestDb) {
@@ -26,6 +35,9 @@ async fn a_newer_database_is_refused(db: &TestDb) {
         .unwrap();
     raw.close().await;
     let err = db.store.migrate().await.unwrap_err();
-    assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::TooNew { found: 999, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("run a newer Justat"));
 }

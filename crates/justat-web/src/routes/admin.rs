@@ -23,7 +23,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/utilisateurs/{username}/role", post(change_role))
         .route("/utilisateurs/{username}/desactiver", post(disable))
         .route("/utilisateurs/{username}/reactiver", post(enable))
-        .route("/utilisateurs/{username}/mot-de-passe", post(reset_password))
+        .route(
+            "/utilisateurs/{username}/mot-de-passe",
+            post(reset_password),
+        )
 }
 
 #[derive(Serialize)]
@@ -53,8 +56,18 @@ const SECTIONS: &[(Permission, Section)] = &[
 ];
 
 async fn dashboard(Staff(s): Staff) -> Result<Html<String>, WebError> {
-    let sections: Vec<&Section> = SECTIONS.iter().filter(|(p, _)| s.user.role.allows(*p)).map(|(_, sec)| sec).collect();
-    page("admin/index.html", "Espace de travail", "admin", Some(&s), context! { sections => crate::view::ser(&sections) })
+    let sections: Vec<&Section> = SECTIONS
+        .iter()
+        .filter(|(p, _)| s.user.role.allows(*p))
+        .map(|(_, sec)| sec)
+        .collect();
+    page(
+        "admin/index.html",
+        "Espace de travail",
+        "admin",
+        Some(&s),
+        context! { sections => crate::view::ser(&sections) },
+    )
 }
 
 #[derive(Deserialize)]
@@ -86,7 +99,10 @@ async fn audit_log(
         .iter()
         .map(|e| AuditRow {
             seq: e.seq,
-            at: e.at.parse::<Timestamp>().map_or_else(|_| e.at.clone(), french::date_time),
+            at: e
+                .at
+                .parse::<Timestamp>()
+                .map_or_else(|_| e.at.clone(), french::date_time),
             actor: e.actor.clone(),
             action: e.action.clone(),
             object: e.object.clone(),
@@ -118,11 +134,19 @@ async fn audit_log(
 fn describe_break(b: &justat_model::ChainBreak) -> String {
     use justat_model::ChainBreak::*;
     match b {
-        Edited { seq } => format!("L’entrée n° {seq} a été modifiée : son contenu ne correspond plus à la chaîne d’empreintes."),
+        Edited { seq } => format!(
+            "L’entrée n° {seq} a été modifiée : son contenu ne correspond plus à la chaîne d’empreintes."
+        ),
         Deleted { seq } => format!("L’entrée n° {seq} a été supprimée."),
-        Inserted { seq } => format!("L’entrée n° {seq} a été insérée : elle n’a pas été écrite par Justat à cette place."),
-        Reordered { seq, written_as } => format!("L’entrée n° {seq} a été déplacée : elle avait été écrite comme entrée n° {written_as}."),
-        TailDeleted { from, to } => format!("Les entrées n° {from} à {to} ont été supprimées de la fin du journal."),
+        Inserted { seq } => format!(
+            "L’entrée n° {seq} a été insérée : elle n’a pas été écrite par Justat à cette place."
+        ),
+        Reordered { seq, written_as } => format!(
+            "L’entrée n° {seq} a été déplacée : elle avait été écrite comme entrée n° {written_as}."
+        ),
+        TailDeleted { from, to } => {
+            format!("Les entrées n° {from} à {to} ont été supprimées de la fin du journal.")
+        }
     }
 }
 
@@ -141,7 +165,13 @@ struct UserRow {
     created_at: String,
 }
 
-async fn users_page(state: &AppState, s: &SessionCtx, status: StatusCode, notice: Option<String>, error: Option<String>) -> Response {
+async fn users_page(
+    state: &AppState,
+    s: &SessionCtx,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let users = match state.store.list_users().await {
         Ok(u) => u,
         Err(e) => return WebError::from(e).into_response(),
@@ -156,28 +186,51 @@ async fn users_page(state: &AppState, s: &SessionCtx, status: StatusCode, notice
             created_at: french::date_time(u.created_at),
         })
         .collect();
-    let roles: Vec<_> = Role::ALL.iter().map(|r| context! { id => r.as_str(), label => r.label_fr() }).collect();
-    match page("admin/users.html", "Comptes", "admin", Some(s), context! { users => crate::view::ser(&users), roles, notice, error }) {
+    let roles: Vec<_> = Role::ALL
+        .iter()
+        .map(|r| context! { id => r.as_str(), label => r.label_fr() })
+        .collect();
+    match page(
+        "admin/users.html",
+        "Comptes",
+        "admin",
+        Some(s),
+        context! { users => crate::view::ser(&users), roles, notice, error },
+    ) {
         Ok(html) => (status, html).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-async fn users(State(state): State<AppState>, Require(s, ..): Require<ManageAccounts>, Query(q): Query<UsersQuery>) -> Response {
+async fn users(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ManageAccounts>,
+    Query(q): Query<UsersQuery>,
+) -> Response {
     let who = q.compte.unwrap_or_default();
     let notice = q.fait.as_deref().and_then(|f| match f {
         "cree" => Some(format!("Le compte {who} a été créé.")),
-        "role" => Some(format!("Le rôle de {who} a été changé ; ses sessions ouvertes ont été fermées.")),
-        "desactive" => Some(format!("Le compte {who} a été désactivé ; ses sessions ouvertes ont été fermées.")),
+        "role" => Some(format!(
+            "Le rôle de {who} a été changé ; ses sessions ouvertes ont été fermées."
+        )),
+        "desactive" => Some(format!(
+            "Le compte {who} a été désactivé ; ses sessions ouvertes ont été fermées."
+        )),
         "reactive" => Some(format!("Le compte {who} a été réactivé.")),
-        "mot-de-passe" => Some(format!("Le mot de passe de {who} a été réinitialisé ; ses sessions ouvertes ont été fermées.")),
+        "mot-de-passe" => Some(format!(
+            "Le mot de passe de {who} a été réinitialisé ; ses sessions ouvertes ont été fermées."
+        )),
         _ => None,
     });
     users_page(&state, &s, StatusCode::OK, notice, None).await
 }
 
 fn done(what: &str, username: &str) -> Response {
-    Redirect::to(&format!("/admin/utilisateurs?fait={what}&compte={}", crate::error::urlencode(username))).into_response()
+    Redirect::to(&format!(
+        "/admin/utilisateurs?fait={what}&compte={}",
+        crate::error::urlencode(username)
+    ))
+    .into_response()
 }
 
 /// A user's mistake shown on the accounts page; anything else is an internal error.
@@ -194,8 +247,12 @@ async fn refused(state: &AppState, s: &SessionCtx, e: StoreError) -> Response {
 fn password_problem_fr(p: &justat_model::PasswordProblem) -> String {
     use justat_model::PasswordProblem::*;
     match p {
-        TooShort { len, min } => format!("Le mot de passe doit compter au moins {min} caractères (il en a {len})."),
-        TooLong { len, max } => format!("Le mot de passe doit compter au plus {max} caractères (il en a {len})."),
+        TooShort { len, min } => {
+            format!("Le mot de passe doit compter au moins {min} caractères (il en a {len}).")
+        }
+        TooLong { len, max } => {
+            format!("Le mot de passe doit compter au plus {max} caractères (il en a {len}).")
+        }
         ContainsUsername => "Le mot de passe ne doit pas être l’identifiant.".to_string(),
     }
 }
@@ -224,15 +281,25 @@ async fn create_user(
         }
     };
     let Ok(role) = f.role.parse::<Role>() else {
-        return WebError::BadRequest(format!("Le rôle « {} » n’existe pas.", f.role)).into_response();
+        return WebError::BadRequest(format!("Le rôle « {} » n’existe pas.", f.role))
+            .into_response();
     };
     let display_name = f.display_name.trim().to_string();
     if display_name.is_empty() || display_name.chars().count() > 200 {
         let msg = "Le nom affiché doit compter de 1 à 200 caractères.".to_string();
         return users_page(&state, &s, StatusCode::BAD_REQUEST, None, Some(msg)).await;
     }
-    let new = NewUser { username, display_name, role, password: f.password };
-    match state.store.create_user(&new, &Actor::user(&s.user.username), Timestamp::now()).await {
+    let new = NewUser {
+        username,
+        display_name,
+        role,
+        password: f.password,
+    };
+    match state
+        .store
+        .create_user(&new, &Actor::user(&s.user.username), Timestamp::now())
+        .await
+    {
         Ok(u) => done("cree", &u.username),
         Err(e) => refused(&state, &s, e).await,
     }
@@ -250,13 +317,23 @@ async fn change_role(
     ValidForm(f): ValidForm<RoleForm>,
 ) -> Response {
     let Ok(role) = f.role.parse::<Role>() else {
-        return WebError::BadRequest(format!("Le rôle « {} » n’existe pas.", f.role)).into_response();
+        return WebError::BadRequest(format!("Le rôle « {} » n’existe pas.", f.role))
+            .into_response();
     };
     if username == s.user.username && role != Role::Admin {
         let msg = "Vous ne pouvez pas retirer votre propre rôle d’administrateur : demandez-le à un autre administrateur.".to_string();
         return users_page(&state, &s, StatusCode::BAD_REQUEST, None, Some(msg)).await;
     }
-    match state.store.set_role(&username, role, &Actor::user(&s.user.username), Timestamp::now()).await {
+    match state
+        .store
+        .set_role(
+            &username,
+            role,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await
+    {
         Ok(u) => done("role", &u.username),
         Err(e) => refused(&state, &s, e).await,
     }
@@ -265,12 +342,26 @@ async fn change_role(
 #[derive(Deserialize)]
 struct EmptyForm {}
 
-async fn set_disabled(state: AppState, s: SessionCtx, username: String, disabled: bool) -> Response {
+async fn set_disabled(
+    state: AppState,
+    s: SessionCtx,
+    username: String,
+    disabled: bool,
+) -> Response {
     if disabled && username == s.user.username {
         let msg = "Vous ne pouvez pas désactiver votre propre compte.".to_string();
         return users_page(&state, &s, StatusCode::BAD_REQUEST, None, Some(msg)).await;
     }
-    match state.store.set_disabled(&username, disabled, &Actor::user(&s.user.username), Timestamp::now()).await {
+    match state
+        .store
+        .set_disabled(
+            &username,
+            disabled,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await
+    {
         Ok(u) => done(if disabled { "desactive" } else { "reactive" }, &u.username),
         Err(e) => refused(&state, &s, e).await,
     }
@@ -305,7 +396,16 @@ async fn reset_password(
     Path(username): Path<String>,
     ValidForm(f): ValidForm<PasswordForm>,
 ) -> Response {
-    match state.store.reset_password(&username, &f.password, &Actor::user(&s.user.username), Timestamp::now()).await {
+    match state
+        .store
+        .reset_password(
+            &username,
+            &f.password,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await
+    {
         Ok(u) => done("mot-de-passe", &u.username),
         Err(e) => refused(&state, &s, e).await,
     }

@@ -1,7 +1,9 @@
 //! Logging in and out.
 
 use crate::AppState;
-use crate::auth::{ClientMeta, CurrentSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, page, set_cookie};
+use crate::auth::{
+    ClientMeta, CurrentSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, page, set_cookie,
+};
 use crate::error::WebError;
 use crate::form::ValidForm;
 use axum::Router;
@@ -16,7 +18,9 @@ use minijinja::context;
 use serde::Deserialize;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/connexion", get(login_page).post(login)).route("/deconnexion", post(logout))
+    Router::new()
+        .route("/connexion", get(login_page).post(login))
+        .route("/deconnexion", post(logout))
 }
 
 #[derive(Deserialize)]
@@ -32,13 +36,28 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_form(state: &AppState, status: StatusCode, next: &str, username: &str, error: Option<String>) -> Response {
+fn login_form(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> Response {
     let csrf = random_token();
-    let html = page("login.html", "Connexion", "", None, context! { csrf => csrf.clone(), next, username, error });
+    let html = page(
+        "login.html",
+        "Connexion",
+        "",
+        None,
+        context! { csrf => csrf.clone(), next, username, error },
+    );
     match html {
         Ok(html) => (
             status,
-            [(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, Some(&csrf), state.config.secure_cookies))],
+            [(
+                header::SET_COOKIE,
+                set_cookie(LOGIN_CSRF_COOKIE, Some(&csrf), state.config.secure_cookies),
+            )],
             html,
         )
             .into_response(),
@@ -46,7 +65,11 @@ fn login_form(state: &AppState, status: StatusCode, next: &str, username: &str, 
     }
 }
 
-async fn login_page(State(state): State<AppState>, CurrentSession(s): CurrentSession, Query(q): Query<NextQuery>) -> Response {
+async fn login_page(
+    State(state): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let next = safe_next(q.suite.as_deref());
     if s.is_some() {
         return Redirect::to(&next).into_response();
@@ -61,22 +84,48 @@ struct LoginForm {
     suite: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, client: ClientMeta, ValidForm(form): ValidForm<LoginForm>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    client: ClientMeta,
+    ValidForm(form): ValidForm<LoginForm>,
+) -> Response {
     let next = safe_next(form.suite.as_deref());
-    let attempt = LoginAttempt { username: form.username.trim().to_string(), password: form.password, ip: client.ip.clone() };
+    let attempt = LoginAttempt {
+        username: form.username.trim().to_string(),
+        password: form.password,
+        ip: client.ip.clone(),
+    };
     let now = Timestamp::now();
-    let outcome = match state.store.authenticate(&attempt, &state.config.throttle, now).await {
+    let outcome = match state
+        .store
+        .authenticate(&attempt, &state.config.throttle, now)
+        .await
+    {
         Ok(o) => o,
         Err(e) => return WebError::from(e).into_response(),
     };
     let refusal = match outcome {
         LoginOutcome::Success(user) => {
-            return match state.store.create_session(&user, &client.ip, &client.user_agent, now).await {
+            return match state
+                .store
+                .create_session(&user, &client.ip, &client.user_agent, now)
+                .await
+            {
                 Ok(tokens) => (
                     StatusCode::SEE_OTHER,
                     [
-                        (header::LOCATION, next.parse().expect("a local path is a valid header")),
-                        (header::SET_COOKIE, set_cookie(SESSION_COOKIE, Some(&tokens.token), state.config.secure_cookies)),
+                        (
+                            header::LOCATION,
+                            next.parse().expect("a local path is a valid header"),
+                        ),
+                        (
+                            header::SET_COOKIE,
+                            set_cookie(
+                                SESSION_COOKIE,
+                                Some(&tokens.token),
+                                state.config.secure_cookies,
+                            ),
+                        ),
                     ],
                 )
                     .into_response(),
@@ -86,12 +135,18 @@ async fn login(State(state): State<AppState>, client: ClientMeta, ValidForm(form
         LoginOutcome::Refused(r) => r,
     };
     let (status, message) = match refusal {
-        LoginRefusal::BadCredentials => (StatusCode::UNAUTHORIZED, "Identifiant ou mot de passe incorrect.".to_string()),
+        LoginRefusal::BadCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "Identifiant ou mot de passe incorrect.".to_string(),
+        ),
         LoginRefusal::WaitUntil(t) => {
             let secs = (t - now).as_secs().max(1);
             (
                 StatusCode::TOO_MANY_REQUESTS,
-                format!("Trop de tentatives récentes : attendez {secs} seconde{} avant de réessayer.", if secs > 1 { "s" } else { "" }),
+                format!(
+                    "Trop de tentatives récentes : attendez {secs} seconde{} avant de réessayer.",
+                    if secs > 1 { "s" } else { "" }
+                ),
             )
         }
         LoginRefusal::LockedUntil(t) => (
@@ -108,15 +163,26 @@ async fn login(State(state): State<AppState>, client: ClientMeta, ValidForm(form
 #[derive(Deserialize)]
 struct LogoutForm {}
 
-async fn logout(State(state): State<AppState>, Staff(s): Staff, ValidForm(_): ValidForm<LogoutForm>) -> Response {
-    if let Err(e) = state.store.end_session(&s.token, &s.user, Timestamp::now()).await {
+async fn logout(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    ValidForm(_): ValidForm<LogoutForm>,
+) -> Response {
+    if let Err(e) = state
+        .store
+        .end_session(&s.token, &s.user, Timestamp::now())
+        .await
+    {
         return WebError::from(e).into_response();
     }
     (
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, "/".parse().expect("valid")),
-            (header::SET_COOKIE, set_cookie(SESSION_COOKIE, None, state.config.secure_cookies)),
+            (
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, None, state.config.secure_cookies),
+            ),
         ],
     )
         .into_response()
@@ -128,7 +194,10 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_returned_to() {
-        assert_eq!(safe_next(Some("/admin/journal?avant=3")), "/admin/journal?avant=3");
+        assert_eq!(
+            safe_next(Some("/admin/journal?avant=3")),
+            "/admin/journal?avant=3"
+        );
         assert_eq!(safe_next(Some("//evil.example/")), "/admin");
         assert_eq!(safe_next(Some("https://evil.example/")), "/admin");
         assert_eq!(safe_next(Some("/\\evil.example")), "/admin");

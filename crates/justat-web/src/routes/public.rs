@@ -48,23 +48,53 @@ const COLLECTIONS: [CollectionCard; 4] = [
 ];
 
 async fn home(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {
-    page("home.html", "Accueil", "accueil", s.as_ref(), context! { collections => crate::view::ser(&COLLECTIONS) })
+    page(
+        "home.html",
+        "Accueil",
+        "accueil",
+        s.as_ref(),
+        context! { collections => crate::view::ser(&COLLECTIONS) },
+    )
 }
 
 async fn service(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {
-    page("service.html", "Le service statistique", "service", s.as_ref(), context! {})
+    page(
+        "service.html",
+        "Le service statistique",
+        "service",
+        s.as_ref(),
+        context! {},
+    )
 }
 
 async fn accessibility(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {
-    page("accessibilite.html", "Déclaration d’accessibilité", "", s.as_ref(), context! {})
+    page(
+        "accessibilite.html",
+        "Déclaration d’accessibilité",
+        "",
+        s.as_ref(),
+        context! {},
+    )
 }
 
 async fn legal_notice(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {
-    page("mentions_legales.html", "Mentions légales", "", s.as_ref(), context! {})
+    page(
+        "mentions_legales.html",
+        "Mentions légales",
+        "",
+        s.as_ref(),
+        context! {},
+    )
 }
 
 async fn personal_data(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {
-    page("donnees_personnelles.html", "Données personnelles", "", s.as_ref(), context! {})
+    page(
+        "donnees_personnelles.html",
+        "Données personnelles",
+        "",
+        s.as_ref(),
+        context! {},
+    )
 }
 
 /// `200 {"status":"ok"}` when the database answers, `503` otherwise (for load balancers).
@@ -73,7 +103,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "error", "database": "unreachable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "error", "database": "unreachable" })),
+            )
                 .into_response()
         }
     }

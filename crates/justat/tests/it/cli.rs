@@ -16,14 +16,23 @@ fn justat(data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Out
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -67,16 +76,29 @@ fn bad_configuration_exits_non_zero_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_justat"));
-    let out = cmd.args(["db", "migrate"]).env("JUSTAT_DATA_DIR", &data).env("JUSTAT_DATABASE_URL", "mysql://x/y").output().unwrap();
+    let out = cmd
+        .args(["db", "migrate"])
+        .env("JUSTAT_DATA_DIR", &data)
+        .env("JUSTAT_DATABASE_URL", "mysql://x/y")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(text(&out).contains("is not supported: use sqlite://PATH or postgres://"), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not supported: use sqlite://PATH or postgres://"),
+        "{}",
+        text(&out)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_justat"))
         .args(["db", "migrate"])
         .env("JUSTAT_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(text(&out).contains("cannot open the database"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot open the database"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -84,31 +106,78 @@ fn users_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     assert!(justat(&data, &["db", "migrate"], None).status.success());
-    let add = justat(&data, &["user", "add", "marie", "--role", "statistician", "--name", "Marie Curie", "--password-stdin"], Some("a-long-passphrase\n"));
+    let add = justat(
+        &data,
+        &[
+            "user",
+            "add",
+            "marie",
+            "--role",
+            "statistician",
+            "--name",
+            "Marie Curie",
+            "--password-stdin",
+        ],
+        Some("a-long-passphrase\n"),
+    );
     assert!(add.status.success(), "{}", text(&add));
     let generated = justat(&data, &["user", "add", "paul", "--role", "admin"], None);
-    assert!(text(&generated).contains("password: "), "a generated password is shown once");
+    assert!(
+        text(&generated).contains("password: "),
+        "a generated password is shown once"
+    );
     let dup = justat(&data, &["user", "add", "marie", "--role", "admin"], None);
     assert!(!dup.status.success());
     assert!(text(&dup).contains("user `marie` already exists"));
     let bad_role = justat(&data, &["user", "add", "jo", "--role", "king"], None);
     assert!(!bad_role.status.success());
     assert!(text(&bad_role).contains("unknown role `king`"));
-    let weak = justat(&data, &["user", "add", "jo", "--role", "asp", "--password-stdin"], Some("short\n"));
+    let weak = justat(
+        &data,
+        &["user", "add", "jo", "--role", "asp", "--password-stdin"],
+        Some("short\n"),
+    );
     assert!(!weak.status.success());
     assert!(text(&weak).contains("at least 12 characters"));
-    assert!(justat(&data, &["user", "set-role", "marie", "head_of_service"], None).status.success());
-    assert!(justat(&data, &["user", "disable", "marie"], None).status.success());
+    assert!(
+        justat(
+            &data,
+            &["user", "set-role", "marie", "head_of_service"],
+            None
+        )
+        .status
+        .success()
+    );
+    assert!(
+        justat(&data, &["user", "disable", "marie"], None)
+            .status
+            .success()
+    );
     let list = text(&justat(&data, &["user", "list"], None));
-    assert!(list.contains("marie") && list.contains("head_of_service") && list.contains("disabled"), "{list}");
+    assert!(
+        list.contains("marie") && list.contains("head_of_service") && list.contains("disabled"),
+        "{list}"
+    );
     let json = text(&justat(&data, &["user", "list", "--json"], None));
     assert!(json.contains("\"username\": \"paul\""));
-    assert!(!justat(&data, &["user", "disable", "ghost"], None).status.success());
-    let reset = justat(&data, &["user", "reset-password", "marie", "--password-stdin"], Some("another-passphrase\n"));
+    assert!(
+        !justat(&data, &["user", "disable", "ghost"], None)
+            .status
+            .success()
+    );
+    let reset = justat(
+        &data,
+        &["user", "reset-password", "marie", "--password-stdin"],
+        Some("another-passphrase\n"),
+    );
     assert!(reset.status.success(), "{}", text(&reset));
     let verify = justat(&data, &["audit", "verify"], None);
     assert!(verify.status.success());
-    assert!(text(&verify).contains("audit log OK: 5 entries verified"), "{}", text(&verify));
+    assert!(
+        text(&verify).contains("audit log OK: 5 entries verified"),
+        "{}",
+        text(&verify)
+    );
 }
 
 #[test]
@@ -117,7 +186,10 @@ fn editing_an_audit_row_in_the_sqlite_file_makes_verify_fail_and_name_it() {
     let data = dir.path().join("data");
     let prep = justat(&data, &["demo", "--prepare-only"], None);
     assert!(prep.status.success(), "{}", text(&prep));
-    assert!(text(&prep).contains("justat-demo-admin"), "the demo prints its accounts");
+    assert!(
+        text(&prep).contains("justat-demo-admin"),
+        "the demo prints its accounts"
+    );
     assert!(justat(&data, &["audit", "verify"], None).status.success());
 
     let db = data.join("justat.db");
@@ -131,12 +203,18 @@ fn editing_an_audit_row_in_the_sqlite_file_makes_verify_fail_and_name_it() {
         rt.block_on(async {
             use sqlx::Executor;
             sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+            let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
             pool.execute(edit).await.unwrap();
             pool.close().await;
         });
     }
     let verify = justat(&data, &["audit", "verify"], None);
     assert_eq!(verify.status.code(), Some(2));
-    assert!(text(&verify).contains("audit log BROKEN: entry #3 was edited"), "{}", text(&verify));
+    assert!(
+        text(&verify).contains("audit log BROKEN: entry #3 was edited"),
+        "{}",
+        text(&verify)
+    );
 }

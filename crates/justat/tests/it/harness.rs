@@ -25,7 +25,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> String {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
     }
 
     pub fn location(&self) -> String {
@@ -33,7 +37,12 @@ impl Reply {
     }
 
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(String::from).collect()
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(String::from)
+            .collect()
     }
 
     /// The value this reply sets for cookie `name`.
@@ -75,7 +84,10 @@ impl Server {
         let store = Store::open_and_migrate(&url).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState { store: store.clone(), config: Arc::new(config) };
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             justat_web::serve(listener, state, async {
@@ -84,8 +96,19 @@ impl Server {
             .await
             .unwrap();
         });
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Server { base, store, _dir: dir, url, client, shutdown: Some(tx), task: Some(task) }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Server {
+            base,
+            store,
+            _dir: dir,
+            url,
+            client,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub async fn stop(mut self) {
@@ -118,7 +141,11 @@ impl Server {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.text().await.unwrap();
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -129,8 +156,18 @@ impl Server {
         Server::reply(req.send().await.unwrap()).await
     }
 
-    pub async fn post_raw(&self, path: &str, cookie: Option<&str>, content_type: &str, body: Vec<u8>) -> Reply {
-        let mut req = self.client.post(format!("{}{path}", self.base)).header(CONTENT_TYPE, content_type).body(body);
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(CONTENT_TYPE, content_type)
+            .body(body);
         if let Some(c) = cookie {
             req = req.header(COOKIE, c);
         }
@@ -139,16 +176,33 @@ impl Server {
 
     pub async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
         let body = serde_urlencoded::to_string(form).unwrap();
-        self.post_raw(path, cookie, "application/x-www-form-urlencoded", body.into_bytes()).await
+        self.post_raw(
+            path,
+            cookie,
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+        )
+        .await
     }
 
     /// Fetches the login form and posts the credentials; returns the reply to the POST and
     /// the login CSRF cookie used.
     pub async fn try_login(&self, user: &str, password: &str) -> Reply {
         let page = self.get("/connexion", None).await;
-        let csrf_cookie = page.cookie("justat_login_csrf").expect("the login page sets its CSRF cookie");
+        let csrf_cookie = page
+            .cookie("justat_login_csrf")
+            .expect("the login page sets its CSRF cookie");
         let cookie = format!("justat_login_csrf={csrf_cookie}");
-        self.post("/connexion", Some(&cookie), &[("csrf", &page.csrf()), ("username", user), ("password", password)]).await
+        self.post(
+            "/connexion",
+            Some(&cookie),
+            &[
+                ("csrf", &page.csrf()),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+        .await
     }
 
     pub async fn login(&self, user: &str, password: &str) -> Session {
@@ -158,7 +212,10 @@ impl Server {
         let cookie = format!("justat_session={token}");
         let admin = self.get("/admin", Some(&cookie)).await;
         assert_eq!(admin.status, 200);
-        Session { cookie, csrf: admin.csrf() }
+        Session {
+            cookie,
+            csrf: admin.csrf(),
+        }
     }
 
     pub async fn login_as(&self, name: &str, role: Role) -> Session {

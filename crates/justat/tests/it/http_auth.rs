@@ -16,8 +16,15 @@ async fn login_sets_a_strict_session_cookie_and_logout_ends_it_server_side() {
     let reply = s.try_login("marie", "marie-password-123").await;
     assert_eq!(reply.status, 303);
     assert_eq!(reply.location(), "/admin");
-    let set = reply.set_cookies().into_iter().find(|c| c.starts_with("justat_session=")).unwrap();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"), "{set}");
+    let set = reply
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("justat_session="))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
     assert!(!set.contains("Secure"), "no TLS here: {set}");
     let cookie = format!("justat_session={}", reply.cookie("justat_session").unwrap());
 
@@ -26,27 +33,51 @@ async fn login_sets_a_strict_session_cookie_and_logout_ends_it_server_side() {
     assert!(admin.body.contains("marie (test)"));
     assert!(admin.body.contains("Se déconnecter"));
 
-    let out = s.post("/deconnexion", Some(&cookie), &[("csrf", &admin.csrf())]).await;
+    let out = s
+        .post("/deconnexion", Some(&cookie), &[("csrf", &admin.csrf())])
+        .await;
     assert_eq!(out.status, 303);
     assert_eq!(out.location(), "/");
-    assert!(out.set_cookies().iter().any(|c| c.starts_with("justat_session=;") && c.contains("Max-Age=0")));
+    assert!(
+        out.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("justat_session=;") && c.contains("Max-Age=0"))
+    );
     // Replaying the old cookie does not work: the session is gone from the server.
     let again = s.get("/admin", Some(&cookie)).await;
     assert_eq!(again.status, 303);
     assert!(again.location().starts_with("/connexion?suite="));
-    let actions: Vec<_> = s.store.audit_page(None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert!(actions.contains(&"logout".to_string()) && actions.contains(&"login.success".to_string()));
+    let actions: Vec<_> = s
+        .store
+        .audit_page(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.contains(&"logout".to_string()) && actions.contains(&"login.success".to_string())
+    );
     s.stop().await;
 }
 
 #[tokio::test]
 async fn cookies_are_secure_when_served_over_tls() {
-    let s = Server::start_with(WebConfig { secure_cookies: true, ..WebConfig::default() }).await;
+    let s = Server::start_with(WebConfig {
+        secure_cookies: true,
+        ..WebConfig::default()
+    })
+    .await;
     s.add_user("marie", Role::Statistician).await;
     let page = s.get("/connexion", None).await;
     assert!(page.set_cookies().iter().all(|c| c.contains("; Secure")));
     let reply = s.try_login("marie", "marie-password-123").await;
-    assert!(reply.set_cookies().iter().any(|c| c.starts_with("justat_session=") && c.contains("; Secure")));
+    assert!(
+        reply
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("justat_session=") && c.contains("; Secure"))
+    );
     s.stop().await;
 }
 
@@ -58,8 +89,16 @@ async fn a_wrong_password_is_refused_without_saying_which_part_was_wrong() {
     let unknown = s.try_login("nobody", "not-her-password").await;
     assert_eq!(wrong.status, 401);
     assert_eq!(unknown.status, 401);
-    assert!(wrong.body.contains("Identifiant ou mot de passe incorrect."));
-    assert!(unknown.body.contains("Identifiant ou mot de passe incorrect."));
+    assert!(
+        wrong
+            .body
+            .contains("Identifiant ou mot de passe incorrect.")
+    );
+    assert!(
+        unknown
+            .body
+            .contains("Identifiant ou mot de passe incorrect.")
+    );
     assert!(wrong.cookie("justat_session").is_none());
     s.stop().await;
 }
@@ -69,29 +108,59 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     let s = Server::start().await;
     s.add_user("marie", Role::Statistician).await;
     // Login without the token, and with a token that is not the cookie's.
-    let no_token = s.post("/connexion", None, &[("username", "marie"), ("password", "marie-password-123")]).await;
+    let no_token = s
+        .post(
+            "/connexion",
+            None,
+            &[("username", "marie"), ("password", "marie-password-123")],
+        )
+        .await;
     assert_eq!(no_token.status, 403);
     assert!(no_token.body.contains("jeton de sécurité"));
     let forged = s
         .post(
             "/connexion",
             Some("justat_login_csrf=aaaa"),
-            &[("csrf", "bbbb"), ("username", "marie"), ("password", "marie-password-123")],
+            &[
+                ("csrf", "bbbb"),
+                ("username", "marie"),
+                ("password", "marie-password-123"),
+            ],
         )
         .await;
     assert_eq!(forged.status, 403);
     assert!(forged.cookie("justat_session").is_none());
 
     let admin = s.login_as("root", Role::Admin).await;
-    let create = [("username", "eve"), ("display_name", "Eve"), ("role", "admin"), ("password", "eve-password-1234")];
-    let refused = s.post("/admin/utilisateurs", Some(&admin.cookie), &create).await;
+    let create = [
+        ("username", "eve"),
+        ("display_name", "Eve"),
+        ("role", "admin"),
+        ("password", "eve-password-1234"),
+    ];
+    let refused = s
+        .post("/admin/utilisateurs", Some(&admin.cookie), &create)
+        .await;
     assert_eq!(refused.status, 403);
     let mut with_wrong = create.to_vec();
-    with_wrong.push(("csrf", "0000000000000000000000000000000000000000000000000000000000000000"));
-    assert_eq!(s.post("/admin/utilisateurs", Some(&admin.cookie), &with_wrong).await.status, 403);
+    with_wrong.push((
+        "csrf",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ));
+    assert_eq!(
+        s.post("/admin/utilisateurs", Some(&admin.cookie), &with_wrong)
+            .await
+            .status,
+        403
+    );
     assert!(s.store.user("eve").await.is_err(), "no account was created");
     // Logout needs the token too.
-    assert_eq!(s.post("/deconnexion", Some(&admin.cookie), &[]).await.status, 403);
+    assert_eq!(
+        s.post("/deconnexion", Some(&admin.cookie), &[])
+            .await
+            .status,
+        403
+    );
     assert_eq!(s.get("/admin", Some(&admin.cookie)).await.status, 200);
     s.stop().await;
 }
@@ -107,7 +176,11 @@ fn quick_throttle() -> WebConfig {
                 lock_for: SignedDuration::from_mins(15),
                 forget_after: SignedDuration::from_hours(1),
             },
-            ip: ThrottlePolicy { lock_after: 1000, free_failures: 1000, ..ThrottlePolicy::per_ip() },
+            ip: ThrottlePolicy {
+                lock_after: 1000,
+                free_failures: 1000,
+                ..ThrottlePolicy::per_ip()
+            },
         },
         ..WebConfig::default()
     }
@@ -131,7 +204,10 @@ async fn repeated_failures_slow_down_then_lock_the_account_and_the_lock_is_logge
     assert_eq!(locked.status, 429);
     assert!(locked.body.contains("bloquée"), "{}", locked.body);
     let log = s.store.audit_page(None, 50).await.unwrap();
-    let lock = log.iter().find(|e| e.action == "login.lock").expect("the lock is in the audit log");
+    let lock = log
+        .iter()
+        .find(|e| e.action == "login.lock")
+        .expect("the lock is in the audit log");
     assert_eq!(lock.object, "user:marie");
     s.stop().await;
 }
@@ -141,7 +217,11 @@ async fn one_address_failing_on_many_accounts_is_locked() {
     let config = WebConfig {
         throttle: ThrottlePolicies {
             account: ThrottlePolicy::per_account(),
-            ip: ThrottlePolicy { free_failures: 10, lock_after: 3, ..ThrottlePolicy::per_ip() },
+            ip: ThrottlePolicy {
+                free_failures: 10,
+                lock_after: 3,
+                ..ThrottlePolicy::per_ip()
+            },
         },
         ..WebConfig::default()
     };
@@ -152,7 +232,10 @@ async fn one_address_failing_on_many_accounts_is_locked() {
     }
     assert_eq!(s.try_login("marie", "marie-password-123").await.status, 429);
     let log = s.store.audit_page(None, 50).await.unwrap();
-    assert!(log.iter().any(|e| e.action == "login.lock" && e.object.starts_with("ip:")));
+    assert!(
+        log.iter()
+            .any(|e| e.action == "login.lock" && e.object.starts_with("ip:"))
+    );
     s.stop().await;
 }
 
@@ -166,11 +249,19 @@ async fn roles_are_checked_on_the_server() {
 
     let stat = s.login_as("marie", Role::Statistician).await;
     let dash = s.get("/admin", Some(&stat.cookie)).await;
-    assert!(!dash.body.contains("/admin/journal"), "the dashboard offers only what the role allows");
+    assert!(
+        !dash.body.contains("/admin/journal"),
+        "the dashboard offers only what the role allows"
+    );
     let journal = s.get("/admin/journal", Some(&stat.cookie)).await;
     assert_eq!(journal.status, 403);
     assert!(journal.body.contains("Accès refusé"));
-    assert_eq!(s.get("/admin/utilisateurs", Some(&stat.cookie)).await.status, 403);
+    assert_eq!(
+        s.get("/admin/utilisateurs", Some(&stat.cookie))
+            .await
+            .status,
+        403
+    );
     let create = [
         ("csrf", stat.csrf.as_str()),
         ("username", "eve"),
@@ -178,16 +269,30 @@ async fn roles_are_checked_on_the_server() {
         ("role", "admin"),
         ("password", "eve-password-1234"),
     ];
-    assert_eq!(s.post("/admin/utilisateurs", Some(&stat.cookie), &create).await.status, 403);
+    assert_eq!(
+        s.post("/admin/utilisateurs", Some(&stat.cookie), &create)
+            .await
+            .status,
+        403
+    );
     assert!(s.store.user("eve").await.is_err());
 
     let asp = s.login_as("asp", Role::Asp).await;
     assert_eq!(s.get("/admin/journal", Some(&asp.cookie)).await.status, 200);
-    assert_eq!(s.get("/admin/utilisateurs", Some(&asp.cookie)).await.status, 403);
+    assert_eq!(
+        s.get("/admin/utilisateurs", Some(&asp.cookie)).await.status,
+        403
+    );
 
     // A role change takes effect at once: the account's sessions end.
     let admin = s.login_as("root", Role::Admin).await;
-    let demote = s.post("/admin/utilisateurs/asp/role", Some(&admin.cookie), &[("csrf", &admin.csrf), ("role", "statistician")]).await;
+    let demote = s
+        .post(
+            "/admin/utilisateurs/asp/role",
+            Some(&admin.cookie),
+            &[("csrf", &admin.csrf), ("role", "statistician")],
+        )
+        .await;
     assert_eq!(demote.status, 303);
     assert_eq!(s.get("/admin/journal", Some(&asp.cookie)).await.status, 303);
     s.stop().await;
@@ -201,16 +306,39 @@ async fn login_and_logout_work_on_postgres() {
     };
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
-    let name = format!("justat_e2e_{}", &justat_store::sessions::random_token()[..12]);
+    let name = format!(
+        "justat_e2e_{}",
+        &justat_store::sessions::random_token()[..12]
+    );
     let pool = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-    pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
     let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
     let s = Server::start_on(tempfile::tempdir().unwrap(), url, WebConfig::default()).await;
     let session = s.login_as("marie", Role::Admin).await;
-    assert_eq!(s.get("/admin/journal?verifier=1", Some(&session.cookie)).await.status, 200);
-    assert_eq!(s.post("/deconnexion", Some(&session.cookie), &[("csrf", &session.csrf)]).await.status, 303);
+    assert_eq!(
+        s.get("/admin/journal?verifier=1", Some(&session.cookie))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        s.post(
+            "/deconnexion",
+            Some(&session.cookie),
+            &[("csrf", &session.csrf)]
+        )
+        .await
+        .status,
+        303
+    );
     assert_eq!(s.get("/admin", Some(&session.cookie)).await.status, 303);
     assert_eq!(s.store.verify_audit().await.unwrap(), Ok(3));
     s.stop().await;
-    pool.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .await
+    .unwrap();
 }

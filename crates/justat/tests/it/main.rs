@@ -1,7 +1,8 @@
 //! End-to-end tests: the real server on an ephemeral loopback port, driven over HTTP, and the
 //! `justat` binary driven as a user would.
 
+mod architecture;
+mod cli;
 mod harness;
 mod http_auth;
 mod http_site;
-mod cli;
