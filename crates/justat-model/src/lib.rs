@@ -7,9 +7,11 @@
 
 pub mod account;
 pub mod audit;
+pub mod codelist;
 pub mod french;
 pub mod role;
 pub mod session;
+pub mod text_encoding;
 pub mod throttle;
 
 pub use account::{PasswordProblem, Username, UsernameProblem, validate_new_password};

@@ -10,12 +10,18 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod deliveries;
+pub mod lake;
 mod migrate;
+pub mod runs;
 pub mod sessions;
 mod time;
 
 pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePolicies, User};
 pub use audit::{Actor, AuditRecord};
+pub use deliveries::{Delivery, NewDelivery};
+pub use lake::{Lake, LakeKind};
+pub use runs::{ChainRun, Cube, NewCube, NewRun};
 pub use migrate::AppliedMigration;
 pub use sessions::{SessionInfo, SessionTokens};
 

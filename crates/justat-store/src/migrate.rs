@@ -13,12 +13,20 @@ struct Migration {
 }
 
 /// Every migration, oldest first. Add new ones at the end; never edit an applied one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "accounts_sessions_audit",
-    sqlite: include_str!("../migrations/sqlite/0001_accounts_sessions_audit.sql"),
-    postgres: include_str!("../migrations/postgres/0001_accounts_sessions_audit.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts_sessions_audit",
+        sqlite: include_str!("../migrations/sqlite/0001_accounts_sessions_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0001_accounts_sessions_audit.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "deliveries_runs_cubes",
+        sqlite: include_str!("../migrations/sqlite/0002_deliveries_runs_cubes.sql"),
+        postgres: include_str!("../migrations/postgres/0002_deliveries_runs_cubes.sql"),
+    },
+];
 
 /// A migration that [`Store::migrate`] applied.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,8 @@ pub struct Config {
     pub max_body_kib: u32,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a `tracing` filter directive).
     pub log: String,
+    /// Memory the processing engine may use for a chain run before it spills to disk, in MiB.
+    pub engine_memory_mib: u32,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             session_absolute_hours: 12,
             max_body_kib: 64,
             log: "info".into(),
+            engine_memory_mib: 1024,
         }
     }
 }
@@ -78,6 +81,7 @@ const KEYS: &[&str] = &[
     "session_absolute_hours",
     "max_body_kib",
     "log",
+    "engine_memory_mib",
 ];
 
 impl Config {

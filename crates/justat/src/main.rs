@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod production;
 mod serve;
 mod user;
 
@@ -48,6 +49,21 @@ enum Command {
     User {
         #[command(subcommand)]
         command: user::UserCommand,
+    },
+    /// Deliveries of the management applications' extracts.
+    Delivery {
+        #[command(subcommand)]
+        command: production::DeliveryCommand,
+    },
+    /// Processing chains.
+    Chain {
+        #[command(subcommand)]
+        command: production::ChainCommand,
+    },
+    /// Cubes produced by the chains.
+    Cube {
+        #[command(subcommand)]
+        command: production::CubeCommand,
     },
     /// The audit log.
     Audit {
@@ -106,6 +122,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::User { command } => user::run(&config, command).await,
+            Command::Delivery { command } => production::delivery(&config, command).await,
+            Command::Chain { command } => production::chain(&config, command).await,
+            Command::Cube { command } => production::cube(&config, command).await,
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit_verify(&config).await,

@@ -7,4 +7,5 @@ mod harness;
 mod accounts;
 mod audit;
 mod migrate;
+mod production;
 mod sessions;

@@ -1,0 +1,67 @@
+use crate::harness::{TestDb, now};
+use justat_store::{Actor, NewCube, NewDelivery, NewRun, StoreError};
+use serde_json::json;
+
+both_backends!(deliveries_are_recorded_once_and_audited, runs_record_their_inputs_and_share_cubes);
+
+fn delivery(sha: &str, status: &str) -> NewDelivery {
+    NewDelivery {
+        source: "penal".into(),
+        source_version: 1,
+        file_name: "penal_2024.csv".into(),
+        sha256: sha.into(),
+        size_bytes: 1234,
+        format: "csv".into(),
+        status: status.into(),
+        rows_read: 100,
+        rows_ok: 98,
+        rows_rejected: 2,
+        staging_sha256: Some("s".repeat(64)),
+        quarantine_sha256: Some("q".repeat(64)),
+        report: json!({"rules": {"R_DATE_ORDER": 2}}),
+    }
+}
+
+async fn deliveries_are_recorded_once_and_audited(db: &TestDb) {
+    let d = db.store.record_delivery(&delivery(&"a".repeat(64), "OK_KO"), &Actor::cli(), now()).await.unwrap();
+    assert_eq!(d.id, 1);
+    assert_eq!(d.status, "OK_KO");
+    assert_eq!(d.report["rules"]["R_DATE_ORDER"], 2);
+    let again = db.store.record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now()).await.unwrap_err();
+    assert!(matches!(again, StoreError::Conflict { .. }), "{again}");
+    assert_eq!(db.store.delivery_by_sha256(&"a".repeat(64)).await.unwrap().unwrap().id, 1);
+    db.store.record_delivery(&delivery(&"b".repeat(64), "KO"), &Actor::cli(), now()).await.unwrap();
+    let all = db.store.deliveries().await.unwrap();
+    assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), vec![2, 1]);
+    assert!(matches!(db.store.delivery(99).await, Err(StoreError::NotFound { .. })));
+    let log = db.store.audit_page(None, 10).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "delivery.add").count(), 2);
+    assert_eq!(db.store.verify_audit().await.unwrap(), Ok(2));
+}
+
+async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
+    let d1 = db.store.record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now()).await.unwrap();
+    let d2 = db.store.record_delivery(&delivery(&"b".repeat(64), "OK"), &Actor::cli(), now()).await.unwrap();
+    let run = |cube: &str| NewRun {
+        chain: "penal_orientations".into(),
+        chain_version: 1,
+        chain_sha256: "c".repeat(64),
+        inputs: vec![d1.id, d2.id],
+        status: "OK".into(),
+        error: None,
+        cube: Some(NewCube { id: cube.into(), name: "penal_orientations".into(), rows: 42, schema: json!({"dimensions": []}) }),
+        manifest: json!({"steps": []}),
+        started_at: now(),
+    };
+    let r1 = db.store.record_run(&run(&"d".repeat(64)), &Actor::cli(), now()).await.unwrap();
+    let r2 = db.store.record_run(&run(&"d".repeat(64)), &Actor::cli(), now()).await.unwrap();
+    assert_eq!(r1.inputs, vec![1, 2]);
+    assert_eq!(r1.cube_id, r2.cube_id);
+    assert_eq!(db.store.cubes().await.unwrap().len(), 1, "the same cube is recorded once");
+    assert_eq!(db.store.cube(&"d".repeat(64)).await.unwrap().rows, 42);
+    let failed = NewRun { status: "FAILED".into(), error: Some("step 2 (rule): SQL error".into()), cube: None, ..run("") };
+    let r3 = db.store.record_run(&failed, &Actor::cli(), now()).await.unwrap();
+    assert_eq!(r3.cube_id, None);
+    assert_eq!(db.store.runs().await.unwrap().len(), 3);
+    assert_eq!(db.store.run(r3.id).await.unwrap().error.as_deref(), Some("step 2 (rule): SQL error"));
+}
