@@ -7,9 +7,11 @@ use std::path::Path;
 /// For each workspace crate, the workspace crates it may depend on.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-model", &[]),
+    ("justat-synth", &["justat-model"]),
     ("justat-store", &["justat-model"]),
+    ("justat-engine", &["justat-model", "justat-store"]),
     ("justat-web", &["justat-model", "justat-store"]),
-    ("justat", &["justat-model", "justat-store", "justat-web"]),
+    ("justat", &["justat-model", "justat-store", "justat-engine", "justat-web", "justat-synth"]),
 ];
 
 /// Heavy or boundary-defining external crates, and the only crate allowed to use each.

@@ -1,0 +1,5 @@
+//! Engine integration tests: real files, a real SQLite store, a real lake.
+
+mod chains;
+mod deliveries;
+mod env;
