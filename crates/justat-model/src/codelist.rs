@@ -52,7 +52,9 @@ pub enum CodelistError {
         line: usize,
     },
     /// A quote appears inside an unquoted field, or text follows a closing quote.
-    #[error("line {line}, field {field}: misplaced `\"` (quote the whole field and double inner quotes)")]
+    #[error(
+        "line {line}, field {field}: misplaced `\"` (quote the whole field and double inner quotes)"
+    )]
     StrayQuote {
         /// Line of the quote.
         line: usize,
@@ -66,7 +68,9 @@ pub enum CodelistError {
         column: &'static str,
     },
     /// The header has a column Justat does not know, or the same one twice.
-    #[error("line 1: unexpected header column `{column}` (expected code,label,parent,valid_from,valid_to)")]
+    #[error(
+        "line 1: unexpected header column `{column}` (expected code,label,parent,valid_from,valid_to)"
+    )]
     UnexpectedColumn {
         /// The column as written.
         column: String,
@@ -150,7 +154,9 @@ pub enum CodelistError {
         valid_to: Date,
     },
     /// A hierarchical codelist has a second root.
-    #[error("line {line}: `{code}` has no parent, but `{first_root}` (line {first_line}) is already the root of this hierarchy")]
+    #[error(
+        "line {line}: `{code}` has no parent, but `{first_root}` (line {first_line}) is already the root of this hierarchy"
+    )]
     SeveralRoots {
         /// Line of the second root.
         line: usize,
@@ -381,7 +387,12 @@ impl Codelist {
     pub fn children(&self, code: &str) -> Vec<&str> {
         self.index
             .get(code)
-            .map(|&i| self.children[i].iter().map(|&c| self.codes[c].code.as_str()).collect())
+            .map(|&i| {
+                self.children[i]
+                    .iter()
+                    .map(|&c| self.codes[c].code.as_str())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -403,7 +414,9 @@ impl Codelist {
 
     /// Whether `code` exists and has no child.
     pub fn is_leaf(&self, code: &str) -> bool {
-        self.index.get(code).is_some_and(|&i| self.children[i].is_empty())
+        self.index
+            .get(code)
+            .is_some_and(|&i| self.children[i].is_empty())
     }
 
     /// The codes without children, in file order: the level data is recorded at.
@@ -756,8 +769,12 @@ mod tests {
 
     #[test]
     fn header_columns_may_come_in_any_order_but_all_are_required() {
-        let cl = Codelist::parse_csv("X", "X", "label,code,valid_to,valid_from,parent\nUn,A,,,\r\n")
-            .unwrap();
+        let cl = Codelist::parse_csv(
+            "X",
+            "X",
+            "label,code,valid_to,valid_from,parent\nUn,A,,,\r\n",
+        )
+        .unwrap();
         assert_eq!(cl.get("A").unwrap().label, "Un");
         assert_eq!(
             Codelist::parse_csv("X", "X", "code,label,parent,valid_from\n").unwrap_err(),
@@ -776,7 +793,10 @@ mod tests {
                 column: "code".into()
             }
         );
-        assert_eq!(Codelist::parse_csv("X", "X", "").unwrap_err(), CodelistError::Empty);
+        assert_eq!(
+            Codelist::parse_csv("X", "X", "").unwrap_err(),
+            CodelistError::Empty
+        );
     }
 
     #[test]
@@ -948,9 +968,15 @@ mod tests {
         let cl = shipped_codelist("CL_COURT").unwrap();
         let tj: Vec<_> = cl.leaves();
         assert_eq!(tj.len(), 164);
-        assert!(tj.iter().all(|c| c.starts_with("TJ_") && cl.depth(c) == Some(2)));
+        assert!(
+            tj.iter()
+                .all(|c| c.starts_with("TJ_") && cl.depth(c) == Some(2))
+        );
         assert_eq!(cl.parent("TJ_1_119"), Some("CA_1_14"));
-        assert_eq!(cl.get("TJ_1_119").unwrap().label, "Tribunal judiciaire d'Agen");
+        assert_eq!(
+            cl.get("TJ_1_119").unwrap().label,
+            "Tribunal judiciaire d'Agen"
+        );
         assert_eq!(cl.get("CA_1_14").unwrap().label, "Cour d'appel d'Agen");
         assert_eq!(cl.get("_T").unwrap().label, "France");
         assert_eq!(cl.children("_T").len(), 34);
@@ -975,7 +1001,11 @@ mod tests {
         for g in groups {
             assert!(cl.children(g).len() >= 5, "{g}");
         }
-        assert!(cl.leaves().iter().all(|c| c.bytes().all(|b| b.is_ascii_digit())));
+        assert!(
+            cl.leaves()
+                .iter()
+                .all(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        );
         assert_eq!(cl.parent("180"), Some("G_STUPEFIANTS"));
     }
 
@@ -983,8 +1013,14 @@ mod tests {
     fn cl_orientation_separates_poursuivable_from_non_poursuivable() {
         let cl = shipped_codelist("CL_ORIENTATION").unwrap();
         assert_eq!(cl.children("_T"), vec!["NPOURS", "POURSUIVABLE"]);
-        assert_eq!(cl.children("POURSUIVABLE"), vec!["CSS", "ALT", "COMPO", "POURS"]);
-        assert_eq!(cl.ancestors("POURS_COMPIM"), vec!["POURS_COMPIM", "POURS", "POURSUIVABLE", "_T"]);
+        assert_eq!(
+            cl.children("POURSUIVABLE"),
+            vec!["CSS", "ALT", "COMPO", "POURS"]
+        );
+        assert_eq!(
+            cl.ancestors("POURS_COMPIM"),
+            vec!["POURS_COMPIM", "POURS", "POURSUIVABLE", "_T"]
+        );
         assert!(cl.is_leaf("COMPO"));
     }
 

@@ -281,10 +281,16 @@ mod tests {
     fn every_defined_byte_round_trips_in_the_single_byte_encodings() {
         for enc in [Encoding::Windows1252, Encoding::Cp850] {
             let bytes: Vec<u8> = (0..=255u8)
-                .filter(|b| enc != Encoding::Windows1252 || ![0x81, 0x8D, 0x8F, 0x90, 0x9D].contains(b))
+                .filter(|b| {
+                    enc != Encoding::Windows1252 || ![0x81, 0x8D, 0x8F, 0x90, 0x9D].contains(b)
+                })
                 .collect();
             let text = decode(&bytes, enc).unwrap();
-            assert_eq!(text.chars().count(), bytes.len(), "{enc}: one character per byte");
+            assert_eq!(
+                text.chars().count(),
+                bytes.len(),
+                "{enc}: one character per byte"
+            );
             assert_eq!(encode(&text, enc).unwrap(), bytes, "{enc}");
         }
     }
@@ -315,8 +321,14 @@ mod tests {
 
     #[test]
     fn known_bytes_of_the_french_letters() {
-        assert_eq!(encode("é€œ", Encoding::Windows1252).unwrap(), b"\xE9\x80\x9C");
-        assert_eq!(encode("éàçÉ", Encoding::Cp850).unwrap(), b"\x82\x85\x87\x90");
+        assert_eq!(
+            encode("é€œ", Encoding::Windows1252).unwrap(),
+            b"\xE9\x80\x9C"
+        );
+        assert_eq!(
+            encode("éàçÉ", Encoding::Cp850).unwrap(),
+            b"\x82\x85\x87\x90"
+        );
         assert_eq!(encode("«»", Encoding::Cp850).unwrap(), b"\xAE\xAF");
     }
 
@@ -388,7 +400,13 @@ mod tests {
         let err = decode(b"\xEF\xBB\xBFa\x80", Encoding::Utf8).unwrap_err();
         assert_eq!((err.offset, err.line, err.column), (4, 1, 2));
         // Only UTF-8 has a BOM: in CP850 those bytes are characters.
-        assert_eq!(decode(b"\xEF\xBB\xBF", Encoding::Cp850).unwrap().chars().count(), 3);
+        assert_eq!(
+            decode(b"\xEF\xBB\xBF", Encoding::Cp850)
+                .unwrap()
+                .chars()
+                .count(),
+            3
+        );
     }
 
     #[test]

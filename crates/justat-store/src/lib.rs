@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod deliveries;
+pub mod jobs;
 pub mod lake;
 mod migrate;
 pub mod runs;
@@ -20,6 +21,7 @@ mod time;
 pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePolicies, User};
 pub use audit::{Actor, AuditRecord};
 pub use deliveries::{Delivery, NewDelivery};
+pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
 pub use runs::{ChainRun, Cube, NewCube, NewRun};
 pub use migrate::AppliedMigration;

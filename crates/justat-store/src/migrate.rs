@@ -26,6 +26,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_deliveries_runs_cubes.sql"),
         postgres: include_str!("../migrations/postgres/0002_deliveries_runs_cubes.sql"),
     },
+    Migration {
+        version: 3,
+        name: "jobs",
+        sqlite: include_str!("../migrations/sqlite/0003_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0003_jobs.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.
