@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -213,10 +213,10 @@ function pageTest(name, fn) {
   });
 }
 
-async function logIn(page) {
+async function logIn(page, user = ADMIN_USER, password = ADMIN_PASSWORD) {
   await page.goto(`${baseUrl}/connexion`);
-  await page.fill('#username', ADMIN_USER);
-  await page.fill('#password', ADMIN_PASSWORD);
+  await page.fill('#username', user);
+  await page.fill('#password', password);
   await Promise.all([
     page.waitForURL(isAdminPath),
     page.locator('form:has(#password) button[type="submit"]').first().click(),
@@ -301,4 +301,48 @@ pageTest('unknown page returns 404 and passes axe', async ({ page, problems }) =
   await assertAccessible(page, '404 page');
   // Chromium logs the 404 of the document itself as a console error: expected here.
   assertNoPageProblems(problems, (p) => p.kind === 'console.error' && p.url === url && /\b404\b/.test(p.text));
+});
+
+pageTest('a statistician delivers an extract, runs a chain and reads the manifest', async ({ page, problems }) => {
+  await logIn(page, 'statisticienne', 'justat-demo-statisticienne');
+
+  await page.goto(`${baseUrl}/admin/livraisons`);
+  assert.ok((await page.locator('table caption').count()) >= 1, 'deliveries table needs a caption');
+  await assertAccessible(page, 'deliveries page');
+
+  // Upload a small penal extract with one bad row: the job ends with an OK_KO delivery.
+  const header = 'case_id;offender_id;court;reception_date;orientation_date;natinf;legal_class;orientation;sex;age;minor;legal_person';
+  const rows = [];
+  for (let i = 0; i < 30; i++) {
+    rows.push(`B${i};Q${i};TJ_1_119;02/01/2024;15/02/2024;7151;D;ALT_RAPPEL;M;${20 + i};0;0`);
+  }
+  rows.push('B99;Q99;TJ_1_119;02/03/2024;15/02/2024;7151;D;ALT_RAPPEL;M;40;0;0');
+  const file = join(dataDir, 'navigateur.csv');
+  writeFileSync(file, `${header}\r\n${rows.join('\r\n')}\r\n`, 'latin1');
+  await page.selectOption('#source', 'penal');
+  await page.setInputFiles('#fichier', file);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.startsWith('/admin/taches/')),
+    page.getByRole('button', { name: 'Déposer et contrôler' }).click(),
+  ]);
+  const report = page.getByRole('link', { name: /Voir le rapport de la livraison/ });
+  await report.waitFor({ state: 'visible', timeout: 30_000 });
+  await assertAccessible(page, 'job page');
+  await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/admin/livraisons/')), report.click()]);
+  assert.ok((await page.getByRole('heading', { level: 1, name: /OK_KO/ }).count()) === 1, 'the delivery ends OK_KO');
+  assert.ok((await page.getByText('R_DATE_ORDER').count()) >= 1, 'the failed rule is reported');
+  await assertAccessible(page, 'delivery report page');
+
+  await page.goto(`${baseUrl}/admin/chaines`);
+  await assertAccessible(page, 'chains page');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.startsWith('/admin/taches/')),
+    page.getByRole('button', { name: 'Exécuter prison_stock' }).click(),
+  ]);
+  const manifest = page.getByRole('link', { name: /Voir le manifeste du traitement/ });
+  await manifest.waitFor({ state: 'visible', timeout: 60_000 });
+  await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/admin/traitements/')), manifest.click()]);
+  assert.ok((await page.getByText('Effectifs après chaque étape').count()) >= 1, 'the manifest shows the row counts');
+  await assertAccessible(page, 'run manifest page');
+  assertNoPageProblems(problems);
 });

@@ -158,7 +158,9 @@ impl Step {
     /// Its name, id or column, for messages and the manifest.
     pub fn label(&self) -> Option<String> {
         match self {
-            Step::Filter { name, .. } | Step::Unit { name, .. } | Step::Sql { name, .. } => name.clone(),
+            Step::Filter { name, .. } | Step::Unit { name, .. } | Step::Sql { name, .. } => {
+                name.clone()
+            }
             Step::Rule { id, .. } => Some(id.clone()),
             Step::Derive { column, .. } => Some(column.clone()),
             Step::Recode { into, .. } => Some(into.clone()),
@@ -197,39 +199,71 @@ pub struct Chain {
 
 /// The chains shipped with Justat.
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("penal_orientations", include_str!("../../../chains/penal_orientations.toml")),
-    ("cjn_convictions", include_str!("../../../chains/cjn_convictions.toml")),
-    ("prison_stock", include_str!("../../../chains/prison_stock.toml")),
+    (
+        "penal_orientations",
+        include_str!("../../../chains/penal_orientations.toml"),
+    ),
+    (
+        "cjn_convictions",
+        include_str!("../../../chains/cjn_convictions.toml"),
+    ),
+    (
+        "prison_stock",
+        include_str!("../../../chains/prison_stock.toml"),
+    ),
 ];
 
 impl Chain {
     /// Parses and checks a chain file; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Chain, EngineError> {
-        let bad = |message: String| EngineError::ChainFile { file: origin.to_string(), message };
+        let bad = |message: String| EngineError::ChainFile {
+            file: origin.to_string(),
+            message,
+        };
         let file: ChainFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         let mut codelists = BTreeMap::new();
-        let cubes = file.steps.iter().filter(|s| matches!(s, Step::Cube { .. })).count();
+        let cubes = file
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Cube { .. }))
+            .count();
         if cubes != 1 || !matches!(file.steps.last(), Some(Step::Cube { .. })) {
             return Err(bad("a chain ends with exactly one `cube` step".into()));
         }
         for (i, step) in file.steps.iter().enumerate() {
             let at = |m: String| bad(format!("step {} ({}): {m}", i + 1, step.kind()));
             let mut need = |id: &str| -> Result<(), EngineError> {
-                let cl = shipped_codelist(id).ok_or_else(|| at(format!("unknown codelist `{id}`")))?;
+                let cl =
+                    shipped_codelist(id).ok_or_else(|| at(format!("unknown codelist `{id}`")))?;
                 codelists.insert(id.to_string(), cl);
                 Ok(())
             };
             match step {
-                Step::Recode { codelist, level, mapping, .. } => match (codelist, level, mapping) {
+                Step::Recode {
+                    codelist,
+                    level,
+                    mapping,
+                    ..
+                } => match (codelist, level, mapping) {
                     (Some(id), Some(_), None) => need(id)?,
                     (None, None, Some(m)) if !m.is_empty() => {}
-                    _ => return Err(at("give either `codelist` and `level`, or a non-empty `mapping`".into())),
+                    _ => {
+                        return Err(at(
+                            "give either `codelist` and `level`, or a non-empty `mapping`".into(),
+                        ));
+                    }
                 },
-                Step::Unit { key, .. } if key.is_empty() => return Err(at("`key` lists at least one column".into())),
+                Step::Unit { key, .. } if key.is_empty() => {
+                    return Err(at("`key` lists at least one column".into()));
+                }
                 Step::Sql { reviewed_by, .. } if reviewed_by.trim().is_empty() => {
                     return Err(at("`reviewed_by` names who reviewed this query".into()));
                 }
-                Step::Cube { dimensions, measures, .. } => {
+                Step::Cube {
+                    dimensions,
+                    measures,
+                    ..
+                } => {
                     for d in dimensions {
                         need(&d.codelist)?;
                     }
@@ -270,7 +304,11 @@ impl Chain {
             file: name_or_path.to_string(),
             message: format!(
                 "no such chain; use one of {} or the path of a chain .toml file",
-                SHIPPED.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", ")
+                SHIPPED
+                    .iter()
+                    .map(|(id, _)| *id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     }
@@ -279,7 +317,10 @@ impl Chain {
 impl Chain {
     /// The codelists the chain uses, with their sizes (for the manifest).
     pub fn codelist_sizes(&self) -> Vec<(String, usize)> {
-        self.codelists.iter().map(|(id, cl)| (id.clone(), cl.len())).collect()
+        self.codelists
+            .iter()
+            .map(|(id, cl)| (id.clone(), cl.len()))
+            .collect()
     }
 }
 
@@ -316,7 +357,9 @@ fn step_error(chain: &Chain, i: usize, step: &Step, e: impl std::fmt::Display) -
         chain: chain.id.clone(),
         step: i + 1,
         kind: step.kind(),
-        name: step.label().map_or_else(String::new, |l| format!(" \"{l}\"")),
+        name: step
+            .label()
+            .map_or_else(String::new, |l| format!(" \"{l}\"")),
         message: e.to_string(),
     }
 }
@@ -330,9 +373,18 @@ fn quote(ident: &str) -> String {
 }
 
 fn string_table(names: [&str; 2], rows: Vec<(String, String)>) -> Result<MemTable, EngineError> {
-    let schema = Arc::new(Schema::new(vec![Field::new(names[0], DataType::Utf8, false), Field::new(names[1], DataType::Utf8, false)]));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(names[0], DataType::Utf8, false),
+        Field::new(names[1], DataType::Utf8, false),
+    ]));
     let (a, b): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(a)), Arc::new(StringArray::from(b))])?;
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(a)),
+            Arc::new(StringArray::from(b)),
+        ],
+    )?;
     Ok(MemTable::try_new(schema, vec![vec![batch]])?)
 }
 
@@ -355,50 +407,115 @@ pub struct RunOutput {
 }
 
 /// Runs `chain` over staging Parquet files, in memory of the lake only at the end.
-pub async fn execute(chain: &Chain, staging: &[std::path::PathBuf], options: &RunOptions, progress: Progress<'_>) -> Result<RunOutput, EngineError> {
-    let runtime = RuntimeEnvBuilder::new().with_memory_limit(options.memory_limit_bytes, 1.0).build_arc()?;
+pub async fn execute(
+    chain: &Chain,
+    staging: &[std::path::PathBuf],
+    options: &RunOptions,
+    progress: Progress<'_>,
+) -> Result<RunOutput, EngineError> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(options.memory_limit_bytes, 1.0)
+        .build_arc()?;
     let config = SessionConfig::new().with_target_partitions(options.target_partitions.max(1));
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     let paths: Vec<String> = staging.iter().map(|p| p.display().to_string()).collect();
-    let mut df = ctx.read_parquet(paths, ParquetReadOptions::default()).await?;
-    let mut state = RunState { ctx, steps: Vec::new(), rules: Vec::new(), quarantine: Vec::new() };
+    let mut df = ctx
+        .read_parquet(paths, ParquetReadOptions::default())
+        .await?;
+    let mut state = RunState {
+        ctx,
+        steps: Vec::new(),
+        rules: Vec::new(),
+        quarantine: Vec::new(),
+    };
     let total = chain.steps.len();
     let input_rows = count(&df).await?;
-    state.steps.push(StepRecord { index: 0, kind: "input".into(), name: None, rows_after: input_rows });
+    state.steps.push(StepRecord {
+        index: 0,
+        kind: "input".into(),
+        name: None,
+        rows_after: input_rows,
+    });
     for (i, step) in chain.steps.iter().enumerate() {
-        progress(i, total, &format!("{} {}", step.kind(), step.label().unwrap_or_default()));
+        progress(
+            i,
+            total,
+            &format!("{} {}", step.kind(), step.label().unwrap_or_default()),
+        );
         let err = |e: &dyn std::fmt::Display| step_error(chain, i, step, e);
         let table = format!("t{i}");
-        state.ctx.register_table(table.as_str(), df.clone().into_view()).map_err(|e| err(&e))?;
+        state
+            .ctx
+            .register_table(table.as_str(), df.clone().into_view())
+            .map_err(|e| err(&e))?;
         let sql = |q: String| {
             let ctx = state.ctx.clone();
             async move { ctx.sql(&q).await }
         };
         df = match step {
-            Step::Filter { condition, .. } => sql(format!("SELECT * FROM {table} WHERE {condition}")).await.map_err(|e| err(&e))?,
+            Step::Filter { condition, .. } => {
+                sql(format!("SELECT * FROM {table} WHERE {condition}"))
+                    .await
+                    .map_err(|e| err(&e))?
+            }
             Step::Derive { column, expression } => {
                 let exists = df.schema().has_column_with_unqualified_name(column);
-                let select = if exists { format!("* EXCLUDE ({})", quote(column)) } else { "*".to_string() };
-                sql(format!("SELECT {select}, {expression} AS {} FROM {table}", quote(column))).await.map_err(|e| err(&e))?
+                let select = if exists {
+                    format!("* EXCLUDE ({})", quote(column))
+                } else {
+                    "*".to_string()
+                };
+                sql(format!(
+                    "SELECT {select}, {expression} AS {} FROM {table}",
+                    quote(column)
+                ))
+                .await
+                .map_err(|e| err(&e))?
             }
-            Step::Rule { id, expression, severity, message } => {
-                let failing = sql(format!("SELECT * FROM {table} WHERE NOT (({expression}) IS TRUE)")).await.map_err(|e| err(&e))?;
+            Step::Rule {
+                id,
+                expression,
+                severity,
+                message,
+            } => {
+                let failing = sql(format!(
+                    "SELECT * FROM {table} WHERE NOT (({expression}) IS TRUE)"
+                ))
+                .await
+                .map_err(|e| err(&e))?;
                 let failed = if *severity == Severity::Error {
                     let batches = failing.collect().await.map_err(|e| err(&e))?;
                     let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                    state.quarantine.extend(quarantine_rows(&batches, id, message)?);
+                    state
+                        .quarantine
+                        .extend(quarantine_rows(&batches, id, message)?);
                     n as u64
                 } else {
                     count(&failing).await.map_err(|e| err(&e))?
                 };
-                state.rules.push(RuleRecord { id: id.clone(), severity: *severity, message: message.clone(), failed });
+                state.rules.push(RuleRecord {
+                    id: id.clone(),
+                    severity: *severity,
+                    message: message.clone(),
+                    failed,
+                });
                 if *severity == Severity::Error {
-                    sql(format!("SELECT * FROM {table} WHERE ({expression}) IS TRUE")).await.map_err(|e| err(&e))?
+                    sql(format!(
+                        "SELECT * FROM {table} WHERE ({expression}) IS TRUE"
+                    ))
+                    .await
+                    .map_err(|e| err(&e))?
                 } else {
                     df
                 }
             }
-            Step::Recode { column, into, codelist, level, mapping } => {
+            Step::Recode {
+                column,
+                into,
+                codelist,
+                level,
+                mapping,
+            } => {
                 let rows: Vec<(String, String)> = match (codelist, level, mapping) {
                     (Some(id), Some(level), _) => {
                         let cl = &chain.codelists[id];
@@ -408,7 +525,8 @@ pub async fn execute(chain: &Chain, staging: &[std::path::PathBuf], options: &Ru
                                 let ancestors = cl.ancestors(&c.code);
                                 // ancestors: self first, root last; depth from root = len - 1.
                                 let depth = ancestors.len() - 1;
-                                (depth >= *level).then(|| (c.code.clone(), ancestors[depth - level].to_string()))
+                                (depth >= *level)
+                                    .then(|| (c.code.clone(), ancestors[depth - level].to_string()))
                             })
                             .collect()
                     }
@@ -416,7 +534,13 @@ pub async fn execute(chain: &Chain, staging: &[std::path::PathBuf], options: &Ru
                     _ => unreachable!("checked when the chain was parsed"),
                 };
                 let map = format!("map{i}");
-                state.ctx.register_table(map.as_str(), Arc::new(string_table(["code", "image"], rows)?)).map_err(|e| err(&e))?;
+                state
+                    .ctx
+                    .register_table(
+                        map.as_str(),
+                        Arc::new(string_table(["code", "image"], rows)?),
+                    )
+                    .map_err(|e| err(&e))?;
                 let joined = format!(
                     "SELECT t.*, m.image AS {} FROM {table} t LEFT JOIN {map} m ON CAST(t.{} AS VARCHAR) = m.code",
                     quote(into),
@@ -424,15 +548,34 @@ pub async fn execute(chain: &Chain, staging: &[std::path::PathBuf], options: &Ru
                 );
                 let joined_df = sql(joined).await.map_err(|e| err(&e))?;
                 let jt = format!("j{i}");
-                state.ctx.register_table(jt.as_str(), joined_df.into_view()).map_err(|e| err(&e))?;
+                state
+                    .ctx
+                    .register_table(jt.as_str(), joined_df.into_view())
+                    .map_err(|e| err(&e))?;
                 let rule_id = format!("RECODE_{}", into.to_uppercase());
-                let message = format!("le code de la colonne {column} n'a pas d'image dans la table de passage vers {into}");
-                let failing = sql(format!("SELECT * FROM {jt} WHERE {} IS NULL", quote(into))).await.map_err(|e| err(&e))?;
+                let message = format!(
+                    "le code de la colonne {column} n'a pas d'image dans la table de passage vers {into}"
+                );
+                let failing = sql(format!("SELECT * FROM {jt} WHERE {} IS NULL", quote(into)))
+                    .await
+                    .map_err(|e| err(&e))?;
                 let batches = failing.collect().await.map_err(|e| err(&e))?;
                 let failed: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                state.quarantine.extend(quarantine_rows(&batches, &rule_id, &message)?);
-                state.rules.push(RuleRecord { id: rule_id, severity: Severity::Error, message, failed: failed as u64 });
-                sql(format!("SELECT * FROM {jt} WHERE {} IS NOT NULL", quote(into))).await.map_err(|e| err(&e))?
+                state
+                    .quarantine
+                    .extend(quarantine_rows(&batches, &rule_id, &message)?);
+                state.rules.push(RuleRecord {
+                    id: rule_id,
+                    severity: Severity::Error,
+                    message,
+                    failed: failed as u64,
+                });
+                sql(format!(
+                    "SELECT * FROM {jt} WHERE {} IS NOT NULL",
+                    quote(into)
+                ))
+                .await
+                .map_err(|e| err(&e))?
             }
             Step::Unit { key, columns, .. } => {
                 let keys = key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
@@ -440,16 +583,28 @@ pub async fn execute(chain: &Chain, staging: &[std::path::PathBuf], options: &Ru
                 for (name, agg) in columns {
                     select.push_str(&format!(", {agg} AS {}", quote(name)));
                 }
-                sql(format!("SELECT {select} FROM {table} GROUP BY {keys}")).await.map_err(|e| err(&e))?
+                sql(format!("SELECT {select} FROM {table} GROUP BY {keys}"))
+                    .await
+                    .map_err(|e| err(&e))?
             }
             Step::Sql { query, .. } => {
                 let _ = state.ctx.deregister_table("input");
-                state.ctx.register_table("input", df.clone().into_view()).map_err(|e| err(&e))?;
+                state
+                    .ctx
+                    .register_table("input", df.clone().into_view())
+                    .map_err(|e| err(&e))?;
                 sql(query.clone()).await.map_err(|e| err(&e))?
             }
             Step::Cube { .. } => {
-                let out = build_cube(chain, step, &state.ctx, &table).await.map_err(|e| err(&e))?;
-                state.steps.push(StepRecord { index: i + 1, kind: "cube".into(), name: step.label(), rows_after: out.1 });
+                let out = build_cube(chain, step, &state.ctx, &table)
+                    .await
+                    .map_err(|e| err(&e))?;
+                state.steps.push(StepRecord {
+                    index: i + 1,
+                    kind: "cube".into(),
+                    name: step.label(),
+                    rows_after: out.1,
+                });
                 progress(total, total, "done");
                 return Ok(RunOutput {
                     cube_bytes: out.0,
@@ -463,13 +618,22 @@ pub async fn execute(chain: &Chain, staging: &[std::path::PathBuf], options: &Ru
             }
         };
         let rows = count(&df).await.map_err(|e| err(&e))?;
-        state.steps.push(StepRecord { index: i + 1, kind: step.kind().into(), name: step.label(), rows_after: rows });
+        state.steps.push(StepRecord {
+            index: i + 1,
+            kind: step.kind().into(),
+            name: step.label(),
+            rows_after: rows,
+        });
     }
     unreachable!("a chain ends with a cube step (checked when parsed)")
 }
 
 /// Rows rejected by a chain rule, in the quarantine layout (line of the delivery, rule, message).
-fn quarantine_rows(batches: &[RecordBatch], rule: &str, message: &str) -> Result<Vec<RecordBatch>, EngineError> {
+fn quarantine_rows(
+    batches: &[RecordBatch],
+    rule: &str,
+    message: &str,
+) -> Result<Vec<RecordBatch>, EngineError> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("line", DataType::Int64, true),
         Field::new("rule", DataType::Utf8, false),
@@ -487,13 +651,22 @@ fn quarantine_rows(batches: &[RecordBatch], rule: &str, message: &str) -> Result
         for r in 0..n {
             let mut parts = Vec::new();
             for (c, f) in b.schema().fields().iter().enumerate() {
-                parts.push(format!("{}={}", f.name(), datafusion::arrow::util::display::array_value_to_string(b.column(c), r)?));
+                parts.push(format!(
+                    "{}={}",
+                    f.name(),
+                    datafusion::arrow::util::display::array_value_to_string(b.column(c), r)?
+                ));
             }
             rows.push(parts.join(";"));
         }
         out.push(RecordBatch::try_new(
             schema.clone(),
-            vec![lines, Arc::new(StringArray::from(vec![rule; n])), Arc::new(StringArray::from(vec![message; n])), Arc::new(StringArray::from(rows))],
+            vec![
+                lines,
+                Arc::new(StringArray::from(vec![rule; n])),
+                Arc::new(StringArray::from(vec![message; n])),
+                Arc::new(StringArray::from(rows)),
+            ],
         )?);
     }
     Ok(out)
@@ -503,37 +676,81 @@ fn quarantine_rows(batches: &[RecordBatch], rule: &str, message: &str) -> Result
 /// codelists' closure tables, so every hierarchy level and total comes from the same leaf
 /// cells. Sums are taken in whole cents, so the result does not depend on the order rows were
 /// added in (byte-identical cubes).
-async fn build_cube(chain: &Chain, step: &Step, ctx: &SessionContext, table: &str) -> Result<(Vec<u8>, u64, serde_json::Value), EngineError> {
-    let Step::Cube { name, period, dimensions, measures, unit, source_line } = step else { unreachable!() };
+async fn build_cube(
+    chain: &Chain,
+    step: &Step,
+    ctx: &SessionContext,
+    table: &str,
+) -> Result<(Vec<u8>, u64, serde_json::Value), EngineError> {
+    let Step::Cube {
+        name,
+        period,
+        dimensions,
+        measures,
+        unit,
+        source_line,
+    } = step
+    else {
+        unreachable!()
+    };
     let dims: Vec<String> = dimensions.iter().map(|d| quote(&d.column)).collect();
     let mut leaf_select = vec![format!("CAST({} AS VARCHAR) AS period", quote(period))];
-    leaf_select.extend(dimensions.iter().map(|d| format!("CAST({} AS VARCHAR) AS {}", quote(&d.column), quote(&d.column))));
+    leaf_select.extend(dimensions.iter().map(|d| {
+        format!(
+            "CAST({} AS VARCHAR) AS {}",
+            quote(&d.column),
+            quote(&d.column)
+        )
+    }));
     let input_schema = ctx.table(table).await?.schema().clone();
     // Whole-number sums stay whole; decimal sums are taken in cents (see above).
     let mut in_cents = Vec::new();
     for m in measures {
         let integer = m.column.as_ref().is_some_and(|c| {
-            input_schema.field_with_unqualified_name(c).is_ok_and(|f| f.data_type().is_integer())
+            input_schema
+                .field_with_unqualified_name(c)
+                .is_ok_and(|f| f.data_type().is_integer())
         });
         in_cents.push(m.aggregate == Aggregate::Sum && !integer);
         leaf_select.push(match (m.aggregate, &m.column) {
             (Aggregate::Count, _) => format!("COUNT(*) AS {}", quote(&m.name)),
-            (Aggregate::Sum, Some(c)) if integer => format!("CAST(SUM({}) AS BIGINT) AS {}", quote(c), quote(&m.name)),
-            (Aggregate::Sum, Some(c)) => format!("SUM(CAST(ROUND(CAST({} AS DOUBLE) * 100) AS BIGINT)) AS {}", quote(c), quote(&m.name)),
+            (Aggregate::Sum, Some(c)) if integer => {
+                format!("CAST(SUM({}) AS BIGINT) AS {}", quote(c), quote(&m.name))
+            }
+            (Aggregate::Sum, Some(c)) => format!(
+                "SUM(CAST(ROUND(CAST({} AS DOUBLE) * 100) AS BIGINT)) AS {}",
+                quote(c),
+                quote(&m.name)
+            ),
             (Aggregate::Sum, None) => unreachable!("checked when parsed"),
         });
     }
     let group: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
-    let leaf = ctx.sql(&format!("SELECT {} FROM {table} GROUP BY {}", leaf_select.join(", "), group.join(", "))).await?;
+    let leaf = ctx
+        .sql(&format!(
+            "SELECT {} FROM {table} GROUP BY {}",
+            leaf_select.join(", "),
+            group.join(", ")
+        ))
+        .await?;
     let leaf_batches = leaf.collect().await?;
-    let leaf_table = MemTable::try_new(leaf_batches.first().map_or_else(|| Arc::new(Schema::empty()), |b| b.schema()), vec![leaf_batches.clone()])?;
+    let leaf_table = MemTable::try_new(
+        leaf_batches
+            .first()
+            .map_or_else(|| Arc::new(Schema::empty()), |b| b.schema()),
+        vec![leaf_batches.clone()],
+    )?;
     let _ = ctx.deregister_table("cube_leaf");
     ctx.register_table("cube_leaf", Arc::new(leaf_table))?;
     // Every leaf value must be a code of its codelist: a cube only holds known codes.
     for d in dimensions {
         let cl = &chain.codelists[&d.codelist];
         for b in &leaf_batches {
-            let col = b.column(b.schema().index_of(&d.column)?).as_any().downcast_ref::<StringArray>().cloned();
+            let col = b
+                .column(b.schema().index_of(&d.column)?)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .cloned();
             if let Some(col) = col {
                 for v in col.iter().flatten() {
                     if !cl.contains(v) {
@@ -550,11 +767,21 @@ async fn build_cube(chain: &Chain, step: &Step, ctx: &SessionContext, table: &st
     let mut joins = String::new();
     let mut select = vec!["l.period AS \"TIME_PERIOD\"".to_string()];
     for (k, d) in dimensions.iter().enumerate() {
-        let rows = chain.codelists[&d.codelist].closure().into_iter().map(|(code, anc, _)| (code, anc)).collect();
+        let rows = chain.codelists[&d.codelist]
+            .closure()
+            .into_iter()
+            .map(|(code, anc, _)| (code, anc))
+            .collect();
         let ct = format!("closure{k}");
         let _ = ctx.deregister_table(ct.as_str());
-        ctx.register_table(ct.as_str(), Arc::new(string_table(["code", "ancestor"], rows)?))?;
-        joins.push_str(&format!(" JOIN {ct} c{k} ON l.{} = c{k}.code", quote(&d.column)));
+        ctx.register_table(
+            ct.as_str(),
+            Arc::new(string_table(["code", "ancestor"], rows)?),
+        )?;
+        joins.push_str(&format!(
+            " JOIN {ct} c{k} ON l.{} = c{k}.code",
+            quote(&d.column)
+        ));
         select.push(format!("c{k}.ancestor AS {}", quote(&d.column)));
     }
     for (m, cents) in measures.iter().zip(&in_cents) {
@@ -585,10 +812,16 @@ async fn build_cube(chain: &Chain, step: &Step, ctx: &SessionContext, table: &st
         "unit": unit,
         "source_line": source_line,
     });
-    let arrow_schema = batches.first().map_or_else(|| Arc::new(Schema::empty()), |b| b.schema());
-    let props = datafusion::parquet::file::properties::WriterProperties::into_builder(writer_properties())
-        .set_key_value_metadata(Some(vec![KeyValue::new("justat.cube".to_string(), schema_json.to_string())]))
-        .build();
+    let arrow_schema = batches
+        .first()
+        .map_or_else(|| Arc::new(Schema::empty()), |b| b.schema());
+    let props =
+        datafusion::parquet::file::properties::WriterProperties::into_builder(writer_properties())
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                "justat.cube".to_string(),
+                schema_json.to_string(),
+            )]))
+            .build();
     let mut bytes = Vec::new();
     {
         let mut w = ArrowWriter::try_new(&mut bytes, arrow_schema, Some(props))?;
@@ -614,38 +847,70 @@ pub async fn run_chain(
     let started = jiff::Timestamp::now();
     let clock = std::time::Instant::now();
     if delivery_ids.is_empty() {
-        return Err(EngineError::ChainFile { file: chain.id.clone(), message: "give at least one delivery".into() });
+        return Err(EngineError::ChainFile {
+            file: chain.id.clone(),
+            message: "give at least one delivery".into(),
+        });
     }
     let mut inputs = Vec::new();
     let mut paths = Vec::new();
     for &id in delivery_ids {
         let d = store.delivery(id).await?;
-        let bad = |reason: String| EngineError::BadInput { id, chain: chain.id.clone(), reason };
+        let bad = |reason: String| EngineError::BadInput {
+            id,
+            chain: chain.id.clone(),
+            reason,
+        };
         if d.source != chain.source {
-            return Err(bad(format!("it is a delivery of source `{}`, the chain reads `{}`", d.source, chain.source)));
+            return Err(bad(format!(
+                "it is a delivery of source `{}`, the chain reads `{}`",
+                d.source, chain.source
+            )));
         }
         let Some(staging) = d.staging_sha256.clone().filter(|_| d.status != "KO") else {
-            return Err(bad("its checks ended KO (see `justat delivery show`)".into()));
+            return Err(bad(
+                "its checks ended KO (see `justat delivery show`)".into()
+            ));
         };
         paths.push(lake.path(LakeKind::Staging, &staging, "parquet"));
-        inputs.push(InputRecord { delivery: id, source: d.source, sha256: d.sha256, staging_sha256: staging, rows: d.rows_ok as u64 });
+        inputs.push(InputRecord {
+            delivery: id,
+            source: d.source,
+            sha256: d.sha256,
+            staging_sha256: staging,
+            rows: d.rows_ok as u64,
+        });
     }
     let result = execute(chain, &paths, options, progress).await;
     let mut manifest = Manifest::new(chain, started, inputs);
     let new = match &result {
         Ok(out) => {
-            let cube_id = lake.put_bytes(LakeKind::Cube, &out.cube_bytes, "parquet").map_err(|e| EngineError::io(Path::new("lake/cubes"), e))?;
+            let cube_id = lake
+                .put_bytes(LakeKind::Cube, &out.cube_bytes, "parquet")
+                .map_err(|e| EngineError::io(Path::new("lake/cubes"), e))?;
             if !out.quarantine.is_empty() {
                 let mut bytes = Vec::new();
-                let mut w = ArrowWriter::try_new(&mut bytes, out.quarantine[0].schema(), Some(writer_properties()))?;
+                let mut w = ArrowWriter::try_new(
+                    &mut bytes,
+                    out.quarantine[0].schema(),
+                    Some(writer_properties()),
+                )?;
                 for b in &out.quarantine {
                     w.write(b)?;
                 }
                 w.close()?;
-                let q = lake.put_bytes(LakeKind::Quarantine, &bytes, "parquet").map_err(|e| EngineError::io(Path::new("lake/quarantine"), e))?;
+                let q = lake
+                    .put_bytes(LakeKind::Quarantine, &bytes, "parquet")
+                    .map_err(|e| EngineError::io(Path::new("lake/quarantine"), e))?;
                 manifest.quarantine_sha256 = Some(q.to_string());
             }
-            manifest.finish(out.steps.clone(), out.rules.clone(), Some((cube_id.to_string(), out.cube_rows)), clock.elapsed(), peak_memory_bytes());
+            manifest.finish(
+                out.steps.clone(),
+                out.rules.clone(),
+                Some((cube_id.to_string(), out.cube_rows)),
+                clock.elapsed(),
+                peak_memory_bytes(),
+            );
             NewRun {
                 chain: chain.id.clone(),
                 chain_version: chain.version,
@@ -653,13 +918,24 @@ pub async fn run_chain(
                 inputs: delivery_ids.to_vec(),
                 status: "OK".into(),
                 error: None,
-                cube: Some(NewCube { id: cube_id.to_string(), name: out.cube_name.clone(), rows: out.cube_rows as i64, schema: out.cube_schema.clone() }),
+                cube: Some(NewCube {
+                    id: cube_id.to_string(),
+                    name: out.cube_name.clone(),
+                    rows: out.cube_rows as i64,
+                    schema: out.cube_schema.clone(),
+                }),
                 manifest: serde_json::to_value(&manifest).expect("manifests serialise"),
                 started_at: started,
             }
         }
         Err(e) => {
-            manifest.finish(Vec::new(), Vec::new(), None, clock.elapsed(), peak_memory_bytes());
+            manifest.finish(
+                Vec::new(),
+                Vec::new(),
+                None,
+                clock.elapsed(),
+                peak_memory_bytes(),
+            );
             NewRun {
                 chain: chain.id.clone(),
                 chain_version: chain.version,
@@ -673,6 +949,8 @@ pub async fn run_chain(
             }
         }
     };
-    let run = store.record_run(&new, actor, jiff::Timestamp::now()).await?;
+    let run = store
+        .record_run(&new, actor, jiff::Timestamp::now())
+        .await?;
     result.map(|_| run)
 }

@@ -8,8 +8,8 @@ use crate::EngineError;
 use crate::source::{ColumnType, Source};
 use crate::value::{self, Value};
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Array, Int64Builder, RecordBatch,
-    StringBuilder,
+    Array, ArrayRef, BooleanArray, BooleanBuilder, Date32Builder, Float64Builder, Int64Array,
+    Int64Builder, RecordBatch, StringBuilder,
 };
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -173,7 +173,11 @@ pub fn writer_properties() -> WriterProperties {
 }
 
 fn shorten(s: &str) -> String {
-    if s.chars().count() <= MAX_SHOWN { s.to_string() } else { format!("{}…", s.chars().take(MAX_SHOWN).collect::<String>()) }
+    if s.chars().count() <= MAX_SHOWN {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(MAX_SHOWN).collect::<String>())
+    }
 }
 
 /// One reason for rejecting a row.
@@ -200,7 +204,8 @@ impl Quarantine {
         self.line.append_value(line as i64);
         self.rule.append_value(&reason.rule);
         self.column.append_option(reason.column.as_deref());
-        self.value.append_option(reason.value.as_deref().map(shorten));
+        self.value
+            .append_option(reason.value.as_deref().map(shorten));
         self.message.append_value(&reason.message);
         self.raw.append_option(raw.map(shorten));
         self.rows += 1;
@@ -294,18 +299,30 @@ impl ColumnBuilder {
 }
 
 /// Compiles a source's record rules against its staging schema.
-pub fn compile_rules(source: &Source) -> Result<Vec<(String, String, Arc<dyn PhysicalExpr>)>, EngineError> {
+pub fn compile_rules(
+    source: &Source,
+) -> Result<Vec<(String, String, Arc<dyn PhysicalExpr>)>, EngineError> {
     let schema = staging_schema(source);
     let ctx = SessionContext::new();
     let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
     let mut out = Vec::new();
     for rule in &source.rules {
-        let bad = |message: String| EngineError::SourceRule { source_id: source.id.clone(), rule: rule.id.clone(), message };
-        let expr = ctx.parse_sql_expr(&rule.expression, &df_schema).map_err(|e| bad(e.to_string()))?;
-        let phys = ctx.create_physical_expr(expr, &df_schema).map_err(|e| bad(e.to_string()))?;
+        let bad = |message: String| EngineError::SourceRule {
+            source_id: source.id.clone(),
+            rule: rule.id.clone(),
+            message,
+        };
+        let expr = ctx
+            .parse_sql_expr(&rule.expression, &df_schema)
+            .map_err(|e| bad(e.to_string()))?;
+        let phys = ctx
+            .create_physical_expr(expr, &df_schema)
+            .map_err(|e| bad(e.to_string()))?;
         let dt = phys.data_type(&schema).map_err(|e| bad(e.to_string()))?;
         if dt != DataType::Boolean {
-            return Err(bad(format!("the expression is {dt}, not a boolean condition")));
+            return Err(bad(format!(
+                "the expression is {dt}, not a boolean condition"
+            )));
         }
         out.push((rule.id.clone(), rule.message.clone(), phys));
     }
@@ -313,27 +330,53 @@ pub fn compile_rules(source: &Source) -> Result<Vec<(String, String, Arc<dyn Phy
 }
 
 impl<'a> Checker<'a> {
-    fn new(source: &'a Source, scratch: &Path) -> Result<(Checker<'a>, PathBuf, PathBuf), EngineError> {
+    fn new(
+        source: &'a Source,
+        scratch: &Path,
+    ) -> Result<(Checker<'a>, PathBuf, PathBuf), EngineError> {
         let schema = staging_schema(source);
-        let stamp = format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let stamp = format!(
+            "{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let staging_path = scratch.join(format!("staging-{stamp}.parquet"));
         let quarantine_path = scratch.join(format!("quarantine-{stamp}.parquet"));
-        let staging_file = File::create(&staging_path).map_err(|e| EngineError::io(&staging_path, e))?;
-        let quarantine_file = File::create(&quarantine_path).map_err(|e| EngineError::io(&quarantine_path, e))?;
-        let staging = ArrowWriter::try_new(staging_file, schema.clone(), Some(writer_properties()))?;
-        let q_writer = ArrowWriter::try_new(quarantine_file, quarantine_schema(), Some(writer_properties()))?;
+        let staging_file =
+            File::create(&staging_path).map_err(|e| EngineError::io(&staging_path, e))?;
+        let quarantine_file =
+            File::create(&quarantine_path).map_err(|e| EngineError::io(&quarantine_path, e))?;
+        let staging =
+            ArrowWriter::try_new(staging_file, schema.clone(), Some(writer_properties()))?;
+        let q_writer = ArrowWriter::try_new(
+            quarantine_file,
+            quarantine_schema(),
+            Some(writer_properties()),
+        )?;
         let leaves = source
             .columns
             .iter()
             .map(|c| {
                 c.codelist.as_ref().map(|id| {
-                    source.codelists[id].leaves().into_iter().map(|code| code.to_string()).collect::<HashSet<_>>()
+                    source.codelists[id]
+                        .leaves()
+                        .into_iter()
+                        .map(|code| code.to_string())
+                        .collect::<HashSet<_>>()
                 })
             })
             .collect();
         let rules = compile_rules(source)?;
-        let mut rule_order: Vec<String> =
-            ["COLUMN_COUNT", "TYPE", "REQUIRED", "CODELIST", "DUPLICATE_KEY"].iter().map(|s| s.to_string()).collect();
+        let mut rule_order: Vec<String> = [
+            "COLUMN_COUNT",
+            "TYPE",
+            "REQUIRED",
+            "CODELIST",
+            "DUPLICATE_KEY",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         rule_order.extend(rules.iter().map(|(id, _, _)| id.clone()));
         let checker = Checker {
             source,
@@ -341,7 +384,11 @@ impl<'a> Checker<'a> {
             rules,
             leaves,
             required: source.columns.iter().map(|c| c.required).collect(),
-            key: source.key.iter().filter_map(|k| source.column_index(k)).collect(),
+            key: source
+                .key
+                .iter()
+                .filter_map(|k| source.column_index(k))
+                .collect(),
             seen: HashMap::new(),
             staging,
             quarantine: Quarantine {
@@ -358,17 +405,33 @@ impl<'a> Checker<'a> {
             rule_order,
             rows_read: 0,
             rows_rejected: 0,
-            builders: source.columns.iter().map(|c| ColumnBuilder::new(c.ty)).collect(),
+            builders: source
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.ty))
+                .collect(),
             lines: Vec::new(),
             raws: Vec::new(),
         };
         Ok((checker, staging_path, quarantine_path))
     }
 
-    fn reject(&mut self, line: u64, reasons: &[Reason], raw: Option<&str>) -> Result<(), EngineError> {
+    fn reject(
+        &mut self,
+        line: u64,
+        reasons: &[Reason],
+        raw: Option<&str>,
+    ) -> Result<(), EngineError> {
         self.rows_rejected += 1;
         for r in reasons {
-            let entry = self.counts.entry(r.rule.clone()).or_insert_with(|| RuleReport { rule: r.rule.clone(), count: 0, examples: vec![] });
+            let entry = self
+                .counts
+                .entry(r.rule.clone())
+                .or_insert_with(|| RuleReport {
+                    rule: r.rule.clone(),
+                    count: 0,
+                    examples: vec![],
+                });
             entry.count += 1;
             if entry.examples.len() < EXAMPLES {
                 entry.examples.push(Example {
@@ -384,7 +447,11 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks and writes one typed batch: required values, codelists, rules, duplicates.
-    fn check_batch(&mut self, batch: RecordBatch, raws: Option<&[String]>) -> Result<(), EngineError> {
+    fn check_batch(
+        &mut self,
+        batch: RecordBatch,
+        raws: Option<&[String]>,
+    ) -> Result<(), EngineError> {
         let n = batch.num_rows();
         let mut reasons: Vec<Vec<Reason>> = (0..n).map(|_| Vec::new()).collect();
         for (ci, col) in self.source.columns.iter().enumerate() {
@@ -402,7 +469,9 @@ impl<'a> Checker<'a> {
                 }
             }
             if let Some(leaves) = &self.leaves[ci] {
-                let strings = array.as_any().downcast_ref::<datafusion::arrow::array::StringArray>();
+                let strings = array
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::StringArray>();
                 if let Some(strings) = strings {
                     for (i, r) in reasons.iter_mut().enumerate() {
                         if strings.is_valid(i) && !leaves.contains(strings.value(i)) {
@@ -423,14 +492,27 @@ impl<'a> Checker<'a> {
         }
         for (id, message, expr) in &self.rules {
             let result = expr.evaluate(&batch)?.into_array(n)?;
-            let ok = result.as_any().downcast_ref::<BooleanArray>().expect("rules are checked to be boolean");
+            let ok = result
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .expect("rules are checked to be boolean");
             for (i, r) in reasons.iter_mut().enumerate() {
                 if !(ok.is_valid(i) && ok.value(i)) {
-                    r.push(Reason { rule: id.clone(), column: None, value: None, message: message.clone() });
+                    r.push(Reason {
+                        rule: id.clone(),
+                        column: None,
+                        value: None,
+                        message: message.clone(),
+                    });
                 }
             }
         }
-        let lines = batch.column(0).as_any().downcast_ref::<Int64Array>().expect("_line is Int64").clone();
+        let lines = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("_line is Int64")
+            .clone();
         if !self.key.is_empty() {
             for (i, r) in reasons.iter_mut().enumerate() {
                 if !r.is_empty() {
@@ -446,7 +528,10 @@ impl<'a> Checker<'a> {
                         rule: "DUPLICATE_KEY".into(),
                         column: None,
                         value: None,
-                        message: format!("doublon de la ligne {first} (clé {})", self.source.key.join(", ")),
+                        message: format!(
+                            "doublon de la ligne {first} (clé {})",
+                            self.source.key.join(", ")
+                        ),
                     });
                 } else {
                     self.seen.insert(h.finish(), line);
@@ -474,14 +559,20 @@ impl<'a> Checker<'a> {
         if self.lines.is_empty() {
             return Ok(());
         }
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(std::mem::take(&mut self.lines)))];
+        let mut cols: Vec<ArrayRef> =
+            vec![Arc::new(Int64Array::from(std::mem::take(&mut self.lines)))];
         cols.extend(self.builders.iter_mut().map(ColumnBuilder::finish));
         let batch = RecordBatch::try_new(self.schema.clone(), cols)?;
         let raws = std::mem::take(&mut self.raws);
         self.check_batch(batch, Some(&raws))
     }
 
-    fn finish(mut self, file: &str, format: &str, unreadable: Option<String>) -> Result<(DeliveryReport, bool), EngineError> {
+    fn finish(
+        mut self,
+        file: &str,
+        format: &str,
+        unreadable: Option<String>,
+    ) -> Result<(DeliveryReport, bool), EngineError> {
         self.quarantine.flush()?;
         let has_quarantine = self.quarantine.rows > 0;
         self.staging.close()?;
@@ -491,12 +582,14 @@ impl<'a> Checker<'a> {
             DeliveryStatus::Ko
         } else if self.rows_rejected == 0 {
             DeliveryStatus::Ok
-        } else if (self.rows_rejected as f64 / self.rows_read as f64) > self.source.reject_threshold {
+        } else if (self.rows_rejected as f64 / self.rows_read as f64) > self.source.reject_threshold
+        {
             DeliveryStatus::Ko
         } else {
             DeliveryStatus::OkKo
         };
-        let unreadable = unreadable.or_else(|| (self.rows_read == 0).then(|| format!("{file}: the file has no data row")));
+        let unreadable = unreadable
+            .or_else(|| (self.rows_read == 0).then(|| format!("{file}: the file has no data row")));
         let mut rules: Vec<RuleReport> = Vec::new();
         for id in &self.rule_order {
             if let Some(r) = self.counts.remove(id) {
@@ -510,7 +603,11 @@ impl<'a> Checker<'a> {
             format: format.to_string(),
             status,
             rows_read: self.rows_read,
-            rows_ok: if status == DeliveryStatus::Ko { 0 } else { rows_ok },
+            rows_ok: if status == DeliveryStatus::Ko {
+                0
+            } else {
+                rows_ok
+            },
             rows_rejected: self.rows_rejected,
             reject_threshold: self.source.reject_threshold,
             unreadable,
@@ -536,9 +633,12 @@ pub fn check_file(
     source: &Source,
     path: &Path,
     scratch: &Path,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<CheckedDelivery, EngineError> {
-    let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let format = sniff_format(path)?;
     let (mut checker, staging_path, quarantine_path) = Checker::new(source, scratch)?;
     let unreadable = match format {
@@ -546,7 +646,10 @@ pub fn check_file(
         _ => {
             let f = File::open(path).map_err(|e| EngineError::io(path, e))?;
             let reader: Box<dyn Read> = if format == "csv.gz" {
-                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f)))
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+                    1 << 20,
+                    f,
+                )))
             } else {
                 Box::new(BufReader::with_capacity(1 << 20, f))
             };
@@ -565,11 +668,21 @@ pub fn check_file(
     if quarantine.is_none() {
         let _ = std::fs::remove_file(&quarantine_path);
     }
-    Ok(CheckedDelivery { report, staging, quarantine })
+    Ok(CheckedDelivery {
+        report,
+        staging,
+        quarantine,
+    })
 }
 
 /// Decodes one field in the source's encoding; an undecodable byte makes the file unreadable.
-fn decode_field(bytes: &[u8], enc: Encoding, file: &str, line: u64, column: &str) -> Result<String, String> {
+fn decode_field(
+    bytes: &[u8],
+    enc: Encoding,
+    file: &str,
+    line: u64,
+    column: &str,
+) -> Result<String, String> {
     match enc {
         Encoding::Utf8 => std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
             format!(
@@ -582,7 +695,12 @@ fn decode_field(bytes: &[u8], enc: Encoding, file: &str, line: u64, column: &str
     }
 }
 
-fn read_csv(checker: &mut Checker<'_>, reader: Box<dyn Read>, file: &str, progress: &mut dyn FnMut(u64)) -> Result<Option<String>, EngineError> {
+fn read_csv(
+    checker: &mut Checker<'_>,
+    reader: Box<dyn Read>,
+    file: &str,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Option<String>, EngineError> {
     let source = checker.source;
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(source.separator)
@@ -600,21 +718,46 @@ fn read_csv(checker: &mut Checker<'_>, reader: Box<dyn Read>, file: &str, progre
     }
     let mut header = Vec::new();
     for (i, f) in record.iter().enumerate() {
-        let f = if i == 0 { f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f) } else { f };
+        let f = if i == 0 {
+            f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f)
+        } else {
+            f
+        };
         match decode_field(f, source.encoding, file, 1, &format!("{}", i + 1)) {
             Ok(s) => header.push(s.trim().to_string()),
             Err(e) => return Ok(Some(e)),
         }
     }
     if header != expected {
-        let missing: Vec<_> = expected.iter().filter(|c| !header.iter().any(|h| h == *c)).collect();
-        let extra: Vec<_> = header.iter().filter(|h| !expected.contains(&h.as_str())).map(|h| shorten(h)).collect();
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|c| !header.iter().any(|h| h == *c))
+            .collect();
+        let extra: Vec<_> = header
+            .iter()
+            .filter(|h| !expected.contains(&h.as_str()))
+            .map(|h| shorten(h))
+            .collect();
         let mut msg = format!("{file}: line 1 (header)");
         if !missing.is_empty() {
-            msg.push_str(&format!(": missing column(s) {}", missing.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")));
+            msg.push_str(&format!(
+                ": missing column(s) {}",
+                missing
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if !extra.is_empty() {
-            msg.push_str(&format!(": unexpected column(s) {}", extra.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")));
+            msg.push_str(&format!(
+                ": unexpected column(s) {}",
+                extra
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if missing.is_empty() && extra.is_empty() {
             msg.push_str(": the columns are in another order");
@@ -701,7 +844,9 @@ fn csv_error(file: &str, e: &csv::Error) -> String {
         csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             format!("{file}: the compressed stream ends early (truncated gzip file?)")
         }
-        csv::ErrorKind::Io(io) => format!("{file}: cannot be read: {io} (corrupt or truncated gzip file?)"),
+        csv::ErrorKind::Io(io) => {
+            format!("{file}: cannot be read: {io} (corrupt or truncated gzip file?)")
+        }
         _ => {
             let line = e.position().map_or(0, |p| p.line());
             format!("{file}: line {line}: {e}")
@@ -709,7 +854,12 @@ fn csv_error(file: &str, e: &csv::Error) -> String {
     }
 }
 
-fn read_parquet(checker: &mut Checker<'_>, path: &Path, file: &str, progress: &mut dyn FnMut(u64)) -> Result<Option<String>, EngineError> {
+fn read_parquet(
+    checker: &mut Checker<'_>,
+    path: &Path,
+    file: &str,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Option<String>, EngineError> {
     let f = File::open(path).map_err(|e| EngineError::io(path, e))?;
     let builder = match ParquetRecordBatchReaderBuilder::try_new(f) {
         Ok(b) => b.with_batch_size(BATCH_ROWS),
@@ -725,11 +875,19 @@ fn read_parquet(checker: &mut Checker<'_>, path: &Path, file: &str, progress: &m
             Ok(i) => {
                 let found = file_schema.field(i).data_type();
                 if !compatible(found, field.data_type()) {
-                    problems.push(format!("column `{}` is {found}, expected {}", field.name(), field.data_type()));
+                    problems.push(format!(
+                        "column `{}` is {found}, expected {}",
+                        field.name(),
+                        field.data_type()
+                    ));
                 }
                 mapping.push(i);
             }
-            Err(_) => problems.push(format!("missing column `{}` ({})", field.name(), field.data_type())),
+            Err(_) => problems.push(format!(
+                "missing column `{}` ({})",
+                field.name(),
+                field.data_type()
+            )),
         }
     }
     for f in file_schema.fields() {
@@ -756,7 +914,9 @@ fn read_parquet(checker: &mut Checker<'_>, path: &Path, file: &str, progress: &m
             Err(e) => return Ok(Some(format!("{file}: after row {}: {e}", next_line - 1))),
         };
         let n = batch.num_rows();
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values(next_line..next_line + n as i64))];
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values(
+            next_line..next_line + n as i64,
+        ))];
         for (field, &i) in target.fields().iter().skip(1).zip(&mapping) {
             cols.push(cast(batch.column(i), field.data_type())?);
         }

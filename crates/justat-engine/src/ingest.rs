@@ -15,7 +15,7 @@ pub async fn add_delivery(
     source: &Source,
     path: &Path,
     actor: &Actor,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Delivery, EngineError> {
     let meta = std::fs::metadata(path).map_err(|e| EngineError::io(path, e))?;
     if !meta.is_file() {
@@ -30,21 +30,36 @@ pub async fn add_delivery(
             received_at: earlier.received_at.to_string(),
         });
     }
-    let scratch = lake.scratch().map_err(|e| EngineError::io(Path::new("lake/tmp"), e))?;
-    let CheckedDelivery { report, staging, quarantine } = tokio::task::block_in_place(|| check_file(source, path, &scratch, progress))?;
+    let scratch = lake
+        .scratch()
+        .map_err(|e| EngineError::io(Path::new("lake/tmp"), e))?;
+    let CheckedDelivery {
+        report,
+        staging,
+        quarantine,
+    } = tokio::task::block_in_place(|| check_file(source, path, &scratch, progress))?;
     let ext = match report.format.as_str() {
         "parquet" => "parquet",
         "csv.gz" => "csv.gz",
         _ => "csv",
     };
     let put = |kind, file: &Path, ext: &str| -> Result<String, EngineError> {
-        let sha = lake.put_file(kind, file, ext).map_err(|e| EngineError::io(file, e))?;
+        let sha = lake
+            .put_file(kind, file, ext)
+            .map_err(|e| EngineError::io(file, e))?;
         let _ = std::fs::remove_file(file);
         Ok(sha.to_string())
     };
-    lake.put_file(LakeKind::Delivery, path, ext).map_err(|e| EngineError::io(path, e))?;
-    let staging_sha = staging.as_deref().map(|p| put(LakeKind::Staging, p, "parquet")).transpose()?;
-    let quarantine_sha = quarantine.as_deref().map(|p| put(LakeKind::Quarantine, p, "parquet")).transpose()?;
+    lake.put_file(LakeKind::Delivery, path, ext)
+        .map_err(|e| EngineError::io(path, e))?;
+    let staging_sha = staging
+        .as_deref()
+        .map(|p| put(LakeKind::Staging, p, "parquet"))
+        .transpose()?;
+    let quarantine_sha = quarantine
+        .as_deref()
+        .map(|p| put(LakeKind::Quarantine, p, "parquet"))
+        .transpose()?;
     let new = NewDelivery {
         source: source.id.clone(),
         source_version: source.version,
@@ -60,5 +75,7 @@ pub async fn add_delivery(
         quarantine_sha256: quarantine_sha,
         report: serde_json::to_value(&report).expect("the report serialises"),
     };
-    Ok(store.record_delivery(&new, actor, jiff::Timestamp::now()).await?)
+    Ok(store
+        .record_delivery(&new, actor, jiff::Timestamp::now())
+        .await?)
 }

@@ -48,7 +48,9 @@ pub enum EngineError {
         known: String,
     },
     /// The same file was delivered before.
-    #[error("{file} was already delivered as delivery #{id} (source {source_id}, {received_at}); nothing was added")]
+    #[error(
+        "{file} was already delivered as delivery #{id} (source {source_id}, {received_at}); nothing was added"
+    )]
     AlreadyDelivered {
         /// The file given.
         file: String,
@@ -115,7 +117,10 @@ pub enum EngineError {
 
 impl EngineError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> EngineError {
-        EngineError::Io { path: path.display().to_string(), source }
+        EngineError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 }
 

@@ -100,7 +100,14 @@ impl Manifest {
     }
 
     /// Completes the manifest.
-    pub fn finish(&mut self, steps: Vec<StepRecord>, rules: Vec<RuleRecord>, cube: Option<(String, u64)>, elapsed: std::time::Duration, peak: Option<u64>) {
+    pub fn finish(
+        &mut self,
+        steps: Vec<StepRecord>,
+        rules: Vec<RuleRecord>,
+        cube: Option<(String, u64)>,
+        elapsed: std::time::Duration,
+        peak: Option<u64>,
+    ) {
         self.steps = steps;
         self.rules = rules;
         self.cube = cube;

@@ -124,17 +124,30 @@ impl Source {
             file: origin.to_string(),
             message: e.to_string(),
         })?;
-        let bad = |message: String| EngineError::SourceFile { file: origin.to_string(), message };
-        let encoding: Encoding = file
-            .encoding
-            .parse()
-            .map_err(|_| bad(format!("unknown encoding `{}`; expected utf-8, windows-1252 or cp850", file.encoding)))?;
+        let bad = |message: String| EngineError::SourceFile {
+            file: origin.to_string(),
+            message,
+        };
+        let encoding: Encoding = file.encoding.parse().map_err(|_| {
+            bad(format!(
+                "unknown encoding `{}`; expected utf-8, windows-1252 or cp850",
+                file.encoding
+            ))
+        })?;
         let separator = match file.separator.as_bytes() {
             [b] if *b == b';' || *b == b',' || *b == b'\t' || *b == b'|' => *b,
-            _ => return Err(bad(format!("separator `{}` must be one of `;` `,` `|` or a tab", file.separator))),
+            _ => {
+                return Err(bad(format!(
+                    "separator `{}` must be one of `;` `,` `|` or a tab",
+                    file.separator
+                )));
+            }
         };
         if !(0.0..=1.0).contains(&file.reject_threshold) {
-            return Err(bad(format!("reject_threshold {} must be between 0 and 1", file.reject_threshold)));
+            return Err(bad(format!(
+                "reject_threshold {} must be between 0 and 1",
+                file.reject_threshold
+            )));
         }
         let mut codelists = BTreeMap::new();
         let mut names = std::collections::BTreeSet::new();
@@ -143,11 +156,15 @@ impl Source {
                 return Err(bad(format!("column `{}` is declared twice", c.name)));
             }
             if c.ty == ColumnType::Date && c.format.is_none() {
-                return Err(bad(format!("date column `{}` needs a `format` (e.g. \"%d/%m/%Y\")", c.name)));
+                return Err(bad(format!(
+                    "date column `{}` needs a `format` (e.g. \"%d/%m/%Y\")",
+                    c.name
+                )));
             }
             if let Some(id) = &c.codelist {
-                let cl = shipped_codelist(id)
-                    .ok_or_else(|| bad(format!("column `{}` uses unknown codelist `{id}`", c.name)))?;
+                let cl = shipped_codelist(id).ok_or_else(|| {
+                    bad(format!("column `{}` uses unknown codelist `{id}`", c.name))
+                })?;
                 codelists.insert(id.clone(), cl);
             }
         }
@@ -178,12 +195,19 @@ impl Source {
         }
         let path = Path::new(name_or_path);
         if path.extension().is_some_and(|e| e == "toml") && path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|e| EngineError::Io { path: name_or_path.to_string(), source: e })?;
+            let text = std::fs::read_to_string(path).map_err(|e| EngineError::Io {
+                path: name_or_path.to_string(),
+                source: e,
+            })?;
             return Source::parse(&text, name_or_path);
         }
         Err(EngineError::UnknownSource {
             name: name_or_path.to_string(),
-            known: SHIPPED.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", "),
+            known: SHIPPED
+                .iter()
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
@@ -208,14 +232,31 @@ mod tests {
 
     #[test]
     fn source_file_mistakes_are_named() {
-        let base = "id='x'\nversion=1\nlabel='x'\nencoding='utf-8'\nseparator=';'\nreject_threshold=0.1\n";
+        let base =
+            "id='x'\nversion=1\nlabel='x'\nencoding='utf-8'\nseparator=';'\nreject_threshold=0.1\n";
         let unknown_type = format!("{base}[[columns]]\nname='a'\ntype='money'\n");
-        let e = Source::parse(&unknown_type, "x.toml").unwrap_err().to_string();
+        let e = Source::parse(&unknown_type, "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.toml") && e.contains("money"), "{e}");
         let no_format = format!("{base}[[columns]]\nname='d'\ntype='date'\n");
-        assert!(Source::parse(&no_format, "x.toml").unwrap_err().to_string().contains("needs a `format`"));
-        let bad_codelist = format!("{base}[[columns]]\nname='c'\ntype='string'\ncodelist='CL_NOPE'\n");
-        assert!(Source::parse(&bad_codelist, "x.toml").unwrap_err().to_string().contains("CL_NOPE"));
-        assert!(matches!(Source::load("nope"), Err(EngineError::UnknownSource { .. })));
+        assert!(
+            Source::parse(&no_format, "x.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("needs a `format`")
+        );
+        let bad_codelist =
+            format!("{base}[[columns]]\nname='c'\ntype='string'\ncodelist='CL_NOPE'\n");
+        assert!(
+            Source::parse(&bad_codelist, "x.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("CL_NOPE")
+        );
+        assert!(matches!(
+            Source::load("nope"),
+            Err(EngineError::UnknownSource { .. })
+        ));
     }
 }

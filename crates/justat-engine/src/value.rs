@@ -29,8 +29,16 @@ pub fn parse(raw: &str, ty: ColumnType, format: Option<&str>) -> Option<Value> {
         ColumnType::String => Some(Value::Text(raw.to_string())),
         ColumnType::Integer => raw.parse::<i64>().ok().map(Value::Int),
         ColumnType::Decimal => {
-            let normal = if raw.contains(',') { raw.replacen(',', ".", 1) } else { raw.to_string() };
-            normal.parse::<f64>().ok().filter(|v| v.is_finite()).map(Value::Dec)
+            let normal = if raw.contains(',') {
+                raw.replacen(',', ".", 1)
+            } else {
+                raw.to_string()
+            };
+            normal
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(Value::Dec)
         }
         ColumnType::Date => parse_date(raw, format.unwrap_or("%Y-%m-%d")).map(Value::Date),
         ColumnType::Boolean => match raw {
@@ -56,16 +64,29 @@ fn digits(s: &[u8]) -> Option<u32> {
 pub fn parse_date(raw: &str, format: &str) -> Option<i32> {
     let b = raw.as_bytes();
     let (y, m, d) = match format {
-        "%d/%m/%Y" if b.len() == 10 && b[2] == b'/' && b[5] == b'/' => (digits(&b[6..10])?, digits(&b[3..5])?, digits(&b[0..2])?),
-        "%Y-%m-%d" if b.len() == 10 && b[4] == b'-' && b[7] == b'-' => (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?),
+        "%d/%m/%Y" if b.len() == 10 && b[2] == b'/' && b[5] == b'/' => {
+            (digits(&b[6..10])?, digits(&b[3..5])?, digits(&b[0..2])?)
+        }
+        "%Y-%m-%d" if b.len() == 10 && b[4] == b'-' && b[7] == b'-' => {
+            (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?)
+        }
         "%d/%m/%Y" | "%Y-%m-%d" => return None,
         _ => {
             let date = jiff::civil::Date::strptime(format, raw).ok()?;
             (date.year() as u32, date.month() as u32, date.day() as u32)
         }
     };
-    let date = jiff::civil::Date::new(i16::try_from(y).ok()?, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok()?;
-    Some(days_from_civil(date.year().into(), date.month().into(), date.day().into()))
+    let date = jiff::civil::Date::new(
+        i16::try_from(y).ok()?,
+        i8::try_from(m).ok()?,
+        i8::try_from(d).ok()?,
+    )
+    .ok()?;
+    Some(days_from_civil(
+        date.year().into(),
+        date.month().into(),
+        date.day().into(),
+    ))
 }
 
 /// Days since 1970-01-01 (proleptic Gregorian), after Howard Hinnant's algorithm.
@@ -86,21 +107,36 @@ mod tests {
     #[test]
     fn dates_parse_in_both_usual_formats_and_reject_impossible_days() {
         assert_eq!(parse_date("1970-01-01", "%Y-%m-%d"), Some(0));
-        assert_eq!(parse_date("29/02/2024", "%d/%m/%Y"), Some(days_from_civil(2024, 2, 29)));
+        assert_eq!(
+            parse_date("29/02/2024", "%d/%m/%Y"),
+            Some(days_from_civil(2024, 2, 29))
+        );
         assert_eq!(parse_date("29/02/2023", "%d/%m/%Y"), None);
         assert_eq!(parse_date("2024-13-01", "%Y-%m-%d"), None);
         assert_eq!(parse_date("2024-1-01", "%Y-%m-%d"), None);
-        assert_eq!(parse_date("01.03.2024", "%d.%m.%Y"), Some(days_from_civil(2024, 3, 1)));
+        assert_eq!(
+            parse_date("01.03.2024", "%d.%m.%Y"),
+            Some(days_from_civil(2024, 3, 1))
+        );
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }
 
     #[test]
     fn numbers_accept_a_french_decimal_comma() {
-        assert_eq!(parse("12,5", ColumnType::Decimal, None), Some(Value::Dec(12.5)));
-        assert_eq!(parse("12.5", ColumnType::Decimal, None), Some(Value::Dec(12.5)));
+        assert_eq!(
+            parse("12,5", ColumnType::Decimal, None),
+            Some(Value::Dec(12.5))
+        );
+        assert_eq!(
+            parse("12.5", ColumnType::Decimal, None),
+            Some(Value::Dec(12.5))
+        );
         assert_eq!(parse("1 200", ColumnType::Integer, None), None);
         assert_eq!(parse("", ColumnType::Integer, None), Some(Value::Null));
-        assert_eq!(parse("oui", ColumnType::Boolean, None), Some(Value::Bool(true)));
+        assert_eq!(
+            parse("oui", ColumnType::Boolean, None),
+            Some(Value::Bool(true))
+        );
         assert_eq!(parse("peut-être", ColumnType::Boolean, None), None);
     }
 }

@@ -34,6 +34,8 @@ pub enum Permission {
     ReadAuditLog,
     /// Create, disable accounts, change their role, reset their password.
     ManageAccounts,
+    /// Deliver extracts, run chains, read their reports, manifests and cubes.
+    Produce,
 }
 
 impl Role {
@@ -81,6 +83,7 @@ impl Role {
             EnterBackOffice => true,
             ReadAuditLog => matches!(self, Admin | Asp),
             ManageAccounts => matches!(self, Admin),
+            Produce => matches!(self, Statistician | HeadOfService),
         }
     }
 }
@@ -132,12 +135,14 @@ mod tests {
             Permission::EnterBackOffice => true,
             Permission::ReadAuditLog => role == Role::Admin || role == Role::Asp,
             Permission::ManageAccounts => role == Role::Admin,
+            Permission::Produce => role == Role::Statistician || role == Role::HeadOfService,
         };
         for role in Role::ALL {
             for p in [
                 Permission::EnterBackOffice,
                 Permission::ReadAuditLog,
                 Permission::ManageAccounts,
+                Permission::Produce,
             ] {
                 assert_eq!(role.allows(p), expected(role, p), "{role} {p:?}");
             }

@@ -95,7 +95,10 @@ fn delivery_of(row: &AnyRow) -> Result<Delivery, StoreError> {
         rows_rejected: row.try_get("rows_rejected")?,
         staging_sha256: row.try_get("staging_sha256")?,
         quarantine_sha256: row.try_get("quarantine_sha256")?,
-        report: serde_json::from_str(&report).map_err(|_| StoreError::Corrupt { what: "delivery report", value: report })?,
+        report: serde_json::from_str(&report).map_err(|_| StoreError::Corrupt {
+            what: "delivery report",
+            value: report,
+        })?,
         received_at: time::from_db(&row.try_get::<String, _>("received_at")?)?,
         received_by: row.try_get("received_by")?,
     })
@@ -103,7 +106,12 @@ fn delivery_of(row: &AnyRow) -> Result<Delivery, StoreError> {
 
 impl Store {
     /// Records a checked delivery. Refuses a file already delivered (same SHA-256).
-    pub async fn record_delivery(&self, new: &NewDelivery, actor: &Actor, now: Timestamp) -> Result<Delivery, StoreError> {
+    pub async fn record_delivery(
+        &self,
+        new: &NewDelivery,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Delivery, StoreError> {
         let mut w = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO deliveries (source, source_version, file_name, sha256, size_bytes, format, status, rows_read,
@@ -129,14 +137,19 @@ impl Store {
         .await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict { what: "delivery with SHA-256", key: new.sha256.clone() });
+                return Err(StoreError::Conflict {
+                    what: "delivery with SHA-256",
+                    key: new.sha256.clone(),
+                });
             }
             other => other?,
         };
-        let row = sqlx::query(crate::dynamic(format!("SELECT {COLUMNS} FROM deliveries WHERE sha256 = $1")))
-            .bind(&new.sha256)
-            .fetch_one(w.conn())
-            .await?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE sha256 = $1"
+        )))
+        .bind(&new.sha256)
+        .fetch_one(w.conn())
+        .await?;
         let delivery = delivery_of(&row)?;
         w.record(AuditRecord::new(actor, "delivery.add", format!("delivery:{}", delivery.id)).with(json!({
             "source": new.source, "file": new.file_name, "sha256": new.sha256, "status": new.status,
@@ -148,28 +161,37 @@ impl Store {
 
     /// The delivery of a file with this digest, if any.
     pub async fn delivery_by_sha256(&self, sha256: &str) -> Result<Option<Delivery>, StoreError> {
-        let row = sqlx::query(crate::dynamic(format!("SELECT {COLUMNS} FROM deliveries WHERE sha256 = $1")))
-            .bind(sha256)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE sha256 = $1"
+        )))
+        .bind(sha256)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(delivery_of).transpose()
     }
 
     /// The delivery with this number.
     pub async fn delivery(&self, id: i64) -> Result<Delivery, StoreError> {
-        let row = sqlx::query(crate::dynamic(format!("SELECT {COLUMNS} FROM deliveries WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound { what: "delivery", key: id.to_string() })?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "delivery",
+            key: id.to_string(),
+        })?;
         delivery_of(&row)
     }
 
     /// Every delivery, newest first.
     pub async fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(crate::dynamic(format!("SELECT {COLUMNS} FROM deliveries ORDER BY id DESC")))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(crate::dynamic(format!(
+            "SELECT {COLUMNS} FROM deliveries ORDER BY id DESC"
+        )))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(delivery_of).collect()
     }
 }

@@ -39,7 +39,12 @@ impl JobStatus {
             "running" => JobStatus::Running,
             "done" => JobStatus::Done,
             "failed" => JobStatus::Failed,
-            other => return Err(StoreError::Corrupt { what: "job status", value: other.to_string() }),
+            other => {
+                return Err(StoreError::Corrupt {
+                    what: "job status",
+                    value: other.to_string(),
+                });
+            }
         })
     }
 }
@@ -75,17 +80,29 @@ const COLUMNS: &str = "id, kind, params, status, progress, result, error, create
 
 fn job_of(row: &AnyRow) -> Result<Job, StoreError> {
     let opt_ts = |col: &str| -> Result<Option<Timestamp>, StoreError> {
-        row.try_get::<Option<String>, _>(col)?.map(|s| time::from_db(&s)).transpose()
+        row.try_get::<Option<String>, _>(col)?
+            .map(|s| time::from_db(&s))
+            .transpose()
     };
     let params: String = row.try_get("params")?;
     let result: Option<String> = row.try_get("result")?;
     Ok(Job {
         id: row.try_get("id")?,
         kind: row.try_get("kind")?,
-        params: serde_json::from_str(&params).map_err(|_| StoreError::Corrupt { what: "job params", value: params })?,
+        params: serde_json::from_str(&params).map_err(|_| StoreError::Corrupt {
+            what: "job params",
+            value: params,
+        })?,
         status: JobStatus::parse(&row.try_get::<String, _>("status")?)?,
         progress: row.try_get("progress")?,
-        result: result.map(|r| serde_json::from_str(&r).map_err(|_| StoreError::Corrupt { what: "job result", value: r })).transpose()?,
+        result: result
+            .map(|r| {
+                serde_json::from_str(&r).map_err(|_| StoreError::Corrupt {
+                    what: "job result",
+                    value: r,
+                })
+            })
+            .transpose()?,
         error: row.try_get("error")?,
         created_by: row.try_get("created_by")?,
         created_at: time::from_db(&row.try_get::<String, _>("created_at")?)?,
@@ -96,7 +113,13 @@ fn job_of(row: &AnyRow) -> Result<Job, StoreError> {
 
 impl Store {
     /// Queues a job (and records who asked for it).
-    pub async fn enqueue_job(&self, kind: &str, params: serde_json::Value, actor: &Actor, now: Timestamp) -> Result<Job, StoreError> {
+    pub async fn enqueue_job(
+        &self,
+        kind: &str,
+        params: serde_json::Value,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Job, StoreError> {
         let mut w = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO jobs (kind, params, status, progress, created_by, created_at)
@@ -109,7 +132,10 @@ impl Store {
         .fetch_one(w.conn())
         .await?;
         let id: i64 = row.try_get("id")?;
-        w.record(AuditRecord::new(actor, "job.enqueue", format!("job:{id}")).with(json!({ "kind": kind, "params": params })));
+        w.record(
+            AuditRecord::new(actor, "job.enqueue", format!("job:{id}"))
+                .with(json!({ "kind": kind, "params": params })),
+        );
         w.commit(now).await?;
         self.job(id).await
     }
@@ -133,12 +159,21 @@ impl Store {
 
     /// Records a job's progress line.
     pub async fn job_progress(&self, id: i64, progress: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET progress = $1 WHERE id = $2").bind(progress).bind(id).execute(self.pool()).await?;
+        sqlx::query("UPDATE jobs SET progress = $1 WHERE id = $2")
+            .bind(progress)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
     /// Ends a job with its outcome.
-    pub async fn finish_job(&self, id: i64, outcome: Result<serde_json::Value, String>, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn finish_job(
+        &self,
+        id: i64,
+        outcome: Result<serde_json::Value, String>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let (status, result, error) = match outcome {
             Ok(r) => (JobStatus::Done, Some(r.to_string()), None),
             Err(e) => (JobStatus::Failed, None, Some(e)),
@@ -169,11 +204,16 @@ impl Store {
 
     /// The job with this number.
     pub async fn job(&self, id: i64) -> Result<Job, StoreError> {
-        let row = sqlx::query(crate::dynamic(format!("SELECT {COLUMNS} FROM jobs WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound { what: "job", key: id.to_string() })?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "job",
+            key: id.to_string(),
+        })?;
         job_of(&row)
     }
 }

@@ -39,7 +39,9 @@ pub struct Lake {
 impl Lake {
     /// The lake inside a data folder.
     pub fn new(data_dir: &Path) -> Lake {
-        Lake { root: data_dir.join("lake") }
+        Lake {
+            root: data_dir.join("lake"),
+        }
     }
 
     /// Where the file of this kind and digest is (whether or not it exists).
@@ -127,6 +129,10 @@ mod tests {
         assert_eq!(std::fs::read(&stored).unwrap(), b"a;b\n1;2\n");
         assert!(std::fs::metadata(&stored).unwrap().permissions().readonly());
         // Storing the same content again is a no-op.
-        assert_eq!(lake.put_bytes(LakeKind::Delivery, b"a;b\n1;2\n", "csv").unwrap(), sha);
+        assert_eq!(
+            lake.put_bytes(LakeKind::Delivery, b"a;b\n1;2\n", "csv")
+                .unwrap(),
+            sha
+        );
     }
 }

@@ -23,8 +23,8 @@ pub use audit::{Actor, AuditRecord};
 pub use deliveries::{Delivery, NewDelivery};
 pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
-pub use runs::{ChainRun, Cube, NewCube, NewRun};
 pub use migrate::AppliedMigration;
+pub use runs::{ChainRun, Cube, NewCube, NewRun};
 pub use sessions::{SessionInfo, SessionTokens};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

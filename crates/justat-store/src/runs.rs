@@ -90,23 +90,27 @@ pub struct Cube {
     pub created_at: Timestamp,
 }
 
-const RUN_COLUMNS: &str =
-    "id, chain, chain_version, chain_sha256, status, error, cube_id, manifest, started_at, finished_at, run_by";
+const RUN_COLUMNS: &str = "id, chain, chain_version, chain_sha256, status, error, cube_id, manifest, started_at, finished_at, run_by";
 
 fn json_of(row: &AnyRow, col: &str) -> Result<serde_json::Value, StoreError> {
     let text: String = row.try_get(col)?;
-    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt { what: "JSON column", value: text })
+    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+        what: "JSON column",
+        value: text,
+    })
 }
 
 async fn run_of(store: &Store, row: &AnyRow) -> Result<ChainRun, StoreError> {
     let id: i64 = row.try_get("id")?;
-    let inputs = sqlx::query("SELECT delivery_id FROM chain_run_inputs WHERE run_id = $1 ORDER BY delivery_id")
-        .bind(id)
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(|r| r.try_get::<i64, _>("delivery_id"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = sqlx::query(
+        "SELECT delivery_id FROM chain_run_inputs WHERE run_id = $1 ORDER BY delivery_id",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| r.try_get::<i64, _>("delivery_id"))
+    .collect::<Result<Vec<_>, _>>()?;
     Ok(ChainRun {
         id,
         chain: row.try_get("chain")?,
@@ -137,7 +141,12 @@ fn cube_of(row: &AnyRow) -> Result<Cube, StoreError> {
 impl Store {
     /// Records a run, its inputs and its cube (a cube already known, because the same inputs
     /// and chain version were run before, is referenced, not duplicated).
-    pub async fn record_run(&self, new: &NewRun, actor: &Actor, now: Timestamp) -> Result<ChainRun, StoreError> {
+    pub async fn record_run(
+        &self,
+        new: &NewRun,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ChainRun, StoreError> {
         let mut w = self.begin_write().await?;
         if let Some(cube) = &new.cube {
             sqlx::query(
@@ -187,19 +196,26 @@ impl Store {
 
     /// The run with this number.
     pub async fn run(&self, id: i64) -> Result<ChainRun, StoreError> {
-        let row = sqlx::query(crate::dynamic(format!("SELECT {RUN_COLUMNS} FROM chain_runs WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound { what: "chain run", key: id.to_string() })?;
+        let row = sqlx::query(crate::dynamic(format!(
+            "SELECT {RUN_COLUMNS} FROM chain_runs WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "chain run",
+            key: id.to_string(),
+        })?;
         run_of(self, &row).await
     }
 
     /// Every run, newest first.
     pub async fn runs(&self) -> Result<Vec<ChainRun>, StoreError> {
-        let rows = sqlx::query(crate::dynamic(format!("SELECT {RUN_COLUMNS} FROM chain_runs ORDER BY id DESC")))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(crate::dynamic(format!(
+            "SELECT {RUN_COLUMNS} FROM chain_runs ORDER BY id DESC"
+        )))
+        .fetch_all(self.pool())
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             out.push(run_of(self, row).await?);
@@ -209,11 +225,16 @@ impl Store {
 
     /// The cube with this id (SHA-256).
     pub async fn cube(&self, id: &str) -> Result<Cube, StoreError> {
-        let row = sqlx::query("SELECT id, chain, name, rows, schema, created_at FROM cubes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound { what: "cube", key: id.to_string() })?;
+        let row = sqlx::query(
+            "SELECT id, chain, name, rows, schema, created_at FROM cubes WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "cube",
+            key: id.to_string(),
+        })?;
         cube_of(&row)
     }
 

@@ -65,6 +65,24 @@ async fn dsfr_file(Path(path): Path<String>) -> Response {
     }
 }
 
+/// Justat's own script: progressive enhancement only (the pages work without it).
+pub(crate) async fn justat_js() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        include_str!("../static/justat.js"),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

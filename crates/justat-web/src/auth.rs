@@ -158,6 +158,12 @@ impl Capability for ManageAccounts {
     const PERMISSION: Permission = Permission::ManageAccounts;
 }
 
+/// Delivering extracts and running chains.
+pub struct Produce;
+impl Capability for Produce {
+    const PERMISSION: Permission = Permission::Produce;
+}
+
 /// A logged-in user whose role allows `C`; others get the login page or a 403 page.
 pub struct Require<C>(pub SessionCtx, pub PhantomData<C>);
 

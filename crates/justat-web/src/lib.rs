@@ -40,6 +40,10 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The largest delivery uploaded through the back office, in bytes.
+    pub max_upload_bytes: usize,
+    /// Where uploaded deliveries wait for the job runner.
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl Default for WebConfig {
@@ -50,8 +54,33 @@ impl Default for WebConfig {
             secure_cookies: false,
             trust_forwarded_for: false,
             max_body_bytes: 64 * 1024,
+            max_upload_bytes: 2 << 30,
+            upload_dir: std::env::temp_dir().join("justat-uploads"),
         }
     }
+}
+
+/// A source or chain the back office offers (the binary fills this from the engine, which
+/// the web application does not depend on).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CatalogEntry {
+    /// Its id.
+    pub id: String,
+    /// Its label, in French.
+    pub label: String,
+    /// For a chain: the source it reads.
+    pub source: Option<String>,
+    /// For a chain: its version.
+    pub version: Option<i64>,
+}
+
+/// The sources and chains Justat knows.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Sources.
+    pub sources: Vec<CatalogEntry>,
+    /// Chains.
+    pub chains: Vec<CatalogEntry>,
 }
 
 /// What every handler can reach.
@@ -61,6 +90,8 @@ pub struct AppState {
     pub store: Store,
     /// The settings.
     pub config: Arc<WebConfig>,
+    /// Sources and chains.
+    pub catalog: Arc<Catalog>,
 }
 
 /// The whole application.
@@ -69,7 +100,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::public::router())
         .merge(routes::login::router())
-        .nest("/admin", routes::admin::router())
+        .nest(
+            "/admin",
+            routes::admin::router()
+                .merge(routes::production::router(state.config.max_upload_bytes)),
+        )
+        .route("/static/justat.js", axum::routing::get(assets::justat_js))
         .merge(assets::router())
         .fallback(routes::public::not_found)
         .layer(axum::middleware::from_fn_with_state(

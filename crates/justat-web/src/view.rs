@@ -24,6 +24,11 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/index.html",
     "admin/audit.html",
     "admin/users.html",
+    "admin/deliveries.html",
+    "admin/delivery.html",
+    "admin/chains.html",
+    "admin/run.html",
+    "admin/job.html",
 );
 
 fn environment() -> &'static Environment<'static> {

@@ -28,6 +28,8 @@ pub struct Config {
     pub max_body_kib: u32,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a `tracing` filter directive).
     pub log: String,
+    /// The largest delivery uploaded through the back office, in MiB.
+    pub max_upload_mib: u32,
     /// Memory the processing engine may use for a chain run before it spills to disk, in MiB.
     pub engine_memory_mib: u32,
 }
@@ -44,6 +46,7 @@ impl Default for Config {
             session_absolute_hours: 12,
             max_body_kib: 64,
             log: "info".into(),
+            max_upload_mib: 2048,
             engine_memory_mib: 1024,
         }
     }
@@ -81,6 +84,7 @@ const KEYS: &[&str] = &[
     "session_absolute_hours",
     "max_body_kib",
     "log",
+    "max_upload_mib",
     "engine_memory_mib",
 ];
 

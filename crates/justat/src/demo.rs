@@ -1,11 +1,14 @@
-//! `justat demo`: the demo accounts (and, as later capabilities land, the demo data), then
-//! the server.
+//! `justat demo`: the demo accounts and the whole production chain on synthetic data —
+//! extracts generated, delivered (one with dirt, ending OK_KO), checked, and turned into cubes
+//! by the three shipped chains — then the server.
 
 use crate::config::Config;
+use crate::production::{deliver, run};
 use crate::serve::{open_store, serve_store};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use justat_model::{Role, Username};
-use justat_store::{Actor, NewUser, Store, StoreError};
+use justat_store::{Actor, Lake, NewUser, Store, StoreError};
+use justat_synth::{GenerateOptions, SourceKind};
 
 /// A demo account: login, password, role, name.
 pub struct DemoAccount {
@@ -59,8 +62,18 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
 ];
 
+/// The demo's extracts: source, scale, share of dirt, chain. Small scales keep the demo quick
+/// (penal ≈ 10,000 rows a year); prison at a tenth keeps several persons per establishment.
+const DEMO_DATA: &[(SourceKind, f64, f64, &str)] = &[
+    (SourceKind::Penal, 0.005, 0.01, "penal_orientations"),
+    (SourceKind::Cjn, 0.01, 0.0, "cjn_convictions"),
+    (SourceKind::Prison, 0.1, 0.0, "prison_stock"),
+];
+const DEMO_YEARS: std::ops::RangeInclusive<i16> = 2019..=2024;
+const DEMO_SEED: u64 = 2026;
+
 /// Creates the demo accounts that do not exist yet; returns how many were created.
-pub async fn prepare(store: &Store) -> Result<usize> {
+pub async fn prepare_accounts(store: &Store) -> Result<usize> {
     let mut created = 0;
     for a in DEMO_ACCOUNTS {
         let new = NewUser {
@@ -81,9 +94,41 @@ pub async fn prepare(store: &Store) -> Result<usize> {
     Ok(created)
 }
 
+/// Generates, delivers and processes the demo extracts, unless a previous demo did.
+async fn prepare_production(config: &Config, store: &Store) -> Result<()> {
+    if !store.deliveries().await?.is_empty() {
+        println!("demo deliveries already present: kept as they are");
+        return Ok(());
+    }
+    let lake = Lake::new(&config.data_dir);
+    let dir = config.data_dir.join("demo-extracts");
+    for (source, scale, dirt, chain) in DEMO_DATA {
+        let opts = GenerateOptions {
+            source: *source,
+            years: DEMO_YEARS,
+            scale: *scale,
+            seed: DEMO_SEED,
+            dirt: *dirt,
+            gzip: false,
+        };
+        let files = justat_synth::generate(&opts, &dir, &mut |_| {})
+            .with_context(|| format!("cannot generate the {source} extracts"))?;
+        let mut ids = Vec::new();
+        for f in files {
+            let d = deliver(store, &lake, source.as_str(), &f.path, false).await?;
+            if d.status != "KO" {
+                ids.push(d.id);
+            }
+        }
+        run(store, &lake, config, chain, &ids, false).await?;
+    }
+    Ok(())
+}
+
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     let store = open_store(config).await?;
-    let created = prepare(&store).await?;
+    let created = prepare_accounts(&store).await?;
+    prepare_production(config, &store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()

@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod jobs;
 mod production;
 mod serve;
 mod user;
@@ -65,6 +66,8 @@ enum Command {
         #[command(subcommand)]
         command: production::CubeCommand,
     },
+    /// Write deterministic synthetic extracts of a management application.
+    Generate(production::GenerateArgs),
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -85,6 +88,7 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
+    sigpipe::reset();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -125,6 +129,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Delivery { command } => production::delivery(&config, command).await,
             Command::Chain { command } => production::chain(&config, command).await,
             Command::Cube { command } => production::cube(&config, command).await,
+            Command::Generate(args) => production::generate(&args),
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit_verify(&config).await,

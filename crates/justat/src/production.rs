@@ -62,6 +62,70 @@ pub enum ChainCommand {
     },
 }
 
+/// Options of `justat generate`.
+#[derive(clap::Args)]
+pub struct GenerateArgs {
+    /// The source: penal, cjn or prison.
+    pub source: justat_synth::SourceKind,
+    /// The years, as `2019-2024` or `2024`; one file per year.
+    #[arg(long, value_parser = parse_years)]
+    pub years: std::ops::RangeInclusive<i16>,
+    /// 1 is the real national volume (penal ≈ 2 million rows a year).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// The seed: the same seed and options give byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of dirty rows (unknown codes, dates in the wrong order, duplicates, missing
+    /// values, impossible ages, one ragged line per file).
+    #[arg(long, default_value_t = 0.0)]
+    pub dirt: f64,
+    /// Write `.csv.gz` files.
+    #[arg(long)]
+    pub gzip: bool,
+    /// The folder to write into (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn parse_years(s: &str) -> Result<std::ops::RangeInclusive<i16>, String> {
+    let bad = || format!("`{s}` is not a year or a range of years like 2019-2024");
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let (a, b): (i16, i16) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
+    if a > b {
+        return Err(format!("{s}: the first year comes after the last"));
+    }
+    Ok(a..=b)
+}
+
+/// Writes synthetic extracts and lists them.
+pub fn generate(args: &GenerateArgs) -> Result<ExitCode> {
+    let opts = justat_synth::GenerateOptions {
+        source: args.source,
+        years: args.years.clone(),
+        scale: args.scale,
+        seed: args.seed,
+        dirt: args.dirt,
+        gzip: args.gzip,
+    };
+    let pb = bar(0, &format!("generating {}", args.source));
+    pb.set_length(u64::MAX);
+    let files = justat_synth::generate(&opts, &args.out, &mut |rows| pb.set_position(rows));
+    pb.finish_and_clear();
+    for f in files? {
+        println!(
+            "{}  {:>10} rows  {:>8} dirty",
+            f.path.display(),
+            f.rows,
+            f.dirty_rows
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Cube commands.
 #[derive(Subcommand)]
 pub enum CubeCommand {
@@ -87,16 +151,31 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 pub fn print_delivery(d: &Delivery) {
     println!(
         "delivery #{} ({} v{}, {}): {} — {} rows read, {} kept, {} rejected",
-        d.id, d.source, d.source_version, d.file_name, d.status, d.rows_read, d.rows_ok, d.rows_rejected
+        d.id,
+        d.source,
+        d.source_version,
+        d.file_name,
+        d.status,
+        d.rows_read,
+        d.rows_ok,
+        d.rows_rejected
     );
     if let Some(why) = d.report["unreadable"].as_str() {
         println!("  unreadable: {why}");
     }
     if let Some(rules) = d.report["rules"].as_array() {
         for r in rules {
-            println!("  {:<20} {:>8} rows", r["rule"].as_str().unwrap_or(""), r["count"]);
+            println!(
+                "  {:<20} {:>8} rows",
+                r["rule"].as_str().unwrap_or(""),
+                r["count"]
+            );
             for e in r["examples"].as_array().into_iter().flatten() {
-                println!("      line {}: {}", e["line"], e["message"].as_str().unwrap_or(""));
+                println!(
+                    "      line {}: {}",
+                    e["line"],
+                    e["message"].as_str().unwrap_or("")
+                );
             }
         }
     }
@@ -104,11 +183,22 @@ pub fn print_delivery(d: &Delivery) {
 }
 
 /// Adds a delivery; prints its report.
-pub async fn deliver(store: &Store, lake: &Lake, source: &str, file: &std::path::Path, json: bool) -> Result<Delivery> {
+pub async fn deliver(
+    store: &Store,
+    lake: &Lake,
+    source: &str,
+    file: &std::path::Path,
+    json: bool,
+) -> Result<Delivery> {
     let source = Source::load(source)?;
-    let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
     let pb = bar(size / 80, &format!("checking {}", file.display()));
-    let delivery = add_delivery(store, lake, &source, file, &Actor::cli(), &mut |rows| pb.set_position(rows)).await;
+    let delivery = add_delivery(store, lake, &source, file, &Actor::cli(), &mut |rows| {
+        pb.set_position(rows)
+    })
+    .await;
     pb.finish_and_clear();
     let delivery = delivery?;
     if json {
@@ -125,18 +215,32 @@ pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitC
     let code = match command {
         DeliveryCommand::Add { source, file, json } => {
             let d = deliver(&store, &lake, &source, &file, json).await?;
-            if d.status == "KO" { ExitCode::from(3) } else { ExitCode::SUCCESS }
+            if d.status == "KO" {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         DeliveryCommand::List => {
-            println!("{:>4}  {:<8} {:<6} {:>10} {:>10}  FILE", "ID", "SOURCE", "STATUS", "KEPT", "REJECTED");
+            println!(
+                "{:>4}  {:<8} {:<6} {:>10} {:>10}  FILE",
+                "ID", "SOURCE", "STATUS", "KEPT", "REJECTED"
+            );
             for d in store.deliveries().await? {
-                println!("{:>4}  {:<8} {:<6} {:>10} {:>10}  {}", d.id, d.source, d.status, d.rows_ok, d.rows_rejected, d.file_name);
+                println!(
+                    "{:>4}  {:<8} {:<6} {:>10} {:>10}  {}",
+                    d.id, d.source, d.status, d.rows_ok, d.rows_rejected, d.file_name
+                );
             }
             ExitCode::SUCCESS
         }
         DeliveryCommand::Show { id, json } => {
             let d = store.delivery(id).await?;
-            if json { println!("{}", serde_json::to_string_pretty(&d)?) } else { print_delivery(&d) }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?)
+            } else {
+                print_delivery(&d)
+            }
             ExitCode::SUCCESS
         }
     };
@@ -145,14 +249,32 @@ pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitC
 }
 
 /// Runs a chain with a progress bar; prints the outcome.
-pub async fn run(store: &Store, lake: &Lake, config: &Config, chain: &str, deliveries: &[i64], json: bool) -> Result<justat_store::ChainRun> {
+pub async fn run(
+    store: &Store,
+    lake: &Lake,
+    config: &Config,
+    chain: &str,
+    deliveries: &[i64],
+    json: bool,
+) -> Result<justat_store::ChainRun> {
     let chain = Chain::load(chain)?;
-    let options = RunOptions { memory_limit_bytes: config.engine_memory_mib as usize * 1024 * 1024, ..RunOptions::default() };
+    let options = RunOptions {
+        memory_limit_bytes: config.engine_memory_mib as usize * 1024 * 1024,
+        ..RunOptions::default()
+    };
     let pb = bar(chain.steps.len() as u64, &format!("running {}", chain.id));
-    let result = run_chain(store, lake, &chain, deliveries, &options, &Actor::cli(), &mut |done, _, what| {
-        pb.set_position(done as u64);
-        pb.set_message(format!("{} — {what}", chain.id));
-    })
+    let result = run_chain(
+        store,
+        lake,
+        &chain,
+        deliveries,
+        &options,
+        &Actor::cli(),
+        &mut |done, _, what| {
+            pb.set_position(done as u64);
+            pb.set_message(format!("{} — {what}", chain.id));
+        },
+    )
     .await;
     pb.finish_and_clear();
     let run = result?;
@@ -170,10 +292,21 @@ pub async fn run(store: &Store, lake: &Lake, config: &Config, chain: &str, deliv
             run.manifest["duration_ms"]
         );
         for s in run.manifest["steps"].as_array().into_iter().flatten() {
-            println!("  {:>2} {:<8} {:<34} {:>10} rows", s["index"], s["kind"].as_str().unwrap_or(""), s["name"].as_str().unwrap_or(""), s["rows_after"]);
+            println!(
+                "  {:>2} {:<8} {:<34} {:>10} rows",
+                s["index"],
+                s["kind"].as_str().unwrap_or(""),
+                s["name"].as_str().unwrap_or(""),
+                s["rows_after"]
+            );
         }
         for r in run.manifest["rules"].as_array().into_iter().flatten() {
-            println!("  rule {:<24} {:<8} {:>8} failed", r["id"].as_str().unwrap_or(""), r["severity"].as_str().unwrap_or(""), r["failed"]);
+            println!(
+                "  rule {:<24} {:<8} {:>8} failed",
+                r["id"].as_str().unwrap_or(""),
+                r["severity"].as_str().unwrap_or(""),
+                r["failed"]
+            );
         }
     }
     Ok(run)
@@ -183,14 +316,34 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
     let store = open_store(config).await?;
     let lake = Lake::new(&config.data_dir);
     match command {
-        ChainCommand::Run { chain, deliveries, json } => {
+        ChainCommand::Run {
+            chain,
+            deliveries,
+            json,
+        } => {
             run(&store, &lake, config, &chain, &deliveries, json).await?;
         }
         ChainCommand::Runs => {
-            println!("{:>4}  {:<20} {:>3} {:<7} {:<16} CUBE", "ID", "CHAIN", "V", "STATUS", "INPUTS");
+            println!(
+                "{:>4}  {:<20} {:>3} {:<7} {:<16} CUBE",
+                "ID", "CHAIN", "V", "STATUS", "INPUTS"
+            );
             for r in store.runs().await? {
-                let inputs = r.inputs.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
-                println!("{:>4}  {:<20} {:>3} {:<7} {:<16} {}", r.id, r.chain, r.chain_version, r.status, inputs, r.cube_id.as_deref().unwrap_or("-"));
+                let inputs = r
+                    .inputs
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                println!(
+                    "{:>4}  {:<20} {:>3} {:<7} {:<16} {}",
+                    r.id,
+                    r.chain,
+                    r.chain_version,
+                    r.status,
+                    inputs,
+                    r.cube_id.as_deref().unwrap_or("-")
+                );
             }
         }
         ChainCommand::Show { id } => {
@@ -207,7 +360,13 @@ pub async fn cube(config: &Config, command: CubeCommand) -> Result<ExitCode> {
     match command {
         CubeCommand::List => {
             for c in store.cubes().await? {
-                println!("{}  {:<20} {:>8} cells  {}", c.id, c.name, c.rows, c.schema["source_line"].as_str().unwrap_or(""));
+                println!(
+                    "{}  {:<20} {:>8} cells  {}",
+                    c.id,
+                    c.name,
+                    c.rows,
+                    c.schema["source_line"].as_str().unwrap_or("")
+                );
             }
         }
     }

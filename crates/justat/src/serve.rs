@@ -33,6 +33,8 @@ fn web_config(config: &Config) -> WebConfig {
         secure_cookies: config.secure_cookies(),
         trust_forwarded_for: config.trust_forwarded_for,
         max_body_bytes: config.max_body_kib as usize * 1024,
+        max_upload_bytes: config.max_upload_mib as usize * 1024 * 1024,
+        upload_dir: config.data_dir.join("uploads"),
         ..WebConfig::default()
     }
 }
@@ -68,11 +70,13 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
             }
         }
     });
+    tokio::spawn(crate::jobs::runner(store.clone(), config.clone()));
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
     let state = AppState {
         store: store.clone(),
         config: Arc::new(web),
+        catalog: Arc::new(crate::jobs::catalog()),
     };
     justat_web::serve(listener, state, shutdown_signal())
         .await

@@ -8,7 +8,16 @@ use justat_store::{Actor, ChainRun, LakeKind};
 use std::sync::Arc;
 
 async fn run(env: &Env, chain: &Chain, ids: &[i64]) -> Result<ChainRun, EngineError> {
-    run_chain(&env.store, &env.lake, chain, ids, &RunOptions::default(), &Actor::cli(), &mut |_, _, _| {}).await
+    run_chain(
+        &env.store,
+        &env.lake,
+        chain,
+        ids,
+        &RunOptions::default(),
+        &Actor::cli(),
+        &mut |_, _, _| {},
+    )
+    .await
 }
 
 const HEAD: &str = "id = \"t\"\nversion = 3\nlabel = \"test\"\nsource = \"penal\"\n";
@@ -33,15 +42,30 @@ fn cells(env: &Env, run: &ChainRun, dim: &str, measure: &str) -> Vec<(String, St
     let p = column(&b, "TIME_PERIOD");
     let d = column(&b, dim);
     let m = column(&b, measure);
-    p.into_iter().zip(d).zip(m).map(|((a, b), c)| (a, b, c)).collect()
+    p.into_iter()
+        .zip(d)
+        .zip(m)
+        .map(|((a, b), c)| (a, b, c))
+        .collect()
 }
 
 fn rows_after(run: &ChainRun) -> Vec<u64> {
-    run.manifest["steps"].as_array().unwrap().iter().map(|s| s["rows_after"].as_u64().unwrap()).collect()
+    run.manifest["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rows_after"].as_u64().unwrap())
+        .collect()
 }
 
 async fn penal(env: &Env, n: usize) -> i64 {
-    env.deliver("penal", &format!("penal{n}.csv"), &penal_csv(&(0..n).map(penal_row).collect::<Vec<_>>())).await.id
+    env.deliver(
+        "penal",
+        &format!("penal{n}.csv"),
+        &penal_csv(&(0..n).map(penal_row).collect::<Vec<_>>()),
+    )
+    .await
+    .id
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,16 +85,28 @@ expression = "CAST(date_part('year', orientation_date) AS BIGINT)"
 "#,
     );
     let r = run(&env, &c, &[id]).await.unwrap();
-    assert_eq!(rows_after(&r), vec![30, 20, 20, 4], "input, filter, derive, cube cells");
+    assert_eq!(
+        rows_after(&r),
+        vec![30, 20, 20, 4],
+        "input, filter, derive, cube cells"
+    );
     let cube = cells(&env, &r, "court", "n");
     // TJ_1_119 (Agen) and TJ_1_93 (Auch) roll up into the cour d'appel d'Agen, then France.
     assert!(cube.contains(&("2024".into(), "TJ_1_119".into(), "10".into())));
     assert!(cube.contains(&("2024".into(), "TJ_1_93".into(), "10".into())));
-    assert!(cube.contains(&("2024".into(), "CA_1_14".into(), "20".into())), "{cube:?}");
+    assert!(
+        cube.contains(&("2024".into(), "CA_1_14".into(), "20".into())),
+        "{cube:?}"
+    );
     assert!(cube.contains(&("2024".into(), "_T".into(), "20".into())));
     assert_eq!(r.manifest["inputs"][0]["delivery"], id);
     assert_eq!(r.manifest["chain_version"], 3);
-    assert!(r.manifest["software"].as_str().unwrap().starts_with("justat "));
+    assert!(
+        r.manifest["software"]
+            .as_str()
+            .unwrap()
+            .starts_with("justat ")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,8 +141,14 @@ expression = "2024"
     assert_eq!(rules[0]["id"], "E_NOT_AUCH");
     assert_eq!(rules[0]["failed"], 4);
     assert_eq!(rules[1]["severity"], "warning");
-    assert_eq!(rules[1]["failed"], 3, "ages 20, 22 and 23 among the 8 kept rows");
-    let q = env.read(LakeKind::Quarantine, r.manifest["quarantine_sha256"].as_str().unwrap());
+    assert_eq!(
+        rules[1]["failed"], 3,
+        "ages 20, 22 and 23 among the 8 kept rows"
+    );
+    let q = env.read(
+        LakeKind::Quarantine,
+        r.manifest["quarantine_sha256"].as_str().unwrap(),
+    );
     assert_eq!(column(&q, "rule"), vec!["E_NOT_AUCH"; 4]);
     assert_eq!(column(&q, "line")[0], "3", "the line in the delivered file");
 }
@@ -151,11 +193,24 @@ measures = [{ name = "n", aggregate = "count" }]
     )
     .unwrap();
     let r = run(&env, &c, &[id]).await.unwrap();
-    assert_eq!(&rows_after(&r)[..3], &[9, 9, 5], "POURS_COMPIM and NP_ABSINF rows have no image");
+    assert_eq!(
+        &rows_after(&r)[..3],
+        &[9, 9, 5],
+        "POURS_COMPIM and NP_ABSINF rows have no image"
+    );
     let cube = cells(&env, &r, "offence_group", "n");
-    assert!(cube.contains(&("2024".into(), "G_BIENS".into(), "5".into())), "{cube:?}");
+    assert!(
+        cube.contains(&("2024".into(), "G_BIENS".into(), "5".into())),
+        "{cube:?}"
+    );
     assert!(cube.contains(&("2024".into(), "_T".into(), "5".into())));
-    let recode = r.manifest["rules"].as_array().unwrap().iter().find(|x| x["id"] == "RECODE_SHORT").unwrap().clone();
+    let recode = r.manifest["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "RECODE_SHORT")
+        .unwrap()
+        .clone();
     assert_eq!(recode["failed"], 4);
 }
 
@@ -195,21 +250,47 @@ async fn the_same_inputs_and_chain_version_give_a_byte_identical_cube() {
     let a = run(&env, &c, &[id]).await.unwrap();
     let b = run(&env, &c, &[id]).await.unwrap();
     assert_eq!(a.cube_id, b.cube_id);
-    let path = env.lake.path(LakeKind::Cube, a.cube_id.as_deref().unwrap(), "parquet");
-    assert_eq!(justat_store::Lake::hash_file(&path).unwrap().as_str(), a.cube_id.as_deref().unwrap());
+    let path = env
+        .lake
+        .path(LakeKind::Cube, a.cube_id.as_deref().unwrap(), "parquet");
+    assert_eq!(
+        justat_store::Lake::hash_file(&path).unwrap().as_str(),
+        a.cube_id.as_deref().unwrap()
+    );
     assert_eq!(env.store.cubes().await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chain_file_mistakes_are_refused_before_running() {
-    let unknown = Chain::parse(&format!("{HEAD}[[steps]]\nkind = \"pivot\"\n{CUBE}"), "bad.toml").unwrap_err().to_string();
-    assert!(unknown.contains("bad.toml") && unknown.contains("unknown variant `pivot`"), "{unknown}");
-    let no_cube = Chain::parse(&format!("{HEAD}[[steps]]\nkind = \"filter\"\nwhere = \"true\"\n"), "x.toml").unwrap_err().to_string();
+    let unknown = Chain::parse(
+        &format!("{HEAD}[[steps]]\nkind = \"pivot\"\n{CUBE}"),
+        "bad.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        unknown.contains("bad.toml") && unknown.contains("unknown variant `pivot`"),
+        "{unknown}"
+    );
+    let no_cube = Chain::parse(
+        &format!("{HEAD}[[steps]]\nkind = \"filter\"\nwhere = \"true\"\n"),
+        "x.toml",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(no_cube.contains("exactly one `cube`"), "{no_cube}");
-    let unreviewed = Chain::parse(&format!("{HEAD}[[steps]]\nkind = \"sql\"\nreviewed_by = \"\"\nquery = \"SELECT 1\"\n{CUBE}"), "x.toml")
-        .unwrap_err()
-        .to_string();
-    assert!(unreviewed.contains("step 1 (sql)") && unreviewed.contains("reviewed_by"), "{unreviewed}");
+    let unreviewed = Chain::parse(
+        &format!(
+            "{HEAD}[[steps]]\nkind = \"sql\"\nreviewed_by = \"\"\nquery = \"SELECT 1\"\n{CUBE}"
+        ),
+        "x.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        unreviewed.contains("step 1 (sql)") && unreviewed.contains("reviewed_by"),
+        "{unreviewed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -218,9 +299,14 @@ async fn an_sql_error_names_the_step_and_leaves_no_cube() {
     let id = penal(&env, 5).await;
     let good = Chain::load("penal_orientations").unwrap();
     let first = run(&env, &good, &[id]).await.unwrap();
-    let c = chain("\n[[steps]]\nkind = \"derive\"\ncolumn = \"year\"\nexpression = \"no_such_column + 1\"\n");
+    let c = chain(
+        "\n[[steps]]\nkind = \"derive\"\ncolumn = \"year\"\nexpression = \"no_such_column + 1\"\n",
+    );
     let err = run(&env, &c, &[id]).await.unwrap_err().to_string();
-    assert!(err.contains("chain `t`, step 1 (derive \"year\")") && err.contains("no_such_column"), "{err}");
+    assert!(
+        err.contains("chain `t`, step 1 (derive \"year\")") && err.contains("no_such_column"),
+        "{err}"
+    );
     // The failure is recorded, no cube was added, the earlier one is untouched.
     let runs = env.store.runs().await.unwrap();
     assert_eq!(runs[0].status, "FAILED");
@@ -285,7 +371,9 @@ async fn prison_parquet(env: &Env) -> i64 {
 async fn the_prison_chain_counts_places_once_per_establishment_and_month() {
     let env = Env::new().await;
     let id = prison_parquet(&env).await;
-    let r = run(&env, &Chain::load("prison_stock").unwrap(), &[id]).await.unwrap();
+    let r = run(&env, &Chain::load("prison_stock").unwrap(), &[id])
+        .await
+        .unwrap();
     let b = env.read(LakeKind::Cube, r.cube_id.as_deref().unwrap());
     let cells: Vec<String> = column(&b, "TIME_PERIOD")
         .into_iter()
@@ -293,8 +381,18 @@ async fn the_prison_chain_counts_places_once_per_establishment_and_month() {
         .zip(column(&b, "ecroues").into_iter().zip(column(&b, "places")))
         .map(|((p, e), (n, pl))| format!("{p} {e} {n} {pl}"))
         .collect();
-    let ca = justat_model::codelist::shipped_codelist("CL_ESTABLISHMENT").unwrap().parent("E_001").unwrap().to_string();
-    assert!(cells.contains(&"2024-01 E_001 43 120".to_string()), "{cells:?}");
+    let ca = justat_model::codelist::shipped_codelist("CL_ESTABLISHMENT")
+        .unwrap()
+        .parent("E_001")
+        .unwrap()
+        .to_string();
+    assert!(
+        cells.contains(&"2024-01 E_001 43 120".to_string()),
+        "{cells:?}"
+    );
     assert!(cells.contains(&format!("2024-01 {ca} 43 120")), "{cells:?}");
-    assert!(cells.contains(&"2024-02 _T 41 120".to_string()), "{cells:?}");
+    assert!(
+        cells.contains(&"2024-02 _T 41 120".to_string()),
+        "{cells:?}"
+    );
 }

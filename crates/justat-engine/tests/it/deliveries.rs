@@ -15,17 +15,31 @@ fn rows(n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clean_extract_is_ok_and_its_rows_are_staged() {
     let env = Env::new().await;
-    let d = env.deliver("penal", "penal.csv", &penal_csv(&rows(40))).await;
-    assert_eq!((d.status.as_str(), d.rows_read, d.rows_ok, d.rows_rejected), ("OK", 40, 40, 0));
+    let d = env
+        .deliver("penal", "penal.csv", &penal_csv(&rows(40)))
+        .await;
+    assert_eq!(
+        (d.status.as_str(), d.rows_read, d.rows_ok, d.rows_rejected),
+        ("OK", 40, 40, 0)
+    );
     let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
     assert_eq!(column(&staged, "case_id").len(), 40);
-    assert_eq!(column(&staged, "_line")[0], "2", "staged rows keep their line in the file");
+    assert_eq!(
+        column(&staged, "_line")[0],
+        "2",
+        "staged rows keep their line in the file"
+    );
     assert_eq!(column(&staged, "reception_date")[0], "2024-01-02");
     assert!(d.quarantine_sha256.is_none());
     // The original is kept, byte for byte, under its digest, read-only.
     let original = env.lake.path(LakeKind::Delivery, &d.sha256, "csv");
     assert_eq!(std::fs::read(&original).unwrap(), penal_csv(&rows(40)));
-    assert!(std::fs::metadata(&original).unwrap().permissions().readonly());
+    assert!(
+        std::fs::metadata(&original)
+            .unwrap()
+            .permissions()
+            .readonly()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -37,7 +51,10 @@ async fn windows_1252_text_is_decoded() {
     let d = env.deliver("cjn", "cjn.csv", &bytes).await;
     assert_eq!(d.status, "OK", "{}", d.report);
     let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
-    assert_eq!(column(&staged, "court_label"), vec!["Tribunal judiciaire d'Agen — Béziers"]);
+    assert_eq!(
+        column(&staged, "court_label"),
+        vec!["Tribunal judiciaire d'Agen — Béziers"]
+    );
     assert_eq!(column(&staged, "fine_eur"), vec!["350.5"]);
 }
 
@@ -51,20 +68,41 @@ async fn dirty_rows_go_to_quarantine_with_rule_message_and_line() {
     let d = env.deliver("penal", "penal.csv", &penal_csv(&r)).await;
     assert_eq!(d.status, "OK_KO", "3 of 61 rows, under the 5 % threshold");
     assert_eq!((d.rows_read, d.rows_ok, d.rows_rejected), (61, 58, 3));
-    let q = env.read(LakeKind::Quarantine, d.quarantine_sha256.as_deref().unwrap());
+    let q = env.read(
+        LakeKind::Quarantine,
+        d.quarantine_sha256.as_deref().unwrap(),
+    );
     let lines = column(&q, "line");
     let rules = column(&q, "rule");
     let found: Vec<(String, String)> = lines.into_iter().zip(rules).collect();
-    assert!(found.contains(&("6".into(), "R_DATE_ORDER".into())), "{found:?}");
-    assert!(found.contains(&("12".into(), "CODELIST".into())), "{found:?}");
-    assert!(found.contains(&("62".into(), "DUPLICATE_KEY".into())), "{found:?}");
+    assert!(
+        found.contains(&("6".into(), "R_DATE_ORDER".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("12".into(), "CODELIST".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("62".into(), "DUPLICATE_KEY".into())),
+        "{found:?}"
+    );
     let messages = column(&q, "message");
     assert!(messages.iter().any(|m| m.contains("doublon de la ligne 2")));
     let report = &d.report["rules"];
-    assert!(report.as_array().unwrap().iter().any(|r| r["rule"] == "CODELIST" && r["examples"][0]["value"] == "99999"));
+    assert!(
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"] == "CODELIST" && r["examples"][0]["value"] == "99999")
+    );
     // Nothing is lost: kept + rejected = read.
     let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
-    assert_eq!(column(&staged, "case_id").len() as i64 + d.rows_rejected, d.rows_read);
+    assert_eq!(
+        column(&staged, "case_id").len() as i64 + d.rows_rejected,
+        d.rows_read
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -77,7 +115,10 @@ async fn too_many_rejections_make_the_delivery_ko_and_unusable() {
     let d = env.deliver("penal", "penal.csv", &penal_csv(&r)).await;
     assert_eq!(d.status, "KO");
     assert!(d.staging_sha256.is_none());
-    assert!(d.quarantine_sha256.is_some(), "the rejected rows are kept even when KO");
+    assert!(
+        d.quarantine_sha256.is_some(),
+        "the rejected rows are kept even when KO"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -89,7 +130,10 @@ async fn a_wrong_encoding_is_reported_with_line_and_column() {
     let d = env.deliver("prison", "prison.csv", &bytes).await;
     assert_eq!(d.status, "KO");
     let why = d.report["unreadable"].as_str().unwrap();
-    assert!(why.contains("prison.csv: line 3, column persons") && why.contains("not valid UTF-8"), "{why}");
+    assert!(
+        why.contains("prison.csv: line 3, column persons") && why.contains("not valid UTF-8"),
+        "{why}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,10 +141,21 @@ async fn a_header_with_missing_or_extra_columns_is_named() {
     let env = Env::new().await;
     let header = PENAL_HEADER.replace(";age;", ";agee;");
     let text = format!("{header}\n{}\n", penal_row(1));
-    let d = env.deliver("penal", "penal.csv", &encode(&text, Encoding::Cp850).unwrap()).await;
+    let d = env
+        .deliver(
+            "penal",
+            "penal.csv",
+            &encode(&text, Encoding::Cp850).unwrap(),
+        )
+        .await;
     assert_eq!(d.status, "KO");
     let why = d.report["unreadable"].as_str().unwrap();
-    assert!(why.contains("line 1 (header)") && why.contains("missing column(s) `age`") && why.contains("unexpected column(s) `agee`"), "{why}");
+    assert!(
+        why.contains("line 1 (header)")
+            && why.contains("missing column(s) `age`")
+            && why.contains("unexpected column(s) `agee`"),
+        "{why}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -114,7 +169,12 @@ async fn a_bad_date_is_rejected_with_its_column_and_value() {
     assert_eq!(ex["examples"][0]["line"], 4);
     assert_eq!(ex["examples"][0]["column"], "reception_date");
     assert_eq!(ex["examples"][0]["value"], "2024-01-02");
-    assert!(ex["examples"][0]["message"].as_str().unwrap().contains("%d/%m/%Y"));
+    assert!(
+        ex["examples"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("%d/%m/%Y")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -123,9 +183,20 @@ async fn empty_files_are_ko() {
     let d = env.deliver("penal", "empty.csv", b"").await;
     assert_eq!(d.status, "KO");
     assert!(d.report["unreadable"].as_str().unwrap().contains("empty"));
-    let d = env.deliver("penal", "header.csv", format!("{PENAL_HEADER}\n").as_bytes()).await;
+    let d = env
+        .deliver(
+            "penal",
+            "header.csv",
+            format!("{PENAL_HEADER}\n").as_bytes(),
+        )
+        .await;
     assert_eq!(d.status, "KO");
-    assert!(d.report["unreadable"].as_str().unwrap().contains("no data row"));
+    assert!(
+        d.report["unreadable"]
+            .as_str()
+            .unwrap()
+            .contains("no data row")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,8 +209,14 @@ async fn a_100_mb_single_line_is_rejected_without_filling_the_report() {
     assert_eq!(d.status, "KO");
     assert_eq!(d.report["rules"][0]["rule"], "COLUMN_COUNT");
     assert_eq!(d.report["rules"][0]["examples"][0]["line"], 2);
-    let q = env.read(LakeKind::Quarantine, d.quarantine_sha256.as_deref().unwrap());
-    assert!(column(&q, "raw")[0].chars().count() < 300, "the raw line is shortened in the quarantine");
+    let q = env.read(
+        LakeKind::Quarantine,
+        d.quarantine_sha256.as_deref().unwrap(),
+    );
+    assert!(
+        column(&q, "raw")[0].chars().count() < 300,
+        "the raw line is shortened in the quarantine"
+    );
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -151,12 +228,26 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn gzip_extracts_are_read_and_a_truncated_one_is_reported() {
     let env = Env::new().await;
-    let d = env.deliver("penal", "penal.csv.gz", &gzip(&penal_csv(&rows(30)))).await;
-    assert_eq!((d.status.as_str(), d.format.as_str(), d.rows_ok), ("OK", "csv.gz", 30));
+    let d = env
+        .deliver("penal", "penal.csv.gz", &gzip(&penal_csv(&rows(30))))
+        .await;
+    assert_eq!(
+        (d.status.as_str(), d.format.as_str(), d.rows_ok),
+        ("OK", "csv.gz", 30)
+    );
     let gz = gzip(&penal_csv(&rows(2000)));
-    let d = env.deliver("penal", "cut.csv.gz", &gz[..gz.len() / 2]).await;
+    let d = env
+        .deliver("penal", "cut.csv.gz", &gz[..gz.len() / 2])
+        .await;
     assert_eq!(d.status, "KO");
-    assert!(d.report["unreadable"].as_str().unwrap().contains("truncated"), "{}", d.report);
+    assert!(
+        d.report["unreadable"]
+            .as_str()
+            .unwrap()
+            .contains("truncated"),
+        "{}",
+        d.report
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,16 +277,35 @@ async fn parquet_extracts_are_checked_and_another_schema_is_refused() {
     let d = env.deliver("prison", "prison.parquet", &bytes).await;
     assert_eq!(d.status, "KO");
     let why = d.report["unreadable"].as_str().unwrap();
-    assert!(why.contains("column `month` is Utf8, expected Date32") && why.contains("missing column `persons`"), "{why}");
+    assert!(
+        why.contains("column `month` is Utf8, expected Date32")
+            && why.contains("missing column `persons`"),
+        "{why}"
+    );
 
-    let ok_schema = Arc::new(Schema::new(vec![Field::new("conviction_id", DataType::Utf8, false), Field::new("age", DataType::Int64, true)]));
-    let b = RecordBatch::try_new(ok_schema.clone(), vec![Arc::new(StringArray::from(vec!["x"])), Arc::new(Int64Array::from(vec![3]))]).unwrap();
+    let ok_schema = Arc::new(Schema::new(vec![
+        Field::new("conviction_id", DataType::Utf8, false),
+        Field::new("age", DataType::Int64, true),
+    ]));
+    let b = RecordBatch::try_new(
+        ok_schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["x"])),
+            Arc::new(Int64Array::from(vec![3])),
+        ],
+    )
+    .unwrap();
     let mut bytes = Vec::new();
     let mut w = ArrowWriter::try_new(&mut bytes, ok_schema, None).unwrap();
     w.write(&b).unwrap();
     w.close().unwrap();
     let d = env.deliver("cjn", "cjn.parquet", &bytes).await;
-    assert!(d.report["unreadable"].as_str().unwrap().contains("missing column `court`"));
+    assert!(
+        d.report["unreadable"]
+            .as_str()
+            .unwrap()
+            .contains("missing column `court`")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -39,7 +39,9 @@ pub fn penal_csv(rows: &[String]) -> Vec<u8> {
 impl Env {
     pub async fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_and_migrate(&justat_store::sqlite_url(dir.path())).await.unwrap();
+        let store = Store::open_and_migrate(&justat_store::sqlite_url(dir.path()))
+            .await
+            .unwrap();
         let lake = Lake::new(dir.path());
         Env { dir, store, lake }
     }
@@ -50,10 +52,23 @@ impl Env {
         p
     }
 
-    pub async fn try_deliver(&self, source: &str, name: &str, bytes: &[u8]) -> Result<Delivery, EngineError> {
+    pub async fn try_deliver(
+        &self,
+        source: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Delivery, EngineError> {
         let path = self.write(name, bytes);
         let source = Source::load(source).unwrap();
-        add_delivery(&self.store, &self.lake, &source, &path, &Actor::cli(), &mut |_| {}).await
+        add_delivery(
+            &self.store,
+            &self.lake,
+            &source,
+            &path,
+            &Actor::cli(),
+            &mut |_| {},
+        )
+        .await
     }
 
     pub async fn deliver(&self, source: &str, name: &str, bytes: &[u8]) -> Delivery {
@@ -62,7 +77,12 @@ impl Env {
 
     pub fn read(&self, kind: LakeKind, sha: &str) -> Vec<RecordBatch> {
         let f = std::fs::File::open(self.lake.path(kind, sha, "parquet")).unwrap();
-        ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap().map(Result::unwrap).collect()
+        ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 }
 

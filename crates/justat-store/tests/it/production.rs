@@ -2,7 +2,10 @@ use crate::harness::{TestDb, now};
 use justat_store::{Actor, NewCube, NewDelivery, NewRun, StoreError};
 use serde_json::json;
 
-both_backends!(deliveries_are_recorded_once_and_audited, runs_record_their_inputs_and_share_cubes);
+both_backends!(
+    deliveries_are_recorded_once_and_audited,
+    runs_record_their_inputs_and_share_cubes
+);
 
 fn delivery(sha: &str, status: &str) -> NewDelivery {
     NewDelivery {
@@ -23,26 +26,60 @@ fn delivery(sha: &str, status: &str) -> NewDelivery {
 }
 
 async fn deliveries_are_recorded_once_and_audited(db: &TestDb) {
-    let d = db.store.record_delivery(&delivery(&"a".repeat(64), "OK_KO"), &Actor::cli(), now()).await.unwrap();
+    let d = db
+        .store
+        .record_delivery(&delivery(&"a".repeat(64), "OK_KO"), &Actor::cli(), now())
+        .await
+        .unwrap();
     assert_eq!(d.id, 1);
     assert_eq!(d.status, "OK_KO");
     assert_eq!(d.report["rules"]["R_DATE_ORDER"], 2);
-    let again = db.store.record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now()).await.unwrap_err();
+    let again = db
+        .store
+        .record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now())
+        .await
+        .unwrap_err();
     assert!(matches!(again, StoreError::Conflict { .. }), "{again}");
-    assert_eq!(db.store.delivery_by_sha256(&"a".repeat(64)).await.unwrap().unwrap().id, 1);
-    let second = db.store.record_delivery(&delivery(&"b".repeat(64), "KO"), &Actor::cli(), now()).await.unwrap();
+    assert_eq!(
+        db.store
+            .delivery_by_sha256(&"a".repeat(64))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        1
+    );
+    let second = db
+        .store
+        .record_delivery(&delivery(&"b".repeat(64), "KO"), &Actor::cli(), now())
+        .await
+        .unwrap();
     let all = db.store.deliveries().await.unwrap();
     // PostgreSQL's sequences skip the number of the refused insert: compare ids, not values.
-    assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), vec![second.id, d.id]);
-    assert!(matches!(db.store.delivery(99).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(
+        all.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![second.id, d.id]
+    );
+    assert!(matches!(
+        db.store.delivery(99).await,
+        Err(StoreError::NotFound { .. })
+    ));
     let log = db.store.audit_page(None, 10).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "delivery.add").count(), 2);
     assert_eq!(db.store.verify_audit().await.unwrap(), Ok(2));
 }
 
 async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
-    let d1 = db.store.record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now()).await.unwrap();
-    let d2 = db.store.record_delivery(&delivery(&"b".repeat(64), "OK"), &Actor::cli(), now()).await.unwrap();
+    let d1 = db
+        .store
+        .record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now())
+        .await
+        .unwrap();
+    let d2 = db
+        .store
+        .record_delivery(&delivery(&"b".repeat(64), "OK"), &Actor::cli(), now())
+        .await
+        .unwrap();
     let run = |cube: &str| NewRun {
         chain: "penal_orientations".into(),
         chain_version: 1,
@@ -50,41 +87,101 @@ async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
         inputs: vec![d1.id, d2.id],
         status: "OK".into(),
         error: None,
-        cube: Some(NewCube { id: cube.into(), name: "penal_orientations".into(), rows: 42, schema: json!({"dimensions": []}) }),
+        cube: Some(NewCube {
+            id: cube.into(),
+            name: "penal_orientations".into(),
+            rows: 42,
+            schema: json!({"dimensions": []}),
+        }),
         manifest: json!({"steps": []}),
         started_at: now(),
     };
-    let r1 = db.store.record_run(&run(&"d".repeat(64)), &Actor::cli(), now()).await.unwrap();
-    let r2 = db.store.record_run(&run(&"d".repeat(64)), &Actor::cli(), now()).await.unwrap();
+    let r1 = db
+        .store
+        .record_run(&run(&"d".repeat(64)), &Actor::cli(), now())
+        .await
+        .unwrap();
+    let r2 = db
+        .store
+        .record_run(&run(&"d".repeat(64)), &Actor::cli(), now())
+        .await
+        .unwrap();
     assert_eq!(r1.inputs, vec![1, 2]);
     assert_eq!(r1.cube_id, r2.cube_id);
-    assert_eq!(db.store.cubes().await.unwrap().len(), 1, "the same cube is recorded once");
+    assert_eq!(
+        db.store.cubes().await.unwrap().len(),
+        1,
+        "the same cube is recorded once"
+    );
     assert_eq!(db.store.cube(&"d".repeat(64)).await.unwrap().rows, 42);
-    let failed = NewRun { status: "FAILED".into(), error: Some("step 2 (rule): SQL error".into()), cube: None, ..run("") };
-    let r3 = db.store.record_run(&failed, &Actor::cli(), now()).await.unwrap();
+    let failed = NewRun {
+        status: "FAILED".into(),
+        error: Some("step 2 (rule): SQL error".into()),
+        cube: None,
+        ..run("")
+    };
+    let r3 = db
+        .store
+        .record_run(&failed, &Actor::cli(), now())
+        .await
+        .unwrap();
     assert_eq!(r3.cube_id, None);
     assert_eq!(db.store.runs().await.unwrap().len(), 3);
-    assert_eq!(db.store.run(r3.id).await.unwrap().error.as_deref(), Some("step 2 (rule): SQL error"));
+    assert_eq!(
+        db.store.run(r3.id).await.unwrap().error.as_deref(),
+        Some("step 2 (rule): SQL error")
+    );
 }
 
 both_backends!(jobs_are_queued_claimed_once_and_finished);
 
 async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
     use justat_store::JobStatus;
-    let j = db.store.enqueue_job("chain_run", json!({"chain": "x", "deliveries": [1]}), &Actor::user("marie"), now()).await.unwrap();
+    let j = db
+        .store
+        .enqueue_job(
+            "chain_run",
+            json!({"chain": "x", "deliveries": [1]}),
+            &Actor::user("marie"),
+            now(),
+        )
+        .await
+        .unwrap();
     assert_eq!(j.status, JobStatus::Queued);
     let claimed = db.store.claim_job(now()).await.unwrap().unwrap();
     assert_eq!(claimed.id, j.id);
     assert_eq!(claimed.status, JobStatus::Running);
-    assert!(db.store.claim_job(now()).await.unwrap().is_none(), "a job is claimed once");
+    assert!(
+        db.store.claim_job(now()).await.unwrap().is_none(),
+        "a job is claimed once"
+    );
     db.store.job_progress(j.id, "étape 2/5").await.unwrap();
     assert_eq!(db.store.job(j.id).await.unwrap().progress, "étape 2/5");
-    db.store.finish_job(j.id, Ok(json!({"run": 7})), now()).await.unwrap();
+    db.store
+        .finish_job(j.id, Ok(json!({"run": 7})), now())
+        .await
+        .unwrap();
     let done = db.store.job(j.id).await.unwrap();
-    assert_eq!((done.status, done.result.unwrap()["run"].as_i64()), (JobStatus::Done, Some(7)));
-    let k = db.store.enqueue_job("delivery", json!({}), &Actor::user("marie"), now()).await.unwrap();
+    assert_eq!(
+        (done.status, done.result.unwrap()["run"].as_i64()),
+        (JobStatus::Done, Some(7))
+    );
+    let k = db
+        .store
+        .enqueue_job("delivery", json!({}), &Actor::user("marie"), now())
+        .await
+        .unwrap();
     db.store.claim_job(now()).await.unwrap();
     assert_eq!(db.store.fail_interrupted_jobs(now()).await.unwrap(), 1);
     assert_eq!(db.store.job(k.id).await.unwrap().status, JobStatus::Failed);
-    assert_eq!(db.store.audit_page(None, 10).await.unwrap().iter().filter(|e| e.action == "job.enqueue").count(), 2);
+    assert_eq!(
+        db.store
+            .audit_page(None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "job.enqueue")
+            .count(),
+        2
+    );
 }

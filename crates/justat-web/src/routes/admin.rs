@@ -38,6 +38,22 @@ struct Section {
 
 const SECTIONS: &[(Permission, Section)] = &[
     (
+        Permission::Produce,
+        Section {
+            href: "/admin/livraisons",
+            title: "Livraisons",
+            description: "Déposer l’extraction d’une application de gestion et consulter le contrôle de chaque livraison.",
+        },
+    ),
+    (
+        Permission::Produce,
+        Section {
+            href: "/admin/chaines",
+            title: "Chaînes de traitement",
+            description: "Lancer une chaîne sur des livraisons et consulter les traitements, leurs manifestes et les cubes produits.",
+        },
+    ),
+    (
         Permission::ReadAuditLog,
         Section {
             href: "/admin/journal",

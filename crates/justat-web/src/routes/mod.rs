@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod login;
+pub mod production;
 pub mod public;

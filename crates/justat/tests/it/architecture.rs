@@ -11,7 +11,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-store", &["justat-model"]),
     ("justat-engine", &["justat-model", "justat-store"]),
     ("justat-web", &["justat-model", "justat-store"]),
-    ("justat", &["justat-model", "justat-store", "justat-engine", "justat-web", "justat-synth"]),
+    (
+        "justat",
+        &[
+            "justat-model",
+            "justat-store",
+            "justat-engine",
+            "justat-web",
+            "justat-synth",
+        ],
+    ),
 ];
 
 /// Heavy or boundary-defining external crates, and the only crate allowed to use each.
@@ -47,11 +56,16 @@ fn crates_depend_only_on_what_the_flow_of_data_allows() {
         }
         let (name, deps) = dependencies(&manifest);
         let Some(ok) = allowed.get(name.as_str()) else {
-            panic!("crate {name} is not in the architecture test: add it to ALLOWED and to ARCHITECTURE.md");
+            panic!(
+                "crate {name} is not in the architecture test: add it to ALLOWED and to ARCHITECTURE.md"
+            );
         };
         for dep in &deps {
             if dep.starts_with("justat") {
-                assert!(ok.contains(&dep.as_str()), "{name} must not depend on {dep}");
+                assert!(
+                    ok.contains(&dep.as_str()),
+                    "{name} must not depend on {dep}"
+                );
             }
             if let Some((_, owner)) = OWNED.iter().find(|(c, _)| c == dep) {
                 assert_eq!(&name, owner, "only {owner} may depend on {dep}, not {name}");

@@ -87,6 +87,7 @@ impl Server {
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
+            catalog: Arc::new(justat_web::Catalog::default()),
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -1,0 +1,526 @@
+//! The production pages of the back office: deliveries (upload and reports), chains (runs and
+//! manifests), cubes, and the jobs that do the long work.
+
+use crate::AppState;
+use crate::auth::{Produce, Require, SessionCtx, page};
+use crate::error::WebError;
+use crate::form::ValidForm;
+use crate::view::ser;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use justat_model::french;
+use justat_store::{Actor, JobStatus, StoreError};
+use minijinja::context;
+use serde::Serialize;
+use std::io::Write;
+
+pub(crate) fn router(max_upload: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/livraisons",
+            get(deliveries)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/livraisons/{id}", get(delivery))
+        .route("/chaines", get(chains))
+        .route("/chaines/{chain}/executer", post(run_chain))
+        .route("/traitements/{id}", get(run))
+        .route("/taches/{id}", get(job))
+}
+
+fn not_found_as_404(e: StoreError) -> WebError {
+    match e {
+        StoreError::NotFound { .. } => WebError::NotFound,
+        other => other.into(),
+    }
+}
+
+#[derive(Serialize)]
+struct DeliveryRow {
+    id: i64,
+    source: String,
+    file: String,
+    status: String,
+    received: String,
+    read: String,
+    ok: String,
+    rejected: String,
+}
+
+async fn deliveries_page(
+    state: &AppState,
+    s: &SessionCtx,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let rows = match state.store.deliveries().await {
+        Ok(d) => d,
+        Err(e) => return WebError::from(e).into_response(),
+    };
+    let rows: Vec<DeliveryRow> = rows
+        .into_iter()
+        .map(|d| DeliveryRow {
+            id: d.id,
+            source: d.source,
+            file: d.file_name,
+            status: d.status,
+            received: french::date_time(d.received_at),
+            read: french::integer(d.rows_read),
+            ok: french::integer(d.rows_ok),
+            rejected: french::integer(d.rows_rejected),
+        })
+        .collect();
+    let ctx = context! { deliveries => ser(&rows), sources => ser(&state.catalog.sources), error };
+    match page("admin/deliveries.html", "Livraisons", "admin", Some(s), ctx) {
+        Ok(html) => (status, html).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn deliveries(State(state): State<AppState>, Require(s, ..): Require<Produce>) -> Response {
+    deliveries_page(&state, &s, StatusCode::OK, None).await
+}
+
+/// Receives an uploaded extract: the CSRF field comes first and is checked before the file is
+/// read; the file is streamed to disk, then a job checks it.
+async fn upload(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    mut form: Multipart,
+) -> Response {
+    let bad = |m: &str| WebError::BadRequest(m.to_string()).into_response();
+    let mut csrf_ok = false;
+    let mut source = None;
+    let mut saved: Option<(std::path::PathBuf, String)> = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return WebError::TooLarge.into_response();
+            }
+            Err(e) => {
+                return bad(&format!(
+                    "Le formulaire envoyé n’a pas pu être lu ({}).",
+                    e.body_text()
+                ));
+            }
+        };
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                let v = field.text().await.unwrap_or_default();
+                csrf_ok = v == s.csrf;
+            }
+            _ if !csrf_ok => return WebError::Csrf.into_response(),
+            "source" => source = Some(field.text().await.unwrap_or_default()),
+            "file" => {
+                let name = field.file_name().unwrap_or("livraison").to_string();
+                let name: String = name
+                    .chars()
+                    .filter(|c| !matches!(c, '/' | '\\' | '\0'))
+                    .collect();
+                if let Err(e) = std::fs::create_dir_all(&state.config.upload_dir) {
+                    return WebError::Internal(format!("upload dir: {e}")).into_response();
+                }
+                let path = state.config.upload_dir.join(format!(
+                    "{}-{}",
+                    justat_store::sessions::random_token(),
+                    name
+                ));
+                let mut file = match std::fs::File::create(&path) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        return WebError::Internal(format!("upload file: {e}")).into_response();
+                    }
+                };
+                let mut field = field;
+                let mut size = 0usize;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            size += chunk.len();
+                            if let Err(e) = file.write_all(&chunk) {
+                                let _ = std::fs::remove_file(&path);
+                                return WebError::Internal(format!("upload write: {e}"))
+                                    .into_response();
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = std::fs::remove_file(&path);
+                            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                                return WebError::TooLarge.into_response();
+                            }
+                            return bad(&format!(
+                                "Le fichier n’a pas été reçu en entier ({}).",
+                                e.body_text()
+                            ));
+                        }
+                    }
+                }
+                if size == 0 {
+                    let _ = std::fs::remove_file(&path);
+                    return deliveries_page(
+                        &state,
+                        &s,
+                        StatusCode::BAD_REQUEST,
+                        Some("Choisissez un fichier à déposer : le fichier reçu est vide.".into()),
+                    )
+                    .await;
+                }
+                saved = Some((path, name));
+            }
+            other => {
+                return bad(&format!(
+                    "Champ inattendu dans le formulaire : « {other} »."
+                ));
+            }
+        }
+    }
+    if !csrf_ok {
+        return WebError::Csrf.into_response();
+    }
+    let Some((path, name)) = saved else {
+        return deliveries_page(
+            &state,
+            &s,
+            StatusCode::BAD_REQUEST,
+            Some("Choisissez un fichier à déposer.".into()),
+        )
+        .await;
+    };
+    let source = source.unwrap_or_default();
+    if !state.catalog.sources.iter().any(|c| c.id == source) {
+        let _ = std::fs::remove_file(&path);
+        return deliveries_page(
+            &state,
+            &s,
+            StatusCode::BAD_REQUEST,
+            Some(format!("La source « {source} » n’existe pas.")),
+        )
+        .await;
+    }
+    let params = serde_json::json!({ "source": source, "path": path, "file_name": name });
+    match state
+        .store
+        .enqueue_job(
+            "delivery",
+            params,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await
+    {
+        Ok(job) => Redirect::to(&format!("/admin/taches/{}", job.id)).into_response(),
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+#[derive(Serialize)]
+struct ExampleRow {
+    line: String,
+    column: String,
+    value: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct RuleRow {
+    rule: String,
+    count: String,
+    examples: Vec<ExampleRow>,
+}
+
+async fn delivery(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let d = state.store.delivery(id).await.map_err(not_found_as_404)?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let rules: Vec<RuleRow> = d.report["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| RuleRow {
+            rule: text(&r["rule"]),
+            count: french::integer(r["count"].as_i64().unwrap_or(0)),
+            examples: r["examples"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| ExampleRow {
+                    line: text(&e["line"]),
+                    column: text(&e["column"]),
+                    value: text(&e["value"]),
+                    message: text(&e["message"]),
+                })
+                .collect(),
+        })
+        .collect();
+    let ctx = context! {
+        d => context! {
+            id => d.id, source => d.source, version => d.source_version, file => d.file_name, sha256 => d.sha256,
+            format => d.format, status => d.status, received => french::date_time(d.received_at), by => d.received_by,
+            read => french::integer(d.rows_read), ok => french::integer(d.rows_ok), rejected => french::integer(d.rows_rejected),
+            size => french::integer(d.size_bytes), unreadable => text(&d.report["unreadable"]),
+            threshold => format!("{} %", d.report["reject_threshold"].as_f64().unwrap_or(0.0) * 100.0),
+        },
+        rules => ser(&rules),
+    };
+    page(
+        "admin/delivery.html",
+        &format!("Livraison n° {id}"),
+        "admin",
+        Some(&s),
+        ctx,
+    )
+}
+
+#[derive(Serialize)]
+struct RunRow {
+    id: i64,
+    chain: String,
+    version: i64,
+    status: String,
+    inputs: String,
+    cube: String,
+    started: String,
+}
+
+#[derive(Serialize)]
+struct ChainView {
+    id: String,
+    label: String,
+    version: i64,
+    source: String,
+    deliveries: Vec<DeliveryChoice>,
+}
+
+#[derive(Serialize)]
+struct DeliveryChoice {
+    id: i64,
+    label: String,
+}
+
+async fn chains(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+) -> Result<Html<String>, WebError> {
+    let deliveries = state.store.deliveries().await?;
+    let views: Vec<ChainView> = state
+        .catalog
+        .chains
+        .iter()
+        .map(|c| ChainView {
+            id: c.id.clone(),
+            label: c.label.clone(),
+            version: c.version.unwrap_or(0),
+            source: c.source.clone().unwrap_or_default(),
+            deliveries: deliveries
+                .iter()
+                .filter(|d| Some(&d.source) == c.source.as_ref() && d.status != "KO")
+                .map(|d| DeliveryChoice {
+                    id: d.id,
+                    label: format!(
+                        "n° {} — {} ({}, {} lignes)",
+                        d.id,
+                        d.file_name,
+                        d.status,
+                        french::integer(d.rows_ok)
+                    ),
+                })
+                .collect(),
+        })
+        .collect();
+    let runs: Vec<RunRow> = state
+        .store
+        .runs()
+        .await?
+        .into_iter()
+        .map(|r| RunRow {
+            id: r.id,
+            chain: r.chain,
+            version: r.chain_version,
+            status: r.status,
+            inputs: r
+                .inputs
+                .iter()
+                .map(|i| format!("n° {i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            cube: r.cube_id.map(|c| c[..12].to_string()).unwrap_or_default(),
+            started: french::date_time(r.started_at),
+        })
+        .collect();
+    let cubes: Vec<_> = state
+        .store
+        .cubes()
+        .await?
+        .into_iter()
+        .map(|c| context! { id => c.id.clone(), short => c.id[..12].to_string(), name => c.name, rows => french::integer(c.rows),
+            source_line => c.schema["source_line"].as_str().unwrap_or("").to_string() })
+        .collect();
+    page(
+        "admin/chains.html",
+        "Chaînes de traitement",
+        "admin",
+        Some(&s),
+        context! { chains => ser(&views), runs => ser(&runs), cubes },
+    )
+}
+
+async fn run_chain(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path(chain): Path<String>,
+    ValidForm(pairs): ValidForm<Vec<(String, String)>>,
+) -> Response {
+    if !state.catalog.chains.iter().any(|c| c.id == chain) {
+        return WebError::NotFound.into_response();
+    }
+    let mut ids = Vec::new();
+    for (k, v) in &pairs {
+        if k == "delivery" {
+            match v.parse::<i64>() {
+                Ok(id) => ids.push(id),
+                Err(_) => {
+                    return WebError::BadRequest(format!(
+                        "« {v} » n’est pas un numéro de livraison."
+                    ))
+                    .into_response();
+                }
+            }
+        }
+    }
+    if ids.is_empty() {
+        return WebError::BadRequest(
+            "Cochez au moins une livraison à traiter, puis relancez.".into(),
+        )
+        .into_response();
+    }
+    let params = serde_json::json!({ "chain": chain, "deliveries": ids });
+    match state
+        .store
+        .enqueue_job(
+            "chain_run",
+            params,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await
+    {
+        Ok(job) => Redirect::to(&format!("/admin/taches/{}", job.id)).into_response(),
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+async fn run(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let r = state.store.run(id).await.map_err(not_found_as_404)?;
+    let m = &r.manifest;
+    let n = |v: &serde_json::Value| french::integer(v.as_i64().unwrap_or(0));
+    let steps: Vec<_> = m["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|st| context! { index => st["index"].as_i64(), kind => st["kind"].as_str().unwrap_or("").to_string(),
+            name => st["name"].as_str().unwrap_or("").to_string(), rows => n(&st["rows_after"]) })
+        .collect();
+    let rules: Vec<_> = m["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|ru| context! { id => ru["id"].as_str().unwrap_or("").to_string(), severity => ru["severity"].as_str().unwrap_or("").to_string(),
+            message => ru["message"].as_str().unwrap_or("").to_string(), failed => n(&ru["failed"]) })
+        .collect();
+    let inputs: Vec<_> = m["inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| context! { delivery => i["delivery"].as_i64(), sha256 => i["sha256"].as_str().unwrap_or("").to_string(), rows => n(&i["rows"]) })
+        .collect();
+    let peak = m["peak_memory_bytes"]
+        .as_u64()
+        .map(|b| format!("{} Mio", french::integer((b / (1024 * 1024)) as i64)));
+    let ctx = context! {
+        r => context! { id => r.id, chain => r.chain.clone(), version => r.chain_version, status => r.status.clone(), error => r.error.clone(),
+            cube => r.cube_id.clone(), chain_sha256 => r.chain_sha256.clone(), started => french::date_time(r.started_at),
+            by => r.run_by.clone(), software => m["software"].as_str().unwrap_or("").to_string(),
+            engine => m["engine"].as_str().unwrap_or("").to_string(), duration => n(&m["duration_ms"]), peak,
+            quarantine => m["quarantine_sha256"].as_str().map(str::to_string) },
+        steps, rules, inputs,
+    };
+    page(
+        "admin/run.html",
+        &format!("Traitement n° {id}"),
+        "admin",
+        Some(&s),
+        ctx,
+    )
+}
+
+async fn job(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let j = state.store.job(id).await.map_err(not_found_as_404)?;
+    let pending = matches!(j.status, JobStatus::Queued | JobStatus::Running);
+    let status = match j.status {
+        JobStatus::Queued => "En attente",
+        JobStatus::Running => "En cours",
+        JobStatus::Done => "Terminé",
+        JobStatus::Failed => "Échec",
+    };
+    let what = match j.kind.as_str() {
+        "delivery" => format!(
+            "Contrôle de la livraison « {} »",
+            j.params["file_name"].as_str().unwrap_or("")
+        ),
+        "chain_run" => format!(
+            "Exécution de la chaîne « {} »",
+            j.params["chain"].as_str().unwrap_or("")
+        ),
+        other => other.to_string(),
+    };
+    let link = j.result.as_ref().and_then(|r| {
+        r["delivery"]
+            .as_i64()
+            .map(|d| {
+                (
+                    format!("/admin/livraisons/{d}"),
+                    format!("Voir le rapport de la livraison n° {d}"),
+                )
+            })
+            .or_else(|| {
+                r["run"].as_i64().map(|run| {
+                    (
+                        format!("/admin/traitements/{run}"),
+                        format!("Voir le manifeste du traitement n° {run}"),
+                    )
+                })
+            })
+    });
+    let ctx = context! { id, what, status, pending, progress => j.progress, error => j.error,
+    href => link.as_ref().map(|l| l.0.clone()), link_label => link.map(|l| l.1) };
+    page(
+        "admin/job.html",
+        &format!("Tâche n° {id}"),
+        "admin",
+        Some(&s),
+        ctx,
+    )
+}

@@ -1,0 +1,150 @@
+//! The job runner: executes the long work the back office queues (delivery checks, chain
+//! runs), one job at a time, recording progress for the job's page.
+
+use crate::config::Config;
+use justat_engine::chain::{Chain, RunOptions, run_chain};
+use justat_engine::ingest::add_delivery;
+use justat_engine::source::Source;
+use justat_store::{Actor, Job, Lake, Store};
+use std::time::Duration;
+
+/// Runs queued jobs until the process ends. Jobs a previous server left running are marked
+/// failed first (their work was rolled back: nothing is recorded before a job's last step).
+pub async fn runner(store: Store, config: Config) {
+    match store.fail_interrupted_jobs(jiff::Timestamp::now()).await {
+        Ok(n) if n > 0 => {
+            tracing::warn!(jobs = n, "jobs interrupted by the last stop marked failed")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot mark interrupted jobs"),
+    }
+    let lake = Lake::new(&config.data_dir);
+    loop {
+        match store.claim_job(jiff::Timestamp::now()).await {
+            Ok(Some(job)) => {
+                let id = job.id;
+                tracing::info!(job = id, kind = %job.kind, "job started");
+                let outcome = execute(&store, &lake, &config, &job).await;
+                if let Err(e) = &outcome {
+                    tracing::warn!(job = id, error = %e, "job failed");
+                }
+                if let Err(e) = store.finish_job(id, outcome, jiff::Timestamp::now()).await {
+                    tracing::error!(job = id, error = %e, "cannot record the end of a job");
+                }
+            }
+            Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the job queue");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}
+
+/// Sends progress lines to the store from synchronous callbacks, at most one a second.
+fn progress_writer(
+    store: &Store,
+    id: i64,
+) -> (
+    tokio::sync::watch::Sender<String>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = tokio::sync::watch::channel(String::new());
+    let store = store.clone();
+    let task = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let line = rx.borrow_and_update().clone();
+            let _ = store.job_progress(id, &line).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    (tx, task)
+}
+
+async fn execute(
+    store: &Store,
+    lake: &Lake,
+    config: &Config,
+    job: &Job,
+) -> Result<serde_json::Value, String> {
+    let actor = Actor::user(&job.created_by);
+    let (tx, task) = progress_writer(store, job.id);
+    let result = match job.kind.as_str() {
+        "delivery" => {
+            let source = job.params["source"].as_str().unwrap_or_default();
+            let path = std::path::PathBuf::from(job.params["path"].as_str().unwrap_or_default());
+            let result = async {
+                let source = Source::load(source).map_err(|e| e.to_string())?;
+                add_delivery(store, lake, &source, &path, &actor, &mut |rows| {
+                    let _ = tx.send(format!("{rows} lignes contrôlées"));
+                })
+                .await
+                .map_err(|e| e.to_string())
+            }
+            .await;
+            // The original is in the lake (or was refused): the upload is no longer needed.
+            let _ = std::fs::remove_file(&path);
+            result.map(|d| serde_json::json!({ "delivery": d.id, "status": d.status }))
+        }
+        "chain_run" => {
+            let chain = job.params["chain"].as_str().unwrap_or_default();
+            let ids: Vec<i64> = job.params["deliveries"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_i64())
+                .collect();
+            async {
+                let chain = Chain::load(chain).map_err(|e| e.to_string())?;
+                let options = RunOptions {
+                    memory_limit_bytes: config.engine_memory_mib as usize * 1024 * 1024,
+                    ..RunOptions::default()
+                };
+                let run = run_chain(
+                    store,
+                    lake,
+                    &chain,
+                    &ids,
+                    &options,
+                    &actor,
+                    &mut |done, total, what| {
+                        let _ = tx.send(format!("étape {done} sur {total} : {what}"));
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(serde_json::json!({ "run": run.id, "cube": run.cube_id }))
+            }
+            .await
+        }
+        other => Err(format!("unknown job kind `{other}`")),
+    };
+    drop(tx);
+    let _ = task.await;
+    result
+}
+
+/// The sources and chains offered by the back office.
+pub fn catalog() -> justat_web::Catalog {
+    let sources = justat_engine::source::SHIPPED
+        .iter()
+        .filter_map(|(id, _)| Source::load(id).ok())
+        .map(|s| justat_web::CatalogEntry {
+            id: s.id,
+            label: s.label,
+            source: None,
+            version: Some(s.version),
+        })
+        .collect();
+    let chains = justat_engine::chain::SHIPPED
+        .iter()
+        .filter_map(|(id, _)| Chain::load(id).ok())
+        .map(|c| justat_web::CatalogEntry {
+            id: c.id,
+            label: c.label,
+            source: Some(c.source),
+            version: Some(c.version),
+        })
+        .collect();
+    justat_web::Catalog { sources, chains }
+}
