@@ -236,7 +236,7 @@ impl Quarantine {
 struct Checker<'a> {
     source: &'a Source,
     schema: SchemaRef,
-    rules: Vec<(String, String, Arc<dyn PhysicalExpr>)>,
+    rules: Vec<CompiledRule>,
     leaves: Vec<Option<HashSet<String>>>,
     required: Vec<bool>,
     key: Vec<usize>,
@@ -298,10 +298,15 @@ impl ColumnBuilder {
     }
 }
 
+/// A source rule compiled for vectorised evaluation.
+pub struct CompiledRule {
+    id: String,
+    message: String,
+    expr: Arc<dyn PhysicalExpr>,
+}
+
 /// Compiles a source's record rules against its staging schema.
-pub fn compile_rules(
-    source: &Source,
-) -> Result<Vec<(String, String, Arc<dyn PhysicalExpr>)>, EngineError> {
+pub fn compile_rules(source: &Source) -> Result<Vec<CompiledRule>, EngineError> {
     let schema = staging_schema(source);
     let ctx = SessionContext::new();
     let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
@@ -324,7 +329,11 @@ pub fn compile_rules(
                 "the expression is {dt}, not a boolean condition"
             )));
         }
-        out.push((rule.id.clone(), rule.message.clone(), phys));
+        out.push(CompiledRule {
+            id: rule.id.clone(),
+            message: rule.message.clone(),
+            expr: phys,
+        });
     }
     Ok(out)
 }
@@ -377,7 +386,7 @@ impl<'a> Checker<'a> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        rule_order.extend(rules.iter().map(|(id, _, _)| id.clone()));
+        rule_order.extend(rules.iter().map(|r| r.id.clone()));
         let checker = Checker {
             source,
             schema,
@@ -490,7 +499,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        for (id, message, expr) in &self.rules {
+        for CompiledRule { id, message, expr } in &self.rules {
             let result = expr.evaluate(&batch)?.into_array(n)?;
             let ok = result
                 .as_any()
