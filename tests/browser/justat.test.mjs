@@ -314,9 +314,9 @@ pageTest('a statistician delivers an extract, runs a chain and reads the manifes
   const header = 'case_id;offender_id;court;reception_date;orientation_date;natinf;legal_class;orientation;sex;age;minor;legal_person';
   const rows = [];
   for (let i = 0; i < 30; i++) {
-    rows.push(`B${i};Q${i};TJ_1_119;02/01/2024;15/02/2024;7151;D;ALT_RAPPEL;M;${20 + i};0;0`);
+    rows.push(`B${i};Q${i};TJ_1_119;02/01/2024;15/02/2024;7151;D;ALT_APP;M;${20 + i};0;0`);
   }
-  rows.push('B99;Q99;TJ_1_119;02/03/2024;15/02/2024;7151;D;ALT_RAPPEL;M;40;0;0');
+  rows.push('B99;Q99;TJ_1_119;02/03/2024;15/02/2024;7151;D;ALT_APP;M;40;0;0');
   const file = join(dataDir, 'navigateur.csv');
   writeFileSync(file, `${header}\r\n${rows.join('\r\n')}\r\n`, 'latin1');
   await page.selectOption('#source', 'penal');

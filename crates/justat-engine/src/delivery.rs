@@ -232,12 +232,25 @@ impl Quarantine {
     }
 }
 
+/// The validity periods of a codelist column's codes, checked against a date column.
+struct Validity {
+    /// Index of the date column among the source's columns.
+    date_column: usize,
+    /// Codes with a bounded validity: first and last valid day (days since 1970-01-01).
+    periods: HashMap<String, (Option<i32>, Option<i32>)>,
+}
+
+fn days(d: jiff::civil::Date) -> i32 {
+    crate::value::days_from_civil(d.year().into(), d.month().into(), d.day().into())
+}
+
 /// The state of one delivery's check.
 struct Checker<'a> {
     source: &'a Source,
     schema: SchemaRef,
     rules: Vec<CompiledRule>,
     leaves: Vec<Option<HashSet<String>>>,
+    validity: Vec<Option<Validity>>,
     required: Vec<bool>,
     key: Vec<usize>,
     seen: HashMap<u64, u64>,
@@ -375,6 +388,30 @@ impl<'a> Checker<'a> {
                 })
             })
             .collect();
+        let validity = source
+            .columns
+            .iter()
+            .map(|c| {
+                let (Some(id), Some(at)) = (&c.codelist, &c.valid_at) else {
+                    return None;
+                };
+                let periods = source.codelists[id]
+                    .codes()
+                    .iter()
+                    .filter(|code| code.valid_from.is_some() || code.valid_to.is_some())
+                    .map(|code| {
+                        (
+                            code.code.clone(),
+                            (code.valid_from.map(days), code.valid_to.map(days)),
+                        )
+                    })
+                    .collect();
+                Some(Validity {
+                    date_column: source.column_index(at)?,
+                    periods,
+                })
+            })
+            .collect();
         let rules = compile_rules(source)?;
         let mut rule_order: Vec<String> = [
             "COLUMN_COUNT",
@@ -392,6 +429,7 @@ impl<'a> Checker<'a> {
             schema,
             rules,
             leaves,
+            validity,
             required: source.columns.iter().map(|c| c.required).collect(),
             key: source
                 .key
@@ -495,6 +533,47 @@ impl<'a> Checker<'a> {
                                 ),
                             });
                         }
+                    }
+                }
+            }
+        }
+        for (ci, col) in self.source.columns.iter().enumerate() {
+            let Some(v) = &self.validity[ci] else {
+                continue;
+            };
+            let (Some(codes), Some(dates)) = (
+                batch
+                    .column(ci + 1)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::StringArray>(),
+                batch
+                    .column(v.date_column + 1)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::Date32Array>(),
+            ) else {
+                continue;
+            };
+            for (i, r) in reasons.iter_mut().enumerate() {
+                if codes.is_null(i) || dates.is_null(i) {
+                    continue;
+                }
+                if let Some((from, to)) = v.periods.get(codes.value(i)) {
+                    let day = dates.value(i);
+                    if from.is_some_and(|f| day < f) || to.is_some_and(|t| day > t) {
+                        let date = dates
+                            .value_as_date(i)
+                            .map_or_else(String::new, |d| d.format("%d/%m/%Y").to_string());
+                        r.push(Reason {
+                            rule: "CODELIST".into(),
+                            column: Some(col.name.clone()),
+                            value: Some(codes.value(i).to_string()),
+                            message: format!(
+                                "code « {} » de la nomenclature {} non en vigueur le {date} ({})",
+                                codes.value(i),
+                                col.codelist.as_deref().unwrap_or(""),
+                                self.source.columns[v.date_column].name
+                            ),
+                        });
                     }
                 }
             }

@@ -53,6 +53,8 @@ pub struct Column {
     pub format: Option<String>,
     /// The codelist its values must be leaf codes of.
     pub codelist: Option<String>,
+    /// A date column: the code must be valid (in force) on that row's date.
+    pub valid_at: Option<String>,
 }
 
 /// A record rule: a boolean SQL expression every row must satisfy.
@@ -166,6 +168,20 @@ impl Source {
                     bad(format!("column `{}` uses unknown codelist `{id}`", c.name))
                 })?;
                 codelists.insert(id.clone(), cl);
+            }
+        }
+        for c in &file.columns {
+            if let Some(at) = &c.valid_at {
+                let ok = file
+                    .columns
+                    .iter()
+                    .any(|d| &d.name == at && d.ty == ColumnType::Date);
+                if c.codelist.is_none() || !ok {
+                    return Err(bad(format!(
+                        "column `{}`: valid_at `{at}` must name a date column, for a codelist column",
+                        c.name
+                    )));
+                }
             }
         }
         for k in &file.key {

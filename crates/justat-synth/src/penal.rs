@@ -28,6 +28,8 @@ pub(crate) const COLUMNS: &[&str] = &[
     "legal_person",
 ];
 
+/// 2023-01-01 in days since 1970-01-01.
+const AVERTISSEMENT_FROM: i32 = 19_358;
 const COURT: usize = 2;
 const NATINF: usize = 5;
 const LEGAL_CLASS: usize = 6;
@@ -251,6 +253,13 @@ pub(crate) fn generate(
             let orientation = model.orientation(rng, &offence.legal_class, minor);
             let (lo, hi) = model.delay.pick(rng);
             let mut oriented = reception + rng.range(lo, hi) as i32;
+            // The avertissement pénal probatoire replaced the rappel à la loi on 1 January 2023
+            // (loi du 22 décembre 2021): the codelist closes one and opens the other.
+            let orientation = if orientation == "ALT_RAPPEL" && oriented >= AVERTISSEMENT_FROM {
+                "ALT_APP"
+            } else {
+                orientation
+            };
             let pseudonym = crate::rng::mix(ctx.pseudonym_key ^ rng.next_u64());
 
             let defect = sink.dirt.draw(sink.next_row());

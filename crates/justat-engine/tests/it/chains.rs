@@ -172,7 +172,7 @@ level = 1
 kind = "recode"
 column = "orientation"
 into = "short"
-mapping = { CSS_RECHINF = "CSS", ALT_RAPPEL = "ALT" }
+mapping = { CSS_RECHINF = "CSS", ALT_APP = "ALT" }
 
 [[steps]]
 kind = "derive"

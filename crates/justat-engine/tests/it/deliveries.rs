@@ -320,3 +320,28 @@ async fn the_same_file_twice_is_refused_politely() {
     }
     assert_eq!(env.store.deliveries().await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_out_of_its_validity_period_is_rejected() {
+    let env = Env::new().await;
+    // The rappel à la loi ended on 31 December 2022; the avertissement pénal probatoire began
+    // on 1 January 2023.
+    let mut r = rows(40);
+    r[0] = r[0]
+        .replace("ALT_APP", "ALT_RAPPEL")
+        .replace("CSS_RECHINF", "ALT_RAPPEL");
+    r[1] = r[1]
+        .replace("02/01/2024;15/02/2024", "02/01/2022;15/02/2022")
+        .replace("ALT_APP", "ALT_RAPPEL");
+    let d = env.deliver("penal", "penal.csv", &penal_csv(&r)).await;
+    assert_eq!(d.rows_rejected, 1, "{}", d.report);
+    let ex = &d.report["rules"][0]["examples"][0];
+    assert_eq!(ex["line"], 2);
+    assert!(
+        ex["message"]
+            .as_str()
+            .unwrap()
+            .contains("non en vigueur le 15/02/2024"),
+        "{ex}"
+    );
+}

@@ -20,7 +20,7 @@ pub const PENAL_HEADER: &str = "case_id;offender_id;court;reception_date;orienta
 /// A valid penal row; `n` varies the keys.
 pub fn penal_row(n: usize) -> String {
     let courts = ["TJ_1_119", "TJ_1_93", "TJ_1_118"];
-    let orientations = ["CSS_RECHINF", "ALT_RAPPEL", "POURS_COMPIM", "NP_ABSINF"];
+    let orientations = ["CSS_RECHINF", "ALT_APP", "POURS_COMPIM", "NP_ABSINF"];
     let natinf = ["7151", "7160", "7175"];
     format!(
         "A{n};P{n};{};02/01/2024;15/02/2024;{};D;{};M;{};0;0",
