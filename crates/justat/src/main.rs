@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: production::CubeCommand,
     },
+    /// The codelists (nomenclatures) shipped with Justat.
+    Codelist {
+        #[command(subcommand)]
+        command: production::CodelistCommand,
+    },
     /// Write deterministic synthetic extracts of a management application.
     Generate(production::GenerateArgs),
     /// The audit log.
@@ -130,6 +135,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Chain { command } => production::chain(&config, command).await,
             Command::Cube { command } => production::cube(&config, command).await,
             Command::Generate(args) => production::generate(&args),
+            Command::Codelist { command } => production::codelist(command),
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit_verify(&config).await,

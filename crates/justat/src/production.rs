@@ -126,6 +126,60 @@ pub fn generate(args: &GenerateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Codelist commands.
+#[derive(Subcommand)]
+pub enum CodelistCommand {
+    /// List the codelists shipped with Justat.
+    List,
+    /// Show a codelist as a tree, with validity periods.
+    Show {
+        /// Its id (`CL_COURT`).
+        id: String,
+    },
+}
+
+/// Lists or shows codelists.
+pub fn codelist(command: CodelistCommand) -> Result<ExitCode> {
+    use justat_model::codelist::{shipped, shipped_codelist};
+    match command {
+        CodelistCommand::List => {
+            for cl in shipped() {
+                let depth = cl
+                    .codes()
+                    .iter()
+                    .filter_map(|c| cl.depth(&c.code))
+                    .max()
+                    .unwrap_or(0);
+                println!(
+                    "{:<24} {:>5} codes  {} levels  {}",
+                    cl.id(),
+                    cl.len(),
+                    depth + 1,
+                    cl.label()
+                );
+            }
+        }
+        CodelistCommand::Show { id } => {
+            let cl = shipped_codelist(&id)
+                .with_context(|| format!("no codelist `{id}`; see `justat codelist list`"))?;
+            println!("{} — {}", cl.id(), cl.label());
+            for c in cl.codes() {
+                let indent = "  ".repeat(cl.depth(&c.code).unwrap_or(0));
+                let validity = match (c.valid_from, c.valid_to) {
+                    (None, None) => String::new(),
+                    (f, t) => format!(
+                        "  [{} → {}]",
+                        f.map_or("…".into(), |d| d.to_string()),
+                        t.map_or("…".into(), |d| d.to_string())
+                    ),
+                };
+                println!("{indent}{:<16} {}{validity}", c.code, c.label);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Cube commands.
 #[derive(Subcommand)]
 pub enum CubeCommand {
