@@ -729,19 +729,30 @@ pub fn check_file(
     );
     let format = sniff_format(path)?;
     let (mut checker, staging_path, quarantine_path) = Checker::new(source, scratch)?;
-    let unreadable = match format {
-        "parquet" => read_parquet(&mut checker, path, &file_name, progress)?,
-        _ => {
-            let f = File::open(path).map_err(|e| EngineError::io(path, e))?;
-            let reader: Box<dyn Read> = if format == "csv.gz" {
-                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                    1 << 20,
-                    f,
-                )))
-            } else {
-                Box::new(BufReader::with_capacity(1 << 20, f))
-            };
-            read_csv(&mut checker, reader, &file_name, progress)?
+    let read = match format {
+        "parquet" => read_parquet(&mut checker, path, &file_name, progress),
+        _ => File::open(path)
+            .map_err(|e| EngineError::io(path, e))
+            .and_then(|f| {
+                let reader: Box<dyn Read> = if format == "csv.gz" {
+                    Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+                        1 << 20,
+                        f,
+                    )))
+                } else {
+                    Box::new(BufReader::with_capacity(1 << 20, f))
+                };
+                read_csv(&mut checker, reader, &file_name, progress)
+            }),
+    };
+    let unreadable = match read {
+        Ok(u) => u,
+        Err(e) => {
+            // Nothing half-written stays behind in the scratch folder.
+            drop(checker);
+            let _ = std::fs::remove_file(&staging_path);
+            let _ = std::fs::remove_file(&quarantine_path);
+            return Err(e);
         }
     };
     let (mut report, has_quarantine) = checker.finish(&file_name, format, unreadable)?;

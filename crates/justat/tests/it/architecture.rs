@@ -10,6 +10,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-synth", &["justat-model"]),
     ("justat-store", &["justat-model"]),
     ("justat-engine", &["justat-model", "justat-store"]),
+    ("justat-sdc", &["justat-model"]),
     ("justat-web", &["justat-model", "justat-store"]),
     (
         "justat",

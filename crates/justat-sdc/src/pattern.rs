@@ -1,0 +1,178 @@
+//! Pattern files: one row per cell — the dimension codes, `count`, `value` (with a response
+//! variable) and `status` (`V`, `A`, `B`, `D`, `Z`) — the contract with other tools.
+
+use crate::hierarchy::Hierarchy;
+use crate::primary::Status;
+use crate::table::{Table, TableError};
+
+/// Why a pattern file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    /// The header is not the expected one.
+    #[error("pattern header: expected `{expected}`, found `{found}`")]
+    Header {
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
+    /// A line is wrong.
+    #[error("pattern line {line}: {message}")]
+    Line {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The table is inconsistent.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// CSV syntax.
+    #[error("pattern: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// Writes a table's cells as a pattern file.
+pub fn write(table: &Table, out: impl std::io::Write) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = table.dims.iter().map(|(n, _)| n.clone()).collect();
+    header.push("count".into());
+    if table.has_response {
+        header.push("value".into());
+    }
+    header.push("status".into());
+    w.write_record(&header)?;
+    for c in &table.cells {
+        let mut rec: Vec<String> = c
+            .codes
+            .iter()
+            .zip(&table.dims)
+            .map(|(&i, (_, h))| h.code(i as usize).to_string())
+            .collect();
+        rec.push(c.count.to_string());
+        if table.has_response {
+            rec.push(format!("{}", c.value));
+        }
+        rec.push(c.status.letter().to_string());
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads a pattern file for the dimensions `dims`; refuses unknown codes, negative counts and
+/// a table whose totals are not the sums of their parts.
+pub fn read(dims: Vec<(String, Hierarchy)>, text: &str) -> Result<Table, PatternError> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let found: Vec<String> = r.headers()?.iter().map(str::to_string).collect();
+    let names: Vec<String> = dims.iter().map(|(n, _)| n.clone()).collect();
+    let has_response = found.iter().any(|h| h == "value");
+    let mut expected = names.clone();
+    expected.push("count".into());
+    if has_response {
+        expected.push("value".into());
+    }
+    expected.push("status".into());
+    if found != expected {
+        return Err(PatternError::Header {
+            expected: expected.join(","),
+            found: found.join(","),
+        });
+    }
+    let mut cells = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec?;
+        let bad = |message: String| PatternError::Line { line, message };
+        let mut codes = Vec::with_capacity(dims.len());
+        for (d, (name, h)) in dims.iter().enumerate() {
+            let code = &rec[d];
+            codes.push(
+                h.index(code).ok_or_else(|| {
+                    bad(format!("code `{code}` of {name} is not in its hierarchy"))
+                })? as u32,
+            );
+        }
+        let n = dims.len();
+        let count: i64 = rec[n]
+            .parse()
+            .map_err(|_| bad(format!("count `{}` is not a whole number", &rec[n])))?;
+        if count < 0 {
+            let cell = codes
+                .iter()
+                .zip(&dims)
+                .map(|(&c, (_, h))| h.code(c as usize))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(TableError::NegativeCount { cell, count }.into());
+        }
+        let value = if has_response {
+            rec[n + 1]
+                .parse::<f64>()
+                .map_err(|_| bad(format!("value `{}` is not a number", &rec[n + 1])))?
+        } else {
+            count as f64
+        };
+        let s = &rec[n + 1 + usize::from(has_response)];
+        let status = Status::from_letter(s)
+            .ok_or_else(|| bad(format!("status `{s}`: expected V, A, B, D or Z")))?;
+        cells.push((codes, count as u64, value, status));
+    }
+    let table = Table::from_cells(dims, cells, has_response);
+    table.check_additive()?;
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::primary::PrimaryRules;
+
+    fn dims() -> Vec<(String, Hierarchy)> {
+        vec![(
+            "court".into(),
+            Hierarchy::from_csv("court", "code,parent\nFR,\nTJ1,FR\nTJ2,FR\n").unwrap(),
+        )]
+    }
+
+    #[test]
+    fn patterns_round_trip() {
+        let recs = vec![
+            (vec!["TJ1".to_string()], 1.0),
+            (vec!["TJ2".to_string()], 1.0),
+        ];
+        let t = Table::from_microdata(dims(), recs, false, &PrimaryRules::default()).unwrap();
+        let mut out = Vec::new();
+        write(&t, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "court,count,status\nFR,2,A\nTJ1,1,A\nTJ2,1,A\n");
+        let back = read(dims(), &text).unwrap();
+        assert_eq!(
+            back.cells.iter().map(|c| c.status).collect::<Vec<_>>(),
+            t.cells.iter().map(|c| c.status).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn bad_patterns_name_the_cell() {
+        let e = read(dims(), "court,count,status\nFR,2,V\nTJ1,-1,V\nTJ2,3,V\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "cell (TJ1): negative count -1");
+        let e = read(dims(), "court,count,status\nFR,5,V\nTJ1,1,A\nTJ2,3,V\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cell (FR) is not the sum of its parts along court: count 5 ≠ 4"),
+            "{e}"
+        );
+        let e = read(dims(), "court,count,status\nFR,2,V\nTJ3,1,A\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("`TJ3`"), "{e}");
+        assert!(read(dims(), "tribunal,count,status\n").is_err());
+    }
+}
