@@ -8,6 +8,7 @@
 //! Architecture invariant: the only crate that will link an LP solver; no table leaves Justat
 //! without passing through it.
 
+pub mod audit;
 pub mod hierarchy;
 pub mod pattern;
 pub mod primary;
