@@ -212,10 +212,10 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
         for &cell in &comp.cells {
             let (min, max) = bounds(table, &comp, cell, &[])?;
             report.intervals.push(Interval { cell, min, max });
-            if table.cells[cell].status.is_primary() {
-                if let Some(v) = judge(table, cell, min, max, false) {
-                    report.violations.push(v);
-                }
+            if table.cells[cell].status.is_primary()
+                && let Some(v) = judge(table, cell, min, max, false)
+            {
+                report.violations.push(v);
             }
         }
         if singletons {
