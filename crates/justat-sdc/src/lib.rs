@@ -12,6 +12,7 @@ pub mod audit;
 pub mod hierarchy;
 pub mod pattern;
 pub mod primary;
+pub mod secondary;
 pub mod table;
 
 pub use hierarchy::{Hierarchy, HierarchyError};

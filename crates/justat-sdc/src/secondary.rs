@@ -1,0 +1,223 @@
+//! Secondary suppression: for each primary cell and each direction, the cheapest perturbation
+//! of the table that keeps every additivity relation, keeps cells non-negative and moves the
+//! primary by its protection level; the cells it touches are suppressed. Because suppressions
+//! only add freedom, the perturbation found for one primary stays feasible in the final
+//! pattern, so every primary keeps its required interval (the audit checks it independently).
+//!
+//! The perturbation is searched in a neighbourhood of the primary (the cells reachable
+//! through a few relations), grown until the linear program is feasible, which keeps each
+//! program small on large tables. Primaries are processed in a fixed order (largest
+//! protection need first, then table order), so the pattern is deterministic.
+
+use crate::primary::Status;
+use crate::table::Table;
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable};
+use std::collections::{BTreeSet, HashMap};
+
+/// Why no safe pattern could be found: the build stops rather than publish an unprotected table.
+#[derive(Debug, thiserror::Error)]
+pub enum SuppressionError {
+    /// No perturbation protects this cell (e.g. the only cell of its table).
+    #[error("cell ({cell}) cannot be protected: no set of cells to suppress gives it a ±{need} interval")]
+    Unprotectable {
+        /// The cell.
+        cell: String,
+        /// The interval needed.
+        need: f64,
+    },
+    /// The solver failed.
+    #[error("the solver failed while protecting cell ({cell}): {message}")]
+    Solver {
+        /// The cell.
+        cell: String,
+        /// Its message.
+        message: String,
+    },
+}
+
+/// Below this, a perturbation is numerical noise.
+const EPS: f64 = 1e-7;
+
+/// Cells linked by relations, for growing neighbourhoods.
+struct Links {
+    relations: Vec<crate::table::Relation>,
+    by_cell: HashMap<usize, Vec<usize>>,
+}
+
+impl Links {
+    fn new(table: &Table) -> Links {
+        let relations = table.relations();
+        let mut by_cell: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (r, rel) in relations.iter().enumerate() {
+            for c in std::iter::once(rel.total).chain(rel.parts.iter().copied()) {
+                by_cell.entry(c).or_default().push(r);
+            }
+        }
+        Links { relations, by_cell }
+    }
+
+    fn grow(&self, cells: &BTreeSet<usize>) -> BTreeSet<usize> {
+        let mut out = cells.clone();
+        for c in cells {
+            for &r in self.by_cell.get(c).into_iter().flatten() {
+                let rel = &self.relations[r];
+                out.insert(rel.total);
+                out.extend(rel.parts.iter().copied());
+            }
+        }
+        out
+    }
+}
+
+/// The perturbation moving `target` by `shift` (positive or negative) at least cost inside
+/// `hood`; `None` if there is none there.
+fn perturbation(
+    table: &Table,
+    links: &Links,
+    suppressed: &[bool],
+    hood: &BTreeSet<usize>,
+    target: usize,
+    shift: f64,
+) -> Result<Option<Vec<usize>>, SuppressionError> {
+    let mut vars = ProblemVariables::new();
+    let mut up: HashMap<usize, Variable> = HashMap::new();
+    let mut down: HashMap<usize, Variable> = HashMap::new();
+    for &c in hood {
+        if table.cells[c].status == Status::Empty && c != target {
+            // Empty cells are published as empty: they cannot hide anything.
+            continue;
+        }
+        up.insert(c, vars.add(variable().min(0.0)));
+        down.insert(c, vars.add(variable().min(0.0).max(table.cells[c].value.max(0.0))));
+    }
+    // Suppressing a cell costs its value (plus one, so that empty-valued cells are not free);
+    // cells already suppressed are free to use.
+    let cost = |c: usize| if suppressed[c] { 0.0 } else { 1.0 + table.cells[c].value.abs() };
+    let objective: Expression = hood.iter().filter(|c| up.contains_key(c)).map(|&c| cost(c) * (up[&c] + down[&c])).sum();
+    let mut model = vars.minimise(objective).using(microlp);
+    let mut relations: BTreeSet<usize> = BTreeSet::new();
+    for c in hood {
+        relations.extend(links.by_cell.get(c).into_iter().flatten().copied());
+    }
+    for r in relations {
+        let rel = &links.relations[r];
+        let term = |c: usize| -> Expression { if up.contains_key(&c) { up[&c] - down[&c] } else { Expression::from(0.0) } };
+        let lhs: Expression = term(rel.total) - rel.parts.iter().map(|&p| term(p)).sum::<Expression>();
+        model = model.with(constraint!(lhs == 0.0));
+    }
+    let t = target;
+    model = model.with(constraint!(up[&t] - down[&t] == shift));
+    match model.solve() {
+        Ok(sol) => Ok(Some(
+            up.keys()
+                .copied()
+                .filter(|&c| sol.value(up[&c]) + sol.value(down[&c]) > EPS)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        )),
+        Err(good_lp::ResolutionError::Infeasible) => Ok(None),
+        Err(e) => Err(SuppressionError::Solver { cell: table.label(target), message: e.to_string() }),
+    }
+}
+
+/// Chooses the secondary suppressions of `table` (whose primaries are set) in place; returns
+/// how many cells were added.
+pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
+    let links = Links::new(table);
+    let mut suppressed: Vec<bool> = table.cells.iter().map(|c| c.status.is_suppressed()).collect();
+    let mut primaries: Vec<usize> = (0..table.cells.len()).filter(|&c| table.cells[c].status.is_primary()).collect();
+    primaries.sort_by(|&a, &b| {
+        let need = |c: usize| table.cells[c].upper.max(table.cells[c].lower);
+        need(b).total_cmp(&need(a)).then(a.cmp(&b))
+    });
+    let mut added = 0;
+    for p in primaries {
+        let cell = &table.cells[p];
+        // A shift of at least one unit even when the interval asked is smaller: an interval of
+        // no width is an exact disclosure.
+        let up = cell.upper.max(1.0);
+        let down = cell.lower.max(1.0).min(cell.value);
+        for shift in [up, -down] {
+            if shift == 0.0 {
+                continue;
+            }
+            let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
+            let mut found = None;
+            for _ in 0..8 {
+                let next = links.grow(&hood);
+                let grew = next.len() > hood.len();
+                hood = next;
+                if let Some(cells) = perturbation(table, &links, &suppressed, &hood, p, shift)? {
+                    found = Some(cells);
+                    break;
+                }
+                if !grew {
+                    break;
+                }
+            }
+            let Some(cells) = found else {
+                return Err(SuppressionError::Unprotectable { cell: table.label(p), need: shift.abs() });
+            };
+            for c in cells {
+                if !suppressed[c] {
+                    suppressed[c] = true;
+                    table.cells[c].status = Status::Secondary;
+                    added += 1;
+                }
+            }
+        }
+    }
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::audit;
+    use crate::hierarchy::Hierarchy;
+    use crate::primary::PrimaryRules;
+
+    fn court_table(records: &[(&str, &str)]) -> Table {
+        let court = Hierarchy::from_csv("court", "code,parent\nFR,\nCA1,FR\nTJ1,CA1\nTJ2,CA1\nTJ3,CA1\nCA2,FR\nTJ4,CA2\nTJ5,CA2\n").unwrap();
+        let sex = Hierarchy::flat("sex", &["F".into(), "M".into()]).unwrap();
+        let recs = records.iter().map(|(c, s)| (vec![c.to_string(), s.to_string()], 1.0)).collect::<Vec<_>>();
+        Table::from_microdata(vec![("court".into(), court), ("sex".into(), sex)], recs, false, &PrimaryRules::default()).unwrap()
+    }
+
+    fn many(code: &'static str, sex: &'static str, n: usize) -> Vec<(&'static str, &'static str)> {
+        vec![(code, sex); n]
+    }
+
+    #[test]
+    fn the_protected_table_passes_the_audit() {
+        let mut recs = Vec::new();
+        for (c, f, m) in [("TJ1", 2, 30), ("TJ2", 20, 25), ("TJ3", 12, 1), ("TJ4", 40, 38), ("TJ5", 3, 9)] {
+            recs.extend(many(c, "F", f));
+            recs.extend(many(c, "M", m));
+        }
+        let mut t = court_table(&recs);
+        let primaries = t.cells.iter().filter(|c| c.status.is_primary()).count();
+        assert_eq!(primaries, 3, "TJ1 F (2), TJ3 M (1), TJ5 F (3)");
+        let added = protect(&mut t).unwrap();
+        assert!(added >= 3, "each primary needs partners: {added}");
+        let report = audit(&t, false).unwrap();
+        assert_eq!((report.exact_disclosures, report.interval_violations), (0, 0), "{:?}", report.violations);
+    }
+
+    #[test]
+    fn the_same_table_gives_the_same_pattern() {
+        let mut recs = many("TJ1", "F", 1);
+        recs.extend(many("TJ2", "F", 9));
+        recs.extend(many("TJ2", "M", 7));
+        recs.extend(many("TJ1", "M", 8));
+        recs.extend(many("TJ4", "M", 2));
+        recs.extend(many("TJ5", "M", 12));
+        recs.extend(many("TJ5", "F", 6));
+        let pattern = |mut t: Table| {
+            protect(&mut t).unwrap();
+            t.cells.iter().map(|c| c.status).collect::<Vec<_>>()
+        };
+        assert_eq!(pattern(court_table(&recs)), pattern(court_table(&recs)));
+    }
+}
