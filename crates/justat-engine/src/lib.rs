@@ -10,6 +10,7 @@
 //!   changed: files are written in the lake's scratch folder and moved in only when complete.
 
 pub mod chain;
+pub mod cube;
 pub mod delivery;
 pub mod ingest;
 pub mod manifest;

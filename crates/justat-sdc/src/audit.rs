@@ -41,6 +41,8 @@ pub struct Violation {
     pub exact: bool,
     /// Found only when one singleton contributor's own cell is known.
     pub singleton: bool,
+    /// That singleton's cell.
+    pub by: Option<usize>,
 }
 
 /// The audit of a pattern.
@@ -189,7 +191,7 @@ fn bounds(
     Ok((solve(false)?, solve(true)?))
 }
 
-fn judge(table: &Table, cell: usize, min: f64, max: f64, singleton: bool) -> Option<Violation> {
+fn judge(table: &Table, cell: usize, min: f64, max: f64, by: Option<usize>) -> Option<Violation> {
     let c = &table.cells[cell];
     let exact = max - min <= EPS;
     let narrow = min > c.value - c.lower + EPS || max < c.value + c.upper - EPS;
@@ -200,8 +202,27 @@ fn judge(table: &Table, cell: usize, min: f64, max: f64, singleton: bool) -> Opt
         min,
         max,
         exact,
-        singleton,
+        singleton: by.is_some(),
+        by,
     })
+}
+
+/// Whether every code of `inner` is `outer`'s code or one of its descendants.
+fn nested(table: &Table, inner: usize, outer: usize) -> bool {
+    table.dims.iter().enumerate().all(|(d, (_, h))| {
+        let o = table.cells[outer].codes[d] as usize;
+        h.ancestors(table.cells[inner].codes[d] as usize)
+            .contains(&o)
+    })
+}
+
+/// Whether the single contributor of `singleton` learning `cell` learns something of others:
+/// not when `cell` holds only that contributor (it is inside the singleton's cell, or contains
+/// it with no one else).
+pub fn reveals_others(table: &Table, singleton: usize, cell: usize) -> bool {
+    let same = nested(table, cell, singleton)
+        || (nested(table, singleton, cell) && table.cells[cell].count <= 1);
+    !same
 }
 
 /// Audits the table's suppression pattern. With `singletons`, each primary cell with a single
@@ -213,7 +234,7 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
             let (min, max) = bounds(table, &comp, cell, &[])?;
             report.intervals.push(Interval { cell, min, max });
             if table.cells[cell].status.is_primary()
-                && let Some(v) = judge(table, cell, min, max, false)
+                && let Some(v) = judge(table, cell, min, max, None)
             {
                 report.violations.push(v);
             }
@@ -229,12 +250,13 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
                 for &cell in &comp.cells {
                     if cell == s
                         || !table.cells[cell].status.is_primary()
+                        || !reveals_others(table, s, cell)
                         || report.violations.iter().any(|v| v.cell == cell)
                     {
                         continue;
                     }
                     let (min, max) = bounds(table, &comp, cell, &[(s, table.cells[s].value)])?;
-                    if let Some(v) = judge(table, cell, min, max, true) {
+                    if let Some(v) = judge(table, cell, min, max, Some(s)) {
                         report.violations.push(v);
                     }
                 }

@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod hierarchy;
+pub mod microdata;
 pub mod pattern;
 pub mod primary;
 pub mod secondary;

@@ -11,14 +11,18 @@
 
 use crate::primary::Status;
 use crate::table::Table;
-use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable};
+use good_lp::{
+    Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable,
+};
 use std::collections::{BTreeSet, HashMap};
 
 /// Why no safe pattern could be found: the build stops rather than publish an unprotected table.
 #[derive(Debug, thiserror::Error)]
 pub enum SuppressionError {
     /// No perturbation protects this cell (e.g. the only cell of its table).
-    #[error("cell ({cell}) cannot be protected: no set of cells to suppress gives it a ±{need} interval")]
+    #[error(
+        "cell ({cell}) cannot be protected: no set of cells to suppress gives it a ±{need} interval"
+    )]
     Unprotectable {
         /// The cell.
         cell: String,
@@ -78,22 +82,37 @@ fn perturbation(
     hood: &BTreeSet<usize>,
     target: usize,
     shift: f64,
+    known: Option<usize>,
 ) -> Result<Option<Vec<usize>>, SuppressionError> {
     let mut vars = ProblemVariables::new();
     let mut up: HashMap<usize, Variable> = HashMap::new();
     let mut down: HashMap<usize, Variable> = HashMap::new();
     for &c in hood {
-        if table.cells[c].status == Status::Empty && c != target {
-            // Empty cells are published as empty: they cannot hide anything.
+        if (table.cells[c].status == Status::Empty && c != target) || Some(c) == known {
+            // Empty cells are published as empty, and a singleton knows its own cell: neither
+            // can absorb a perturbation.
             continue;
         }
         up.insert(c, vars.add(variable().min(0.0)));
-        down.insert(c, vars.add(variable().min(0.0).max(table.cells[c].value.max(0.0))));
+        down.insert(
+            c,
+            vars.add(variable().min(0.0).max(table.cells[c].value.max(0.0))),
+        );
     }
     // Suppressing a cell costs its value (plus one, so that empty-valued cells are not free);
     // cells already suppressed are free to use.
-    let cost = |c: usize| if suppressed[c] { 0.0 } else { 1.0 + table.cells[c].value.abs() };
-    let objective: Expression = hood.iter().filter(|c| up.contains_key(c)).map(|&c| cost(c) * (up[&c] + down[&c])).sum();
+    let cost = |c: usize| {
+        if suppressed[c] {
+            0.0
+        } else {
+            1.0 + table.cells[c].value.abs()
+        }
+    };
+    let objective: Expression = hood
+        .iter()
+        .filter(|c| up.contains_key(c))
+        .map(|&c| cost(c) * (up[&c] + down[&c]))
+        .sum();
     let mut model = vars.minimise(objective).using(microlp);
     let mut relations: BTreeSet<usize> = BTreeSet::new();
     for c in hood {
@@ -101,8 +120,15 @@ fn perturbation(
     }
     for r in relations {
         let rel = &links.relations[r];
-        let term = |c: usize| -> Expression { if up.contains_key(&c) { up[&c] - down[&c] } else { Expression::from(0.0) } };
-        let lhs: Expression = term(rel.total) - rel.parts.iter().map(|&p| term(p)).sum::<Expression>();
+        let term = |c: usize| -> Expression {
+            if up.contains_key(&c) {
+                up[&c] - down[&c]
+            } else {
+                Expression::from(0.0)
+            }
+        };
+        let lhs: Expression =
+            term(rel.total) - rel.parts.iter().map(|&p| term(p)).sum::<Expression>();
         model = model.with(constraint!(lhs == 0.0));
     }
     let t = target;
@@ -117,58 +143,101 @@ fn perturbation(
                 .collect(),
         )),
         Err(good_lp::ResolutionError::Infeasible) => Ok(None),
-        Err(e) => Err(SuppressionError::Solver { cell: table.label(target), message: e.to_string() }),
+        Err(e) => Err(SuppressionError::Solver {
+            cell: table.label(target),
+            message: e.to_string(),
+        }),
     }
 }
 
+/// Adds to the pattern the cells of a perturbation protecting `p` in both directions (with the
+/// singleton cell `known` fixed, if any); returns how many were added.
+fn protect_cell(
+    table: &mut Table,
+    links: &Links,
+    suppressed: &mut [bool],
+    p: usize,
+    known: Option<usize>,
+) -> Result<usize, SuppressionError> {
+    let cell = &table.cells[p];
+    // A shift of at least one unit even when the interval asked is smaller: an interval of
+    // no width is an exact disclosure.
+    let up = cell.upper.max(1.0);
+    let down = cell.lower.max(1.0).min(cell.value);
+    let mut added = 0;
+    for shift in [up, -down] {
+        if shift == 0.0 {
+            continue;
+        }
+        let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
+        let mut found = None;
+        for _ in 0..8 {
+            let next = links.grow(&hood);
+            let grew = next.len() > hood.len();
+            hood = next;
+            if let Some(cells) = perturbation(table, links, suppressed, &hood, p, shift, known)? {
+                found = Some(cells);
+                break;
+            }
+            if !grew {
+                break;
+            }
+        }
+        let Some(cells) = found else {
+            return Err(SuppressionError::Unprotectable {
+                cell: table.label(p),
+                need: shift.abs(),
+            });
+        };
+        for c in cells {
+            if !suppressed[c] {
+                suppressed[c] = true;
+                table.cells[c].status = Status::Secondary;
+                added += 1;
+            }
+        }
+    }
+    Ok(added)
+}
+
 /// Chooses the secondary suppressions of `table` (whose primaries are set) in place; returns
-/// how many cells were added.
+/// how many cells were added. Each primary is protected against outsiders, then against the
+/// single contributor of another primary cell, who knows that cell; the audit decides when
+/// nothing is left to repair.
 pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
     let links = Links::new(table);
-    let mut suppressed: Vec<bool> = table.cells.iter().map(|c| c.status.is_suppressed()).collect();
-    let mut primaries: Vec<usize> = (0..table.cells.len()).filter(|&c| table.cells[c].status.is_primary()).collect();
+    let mut suppressed: Vec<bool> = table
+        .cells
+        .iter()
+        .map(|c| c.status.is_suppressed())
+        .collect();
+    let mut primaries: Vec<usize> = (0..table.cells.len())
+        .filter(|&c| table.cells[c].status.is_primary())
+        .collect();
     primaries.sort_by(|&a, &b| {
         let need = |c: usize| table.cells[c].upper.max(table.cells[c].lower);
         need(b).total_cmp(&need(a)).then(a.cmp(&b))
     });
     let mut added = 0;
     for p in primaries {
-        let cell = &table.cells[p];
-        // A shift of at least one unit even when the interval asked is smaller: an interval of
-        // no width is an exact disclosure.
-        let up = cell.upper.max(1.0);
-        let down = cell.lower.max(1.0).min(cell.value);
-        for shift in [up, -down] {
-            if shift == 0.0 {
-                continue;
-            }
-            let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
-            let mut found = None;
-            for _ in 0..8 {
-                let next = links.grow(&hood);
-                let grew = next.len() > hood.len();
-                hood = next;
-                if let Some(cells) = perturbation(table, &links, &suppressed, &hood, p, shift)? {
-                    found = Some(cells);
-                    break;
-                }
-                if !grew {
-                    break;
-                }
-            }
-            let Some(cells) = found else {
-                return Err(SuppressionError::Unprotectable { cell: table.label(p), need: shift.abs() });
-            };
-            for c in cells {
-                if !suppressed[c] {
-                    suppressed[c] = true;
-                    table.cells[c].status = Status::Secondary;
-                    added += 1;
-                }
-            }
+        added += protect_cell(table, &links, &mut suppressed, p, None)?;
+    }
+    for _ in 0..20 {
+        let report = crate::audit::audit(table, true).map_err(|e| SuppressionError::Solver {
+            cell: e.cell,
+            message: e.message,
+        })?;
+        if report.violations.is_empty() {
+            return Ok(added);
+        }
+        for v in &report.violations {
+            added += protect_cell(table, &links, &mut suppressed, v.cell, v.by)?;
         }
     }
-    Ok(added)
+    Err(SuppressionError::Solver {
+        cell: String::new(),
+        message: "no safe pattern after 20 rounds of repair".into(),
+    })
 }
 
 #[cfg(test)]
@@ -179,10 +248,23 @@ mod tests {
     use crate::primary::PrimaryRules;
 
     fn court_table(records: &[(&str, &str)]) -> Table {
-        let court = Hierarchy::from_csv("court", "code,parent\nFR,\nCA1,FR\nTJ1,CA1\nTJ2,CA1\nTJ3,CA1\nCA2,FR\nTJ4,CA2\nTJ5,CA2\n").unwrap();
+        let court = Hierarchy::from_csv(
+            "court",
+            "code,parent\nFR,\nCA1,FR\nTJ1,CA1\nTJ2,CA1\nTJ3,CA1\nCA2,FR\nTJ4,CA2\nTJ5,CA2\n",
+        )
+        .unwrap();
         let sex = Hierarchy::flat("sex", &["F".into(), "M".into()]).unwrap();
-        let recs = records.iter().map(|(c, s)| (vec![c.to_string(), s.to_string()], 1.0)).collect::<Vec<_>>();
-        Table::from_microdata(vec![("court".into(), court), ("sex".into(), sex)], recs, false, &PrimaryRules::default()).unwrap()
+        let recs = records
+            .iter()
+            .map(|(c, s)| (vec![c.to_string(), s.to_string()], 1.0))
+            .collect::<Vec<_>>();
+        Table::from_microdata(
+            vec![("court".into(), court), ("sex".into(), sex)],
+            recs,
+            false,
+            &PrimaryRules::default(),
+        )
+        .unwrap()
     }
 
     fn many(code: &'static str, sex: &'static str, n: usize) -> Vec<(&'static str, &'static str)> {
@@ -192,7 +274,13 @@ mod tests {
     #[test]
     fn the_protected_table_passes_the_audit() {
         let mut recs = Vec::new();
-        for (c, f, m) in [("TJ1", 2, 30), ("TJ2", 20, 25), ("TJ3", 12, 1), ("TJ4", 40, 38), ("TJ5", 3, 9)] {
+        for (c, f, m) in [
+            ("TJ1", 2, 30),
+            ("TJ2", 20, 25),
+            ("TJ3", 12, 1),
+            ("TJ4", 40, 38),
+            ("TJ5", 3, 9),
+        ] {
             recs.extend(many(c, "F", f));
             recs.extend(many(c, "M", m));
         }
@@ -202,7 +290,12 @@ mod tests {
         let added = protect(&mut t).unwrap();
         assert!(added >= 3, "each primary needs partners: {added}");
         let report = audit(&t, false).unwrap();
-        assert_eq!((report.exact_disclosures, report.interval_violations), (0, 0), "{:?}", report.violations);
+        assert_eq!(
+            (report.exact_disclosures, report.interval_violations),
+            (0, 0),
+            "{:?}",
+            report.violations
+        );
     }
 
     #[test]
@@ -219,5 +312,50 @@ mod tests {
             t.cells.iter().map(|c| c.status).collect::<Vec<_>>()
         };
         assert_eq!(pattern(court_table(&recs)), pattern(court_table(&recs)));
+    }
+}
+
+#[cfg(test)]
+mod larger {
+    use super::*;
+    use crate::audit::audit;
+    use crate::hierarchy::Hierarchy;
+    use crate::primary::PrimaryRules;
+
+    #[test]
+    fn a_three_dimensional_table_with_a_hierarchy_passes_the_audit() {
+        let mut court = String::from("code,parent\nFR,\n");
+        for ca in 1..=3 {
+            court.push_str(&format!("CA{ca},FR\n"));
+            for tj in 1..=3 {
+                court.push_str(&format!("TJ{ca}{tj},CA{ca}\n"));
+            }
+        }
+        let court = Hierarchy::from_csv("court", &court).unwrap();
+        let grp = Hierarchy::flat("grp", &["G1".into(), "G2".into(), "G3".into()]).unwrap();
+        let sex = Hierarchy::flat("sex", &["F".into(), "M".into()]).unwrap();
+        // Deterministic pseudo-random microdata with many small cells.
+        let mut x: u64 = 7;
+        let mut recs = Vec::new();
+        for _ in 0..400 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let tj = format!("TJ{}{}", 1 + (x >> 33) % 3, 1 + (x >> 40) % 3);
+            let g = format!("G{}", 1 + (x >> 45) % 3);
+            let s = if (x >> 50) % 2 == 0 { "F" } else { "M" };
+            recs.push((vec![tj, g, s.to_string()], 1.0));
+        }
+        let dims = vec![
+            ("court".into(), court),
+            ("grp".into(), grp),
+            ("sex".into(), sex),
+        ];
+        let mut t = Table::from_microdata(dims, recs, false, &PrimaryRules::default()).unwrap();
+        protect(&mut t).unwrap();
+        let outsiders = audit(&t, false).unwrap();
+        assert_eq!(outsiders.violations.len(), 0, "{:?}", outsiders.violations);
+        let insiders = audit(&t, true).unwrap();
+        assert_eq!(insiders.violations.len(), 0, "{:?}", insiders.violations);
     }
 }

@@ -300,6 +300,36 @@ impl Table {
         Ok(())
     }
 
+    /// A table from aggregated cells (a cube): counts per cell at every level; only the
+    /// frequency rule applies (a cube keeps no individual contributions).
+    pub fn from_aggregates(
+        dims: Vec<(String, Hierarchy)>,
+        cells: impl IntoIterator<Item = (Vec<String>, u64)>,
+        rules: &PrimaryRules,
+    ) -> Result<Table, TableError> {
+        if rules.dominance.is_some() || rules.p.is_some() {
+            return Err(TableError::DominanceOnCounts);
+        }
+        let mut table = Table::empty(dims, false);
+        for (r, (codes, count)) in cells.into_iter().enumerate() {
+            let mut pos = Vec::with_capacity(codes.len());
+            for (d, code) in codes.iter().enumerate() {
+                let (name, h) = &table.dims[d];
+                pos.push(h.index(code).ok_or_else(|| TableError::UnknownCode {
+                    record: r + 1,
+                    dim: name.clone(),
+                    code: code.clone(),
+                })? as u32);
+            }
+            let at = table.position(&pos);
+            table.cells[at].count = count;
+            table.cells[at].value = count as f64;
+        }
+        table.check_additive()?;
+        table.apply_rules(rules);
+        Ok(table)
+    }
+
     /// A table read from cells (a pattern file): dims, then (codes, count, value, status).
     pub fn from_cells(
         dims: Vec<(String, Hierarchy)>,

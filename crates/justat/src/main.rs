@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod jobs;
 mod production;
+mod sdc;
 mod serve;
 mod user;
 
@@ -73,6 +74,11 @@ enum Command {
     },
     /// Write deterministic synthetic extracts of a management application.
     Generate(production::GenerateArgs),
+    /// Statistical disclosure control (secret statistique) of tables.
+    Sdc {
+        #[command(subcommand)]
+        command: sdc::SdcCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -136,6 +142,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Cube { command } => production::cube(&config, command).await,
             Command::Generate(args) => production::generate(&args),
             Command::Codelist { command } => production::codelist(command),
+            Command::Sdc { command } => sdc::run(&config, command).await,
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit_verify(&config).await,

@@ -1,0 +1,76 @@
+//! Reading a cube back: the cells of a sub-table (some dimensions, the others at their total)
+//! for one period, as the disclosure control and the publications need them.
+
+use crate::EngineError;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::Path;
+
+/// The cells of the sub-table `dims` × one `period` of a cube file, with the `measure` (a
+/// count); the cube's other dimensions are taken at their total `_T`.
+pub fn read_cells(
+    path: &Path,
+    dims: &[String],
+    period: &str,
+    measure: &str,
+) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
+    let f = std::fs::File::open(path).map_err(|e| EngineError::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)?.build()?;
+    let mut out = Vec::new();
+    let bad = |message: String| EngineError::ChainFile {
+        file: path.display().to_string(),
+        message,
+    };
+    for batch in reader {
+        let batch = batch?;
+        let schema = batch.schema();
+        let col = |name: &str| {
+            schema
+                .index_of(name)
+                .map_err(|_| bad(format!("the cube has no column `{name}`")))
+        };
+        let periods = batch.column(col("TIME_PERIOD")?).as_string::<i32>().clone();
+        let wanted: Vec<usize> = dims.iter().map(|d| col(d)).collect::<Result<_, _>>()?;
+        let values = batch.column(col(measure)?);
+        let values = values
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| bad(format!("measure `{measure}` is not a count")))?;
+        let others: Vec<usize> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| {
+                f.name() != "TIME_PERIOD" && !wanted.contains(i) && f.data_type().is_string()
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for row in 0..batch.num_rows() {
+            if periods.value(row) != period {
+                continue;
+            }
+            if others
+                .iter()
+                .any(|&c| batch.column(c).as_string::<i32>().value(row) != "_T")
+            {
+                continue;
+            }
+            let codes = wanted
+                .iter()
+                .map(|&c| batch.column(c).as_string::<i32>().value(row).to_string())
+                .collect();
+            let v = if values.is_null(row) {
+                0
+            } else {
+                values.value(row).max(0) as u64
+            };
+            out.push((codes, v));
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(format!(
+            "no cell for period `{period}` (check --period and the cube's TIME_PERIOD values)"
+        )));
+    }
+    Ok(out)
+}

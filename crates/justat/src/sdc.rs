@@ -1,0 +1,307 @@
+//! `justat sdc protect|audit`: statistical disclosure control from the command line, on
+//! microdata CSV, pattern files or a cube (the contract other tools and benchmarks rely on).
+
+use crate::config::Config;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use justat_sdc::audit::audit;
+use justat_sdc::secondary::protect;
+use justat_sdc::{Hierarchy, PrimaryRules, Status, Table, microdata, pattern};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The dimensions and their hierarchies.
+#[derive(Args, Clone)]
+pub struct DimArgs {
+    /// The dimensions (columns), comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    dims: Vec<String>,
+    /// A dimension's hierarchy: `DIM=FILE.csv`, a CSV `code,parent` (the top code's parent
+    /// empty). A dimension without one is flat, under a total `_T`.
+    #[arg(long = "hierarchy")]
+    hierarchies: Vec<String>,
+}
+
+/// Disclosure-control commands.
+#[derive(Subcommand)]
+pub enum SdcCommand {
+    /// Apply the primary rules and choose secondary suppressions; write the pattern.
+    Protect {
+        /// Microdata: one record per contributor.
+        #[arg(long, conflicts_with = "cube")]
+        microdata: Option<PathBuf>,
+        /// A cube produced by a chain (its id, see `justat cube list`), instead of microdata.
+        #[arg(long)]
+        cube: Option<String>,
+        /// With --cube: the period (`TIME_PERIOD`) of the table.
+        #[arg(long, requires = "cube")]
+        period: Option<String>,
+        /// With --cube: the count measure to protect.
+        #[arg(long, requires = "cube")]
+        measure: Option<String>,
+        #[command(flatten)]
+        dims: DimArgs,
+        /// The response (magnitude) variable; without it the table counts records.
+        #[arg(long)]
+        response: Option<String>,
+        /// Frequency threshold: a cell with fewer contributors is unsafe.
+        #[arg(long, default_value_t = 5)]
+        freq: u64,
+        /// (n,k) dominance rule, as `n,k` (e.g. `1,85`); needs --response.
+        #[arg(long)]
+        dominance: Option<String>,
+        /// p % rule; needs --response.
+        #[arg(long)]
+        p: Option<f64>,
+        /// Protection interval required of each primary cell, in % of its value.
+        #[arg(long, default_value_t = 10.0)]
+        interval: f64,
+        /// The pattern file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Audit a pattern: the attacker's interval of every suppressed cell, by LP.
+    Audit {
+        /// The pattern file (dimension codes, count, [value], status).
+        #[arg(long)]
+        pattern: PathBuf,
+        #[command(flatten)]
+        dims: DimArgs,
+        /// Protection interval required of each primary cell, in % of its value.
+        #[arg(long, default_value_t = 10.0)]
+        interval: f64,
+    },
+}
+
+fn hierarchies(args: &DimArgs) -> Result<HashMap<String, Hierarchy>> {
+    let mut out = HashMap::new();
+    for h in &args.hierarchies {
+        let (dim, file) = h
+            .split_once('=')
+            .with_context(|| format!("--hierarchy `{h}`: expected DIM=FILE.csv"))?;
+        if !args.dims.iter().any(|d| d == dim) {
+            bail!(
+                "--hierarchy {dim}=…: `{dim}` is not one of --dims {}",
+                args.dims.join(",")
+            );
+        }
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+        out.insert(dim.to_string(), Hierarchy::from_csv(dim, &text)?);
+    }
+    Ok(out)
+}
+
+fn dims_with(
+    args: &DimArgs,
+    mut given: HashMap<String, Hierarchy>,
+    distinct: &[std::collections::BTreeSet<String>],
+) -> Result<Vec<(String, Hierarchy)>> {
+    let mut out = Vec::new();
+    for (d, name) in args.dims.iter().enumerate() {
+        let h = match given.remove(name) {
+            Some(h) => h,
+            None => Hierarchy::flat(
+                name,
+                &distinct[d]
+                    .iter()
+                    .filter(|c| *c != "_T")
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )?,
+        };
+        out.push((name.clone(), h));
+    }
+    Ok(out)
+}
+
+fn summary(table: &Table) -> String {
+    let n = |s: Status| table.cells.iter().filter(|c| c.status == s).count();
+    let secondary_value: f64 = table
+        .cells
+        .iter()
+        .filter(|c| c.status == Status::Secondary)
+        .map(|c| c.value)
+        .sum();
+    format!(
+        "{} cells: {} primary by frequency (A), {} by dominance (B), {} secondary (D, value {}), {} empty (Z)",
+        table.cells.len(),
+        n(Status::PrimaryFrequency),
+        n(Status::PrimaryDominance),
+        n(Status::Secondary),
+        secondary_value,
+        n(Status::Empty)
+    )
+}
+
+pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
+    match command {
+        SdcCommand::Protect {
+            microdata: file,
+            cube,
+            period,
+            measure,
+            dims,
+            response,
+            freq,
+            dominance,
+            p,
+            interval,
+            out,
+        } => {
+            let dominance = dominance
+                .map(|d| -> Result<(usize, f64)> {
+                    let (n, k) = d
+                        .split_once(',')
+                        .with_context(|| format!("--dominance `{d}`: expected n,k (e.g. 1,85)"))?;
+                    Ok((
+                        n.trim().parse().context("--dominance n")?,
+                        k.trim().parse().context("--dominance k")?,
+                    ))
+                })
+                .transpose()?;
+            let rules = PrimaryRules {
+                freq,
+                dominance,
+                p,
+                interval_pct: interval,
+            };
+            let start = Instant::now();
+            let given = hierarchies(&dims)?;
+            let mut table = match (file, cube) {
+                (Some(file), None) => {
+                    let f = std::fs::File::open(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let (records, distinct) = microdata::read(
+                        &file.display().to_string(),
+                        std::io::BufReader::new(f),
+                        &dims.dims,
+                        response.as_deref(),
+                    )?;
+                    Table::from_microdata(
+                        dims_with(&dims, given, &distinct)?,
+                        records,
+                        response.is_some(),
+                        &rules,
+                    )?
+                }
+                (None, Some(cube)) => {
+                    let store = crate::serve::open_store(config).await?;
+                    let c = store.cube(&cube).await?;
+                    store.close().await;
+                    let period =
+                        period.context("--cube needs --period (a TIME_PERIOD of the cube)")?;
+                    let measure =
+                        measure.context("--cube needs --measure (a count measure of the cube)")?;
+                    let path = justat_store::Lake::new(&config.data_dir).path(
+                        justat_store::LakeKind::Cube,
+                        &c.id,
+                        "parquet",
+                    );
+                    let cells =
+                        justat_engine::cube::read_cells(&path, &dims.dims, &period, &measure)?;
+                    let mut table_dims = Vec::new();
+                    for name in &dims.dims {
+                        let codelist = c.schema["dimensions"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|d| d["column"] == name.as_str())
+                            .and_then(|d| d["codelist"].as_str())
+                            .with_context(|| format!("the cube has no dimension `{name}`"))?;
+                        let cl = justat_model::codelist::shipped_codelist(codelist)
+                            .with_context(|| format!("unknown codelist {codelist}"))?;
+                        table_dims.push((name.clone(), Hierarchy::from_codelist(&cl)?));
+                    }
+                    Table::from_aggregates(table_dims, cells, &rules)?
+                }
+                _ => bail!("give --microdata FILE.csv or --cube ID"),
+            };
+            let added = protect(&mut table)?;
+            let report = audit(&table, true)?;
+            if report.exact_disclosures + report.interval_violations > 0 {
+                for v in report.violations.iter().take(10) {
+                    eprintln!(
+                        "  ({}) value {} → [{}, {}]{}",
+                        v.label,
+                        v.value,
+                        v.min,
+                        v.max,
+                        if v.singleton {
+                            " (singleton attack)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                bail!(
+                    "the pattern fails its audit ({} exact disclosures, {} interval violations): nothing was written",
+                    report.exact_disclosures,
+                    report.interval_violations
+                );
+            }
+            let f = std::fs::File::create(&out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            pattern::write(&table, std::io::BufWriter::new(f))?;
+            println!("{}", summary(&table));
+            println!(
+                "{added} secondary suppressions; audit: 0 exact disclosures, 0 interval violations"
+            );
+            println!(
+                "protected in {:.2} s; pattern written to {}",
+                start.elapsed().as_secs_f64(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        SdcCommand::Audit {
+            pattern: file,
+            dims,
+            interval,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let given = hierarchies(&dims)?;
+            // Flat dimensions take their codes from the pattern itself.
+            let (records, distinct) = microdata::read(
+                &file.display().to_string(),
+                text.as_bytes(),
+                &dims.dims,
+                None,
+            )?;
+            drop(records);
+            let mut table = pattern::read(dims_with(&dims, given, &distinct)?, &text)?;
+            for c in &mut table.cells {
+                if c.status.is_primary() {
+                    c.lower = interval / 100.0 * c.value;
+                    c.upper = c.lower;
+                }
+            }
+            let report = audit(&table, true)?;
+            println!("{}", summary(&table));
+            println!("exact disclosures: {}", report.exact_disclosures);
+            println!("interval violations: {}", report.interval_violations);
+            for v in report.violations.iter().take(20) {
+                println!(
+                    "  ({}) value {} → attacker's interval [{}, {}]{}{}",
+                    v.label,
+                    v.value,
+                    v.min,
+                    v.max,
+                    if v.exact { ", exactly disclosed" } else { "" },
+                    if v.singleton {
+                        ", by a singleton contributor"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(if report.violations.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(4)
+            })
+        }
+    }
+}
