@@ -331,13 +331,18 @@ pub struct RunOptions {
     pub memory_limit_bytes: usize,
     /// Parallelism.
     pub target_partitions: usize,
+    /// A folder for intermediate results (deleted at the end of the run).
+    pub scratch: Option<std::path::PathBuf>,
 }
+
+static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             memory_limit_bytes: 1 << 30,
             target_partitions: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            scratch: None,
         }
     }
 }
@@ -412,6 +417,21 @@ pub async fn execute(
     staging: &[std::path::PathBuf],
     options: &RunOptions,
     progress: Progress<'_>,
+) -> Result<RunOutput, EngineError> {
+    let mut scratch_dirs = Vec::new();
+    let result = execute_steps(chain, staging, options, progress, &mut scratch_dirs).await;
+    for dir in scratch_dirs {
+        let _ = std::fs::remove_dir_all(&dir).or_else(|_| std::fs::remove_file(&dir));
+    }
+    result
+}
+
+async fn execute_steps(
+    chain: &Chain,
+    staging: &[std::path::PathBuf],
+    options: &RunOptions,
+    progress: Progress<'_>,
+    scratch_dirs: &mut Vec<std::path::PathBuf>,
 ) -> Result<RunOutput, EngineError> {
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(options.memory_limit_bytes, 1.0)
@@ -583,9 +603,35 @@ pub async fn execute(
                 for (name, agg) in columns {
                     select.push_str(&format!(", {agg} AS {}", quote(name)));
                 }
-                sql(format!("SELECT {select} FROM {table} GROUP BY {keys}"))
+                let grouped = sql(format!("SELECT {select} FROM {table} GROUP BY {keys}"))
                     .await
-                    .map_err(|e| err(&e))?
+                    .map_err(|e| err(&e))?;
+                // The unit is the costliest step (a group by over every row): computed once into
+                // a scratch file, then counted and read by the next steps.
+                match &options.scratch {
+                    Some(dir) => {
+                        let path = dir.join(format!(
+                            "unit-{}-{i}-{}",
+                            std::process::id(),
+                            SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        ));
+                        grouped
+                            .write_parquet(
+                                &path.display().to_string(),
+                                datafusion::dataframe::DataFrameWriteOptions::new(),
+                                None,
+                            )
+                            .await
+                            .map_err(|e| err(&e))?;
+                        scratch_dirs.push(path.clone());
+                        state
+                            .ctx
+                            .read_parquet(path.display().to_string(), ParquetReadOptions::default())
+                            .await
+                            .map_err(|e| err(&e))?
+                    }
+                    None => grouped,
+                }
             }
             Step::Sql { query, .. } => {
                 let _ = state.ctx.deregister_table("input");
@@ -881,7 +927,11 @@ pub async fn run_chain(
             rows: d.rows_ok as u64,
         });
     }
-    let result = execute(chain, &paths, options, progress).await;
+    let mut options = options.clone();
+    if options.scratch.is_none() {
+        options.scratch = lake.scratch().ok();
+    }
+    let result = execute(chain, &paths, &options, progress).await;
     let mut manifest = Manifest::new(chain, started, inputs);
     let new = match &result {
         Ok(out) => {

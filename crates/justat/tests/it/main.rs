@@ -6,3 +6,4 @@ mod cli;
 mod harness;
 mod http_auth;
 mod http_site;
+mod sdc;

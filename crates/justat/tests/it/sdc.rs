@@ -1,0 +1,257 @@
+//! `justat sdc protect|audit`: the command-line contract, and its refusals of bad input.
+
+use std::process::{Command, Output};
+
+fn justat(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_justat"))
+        .args(args)
+        .current_dir(dir)
+        .env("JUSTAT_DATA_DIR", dir.join("data"))
+        .env("JUSTAT_LOG", "warn")
+        .env_remove("JUSTAT_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("court.csv"),
+        "code,parent\nFR,\nCA1,FR\nTJ1,CA1\nTJ2,CA1\nTJ3,CA1\nCA2,FR\nTJ4,CA2\nTJ5,CA2\n",
+    )
+    .unwrap();
+    let mut micro = String::from("court,sex,fine\n");
+    // TJ3 and TJ5 are small courts: some of their cells fall under the threshold of 5.
+    for (court, f, m) in [
+        ("TJ1", 18, 50),
+        ("TJ2", 39, 55),
+        ("TJ3", 2, 1),
+        ("TJ4", 22, 51),
+        ("TJ5", 3, 18),
+    ] {
+        for (sex, n) in [("F", f), ("M", m)] {
+            for k in 0..n {
+                micro.push_str(&format!("{court},{sex},{}\n", 100 + 37 * k % 900));
+            }
+        }
+    }
+    std::fs::write(dir.path().join("micro.csv"), micro).unwrap();
+    dir
+}
+
+#[test]
+fn protect_writes_a_pattern_that_the_audit_accepts() {
+    let dir = fixture();
+    let p = dir.path();
+    let out = justat(
+        p,
+        &[
+            "sdc",
+            "protect",
+            "--microdata",
+            "micro.csv",
+            "--dims",
+            "court,sex",
+            "--hierarchy",
+            "court=court.csv",
+            "--out",
+            "pattern.csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("audit: 0 exact disclosures, 0 interval violations"));
+    let pattern = std::fs::read_to_string(p.join("pattern.csv")).unwrap();
+    assert!(pattern.starts_with("court,sex,count,status\n"), "{pattern}");
+    assert_eq!(
+        pattern.lines().count(),
+        1 + 8 * 3,
+        "every cell of the table, totals included"
+    );
+    assert!(pattern.contains(",A\n"), "{pattern}");
+    let audit = justat(
+        p,
+        &[
+            "sdc",
+            "audit",
+            "--pattern",
+            "pattern.csv",
+            "--dims",
+            "court,sex",
+            "--hierarchy",
+            "court=court.csv",
+        ],
+    );
+    assert!(audit.status.success(), "{}", text(&audit));
+    assert!(
+        text(&audit).contains("exact disclosures: 0")
+            && text(&audit).contains("interval violations: 0")
+    );
+
+    // Publishing a primary's partner makes the audit fail and exit non-zero.
+    let opened = pattern.replacen(",D\n", ",V\n", 1);
+    std::fs::write(p.join("opened.csv"), opened).unwrap();
+    let bad = justat(
+        p,
+        &[
+            "sdc",
+            "audit",
+            "--pattern",
+            "opened.csv",
+            "--dims",
+            "court,sex",
+            "--hierarchy",
+            "court=court.csv",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(4), "{}", text(&bad));
+    assert!(!text(&bad).contains("exact disclosures: 0\ninterval violations: 0"));
+}
+
+#[test]
+fn magnitude_tables_take_dominance_rules() {
+    let dir = fixture();
+    let out = justat(
+        dir.path(),
+        &[
+            "sdc",
+            "protect",
+            "--microdata",
+            "micro.csv",
+            "--dims",
+            "court",
+            "--hierarchy",
+            "court=court.csv",
+            "--response",
+            "fine",
+            "--freq",
+            "3",
+            "--dominance",
+            "1,85",
+            "--p",
+            "10",
+            "--out",
+            "p.csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        std::fs::read_to_string(dir.path().join("p.csv"))
+            .unwrap()
+            .starts_with("court,count,value,status\n")
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_the_code_or_cell_named() {
+    let dir = fixture();
+    let p = dir.path();
+    std::fs::write(p.join("cycle.csv"), "code,parent\nFR,\nA,B\nB,A\n").unwrap();
+    let cycle = justat(
+        p,
+        &[
+            "sdc",
+            "protect",
+            "--microdata",
+            "micro.csv",
+            "--dims",
+            "court",
+            "--hierarchy",
+            "court=cycle.csv",
+            "--out",
+            "x.csv",
+        ],
+    );
+    assert!(!cycle.status.success());
+    assert!(text(&cycle).contains("form a cycle"), "{}", text(&cycle));
+
+    std::fs::write(p.join("short.csv"), "code,parent\nFR,\nTJ1,FR\n").unwrap();
+    let missing = justat(
+        p,
+        &[
+            "sdc",
+            "protect",
+            "--microdata",
+            "micro.csv",
+            "--dims",
+            "court",
+            "--hierarchy",
+            "court=short.csv",
+            "--out",
+            "x.csv",
+        ],
+    );
+    assert!(
+        text(&missing).contains("code `TJ2` of dimension court is not in its hierarchy"),
+        "{}",
+        text(&missing)
+    );
+
+    let counts = justat(
+        p,
+        &[
+            "sdc",
+            "protect",
+            "--microdata",
+            "micro.csv",
+            "--dims",
+            "court",
+            "--dominance",
+            "1,85",
+            "--out",
+            "x.csv",
+        ],
+    );
+    assert!(
+        text(&counts).contains("needs a response variable"),
+        "{}",
+        text(&counts)
+    );
+
+    std::fs::write(p.join("nonadd.csv"), "court,count,status\nFR,10,V\nCA1,6,V\nTJ1,1,A\nTJ2,2,V\nTJ3,2,V\nCA2,4,V\nTJ4,2,V\nTJ5,2,V\n").unwrap();
+    let nonadd = justat(
+        p,
+        &[
+            "sdc",
+            "audit",
+            "--pattern",
+            "nonadd.csv",
+            "--dims",
+            "court",
+            "--hierarchy",
+            "court=court.csv",
+        ],
+    );
+    assert!(
+        text(&nonadd).contains("cell (CA1) is not the sum of its parts along court: count 6 ≠ 5"),
+        "{}",
+        text(&nonadd)
+    );
+
+    std::fs::write(p.join("neg.csv"), "court,count,status\nFR,3,V\nCA1,3,V\nTJ1,-1,A\nTJ2,2,V\nTJ3,2,V\nCA2,0,Z\nTJ4,0,Z\nTJ5,0,Z\n").unwrap();
+    let neg = justat(
+        p,
+        &[
+            "sdc",
+            "audit",
+            "--pattern",
+            "neg.csv",
+            "--dims",
+            "court",
+            "--hierarchy",
+            "court=court.csv",
+        ],
+    );
+    assert!(
+        text(&neg).contains("cell (TJ1): negative count -1"),
+        "{}",
+        text(&neg)
+    );
+}
