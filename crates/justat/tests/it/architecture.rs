@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-model",
             "justat-store",
             "justat-engine",
+            "justat-sdc",
             "justat-web",
             "justat-synth",
         ],
