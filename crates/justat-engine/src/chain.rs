@@ -426,6 +426,173 @@ pub async fn execute(
     result
 }
 
+/// A per-row step whose counts wait for the next barrier step (unit, sql, cube), where all are
+/// computed in one pass: filters, rules and recodes flag rows instead of dropping them.
+struct Pending {
+    /// Condition of the rows counted.
+    condition: String,
+    /// Where the count goes.
+    target: PendingTarget,
+}
+
+enum PendingTarget {
+    /// Rows after a step (position in `RunState::steps`).
+    Step(usize),
+    /// Failures of a rule (position in `RunState::rules`), collected to quarantine if `collect`.
+    Rule { at: usize, collect: bool },
+}
+
+/// The flags of the current segment of per-row steps.
+#[derive(Default)]
+struct Segment {
+    /// Flags a row must have all true to be kept.
+    keep: Vec<String>,
+    /// Every flag column, to drop at the barrier.
+    columns: Vec<String>,
+    pending: Vec<Pending>,
+}
+
+impl Segment {
+    fn alive(&self) -> String {
+        if self.keep.is_empty() {
+            "TRUE".to_string()
+        } else {
+            self.keep
+                .iter()
+                .map(|k| quote(k))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        }
+    }
+}
+
+/// Counts and quarantines a segment of per-row steps in two passes, then keeps its rows.
+async fn flush(
+    state: &mut RunState,
+    df: DataFrame,
+    seg: &mut Segment,
+    at: usize,
+) -> Result<DataFrame, datafusion::error::DataFusionError> {
+    if seg.columns.is_empty() && seg.pending.is_empty() {
+        return Ok(df);
+    }
+    let name = format!("seg{at}");
+    let _ = state.ctx.deregister_table(name.as_str());
+    state.ctx.register_table(name.as_str(), df.into_view())?;
+    if !seg.pending.is_empty() {
+        let sums: Vec<String> = seg
+            .pending
+            .iter()
+            .enumerate()
+            .map(|(k, p)| format!("SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS n{k}", p.condition))
+            .collect();
+        let batches = state
+            .ctx
+            .sql(&format!("SELECT {} FROM {name}", sums.join(", ")))
+            .await?
+            .collect()
+            .await?;
+        for (k, p) in seg.pending.iter().enumerate() {
+            let n = batches
+                .first()
+                .and_then(|b| datafusion::arrow::compute::cast(b.column(k), &DataType::Int64).ok())
+                .and_then(|c| {
+                    c.as_any().downcast_ref::<Int64Array>().map(|a| {
+                        if datafusion::arrow::array::Array::is_null(a, 0) {
+                            0
+                        } else {
+                            a.value(0)
+                        }
+                    })
+                })
+                .unwrap_or(0) as u64;
+            match p.target {
+                PendingTarget::Step(s) => state.steps[s].rows_after = n,
+                PendingTarget::Rule { at, .. } => state.rules[at].failed = n,
+            }
+        }
+        let collected: Vec<(&Pending, usize)> = seg
+            .pending
+            .iter()
+            .filter_map(|p| match p.target {
+                PendingTarget::Rule { at, collect: true } if state.rules[at].failed > 0 => {
+                    Some((p, at))
+                }
+                _ => None,
+            })
+            .collect();
+        if !collected.is_empty() {
+            let cases: Vec<String> = collected
+                .iter()
+                .map(|(p, at)| format!("WHEN {} THEN {at}", p.condition))
+                .collect();
+            let any: Vec<String> = collected
+                .iter()
+                .map(|(p, _)| format!("({})", p.condition))
+                .collect();
+            let exclude = seg
+                .columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rows = state
+                .ctx
+                .sql(&format!(
+                    "SELECT * EXCLUDE ({exclude}), CASE {} END AS __rule FROM {name} WHERE {}",
+                    cases.join(" "),
+                    any.join(" OR ")
+                ))
+                .await?
+                .collect()
+                .await?;
+            for (_, at) in &collected {
+                let mut mine = Vec::new();
+                for b in &rows {
+                    let rule_col = b.schema().index_of("__rule")?;
+                    let keep: datafusion::arrow::array::BooleanArray =
+                        datafusion::arrow::compute::cast(b.column(rule_col), &DataType::Int64)?
+                            .as_any()
+                            .downcast_ref::<Int64Array>()
+                            .expect("cast to Int64")
+                            .iter()
+                            .map(|v| Some(v == Some(*at as i64)))
+                            .collect();
+                    let filtered = datafusion::arrow::compute::filter_record_batch(b, &keep)?;
+                    let cols: Vec<usize> = (0..filtered.num_columns())
+                        .filter(|&c| c != rule_col)
+                        .collect();
+                    mine.push(filtered.project(&cols)?);
+                }
+                let rule = &state.rules[*at];
+                let out = quarantine_rows(&mine, &rule.id, &rule.message)
+                    .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+                state.quarantine.extend(out);
+            }
+        }
+    }
+    let exclude = seg
+        .columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let select = if exclude.is_empty() {
+        "*".to_string()
+    } else {
+        format!("* EXCLUDE ({exclude})")
+    };
+    let kept = state
+        .ctx
+        .sql(&format!(
+            "SELECT {select} FROM {name} WHERE {}",
+            seg.alive()
+        ))
+        .await?;
+    *seg = Segment::default();
+    Ok(kept)
+}
+
 async fn execute_steps(
     chain: &Chain,
     staging: &[std::path::PathBuf],
@@ -436,7 +603,11 @@ async fn execute_steps(
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(options.memory_limit_bytes, 1.0)
         .build_arc()?;
-    let config = SessionConfig::new().with_target_partitions(options.target_partitions.max(1));
+    // Larger batches than the default 8,192 rows: fewer, longer vectorised loops (measured with
+    // bench/chain).
+    let config = SessionConfig::new()
+        .with_target_partitions(options.target_partitions.max(1))
+        .with_batch_size(32_768);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     let paths: Vec<String> = staging.iter().map(|p| p.display().to_string()).collect();
     let mut df = ctx
@@ -456,6 +627,7 @@ async fn execute_steps(
         name: None,
         rows_after: input_rows,
     });
+    let mut seg = Segment::default();
     for (i, step) in chain.steps.iter().enumerate() {
         progress(
             i,
@@ -463,6 +635,14 @@ async fn execute_steps(
             &format!("{} {}", step.kind(), step.label().unwrap_or_default()),
         );
         let err = |e: &dyn std::fmt::Display| step_error(chain, i, step, e);
+        if matches!(
+            step,
+            Step::Unit { .. } | Step::Sql { .. } | Step::Cube { .. }
+        ) {
+            df = flush(&mut state, df, &mut seg, i)
+                .await
+                .map_err(|e| err(&e))?;
+        }
         let table = format!("t{i}");
         state
             .ctx
@@ -472,11 +652,21 @@ async fn execute_steps(
             let ctx = state.ctx.clone();
             async move { ctx.sql(&q).await }
         };
+        let before = seg.alive();
+        let flag = format!("__k{i}");
+        let step_at = state.steps.len();
+        let mut per_row = true;
         df = match step {
             Step::Filter { condition, .. } => {
-                sql(format!("SELECT * FROM {table} WHERE {condition}"))
-                    .await
-                    .map_err(|e| err(&e))?
+                let df = sql(format!(
+                    "SELECT *, COALESCE(({condition}), FALSE) AS {} FROM {table}",
+                    quote(&flag)
+                ))
+                .await
+                .map_err(|e| err(&e))?;
+                seg.keep.push(flag.clone());
+                seg.columns.push(flag.clone());
+                df
             }
             Step::Derive { column, expression } => {
                 let exists = df.schema().has_column_with_unqualified_name(column);
@@ -498,34 +688,48 @@ async fn execute_steps(
                 severity,
                 message,
             } => {
-                let failing = sql(format!(
-                    "SELECT * FROM {table} WHERE NOT (({expression}) IS TRUE)"
-                ))
-                .await
-                .map_err(|e| err(&e))?;
-                let failed = if *severity == Severity::Error {
-                    let batches = failing.collect().await.map_err(|e| err(&e))?;
-                    let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                    state
-                        .quarantine
-                        .extend(quarantine_rows(&batches, id, message)?);
-                    n as u64
-                } else {
-                    count(&failing).await.map_err(|e| err(&e))?
-                };
+                let rule_at = state.rules.len();
                 state.rules.push(RuleRecord {
                     id: id.clone(),
                     severity: *severity,
                     message: message.clone(),
-                    failed,
+                    failed: 0,
                 });
                 if *severity == Severity::Error {
-                    sql(format!(
-                        "SELECT * FROM {table} WHERE ({expression}) IS TRUE"
+                    // COALESCE, not IS TRUE: same meaning (NULL fails), and DataFusion 55 derives the
+                    // nullability of IS TRUE differently in its logical and physical plans.
+                    let df = sql(format!(
+                        "SELECT *, COALESCE(({expression}), FALSE) AS {} FROM {table}",
+                        quote(&flag)
                     ))
                     .await
-                    .map_err(|e| err(&e))?
+                    .map_err(|e| err(&e))?;
+                    seg.pending.push(Pending {
+                        condition: format!("{before} AND NOT {}", quote(&flag)),
+                        target: PendingTarget::Rule {
+                            at: rule_at,
+                            collect: true,
+                        },
+                    });
+                    seg.keep.push(flag.clone());
+                    seg.columns.push(flag.clone());
+                    df
                 } else {
+                    let warn = format!("__w{i}");
+                    let df = sql(format!(
+                        "SELECT *, NOT COALESCE(({expression}), FALSE) AS {} FROM {table}",
+                        quote(&warn)
+                    ))
+                    .await
+                    .map_err(|e| err(&e))?;
+                    seg.pending.push(Pending {
+                        condition: format!("{before} AND {}", quote(&warn)),
+                        target: PendingTarget::Rule {
+                            at: rule_at,
+                            collect: false,
+                        },
+                    });
+                    seg.columns.push(warn);
                     df
                 }
             }
@@ -561,43 +765,38 @@ async fn execute_steps(
                         Arc::new(string_table(["code", "image"], rows)?),
                     )
                     .map_err(|e| err(&e))?;
-                let joined = format!(
-                    "SELECT t.*, m.image AS {} FROM {table} t LEFT JOIN {map} m ON CAST(t.{} AS VARCHAR) = m.code",
-                    quote(into),
-                    quote(column)
-                );
-                let joined_df = sql(joined).await.map_err(|e| err(&e))?;
-                let jt = format!("j{i}");
-                state
-                    .ctx
-                    .register_table(jt.as_str(), joined_df.into_view())
-                    .map_err(|e| err(&e))?;
                 let rule_id = format!("RECODE_{}", into.to_uppercase());
                 let message = format!(
                     "le code de la colonne {column} n'a pas d'image dans la table de passage vers {into}"
                 );
-                let failing = sql(format!("SELECT * FROM {jt} WHERE {} IS NULL", quote(into)))
-                    .await
-                    .map_err(|e| err(&e))?;
-                let batches = failing.collect().await.map_err(|e| err(&e))?;
-                let failed: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                state
-                    .quarantine
-                    .extend(quarantine_rows(&batches, &rule_id, &message)?);
+                let rule_at = state.rules.len();
                 state.rules.push(RuleRecord {
                     id: rule_id,
                     severity: Severity::Error,
                     message,
-                    failed: failed as u64,
+                    failed: 0,
                 });
-                sql(format!(
-                    "SELECT * FROM {jt} WHERE {} IS NOT NULL",
-                    quote(into)
+                let df = sql(format!(
+                    "SELECT t.*, m.image AS {}, (m.image IS NOT NULL) AS {} FROM {table} t LEFT JOIN {map} m ON CAST(t.{} AS VARCHAR) = m.code",
+                    quote(into),
+                    quote(&flag),
+                    quote(column)
                 ))
                 .await
-                .map_err(|e| err(&e))?
+                .map_err(|e| err(&e))?;
+                seg.pending.push(Pending {
+                    condition: format!("{before} AND NOT {}", quote(&flag)),
+                    target: PendingTarget::Rule {
+                        at: rule_at,
+                        collect: true,
+                    },
+                });
+                seg.keep.push(flag.clone());
+                seg.columns.push(flag.clone());
+                df
             }
             Step::Unit { key, columns, .. } => {
+                per_row = false;
                 let keys = key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
                 let mut select = keys.clone();
                 for (name, agg) in columns {
@@ -634,6 +833,7 @@ async fn execute_steps(
                 }
             }
             Step::Sql { query, .. } => {
+                per_row = false;
                 let _ = state.ctx.deregister_table("input");
                 state
                     .ctx
@@ -663,7 +863,15 @@ async fn execute_steps(
                 });
             }
         };
-        let rows = count(&df).await.map_err(|e| err(&e))?;
+        let rows = if per_row {
+            seg.pending.push(Pending {
+                condition: seg.alive(),
+                target: PendingTarget::Step(step_at),
+            });
+            0
+        } else {
+            count(&df).await.map_err(|e| err(&e))?
+        };
         state.steps.push(StepRecord {
             index: i + 1,
             kind: step.kind().into(),

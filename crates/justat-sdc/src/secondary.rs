@@ -343,7 +343,11 @@ mod larger {
                 .wrapping_add(1442695040888963407);
             let tj = format!("TJ{}{}", 1 + (x >> 33) % 3, 1 + (x >> 40) % 3);
             let g = format!("G{}", 1 + (x >> 45) % 3);
-            let s = if (x >> 50).is_multiple_of(2) { "F" } else { "M" };
+            let s = if (x >> 50).is_multiple_of(2) {
+                "F"
+            } else {
+                "M"
+            };
             recs.push((vec![tj, g, s.to_string()], 1.0));
         }
         let dims = vec![
