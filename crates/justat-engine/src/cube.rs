@@ -30,35 +30,40 @@ pub fn read_cells(
                 .index_of(name)
                 .map_err(|_| bad(format!("the cube has no column `{name}`")))
         };
-        let periods = batch.column(col("TIME_PERIOD")?).as_string::<i32>().clone();
-        let wanted: Vec<usize> = dims.iter().map(|d| col(d)).collect::<Result<_, _>>()?;
+        // Every dimension and the period are text columns; a measure named by mistake in
+        // --dims is refused rather than read as text.
+        let text = |i: usize| {
+            batch.column(i).as_string_opt::<i32>().ok_or_else(|| {
+                bad(format!(
+                    "`{}` is not a dimension of the cube",
+                    schema.field(i).name()
+                ))
+            })
+        };
+        let periods = text(col("TIME_PERIOD")?)?;
+        let wanted = dims
+            .iter()
+            .map(|d| col(d).and_then(&text))
+            .collect::<Result<Vec<_>, _>>()?;
         let values = batch.column(col(measure)?);
         let values = values
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| bad(format!("measure `{measure}` is not a count")))?;
-        let others: Vec<usize> = schema
+        let wanted_names: Vec<&str> = dims.iter().map(String::as_str).collect();
+        let others: Vec<_> = schema
             .fields()
             .iter()
             .enumerate()
-            .filter(|(i, f)| {
-                f.name() != "TIME_PERIOD" && !wanted.contains(i) && f.data_type().is_string()
+            .filter(|(_, f)| {
+                f.name() != "TIME_PERIOD" && !wanted_names.contains(&f.name().as_str())
             })
-            .map(|(i, _)| i)
+            .filter_map(|(i, _)| batch.column(i).as_string_opt::<i32>())
             .collect();
         for row in 0..batch.num_rows() {
-            if periods.value(row) != period {
+            if periods.value(row) != period || others.iter().any(|c| c.value(row) != "_T") {
                 continue;
             }
-            if others
-                .iter()
-                .any(|&c| batch.column(c).as_string::<i32>().value(row) != "_T")
-            {
-                continue;
-            }
-            let codes = wanted
-                .iter()
-                .map(|&c| batch.column(c).as_string::<i32>().value(row).to_string())
-                .collect();
+            let codes = wanted.iter().map(|c| c.value(row).to_string()).collect();
             let v = if values.is_null(row) {
                 0
             } else {

@@ -28,10 +28,18 @@ struct NextQuery {
     suite: Option<String>,
 }
 
-/// Only a local path is accepted as the page to return to: never another site.
+/// Only a local path is accepted as the page to return to: never another site, and only
+/// visible ASCII, so that it is always a valid `Location` header.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n.to_string()
+        }
         _ => "/admin".to_string(),
     }
 }
@@ -202,5 +210,8 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/admin");
         assert_eq!(safe_next(Some("/\\evil.example")), "/admin");
         assert_eq!(safe_next(None), "/admin");
+        // A line break or a non-ASCII character would not make a valid `Location` header.
+        assert_eq!(safe_next(Some("/admin\r\nSet-Cookie: x=1")), "/admin");
+        assert_eq!(safe_next(Some("/données")), "/admin");
     }
 }
