@@ -453,6 +453,19 @@ struct Segment {
 }
 
 impl Segment {
+    /// Adds a flag rows must carry to be kept; the rows it drops are counted against the rule
+    /// at `rule` and sent to quarantine.
+    fn require(&mut self, flag: &str, before: &str, rule: Option<usize>) {
+        if let Some(at) = rule {
+            self.pending.push(Pending {
+                condition: format!("{before} AND NOT {}", quote(flag)),
+                target: PendingTarget::Rule { at, collect: true },
+            });
+        }
+        self.keep.push(flag.to_string());
+        self.columns.push(flag.to_string());
+    }
+
     fn alive(&self) -> String {
         if self.keep.is_empty() {
             "TRUE".to_string()
@@ -664,8 +677,7 @@ async fn execute_steps(
                 ))
                 .await
                 .map_err(|e| err(&e))?;
-                seg.keep.push(flag.clone());
-                seg.columns.push(flag.clone());
+                seg.require(&flag, &before, None);
                 df
             }
             Step::Derive { column, expression } => {
@@ -704,15 +716,7 @@ async fn execute_steps(
                     ))
                     .await
                     .map_err(|e| err(&e))?;
-                    seg.pending.push(Pending {
-                        condition: format!("{before} AND NOT {}", quote(&flag)),
-                        target: PendingTarget::Rule {
-                            at: rule_at,
-                            collect: true,
-                        },
-                    });
-                    seg.keep.push(flag.clone());
-                    seg.columns.push(flag.clone());
+                    seg.require(&flag, &before, Some(rule_at));
                     df
                 } else {
                     let warn = format!("__w{i}");
@@ -784,15 +788,7 @@ async fn execute_steps(
                 ))
                 .await
                 .map_err(|e| err(&e))?;
-                seg.pending.push(Pending {
-                    condition: format!("{before} AND NOT {}", quote(&flag)),
-                    target: PendingTarget::Rule {
-                        at: rule_at,
-                        collect: true,
-                    },
-                });
-                seg.keep.push(flag.clone());
-                seg.columns.push(flag.clone());
+                seg.require(&flag, &before, Some(rule_at));
                 df
             }
             Step::Unit { key, columns, .. } => {

@@ -206,10 +206,20 @@ async fn upload(
         .await;
     }
     let params = serde_json::json!({ "source": source, "path": path, "file_name": name });
+    enqueue(&state, &s, "delivery", params).await
+}
+
+/// Queues a job and sends the user to its page.
+async fn enqueue(
+    state: &AppState,
+    s: &SessionCtx,
+    kind: &str,
+    params: serde_json::Value,
+) -> Response {
     match state
         .store
         .enqueue_job(
-            "delivery",
+            kind,
             params,
             &Actor::user(&s.user.username),
             Timestamp::now(),
@@ -409,19 +419,7 @@ async fn run_chain(
         .into_response();
     }
     let params = serde_json::json!({ "chain": chain, "deliveries": ids });
-    match state
-        .store
-        .enqueue_job(
-            "chain_run",
-            params,
-            &Actor::user(&s.user.username),
-            Timestamp::now(),
-        )
-        .await
-    {
-        Ok(job) => Redirect::to(&format!("/admin/taches/{}", job.id)).into_response(),
-        Err(e) => WebError::from(e).into_response(),
-    }
+    enqueue(&state, &s, "chain_run", params).await
 }
 
 async fn run(
