@@ -100,17 +100,32 @@ fn json_of(row: &AnyRow, col: &str) -> Result<serde_json::Value, StoreError> {
     })
 }
 
-async fn run_of(store: &Store, row: &AnyRow) -> Result<ChainRun, StoreError> {
-    let id: i64 = row.try_get("id")?;
-    let inputs = sqlx::query(
-        "SELECT delivery_id FROM chain_run_inputs WHERE run_id = $1 ORDER BY delivery_id",
+/// The deliveries each run read, by run, from one query (`run` limits it to one run).
+async fn inputs_by_run(
+    store: &Store,
+    run: Option<i64>,
+) -> Result<std::collections::HashMap<i64, Vec<i64>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT run_id, delivery_id FROM chain_run_inputs WHERE run_id = $1 OR $1 = 0 ORDER BY run_id, delivery_id",
     )
-    .bind(id)
+    .bind(run.unwrap_or(0))
     .fetch_all(store.pool())
-    .await?
-    .iter()
-    .map(|r| r.try_get::<i64, _>("delivery_id"))
-    .collect::<Result<Vec<_>, _>>()?;
+    .await?;
+    let mut out: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    for r in &rows {
+        out.entry(r.try_get("run_id")?)
+            .or_default()
+            .push(r.try_get("delivery_id")?);
+    }
+    Ok(out)
+}
+
+fn run_of(
+    row: &AnyRow,
+    inputs: &mut std::collections::HashMap<i64, Vec<i64>>,
+) -> Result<ChainRun, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let inputs = inputs.remove(&id).unwrap_or_default();
     Ok(ChainRun {
         id,
         chain: row.try_get("chain")?,
@@ -206,7 +221,7 @@ impl Store {
             what: "chain run",
             key: id.to_string(),
         })?;
-        run_of(self, &row).await
+        run_of(&row, &mut inputs_by_run(self, Some(id)).await?)
     }
 
     /// Every run, newest first.
@@ -216,11 +231,8 @@ impl Store {
         )))
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(run_of(self, row).await?);
-        }
-        Ok(out)
+        let mut inputs = inputs_by_run(self, None).await?;
+        rows.iter().map(|row| run_of(row, &mut inputs)).collect()
     }
 
     /// The cube with this id (SHA-256).
