@@ -5,6 +5,7 @@
 //! (a rejected row once per rule it breaks), and the report counts them.
 
 use crate::EngineError;
+use crate::order::{SORTED_BY_KEY, SortTracker};
 use crate::source::{ColumnType, Source};
 use crate::value::{self, Value};
 use datafusion::arrow::array::{
@@ -18,6 +19,7 @@ use datafusion::common::DFSchema;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
@@ -254,6 +256,7 @@ struct Checker<'a> {
     required: Vec<bool>,
     key: Vec<usize>,
     seen: HashMap<u64, u64>,
+    order: SortTracker,
     staging: ArrowWriter<File>,
     quarantine: Quarantine,
     counts: BTreeMap<String, RuleReport>,
@@ -437,6 +440,15 @@ impl<'a> Checker<'a> {
                 .filter_map(|k| source.column_index(k))
                 .collect(),
             seen: HashMap::new(),
+            // Batch column 0 is the line number: key column k is batch column k + 1.
+            order: SortTracker::new(
+                source
+                    .key
+                    .iter()
+                    .filter_map(|k| source.column_index(k))
+                    .map(|k| k + 1)
+                    .collect(),
+            ),
             staging,
             quarantine: Quarantine {
                 writer: q_writer,
@@ -638,6 +650,7 @@ impl<'a> Checker<'a> {
         }
         let kept = filter_record_batch(&batch, &keep)?;
         if kept.num_rows() > 0 {
+            self.order.observe(&kept)?;
             self.staging.write(&kept)?;
         }
         Ok(())
@@ -663,6 +676,18 @@ impl<'a> Checker<'a> {
     ) -> Result<(DeliveryReport, bool), EngineError> {
         self.quarantine.flush()?;
         let has_quarantine = self.quarantine.rows > 0;
+        let sorted_by: Vec<&str> = self
+            .order
+            .sorted_by()
+            .iter()
+            .map(|&c| self.schema.field(c).name().as_str())
+            .collect();
+        if !sorted_by.is_empty() {
+            self.staging.append_key_value_metadata(KeyValue::new(
+                SORTED_BY_KEY.to_string(),
+                serde_json::to_string(&sorted_by).expect("a list of names serialises"),
+            ));
+        }
         self.staging.close()?;
         self.quarantine.writer.close()?;
         let rows_ok = self.rows_read - self.rows_rejected;

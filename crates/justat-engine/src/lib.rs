@@ -14,6 +14,7 @@ pub mod cube;
 pub mod delivery;
 pub mod ingest;
 pub mod manifest;
+pub mod order;
 pub mod source;
 pub mod value;
 

@@ -345,3 +345,46 @@ async fn a_code_out_of_its_validity_period_is_rejected() {
         "{ex}"
     );
 }
+
+/// The key prefix a staging file records being sorted by (metadata `justat.sorted_by`).
+fn sorted_by(env: &Env, sha: &str) -> Vec<String> {
+    let f = std::fs::File::open(env.lake.path(LakeKind::Staging, sha, "parquet")).unwrap();
+    let reader = datafusion::parquet::file::reader::SerializedFileReader::new(f).unwrap();
+    datafusion::parquet::file::reader::FileReader::metadata(&reader)
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|kv| kv.key == "justat.sorted_by").cloned())
+        .and_then(|kv| kv.value)
+        .map(|v| serde_json::from_str(&v).unwrap())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_staging_file_records_the_key_prefix_its_rows_arrive_sorted_by() {
+    let env = Env::new().await;
+    // penal_row(n) has case A{n}, offender P{n}: sorted by text, A10 comes before A2.
+    let mut sorted = rows(30);
+    sorted.sort_by_key(|r| r.split(';').next().unwrap().to_string());
+    let d = env
+        .deliver("penal", "sorted.csv", &penal_csv(&sorted))
+        .await;
+    assert_eq!(
+        sorted_by(&env, d.staging_sha256.as_deref().unwrap()),
+        ["case_id", "offender_id", "natinf"]
+    );
+    // Same case and offender, natinf decreasing: sorted by the first two key columns only.
+    let mut by_case = sorted.clone();
+    by_case.insert(0, sorted[0].replace(";7151;", ";7160;"));
+    let d = env
+        .deliver("penal", "by_case.csv", &penal_csv(&by_case))
+        .await;
+    assert_eq!(
+        sorted_by(&env, d.staging_sha256.as_deref().unwrap()),
+        ["case_id", "offender_id"]
+    );
+    // In the order of n: A2 after A10 is out of order, nothing is recorded.
+    let d = env
+        .deliver("penal", "unsorted.csv", &penal_csv(&rows(30)))
+        .await;
+    assert!(sorted_by(&env, d.staging_sha256.as_deref().unwrap()).is_empty());
+}
