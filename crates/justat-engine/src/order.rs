@@ -6,7 +6,7 @@
 //! a third of the time and a third of the memory (see `bench/chain`). The order is observed,
 //! never assumed: a single row out of order shortens the recorded prefix.
 
-use datafusion::arrow::array::{RecordBatch, make_comparator};
+use datafusion::arrow::array::{DynComparator, RecordBatch, make_comparator};
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::error::ArrowError;
 use std::cmp::Ordering;
@@ -72,7 +72,7 @@ impl SortTracker {
         &self,
         left: &RecordBatch,
         right: &RecordBatch,
-    ) -> Result<Vec<Box<dyn Fn(usize, usize) -> Ordering + Send + Sync>>, ArrowError> {
+    ) -> Result<Vec<DynComparator>, ArrowError> {
         self.columns[..self.prefix]
             .iter()
             .map(|&c| make_comparator(left.column(c), right.column(c), SortOptions::default()))
@@ -81,12 +81,7 @@ impl SortTracker {
 
     /// Compares row `a` (earlier) with row `b` column by column: the first difference decides;
     /// a decrease at column `j` means the stream is still sorted by the `j` columns before it.
-    fn shorten(
-        &mut self,
-        cmp: &[Box<dyn Fn(usize, usize) -> Ordering + Send + Sync>],
-        a: usize,
-        b: usize,
-    ) {
+    fn shorten(&mut self, cmp: &[DynComparator], a: usize, b: usize) {
         for (j, c) in cmp.iter().enumerate().take(self.prefix) {
             match c(a, b) {
                 Ordering::Less => return,
