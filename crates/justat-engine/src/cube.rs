@@ -3,6 +3,8 @@
 
 use crate::EngineError;
 use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
@@ -23,8 +25,17 @@ pub fn read_cells(
         message,
     };
     for batch in reader {
+        // Text columns may be written as Utf8 or Utf8View (DataFusion's choice): read as Utf8.
         let batch = batch?;
         let schema = batch.schema();
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| match c.data_type() {
+                DataType::Utf8View | DataType::LargeUtf8 => cast(c, &DataType::Utf8),
+                _ => Ok(c.clone()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let col = |name: &str| {
             schema
                 .index_of(name)
@@ -33,7 +44,7 @@ pub fn read_cells(
         // Every dimension and the period are text columns; a measure named by mistake in
         // --dims is refused rather than read as text.
         let text = |i: usize| {
-            batch.column(i).as_string_opt::<i32>().ok_or_else(|| {
+            columns[i].as_string_opt::<i32>().ok_or_else(|| {
                 bad(format!(
                     "`{}` is not a dimension of the cube",
                     schema.field(i).name()
@@ -57,7 +68,7 @@ pub fn read_cells(
             .filter(|(_, f)| {
                 f.name() != "TIME_PERIOD" && !wanted_names.contains(&f.name().as_str())
             })
-            .filter_map(|(i, _)| batch.column(i).as_string_opt::<i32>())
+            .filter_map(|(i, _)| columns[i].as_string_opt::<i32>())
             .collect();
         for row in 0..batch.num_rows() {
             if periods.value(row) != period || others.iter().any(|c| c.value(row) != "_T") {

@@ -211,6 +211,21 @@ impl Hierarchy {
         Hierarchy::from_pairs(cl.id(), pairs)
     }
 
+    /// From a codelist, keeping only the codes `used` (a cube holds the levels its chain
+    /// recoded to and their ancestors, not the codelist's finer codes).
+    pub fn from_codelist_used(
+        cl: &justat_model::codelist::Codelist,
+        used: &std::collections::BTreeSet<String>,
+    ) -> Result<Hierarchy, HierarchyError> {
+        let pairs = cl
+            .codes()
+            .iter()
+            .filter(|c| used.contains(&c.code))
+            .map(|c| (c.code.clone(), c.parent.clone(), 0))
+            .collect();
+        Hierarchy::from_pairs(cl.id(), pairs)
+    }
+
     /// Number of codes.
     pub fn len(&self) -> usize {
         self.codes.len()
@@ -278,6 +293,24 @@ mod tests {
         );
         assert!(h.is_leaf(tj2));
         assert_eq!(h.code(h.root()), "FR");
+    }
+
+    #[test]
+    fn a_cube_keeps_only_the_codelist_levels_it_holds() {
+        let cl = justat_model::codelist::shipped_codelist("CL_OFFENCE").unwrap();
+        let full = Hierarchy::from_codelist(&cl).unwrap();
+        let groups: std::collections::BTreeSet<String> = cl
+            .codes()
+            .iter()
+            .filter(|c| c.code == "_T" || c.parent.as_deref() == Some("_T"))
+            .map(|c| c.code.clone())
+            .collect();
+        let h = Hierarchy::from_codelist_used(&cl, &groups).unwrap();
+        assert_eq!(h.len(), groups.len());
+        assert!(h.len() < full.len());
+        let g = h.index("G_BIENS").expect("a publication group");
+        assert!(h.is_leaf(g), "its offences are not in the cube");
+        assert_eq!(h.code(h.root()), "_T");
     }
 
     #[test]

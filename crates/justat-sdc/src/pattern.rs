@@ -1,5 +1,6 @@
 //! Pattern files: one row per cell — the dimension codes, `count`, `value` (with a response
-//! variable) and `status` (`V`, `A`, `B`, `D`, `Z`) — the contract with other tools.
+//! variable) and `status` (`V`, `A`, `B`, `D`, `Z`) — the contract with other tools. The
+//! pattern of linked tables lists the cells of their union; cells left out are not published.
 
 use crate::hierarchy::Hierarchy;
 use crate::primary::Status;
@@ -42,7 +43,11 @@ pub fn write(table: &Table, out: impl std::io::Write) -> Result<(), csv::Error> 
     }
     header.push("status".into());
     w.write_record(&header)?;
-    for c in &table.cells {
+    for c in table
+        .cells
+        .iter()
+        .filter(|c| c.status != Status::NotPublished)
+    {
         let mut rec: Vec<String> = c
             .codes
             .iter()

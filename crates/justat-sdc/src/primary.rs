@@ -16,6 +16,9 @@ pub enum Status {
     Secondary,
     /// Empty: no contributor (a structural or sampling zero), published as such.
     Empty,
+    /// Not in any of the linked tables being protected: neither published nor part of any
+    /// relation the attacker knows (pattern files leave these cells out).
+    NotPublished,
 }
 
 impl Status {
@@ -27,6 +30,7 @@ impl Status {
             Status::PrimaryDominance => 'B',
             Status::Secondary => 'D',
             Status::Empty => 'Z',
+            Status::NotPublished => '-',
         }
     }
 
@@ -55,13 +59,23 @@ impl Status {
         matches!(self, Status::PrimaryFrequency | Status::PrimaryDominance)
     }
 
-    /// The SDMX `CONF_STATUS` code: F free, A primary, C secondary; empty cells are free.
+    /// The SDMX `CONF_STATUS` code (code list CL_CONF_STATUS): `F` free (empty cells too),
+    /// `A` primary for small counts, `G` primary for dominance by one or two units (the (n,k)
+    /// and p % rules), `D` secondary set by the sender, `N` not for publication.
     pub fn sdmx_conf_status(self) -> &'static str {
         match self {
             Status::Publishable | Status::Empty => "F",
-            Status::PrimaryFrequency | Status::PrimaryDominance => "A",
-            Status::Secondary => "C",
+            Status::PrimaryFrequency => "A",
+            Status::PrimaryDominance => "G",
+            Status::Secondary => "D",
+            Status::NotPublished => "N",
         }
+    }
+
+    /// What a published table shows instead of a suppressed value: `s` (secret statistique),
+    /// the symbol of the service's publications; `None` when the value is shown.
+    pub fn symbol(self) -> Option<&'static str> {
+        self.is_suppressed().then_some("s")
     }
 }
 
@@ -150,6 +164,31 @@ impl PrimaryRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_have_a_letter_an_sdmx_code_and_a_symbol() {
+        let all = [
+            (Status::Publishable, 'V', "F", None),
+            (Status::PrimaryFrequency, 'A', "A", Some("s")),
+            (Status::PrimaryDominance, 'B', "G", Some("s")),
+            (Status::Secondary, 'D', "D", Some("s")),
+            (Status::Empty, 'Z', "F", None),
+            (Status::NotPublished, '-', "N", None),
+        ];
+        for (status, letter, sdmx, symbol) in all {
+            assert_eq!(status.letter(), letter);
+            assert_eq!(status.sdmx_conf_status(), sdmx);
+            assert_eq!(status.symbol(), symbol);
+            if status != Status::NotPublished {
+                assert_eq!(Status::from_letter(&letter.to_string()), Some(status));
+            }
+        }
+        assert_eq!(
+            Status::from_letter("-"),
+            None,
+            "pattern files leave such cells out"
+        );
+    }
 
     #[test]
     fn frequency_threshold_boundaries() {

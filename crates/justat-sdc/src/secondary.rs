@@ -88,9 +88,10 @@ fn perturbation(
     let mut up: HashMap<usize, Variable> = HashMap::new();
     let mut down: HashMap<usize, Variable> = HashMap::new();
     for &c in hood {
-        if (table.cells[c].status == Status::Empty && c != target) || Some(c) == known {
-            // Empty cells are published as empty, and a singleton knows its own cell: neither
-            // can absorb a perturbation.
+        let cell = &table.cells[c];
+        if ((cell.status == Status::Empty || cell.locked) && c != target) || Some(c) == known {
+            // Empty cells are published as empty, cells an earlier publication showed stay
+            // shown, and a singleton knows its own cell: none can absorb a perturbation.
             continue;
         }
         up.insert(c, vars.add(variable().min(0.0)));

@@ -22,6 +22,9 @@ pub struct Cell {
     pub lower: f64,
     /// Required distance of the attacker's upper bound above the value.
     pub upper: f64,
+    /// Published by an earlier publication of the same cube and period: it stays published
+    /// (suppressing it now would protect nothing and open differences with what is public).
+    pub locked: bool,
 }
 
 /// Why a table cannot be built or checked; each variant names the cell or code.
@@ -71,6 +74,22 @@ pub enum TableError {
         /// The parts' sum.
         sum: f64,
     },
+    /// A cell that an earlier publication of the same cube and period showed is now unsafe.
+    #[error(
+        "cell ({cell}) was published by an earlier publication of this cube and period and is now unsafe: publish a correction rather than a new pattern"
+    )]
+    PublishedPrimary {
+        /// The cell's codes.
+        cell: String,
+    },
+    /// A code of an earlier pattern or of a table's definition is not in the dimension.
+    #[error("code `{code}` of dimension {dim} is not in its hierarchy")]
+    UnknownPatternCode {
+        /// The dimension.
+        dim: String,
+        /// The code.
+        code: String,
+    },
     /// A dominance or p % rule on a count table.
     #[error(
         "a dominance or p % rule needs a response variable (--response): a count table has no contributions to compare"
@@ -85,6 +104,14 @@ pub struct Relation {
     pub total: usize,
     /// Its parts.
     pub parts: Vec<usize>,
+}
+
+/// One of the linked tables published from a cube: the dimensions it holds at one code
+/// (`(dimension, code)`); the others are shown at every level.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableShape {
+    /// The dimensions held at one code.
+    pub fixed: Vec<(String, String)>,
 }
 
 /// A multi-dimensional table with all hierarchy levels: the full product of the dimensions'
@@ -120,6 +147,7 @@ impl Table {
                 status: Status::Empty,
                 lower: 0.0,
                 upper: 0.0,
+                locked: false,
             });
         }
         Table {
@@ -239,31 +267,133 @@ impl Table {
         }
     }
 
-    /// Every additivity relation: for each dimension, each of its non-leaf codes and each
-    /// combination of the other dimensions' codes, the total equals the sum of the children.
+    /// Every additivity relation the attacker knows: for each dimension, each of its non-leaf
+    /// codes and each combination of the other dimensions' codes, the total equals the sum of
+    /// the children — when all those cells are published (in one of the linked tables).
     pub fn relations(&self) -> Vec<Relation> {
         let mut out = Vec::new();
         for (i, cell) in self.cells.iter().enumerate() {
+            if cell.status == Status::NotPublished {
+                continue;
+            }
             for (d, (_, h)) in self.dims.iter().enumerate() {
                 let code = cell.codes[d] as usize;
                 if h.is_leaf(code) {
                     continue;
                 }
                 let base = i - code * self.strides[d];
-                let parts = h
+                let parts: Vec<usize> = h
                     .children(code)
                     .iter()
                     .map(|&c| base + c * self.strides[d])
                     .collect();
+                if parts
+                    .iter()
+                    .any(|&p| self.cells[p].status == Status::NotPublished)
+                {
+                    continue;
+                }
                 out.push(Relation { total: i, parts });
             }
         }
         out
     }
 
+    /// Keeps only the cells of the linked tables published from this table (a cube): each
+    /// table shows some dimensions at every level and holds the others at one code (`_T` for a
+    /// dimension it does not show, or a filter). Their union is protected as one table, with
+    /// the relations of all of them, so that no difference between two tables reveals a cell.
+    pub fn restrict_to(&mut self, tables: &[TableShape]) -> Result<(), TableError> {
+        let shapes: Vec<Vec<Option<u32>>> = tables
+            .iter()
+            .map(|t| {
+                self.dims
+                    .iter()
+                    .map(|(name, h)| match t.fixed.iter().find(|(d, _)| d == name) {
+                        None => Ok(None),
+                        Some((_, code)) => h.index(code).map(|i| Some(i as u32)).ok_or_else(|| {
+                            TableError::UnknownPatternCode {
+                                dim: name.clone(),
+                                code: code.clone(),
+                            }
+                        }),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()?;
+        for cell in &mut self.cells {
+            let shown = shapes.iter().any(|shape| {
+                shape
+                    .iter()
+                    .zip(&cell.codes)
+                    .all(|(fixed, &code)| fixed.is_none_or(|f| f == code))
+            });
+            if !shown {
+                cell.status = Status::NotPublished;
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries over the pattern of an earlier publication of the same cube and period: what
+    /// it suppressed stays suppressed, what it published stays published (locked). A cell it
+    /// published that is unsafe now is refused.
+    pub fn reuse(&mut self, earlier: &[(Vec<String>, Status)]) -> Result<(), TableError> {
+        for (codes, status) in earlier {
+            let mut pos = Vec::with_capacity(codes.len());
+            for ((name, h), code) in self.dims.iter().zip(codes) {
+                pos.push(
+                    h.index(code)
+                        .ok_or_else(|| TableError::UnknownPatternCode {
+                            dim: name.clone(),
+                            code: code.clone(),
+                        })? as u32,
+                );
+            }
+            let at = self.position(&pos);
+            let label = self.label(at);
+            let cell = &mut self.cells[at];
+            if cell.status == Status::NotPublished {
+                continue;
+            }
+            if status.is_suppressed() {
+                if cell.status == Status::Publishable {
+                    cell.status = Status::Secondary;
+                }
+            } else if *status != Status::NotPublished {
+                if cell.status.is_primary() {
+                    return Err(TableError::PublishedPrimary { cell: label });
+                }
+                cell.locked = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The cells of the pattern, with their codes as text (cells not published left out):
+    /// what a later publication of the same cube and period reuses.
+    pub fn pattern_cells(&self) -> Vec<(Vec<String>, Status)> {
+        self.cells
+            .iter()
+            .filter(|c| c.status != Status::NotPublished)
+            .map(|c| {
+                let codes = c
+                    .codes
+                    .iter()
+                    .zip(&self.dims)
+                    .map(|(&k, (_, h))| h.code(k as usize).to_string())
+                    .collect();
+                (codes, c.status)
+            })
+            .collect()
+    }
+
     /// Checks that every total equals the sum of its parts (for tables read from a file).
     pub fn check_additive(&self) -> Result<(), TableError> {
         for (i, cell) in self.cells.iter().enumerate() {
+            if cell.status == Status::NotPublished {
+                continue;
+            }
             for (d, (name, h)) in self.dims.iter().enumerate() {
                 let code = cell.codes[d] as usize;
                 if h.is_leaf(code) {
@@ -275,6 +405,12 @@ impl Table {
                     .iter()
                     .map(|&c| base + c * self.strides[d])
                     .collect();
+                if parts
+                    .iter()
+                    .any(|&p| self.cells[p].status == Status::NotPublished)
+                {
+                    continue;
+                }
                 let count: u64 = parts.iter().map(|&p| self.cells[p].count).sum();
                 if count != cell.count {
                     return Err(TableError::NotAdditive {
@@ -330,13 +466,18 @@ impl Table {
         Ok(table)
     }
 
-    /// A table read from cells (a pattern file): dims, then (codes, count, value, status).
+    /// A table read from cells (a pattern file): dims, then (codes, count, value, status);
+    /// cells not given are not published.
     pub fn from_cells(
         dims: Vec<(String, Hierarchy)>,
         cells: Vec<(Vec<u32>, u64, f64, Status)>,
         has_response: bool,
     ) -> Table {
         let mut table = Table::empty(dims, has_response);
+        // A cell the file leaves out is in none of its tables (a union of linked tables).
+        for c in &mut table.cells {
+            c.status = Status::NotPublished;
+        }
         for (codes, count, value, status) in cells {
             let pos = table.position(&codes);
             let c = &mut table.cells[pos];

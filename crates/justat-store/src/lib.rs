@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lake;
 mod migrate;
 pub mod runs;
+pub mod sdc;
 pub mod sessions;
 mod time;
 
@@ -25,6 +26,7 @@ pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
 pub use migrate::AppliedMigration;
 pub use runs::{ChainRun, Cube, NewCube, NewRun};
+pub use sdc::{NewPattern, SdcPattern};
 pub use sessions::{SessionInfo, SessionTokens};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -32,6 +32,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_jobs.sql"),
         postgres: include_str!("../migrations/postgres/0003_jobs.sql"),
     },
+    Migration {
+        version: 4,
+        name: "sdc_patterns",
+        sqlite: include_str!("../migrations/sqlite/0004_sdc_patterns.sql"),
+        postgres: include_str!("../migrations/postgres/0004_sdc_patterns.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.

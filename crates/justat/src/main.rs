@@ -76,8 +76,9 @@ enum Command {
     Generate(production::GenerateArgs),
     /// Statistical disclosure control (secret statistique) of tables.
     Sdc {
+        // Boxed: the protect command's many options would make every other command as large.
         #[command(subcommand)]
-        command: sdc::SdcCommand,
+        command: Box<sdc::SdcCommand>,
     },
     /// The audit log.
     Audit {
@@ -142,7 +143,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Cube { command } => production::cube(&config, command).await,
             Command::Generate(args) => production::generate(&args),
             Command::Codelist { command } => production::codelist(command),
-            Command::Sdc { command } => sdc::run(&config, command).await,
+            Command::Sdc { command } => sdc::run(&config, *command).await,
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit_verify(&config).await,

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use justat_sdc::audit::audit;
 use justat_sdc::secondary::protect;
+use justat_sdc::table::TableShape;
 use justat_sdc::{Hierarchy, PrimaryRules, Status, Table, microdata, pattern};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -41,6 +42,12 @@ pub enum SdcCommand {
         /// With --cube: the count measure to protect.
         #[arg(long, requires = "cube")]
         measure: Option<String>,
+        /// With --cube: one of the linked tables published from the cube and period, as the
+        /// dimensions it holds at one code, `DIM=CODE[,DIM=CODE…]` (e.g. `sex=_T`); the others
+        /// are shown at every level. Repeat it: the tables are protected together, as one
+        /// pattern over their union. Without it, the whole cube is one table.
+        #[arg(long = "table", requires = "cube")]
+        tables: Vec<String>,
         #[command(flatten)]
         dims: DimArgs,
         /// The response (magnitude) variable; without it the table counts records.
@@ -116,6 +123,29 @@ fn dims_with(
     Ok(out)
 }
 
+/// Parses `--table DIM=CODE[,DIM=CODE…]` values.
+fn table_shapes(tables: &[String], dims: &[String]) -> Result<Vec<TableShape>> {
+    tables
+        .iter()
+        .map(|t| {
+            let mut fixed = Vec::new();
+            for part in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (dim, code) = part.split_once('=').with_context(|| {
+                    format!("--table `{t}`: expected DIM=CODE[,DIM=CODE…] (e.g. sex=_T)")
+                })?;
+                if !dims.iter().any(|d| d == dim) {
+                    bail!(
+                        "--table `{t}`: `{dim}` is not one of --dims {}",
+                        dims.join(",")
+                    );
+                }
+                fixed.push((dim.to_string(), code.to_string()));
+            }
+            Ok(TableShape { fixed })
+        })
+        .collect()
+}
+
 fn summary(table: &Table) -> String {
     let n = |s: Status| table.cells.iter().filter(|c| c.status == s).count();
     let secondary_value: f64 = table
@@ -126,7 +156,7 @@ fn summary(table: &Table) -> String {
         .sum();
     format!(
         "{} cells: {} primary by frequency (A), {} by dominance (B), {} secondary (D, value {}), {} empty (Z)",
-        table.cells.len(),
+        table.cells.len() - n(Status::NotPublished),
         n(Status::PrimaryFrequency),
         n(Status::PrimaryDominance),
         n(Status::Secondary),
@@ -142,6 +172,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
             cube,
             period,
             measure,
+            tables,
             dims,
             response,
             freq,
@@ -169,6 +200,8 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
             };
             let start = Instant::now();
             let given = hierarchies(&dims)?;
+            // With a cube: the store, and the pattern to record once protected.
+            let mut record: Option<(justat_store::Store, justat_store::NewPattern)> = None;
             let mut table = match (file, cube) {
                 (Some(file), None) => {
                     let f = std::fs::File::open(&file)
@@ -189,7 +222,6 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                 (None, Some(cube)) => {
                     let store = crate::serve::open_store(config).await?;
                     let c = store.cube(&cube).await?;
-                    store.close().await;
                     let period =
                         period.context("--cube needs --period (a TIME_PERIOD of the cube)")?;
                     let measure =
@@ -212,9 +244,53 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                             .with_context(|| format!("the cube has no dimension `{name}`"))?;
                         let cl = justat_model::codelist::shipped_codelist(codelist)
                             .with_context(|| format!("unknown codelist {codelist}"))?;
-                        table_dims.push((name.clone(), Hierarchy::from_codelist(&cl)?));
+                        let d = table_dims.len();
+                        let used: std::collections::BTreeSet<String> =
+                            cells.iter().map(|(codes, _)| codes[d].clone()).collect();
+                        table_dims.push((name.clone(), Hierarchy::from_codelist_used(&cl, &used)?));
                     }
-                    Table::from_aggregates(table_dims, cells, &rules)?
+                    let mut table = Table::from_aggregates(table_dims, cells, &rules)?;
+                    if !tables.is_empty() {
+                        table.restrict_to(&table_shapes(&tables, &dims.dims)?)?;
+                    }
+                    // A later protection of the same cube, period and measure starts from the
+                    // earlier pattern: what was published stays published.
+                    if let Some(earlier) = store.latest_pattern(&c.id, &period, &measure).await? {
+                        if earlier.dims != dims.dims {
+                            bail!(
+                                "pattern #{} of this cube and period has dimensions {}: protect with the same --dims",
+                                earlier.id,
+                                earlier.dims.join(",")
+                            );
+                        }
+                        let cells = earlier
+                            .cells
+                            .iter()
+                            .map(|(codes, letter)| {
+                                let status = Status::from_letter(letter).with_context(|| {
+                                    format!("pattern #{}: status `{letter}`", earlier.id)
+                                })?;
+                                Ok((codes.clone(), status))
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        table.reuse(&cells)?;
+                        println!(
+                            "starting from pattern #{} of this cube and period ({})",
+                            earlier.id, earlier.summary
+                        );
+                    }
+                    record = Some((
+                        store,
+                        justat_store::NewPattern {
+                            cube_id: c.id.clone(),
+                            period,
+                            measure,
+                            dims: dims.dims.clone(),
+                            cells: Vec::new(),
+                            summary: String::new(),
+                        },
+                    ));
+                    table
                 }
                 _ => bail!("give --microdata FILE.csv or --cube ID"),
             };
@@ -245,6 +321,22 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                 .with_context(|| format!("cannot write {}", out.display()))?;
             pattern::write(&table, std::io::BufWriter::new(f))?;
             println!("{}", summary(&table));
+            if let Some((store, mut new)) = record {
+                new.cells = table
+                    .pattern_cells()
+                    .into_iter()
+                    .map(|(codes, s)| (codes, s.letter().to_string()))
+                    .collect();
+                new.summary = summary(&table);
+                let recorded = store
+                    .record_pattern(&new, &justat_store::Actor::cli(), jiff::Timestamp::now())
+                    .await?;
+                store.close().await;
+                println!(
+                    "recorded as pattern #{}: the next protection of this cube and period starts from it",
+                    recorded.id
+                );
+            }
             println!(
                 "{added} secondary suppressions; audit: 0 exact disclosures, 0 interval violations"
             );

@@ -185,3 +185,88 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
         2
     );
 }
+
+both_backends!(patterns_are_recorded_per_cube_period_and_measure_and_the_latest_is_found);
+
+async fn patterns_are_recorded_per_cube_period_and_measure_and_the_latest_is_found(db: &TestDb) {
+    use justat_store::NewPattern;
+    let d = db
+        .store
+        .record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now())
+        .await
+        .unwrap();
+    let cube = "e".repeat(64);
+    db.store
+        .record_run(
+            &NewRun {
+                chain: "penal_orientations".into(),
+                chain_version: 1,
+                chain_sha256: "c".repeat(64),
+                inputs: vec![d.id],
+                status: "OK".into(),
+                error: None,
+                cube: Some(NewCube {
+                    id: cube.clone(),
+                    name: "penal_orientations".into(),
+                    rows: 3,
+                    schema: json!({"dimensions": []}),
+                }),
+                manifest: json!({"steps": []}),
+                started_at: now(),
+            },
+            &Actor::cli(),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        db.store
+            .latest_pattern(&cube, "2024", "auteurs")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let pattern = |status: &str| NewPattern {
+        cube_id: cube.clone(),
+        period: "2024".into(),
+        measure: "auteurs".into(),
+        dims: vec!["court".into()],
+        cells: vec![
+            (vec!["_T".into()], "V".into()),
+            (vec!["TJ_1_119".into()], status.into()),
+        ],
+        summary: "2 cells".into(),
+    };
+    let first = db
+        .store
+        .record_pattern(&pattern("A"), &Actor::cli(), now())
+        .await
+        .unwrap();
+    let second = db
+        .store
+        .record_pattern(&pattern("D"), &Actor::cli(), now())
+        .await
+        .unwrap();
+    assert!(second.id > first.id);
+    let latest = db
+        .store
+        .latest_pattern(&cube, "2024", "auteurs")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        latest.cells[1],
+        (vec!["TJ_1_119".to_string()], "D".to_string())
+    );
+    assert_eq!(latest.dims, ["court"]);
+    assert!(
+        db.store
+            .latest_pattern(&cube, "2023", "auteurs")
+            .await
+            .unwrap()
+            .is_none(),
+        "another period starts afresh"
+    );
+    let log = db.store.audit_page(None, 10).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "sdc.protect").count(), 2);
+}

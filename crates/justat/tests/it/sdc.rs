@@ -255,3 +255,94 @@ fn bad_input_is_refused_with_the_code_or_cell_named() {
         text(&neg)
     );
 }
+
+#[test]
+fn linked_tables_of_a_cube_are_protected_together_and_later_ones_reuse_the_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    for args in [
+        &[
+            "generate", "cjn", "--years", "2024", "--scale", "0.01", "--seed", "3", "--out", "ext",
+        ][..],
+        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
+        &["chain", "run", "cjn_convictions", "--delivery", "1"],
+    ] {
+        let o = justat(p, args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    }
+    let list = text(&justat(p, &["cube", "list"]));
+    let cube = list
+        .lines()
+        .find(|l| l.contains("cjn_convictions"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let protect = |tables: &[&str], out: &str| {
+        let mut args = vec![
+            "sdc",
+            "protect",
+            "--cube",
+            &cube,
+            "--period",
+            "2024",
+            "--measure",
+            "condamnations",
+            "--dims",
+            "offence_group,main_sentence,sex,age_band",
+            "--out",
+            out,
+        ];
+        for t in tables {
+            args.extend(["--table", t]);
+        }
+        justat(p, &args)
+    };
+    // Offence group × sentence; then, in a later publication, offence group × sex too.
+    let first = protect(&["age_band=_T,sex=_T"], "first.csv");
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(
+        text(&first).contains("recorded as pattern #1"),
+        "{}",
+        text(&first)
+    );
+    let second = protect(
+        &["age_band=_T,sex=_T", "age_band=_T,main_sentence=_T"],
+        "second.csv",
+    );
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(
+        text(&second).contains("starting from pattern #1"),
+        "{}",
+        text(&second)
+    );
+    // Every cell of the first pattern keeps its status in the second, which adds the cells
+    // of the second table only.
+    let read = |f: &str| -> std::collections::HashMap<String, String> {
+        std::fs::read_to_string(p.join(f))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (codes, status) = l.rsplit_once(',').unwrap();
+                (
+                    codes.rsplit_once(',').unwrap().0.to_string(),
+                    status.to_string(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (read("first.csv"), read("second.csv"));
+    assert!(b.len() > a.len());
+    for (cell, status) in &a {
+        assert_eq!(Some(status), b.get(cell), "cell {cell}");
+    }
+    assert!(b.keys().all(|k| k.ends_with(",_T")), "no age band shown");
+    // A table naming a dimension the cube does not have is refused.
+    let bad = protect(&["court=_T"], "bad.csv");
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).contains("`court` is not one of --dims"),
+        "{}",
+        text(&bad)
+    );
+}
