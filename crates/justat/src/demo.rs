@@ -120,8 +120,40 @@ async fn prepare_production(config: &Config, store: &Store) -> Result<()> {
                 ids.push(d.id);
             }
         }
-        run(store, &lake, config, chain, &ids, false).await?;
+        let r = run(store, &lake, config, chain, &ids, false).await?;
+        if *chain == "cjn_convictions"
+            && let Some(cube) = &r.cube_id
+        {
+            protect_demo_tables(config, store, cube).await?;
+        }
     }
+    Ok(())
+}
+
+/// Protects the convictions of the latest year as the publications will show them: by offence
+/// group and sentence, and by offence group and sex — two linked tables, one pattern.
+async fn protect_demo_tables(config: &Config, store: &Store, cube: &str) -> Result<()> {
+    let dims: Vec<String> = ["offence_group", "main_sentence", "sex", "age_band"]
+        .map(String::from)
+        .to_vec();
+    let tables = ["age_band=_T,sex=_T", "age_band=_T,main_sentence=_T"].map(String::from);
+    let period = DEMO_YEARS.end().to_string();
+    let (mut table, new) = crate::sdc::cube_table(
+        config,
+        store,
+        cube,
+        &period,
+        "condamnations",
+        &dims,
+        &tables,
+        &justat_sdc::PrimaryRules::default(),
+    )
+    .await?;
+    let added = crate::sdc::protect_and_audit(&mut table)?;
+    let id = crate::sdc::record_pattern(store, &table, new).await?;
+    println!(
+        "secret statistique: convictions {period} by offence group × sentence and × sex protected together ({added} secondary suppressions, audit clean), pattern #{id}"
+    );
     Ok(())
 }
 

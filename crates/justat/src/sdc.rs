@@ -123,6 +123,131 @@ fn dims_with(
     Ok(out)
 }
 
+/// The table of a cube's period and measure for `dims` (restricted to the linked `tables`,
+/// each `DIM=CODE[,DIM=CODE…]`), its primaries set and the latest pattern of the same cube,
+/// period and measure carried over; with the pattern to record once it is protected.
+#[allow(clippy::too_many_arguments)]
+pub async fn cube_table(
+    config: &Config,
+    store: &justat_store::Store,
+    cube: &str,
+    period: &str,
+    measure: &str,
+    dims: &[String],
+    tables: &[String],
+    rules: &PrimaryRules,
+) -> Result<(Table, justat_store::NewPattern)> {
+    let c = store.cube(cube).await?;
+    let path = justat_store::Lake::new(&config.data_dir).path(
+        justat_store::LakeKind::Cube,
+        &c.id,
+        "parquet",
+    );
+    let cells = justat_engine::cube::read_cells(&path, dims, period, measure)?;
+    let mut table_dims = Vec::new();
+    for name in dims {
+        let codelist = c.schema["dimensions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["column"] == name.as_str())
+            .and_then(|d| d["codelist"].as_str())
+            .with_context(|| format!("the cube has no dimension `{name}`"))?;
+        let cl = justat_model::codelist::shipped_codelist(codelist)
+            .with_context(|| format!("unknown codelist {codelist}"))?;
+        let d = table_dims.len();
+        let used: std::collections::BTreeSet<String> =
+            cells.iter().map(|(codes, _)| codes[d].clone()).collect();
+        table_dims.push((name.clone(), Hierarchy::from_codelist_used(&cl, &used)?));
+    }
+    let mut table = Table::from_aggregates(table_dims, cells, rules)?;
+    if !tables.is_empty() {
+        table.restrict_to(&table_shapes(tables, dims)?)?;
+    }
+    // A later protection of the same cube, period and measure starts from the
+    // earlier pattern: what was published stays published.
+    if let Some(earlier) = store.latest_pattern(&c.id, period, measure).await? {
+        if earlier.dims != dims {
+            bail!(
+                "pattern #{} of this cube and period has dimensions {}: protect with the same --dims",
+                earlier.id,
+                earlier.dims.join(",")
+            );
+        }
+        let cells = earlier
+            .cells
+            .iter()
+            .map(|(codes, letter)| {
+                let status = Status::from_letter(letter)
+                    .with_context(|| format!("pattern #{}: status `{letter}`", earlier.id))?;
+                Ok((codes.clone(), status))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        table.reuse(&cells)?;
+        println!(
+            "starting from pattern #{} of this cube and period ({})",
+            earlier.id, earlier.summary
+        );
+    }
+    Ok((
+        table,
+        justat_store::NewPattern {
+            cube_id: c.id.clone(),
+            period: period.to_string(),
+            measure: measure.to_string(),
+            dims: dims.to_vec(),
+            cells: Vec::new(),
+            summary: String::new(),
+        },
+    ))
+}
+
+/// Protects `table` (secondary suppressions), audits it and refuses a pattern that fails.
+pub fn protect_and_audit(table: &mut Table) -> Result<usize> {
+    let added = protect(table)?;
+    let report = audit(table, true)?;
+    if report.exact_disclosures + report.interval_violations > 0 {
+        for v in report.violations.iter().take(10) {
+            eprintln!(
+                "  ({}) value {} → [{}, {}]{}",
+                v.label,
+                v.value,
+                v.min,
+                v.max,
+                if v.singleton {
+                    " (singleton attack)"
+                } else {
+                    ""
+                }
+            );
+        }
+        bail!(
+            "the pattern fails its audit ({} exact disclosures, {} interval violations): nothing was written",
+            report.exact_disclosures,
+            report.interval_violations
+        );
+    }
+    Ok(added)
+}
+
+/// Records a protected cube table's pattern; returns its number.
+pub async fn record_pattern(
+    store: &justat_store::Store,
+    table: &Table,
+    mut new: justat_store::NewPattern,
+) -> Result<i64> {
+    new.cells = table
+        .pattern_cells()
+        .into_iter()
+        .map(|(codes, s)| (codes, s.letter().to_string()))
+        .collect();
+    new.summary = summary(table);
+    let recorded = store
+        .record_pattern(&new, &justat_store::Actor::cli(), jiff::Timestamp::now())
+        .await?;
+    Ok(recorded.id)
+}
+
 /// Parses `--table DIM=CODE[,DIM=CODE…]` values.
 fn table_shapes(tables: &[String], dims: &[String]) -> Result<Vec<TableShape>> {
     tables
@@ -220,121 +345,30 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                     )?
                 }
                 (None, Some(cube)) => {
-                    let store = crate::serve::open_store(config).await?;
-                    let c = store.cube(&cube).await?;
                     let period =
                         period.context("--cube needs --period (a TIME_PERIOD of the cube)")?;
                     let measure =
                         measure.context("--cube needs --measure (a count measure of the cube)")?;
-                    let path = justat_store::Lake::new(&config.data_dir).path(
-                        justat_store::LakeKind::Cube,
-                        &c.id,
-                        "parquet",
-                    );
-                    let cells =
-                        justat_engine::cube::read_cells(&path, &dims.dims, &period, &measure)?;
-                    let mut table_dims = Vec::new();
-                    for name in &dims.dims {
-                        let codelist = c.schema["dimensions"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .find(|d| d["column"] == name.as_str())
-                            .and_then(|d| d["codelist"].as_str())
-                            .with_context(|| format!("the cube has no dimension `{name}`"))?;
-                        let cl = justat_model::codelist::shipped_codelist(codelist)
-                            .with_context(|| format!("unknown codelist {codelist}"))?;
-                        let d = table_dims.len();
-                        let used: std::collections::BTreeSet<String> =
-                            cells.iter().map(|(codes, _)| codes[d].clone()).collect();
-                        table_dims.push((name.clone(), Hierarchy::from_codelist_used(&cl, &used)?));
-                    }
-                    let mut table = Table::from_aggregates(table_dims, cells, &rules)?;
-                    if !tables.is_empty() {
-                        table.restrict_to(&table_shapes(&tables, &dims.dims)?)?;
-                    }
-                    // A later protection of the same cube, period and measure starts from the
-                    // earlier pattern: what was published stays published.
-                    if let Some(earlier) = store.latest_pattern(&c.id, &period, &measure).await? {
-                        if earlier.dims != dims.dims {
-                            bail!(
-                                "pattern #{} of this cube and period has dimensions {}: protect with the same --dims",
-                                earlier.id,
-                                earlier.dims.join(",")
-                            );
-                        }
-                        let cells = earlier
-                            .cells
-                            .iter()
-                            .map(|(codes, letter)| {
-                                let status = Status::from_letter(letter).with_context(|| {
-                                    format!("pattern #{}: status `{letter}`", earlier.id)
-                                })?;
-                                Ok((codes.clone(), status))
-                            })
-                            .collect::<Result<Vec<_>>>()?;
-                        table.reuse(&cells)?;
-                        println!(
-                            "starting from pattern #{} of this cube and period ({})",
-                            earlier.id, earlier.summary
-                        );
-                    }
-                    record = Some((
-                        store,
-                        justat_store::NewPattern {
-                            cube_id: c.id.clone(),
-                            period,
-                            measure,
-                            dims: dims.dims.clone(),
-                            cells: Vec::new(),
-                            summary: String::new(),
-                        },
-                    ));
+                    let store = crate::serve::open_store(config).await?;
+                    let (table, new) = cube_table(
+                        config, &store, &cube, &period, &measure, &dims.dims, &tables, &rules,
+                    )
+                    .await?;
+                    record = Some((store, new));
                     table
                 }
                 _ => bail!("give --microdata FILE.csv or --cube ID"),
             };
-            let added = protect(&mut table)?;
-            let report = audit(&table, true)?;
-            if report.exact_disclosures + report.interval_violations > 0 {
-                for v in report.violations.iter().take(10) {
-                    eprintln!(
-                        "  ({}) value {} → [{}, {}]{}",
-                        v.label,
-                        v.value,
-                        v.min,
-                        v.max,
-                        if v.singleton {
-                            " (singleton attack)"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                bail!(
-                    "the pattern fails its audit ({} exact disclosures, {} interval violations): nothing was written",
-                    report.exact_disclosures,
-                    report.interval_violations
-                );
-            }
+            let added = protect_and_audit(&mut table)?;
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             pattern::write(&table, std::io::BufWriter::new(f))?;
             println!("{}", summary(&table));
-            if let Some((store, mut new)) = record {
-                new.cells = table
-                    .pattern_cells()
-                    .into_iter()
-                    .map(|(codes, s)| (codes, s.letter().to_string()))
-                    .collect();
-                new.summary = summary(&table);
-                let recorded = store
-                    .record_pattern(&new, &justat_store::Actor::cli(), jiff::Timestamp::now())
-                    .await?;
+            if let Some((store, new)) = record {
+                let id = record_pattern(&store, &table, new).await?;
                 store.close().await;
                 println!(
-                    "recorded as pattern #{}: the next protection of this cube and period starts from it",
-                    recorded.id
+                    "recorded as pattern #{id}: the next protection of this cube and period starts from it"
                 );
             }
             println!(
