@@ -1,28 +1,17 @@
-//! The audit, independent of the method that chose the suppressions: for each suppressed
-//! cell, the attacker's minimum and maximum by linear programming over every additivity
-//! relation of the table (all hierarchy levels at once), published cells fixed, cells
-//! non-negative. A primary cell is exactly disclosed when its interval has no width, and
+//! The audit, independent of the method that chose the suppressions: whether an attacker who
+//! knows every published cell and every additivity relation of the table (all hierarchy levels
+//! at once, cells non-negative) can narrow a primary cell inside its protection interval, by
+//! linear programming. A primary cell is exactly disclosed when its interval has no width, and
 //! under-protected when the interval does not reach its protection levels.
 
 use crate::table::Table;
 use good_lp::{
     Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Tolerance on values (they are counts or amounts to the cent).
 const EPS: f64 = 1e-6;
-
-/// What the attacker can say of one suppressed cell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Interval {
-    /// The cell.
-    pub cell: usize,
-    /// The smallest value consistent with everything published.
-    pub min: f64,
-    /// The largest.
-    pub max: f64,
-}
 
 /// A primary cell the pattern fails to protect.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +37,6 @@ pub struct Violation {
 /// The audit of a pattern.
 #[derive(Debug, Clone, Default)]
 pub struct AuditReport {
-    /// Every suppressed cell's interval.
-    pub intervals: Vec<Interval>,
     /// The primary cells exactly disclosed.
     pub exact_disclosures: usize,
     /// The primary cells narrowed inside their protection interval (but not exactly).
@@ -225,45 +212,279 @@ pub fn reveals_others(table: &Table, singleton: usize, cell: usize) -> bool {
     !same
 }
 
-/// Audits the table's suppression pattern. With `singletons`, each primary cell with a single
-/// contributor is also assumed known to that contributor, who attacks the other primaries.
-pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError> {
-    let mut report = AuditReport::default();
-    for comp in components(table) {
-        for &cell in &comp.cells {
-            let (min, max) = bounds(table, &comp, cell, &[])?;
-            report.intervals.push(Interval { cell, min, max });
-            if table.cells[cell].status.is_primary()
-                && let Some(v) = judge(table, cell, min, max, None)
-            {
-                report.violations.push(v);
+/// The additivity equations restricted to suppressed cells (published cells are constants
+/// and drop out of a perturbation), and for each suppressed cell the equations it is in.
+struct Equations {
+    terms: Vec<Vec<(usize, f64)>>,
+    by_cell: HashMap<usize, Vec<usize>>,
+}
+
+impl Equations {
+    fn new(table: &Table) -> Equations {
+        let mut terms = Vec::new();
+        let mut by_cell: HashMap<usize, Vec<usize>> = HashMap::new();
+        for r in table.relations() {
+            let eq: Vec<(usize, f64)> = std::iter::once((r.total, 1.0))
+                .chain(r.parts.iter().map(|&p| (p, -1.0)))
+                .filter(|&(c, _)| table.cells[c].status.is_suppressed())
+                .collect();
+            if eq.is_empty() {
+                continue;
+            }
+            for &(c, _) in &eq {
+                by_cell.entry(c).or_default().push(terms.len());
+            }
+            terms.push(eq);
+        }
+        Equations { terms, by_cell }
+    }
+
+    /// The suppressed cells sharing an equation with one of `cells`, and those cells.
+    fn grow(&self, cells: &BTreeSet<usize>) -> BTreeSet<usize> {
+        let mut out = cells.clone();
+        for c in cells {
+            for &e in self.by_cell.get(c).into_iter().flatten() {
+                out.extend(self.terms[e].iter().map(|&(c, _)| c));
             }
         }
-        if singletons {
-            let known: Vec<usize> = comp
-                .cells
+        out
+    }
+}
+
+/// A change of the suppressed cells that keeps every published cell and every relation, keeps
+/// cells non-negative, leaves `fixed` alone and moves `target` by `shift`: proof that an attacker
+/// cannot exclude the value moved to. Searched in growing neighbourhoods of the target (small
+/// programs on large tables); `None` when even the whole component has none.
+fn witness(
+    table: &Table,
+    eqs: &Equations,
+    target: usize,
+    shift: f64,
+    fixed: Option<usize>,
+) -> Result<Option<Vec<(usize, f64)>>, AuditError> {
+    let mut hood = BTreeSet::from([target]);
+    loop {
+        let next = eqs.grow(&hood);
+        let grew = next.len() > hood.len();
+        hood = next;
+        let mut vars = ProblemVariables::new();
+        let mut up: HashMap<usize, Variable> = HashMap::new();
+        let mut down: HashMap<usize, Variable> = HashMap::new();
+        for &c in &hood {
+            if Some(c) == fixed {
+                continue;
+            }
+            up.insert(c, vars.add(variable().min(0.0)));
+            down.insert(
+                c,
+                vars.add(variable().min(0.0).max(table.cells[c].value.max(0.0))),
+            );
+        }
+        // The smallest change, around singletons' cells where it can: the fewer singletons a
+        // witness changes, the fewer attacks must be searched again.
+        let weight = |c: usize| {
+            let cell = &table.cells[c];
+            if cell.count == 1 && cell.status.is_primary() {
+                10.0
+            } else {
+                1.0
+            }
+        };
+        let objective: Expression = up.keys().map(|&c| weight(c) * (up[&c] + down[&c])).sum();
+        let mut model = vars.minimise(objective).using(microlp);
+        let mut used: BTreeSet<usize> = BTreeSet::new();
+        for c in &hood {
+            used.extend(eqs.by_cell.get(c).into_iter().flatten().copied());
+        }
+        for e in used {
+            let lhs: Expression = eqs.terms[e]
                 .iter()
-                .copied()
-                .filter(|&c| table.cells[c].status.is_primary() && table.cells[c].count == 1)
-                .collect();
-            for &s in &known {
-                for &cell in &comp.cells {
-                    if cell == s
-                        || !table.cells[cell].status.is_primary()
-                        || !reveals_others(table, s, cell)
-                        || report.violations.iter().any(|v| v.cell == cell)
-                    {
+                .filter(|(c, _)| up.contains_key(c))
+                .map(|&(c, k)| k * (up[&c] - down[&c]))
+                .sum();
+            model = model.with(constraint!(lhs == 0.0));
+        }
+        if !up.contains_key(&target) {
+            return Ok(None);
+        }
+        model = model.with(constraint!(up[&target] - down[&target] == shift));
+        match model.solve() {
+            Ok(sol) => {
+                let mut change: Vec<(usize, f64)> = up
+                    .keys()
+                    .map(|&c| (c, sol.value(up[&c]) - sol.value(down[&c])))
+                    .filter(|(_, d)| d.abs() > EPS)
+                    .collect();
+                change.sort_by_key(|&(c, _)| c);
+                return Ok(Some(change));
+            }
+            Err(good_lp::ResolutionError::Infeasible) if grew => {}
+            Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
+            Err(e) => {
+                return Err(AuditError {
+                    cell: table.label(target),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// The attacker's exact interval for `cell` by linear programming over its whole component,
+/// with the `known` cell (a singleton contributor's own) fixed at its value.
+pub fn interval(
+    table: &Table,
+    cell: usize,
+    known: Option<usize>,
+) -> Result<(f64, f64), AuditError> {
+    let comp = components(table)
+        .into_iter()
+        .find(|c| c.cells.contains(&cell))
+        .ok_or_else(|| AuditError {
+            cell: table.label(cell),
+            message: "the cell is not suppressed".into(),
+        })?;
+    let known: Vec<(usize, f64)> = known
+        .map(|k| (k, table.cells[k].value))
+        .into_iter()
+        .collect();
+    bounds(table, &comp, cell, &known)
+}
+
+/// Audits the table's suppression pattern. With `singletons`, each primary cell with a single
+/// contributor is also assumed known to that contributor, who attacks the other primaries.
+///
+/// A primary passes when, in both directions, a change of the suppressed cells reaching its
+/// protection level exists (its witness); an attacker then cannot narrow it further. A singleton
+/// attack can only break a witness that changes the singleton's cell: those are searched again
+/// with that cell fixed. Only failures are measured exactly, over their whole component.
+pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError> {
+    let eqs = Equations::new(table);
+    let mut report = AuditReport::default();
+    let known: Vec<usize> = if singletons {
+        (0..table.cells.len())
+            .filter(|&c| table.cells[c].status.is_primary() && table.cells[c].count == 1)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let fail = |report: &mut AuditReport, cell: usize, by: Option<usize>| {
+        let (min, max) = interval(table, cell, by)?;
+        let v = judge(table, cell, min, max, by).unwrap_or_else(|| Violation {
+            // The exact programme disagrees with the local search: report it as a failure all
+            // the same (a pattern is never declared safe on a doubt).
+            cell,
+            label: table.label(cell),
+            value: table.cells[cell].value,
+            min,
+            max,
+            exact: max - min <= EPS,
+            singleton: by.is_some(),
+            by,
+        });
+        report.violations.push(v);
+        Ok::<(), AuditError>(())
+    };
+    // What each primary needs, up (0) and down (1): any movement at all for a cell asked no
+    // interval (none is an exact disclosure).
+    let need = |c: usize, dir: usize| {
+        let cell = &table.cells[c];
+        let tiny = 1e-3 * cell.value.abs().max(1.0);
+        if dir == 0 {
+            cell.upper.max(tiny)
+        } else {
+            cell.lower.max(tiny)
+        }
+    };
+    let primaries: Vec<usize> = (0..table.cells.len())
+        .filter(|&c| table.cells[c].status.is_primary())
+        .collect();
+    // One witness often proves several primaries safe: every primary it moves far enough, in
+    // the direction it moves it, and in the other one too when the opposite change keeps every
+    // cell non-negative. (A change and its opposite are feasible together with no change, so
+    // any smaller one in between is too.)
+    let mut witnesses: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut proof: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut failed: BTreeSet<usize> = BTreeSet::new();
+    for &p in &primaries {
+        for dir in 0..2 {
+            if proof.contains_key(&(p, dir)) {
+                continue;
+            }
+            let sign = if dir == 0 { 1.0 } else { -1.0 };
+            let needed = need(p, dir);
+            // A unit change first: on a count table it proves the small cells it crosses too.
+            let unit = if dir == 0 {
+                needed.max(1.0)
+            } else {
+                needed.max(table.cells[p].value.min(1.0))
+            };
+            let mut found = witness(table, &eqs, p, sign * unit, None)?;
+            if found.is_none() && unit > needed {
+                found = witness(table, &eqs, p, sign * needed, None)?;
+            }
+            let Some(change) = found else {
+                failed.insert(p);
+                break;
+            };
+            let reversible = change
+                .iter()
+                .all(|&(c, d)| d <= table.cells[c].value.max(0.0) + EPS);
+            let w = witnesses.len();
+            for &(q, d) in &change {
+                if !table.cells[q].status.is_primary() {
+                    continue;
+                }
+                for (moved, ok) in [(d, true), (-d, reversible)] {
+                    if !ok {
                         continue;
                     }
-                    let (min, max) = bounds(table, &comp, cell, &[(s, table.cells[s].value)])?;
-                    if let Some(v) = judge(table, cell, min, max, Some(s)) {
-                        report.violations.push(v);
+                    let dir = if moved > 0.0 { 0 } else { 1 };
+                    if moved.abs() + EPS >= need(q, dir) {
+                        proof.entry((q, dir)).or_insert(w);
+                    }
+                }
+            }
+            witnesses.push(change);
+            debug_assert!(proof.contains_key(&(p, dir)));
+        }
+    }
+    for &p in &failed {
+        fail(&mut report, p, None)?;
+    }
+    // A singleton contributor knows its own cell: a witness that changes it proves nothing to
+    // them, and is searched again with that cell fixed.
+    // Witnesses found with a singleton's cell fixed prove, against that singleton, every
+    // primary they move far enough.
+    let mut proof_against: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
+    for &p in primaries.iter().filter(|p| !failed.contains(p)) {
+        'attackers: for &s in &known {
+            if s == p || !reveals_others(table, s, p) {
+                continue;
+            }
+            for dir in 0..2 {
+                let w = proof[&(p, dir)];
+                if !witnesses[w].iter().any(|&(c, _)| c == s)
+                    || proof_against.contains(&(p, dir, s))
+                {
+                    continue;
+                }
+                let sign = if dir == 0 { 1.0 } else { -1.0 };
+                let Some(change) = witness(table, &eqs, p, sign * need(p, dir), Some(s))? else {
+                    fail(&mut report, p, Some(s))?;
+                    break 'attackers;
+                };
+                for &(q, d) in &change {
+                    if table.cells[q].status.is_primary() {
+                        let dir = if d > 0.0 { 0 } else { 1 };
+                        if d.abs() + EPS >= need(q, dir) {
+                            proof_against.insert((q, dir, s));
+                        }
                     }
                 }
             }
         }
     }
-    report.intervals.sort_by_key(|i| i.cell);
     report.exact_disclosures = report.violations.iter().filter(|v| v.exact).count();
     report.interval_violations = report.violations.len() - report.exact_disclosures;
     Ok(report)
@@ -342,13 +563,11 @@ mod tests {
             "{:?}",
             r.violations
         );
-        let i = r
-            .intervals
-            .iter()
-            .find(|i| t.cells[i.cell].status.is_primary())
+        let p = (0..t.cells.len())
+            .find(|&c| t.cells[c].status.is_primary())
             .unwrap();
         assert_eq!(
-            (i.min, i.max),
+            interval(&t, p, None).unwrap(),
             (0.0, 13.0),
             "down to 0, up until C2 of R1 (10) or R2 of C1 (12) is exhausted"
         );

@@ -151,6 +151,36 @@ fn perturbation(
     }
 }
 
+/// Whether the cells already suppressed can absorb a shift of `p`: a perturbation among them
+/// alone, searched in neighbourhoods grown through suppressed cells only.
+fn protected_by_suppressed(
+    table: &Table,
+    links: &Links,
+    suppressed: &[bool],
+    p: usize,
+    shift: f64,
+    known: Option<usize>,
+) -> Result<bool, SuppressionError> {
+    let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
+    // A few steps only: on a large table the suppressed cells can form one vast component.
+    for _ in 0..4 {
+        let next: BTreeSet<usize> = links
+            .grow(&hood)
+            .into_iter()
+            .filter(|&c| suppressed[c] || c == p)
+            .collect();
+        let grew = next.len() > hood.len();
+        hood = next;
+        if perturbation(table, links, suppressed, &hood, p, shift, known)?.is_some() {
+            return Ok(true);
+        }
+        if !grew {
+            return Ok(false);
+        }
+    }
+    Ok(false)
+}
+
 /// Adds to the pattern the cells of a perturbation protecting `p` in both directions (with the
 /// singleton cell `known` fixed, if any); returns how many were added.
 fn protect_cell(
@@ -170,21 +200,38 @@ fn protect_cell(
         if shift == 0.0 {
             continue;
         }
+        // Often the cells already suppressed protect it: a search among them alone is small.
+        if protected_by_suppressed(table, links, suppressed, p, shift, known)? {
+            continue;
+        }
         let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
-        let mut found = None;
+        let mut found: Option<(f64, Vec<usize>)> = None;
         for _ in 0..8 {
             let next = links.grow(&hood);
             let grew = next.len() > hood.len();
             hood = next;
             if let Some(cells) = perturbation(table, links, suppressed, &hood, p, shift, known)? {
-                found = Some(cells);
-                break;
+                let cost: f64 = cells
+                    .iter()
+                    .filter(|&&c| !suppressed[c])
+                    .map(|&c| 1.0 + table.cells[c].value.abs())
+                    .sum();
+                // The first neighbourhood where a perturbation exists is rarely where the
+                // cheapest one is (a national total is near, the partner court one step
+                // further): look one step further before choosing.
+                if let Some((best, _)) = &found {
+                    if cost < *best {
+                        found = Some((cost, cells));
+                    }
+                    break;
+                }
+                found = Some((cost, cells));
             }
             if !grew {
                 break;
             }
         }
-        let Some(cells) = found else {
+        let Some((_, cells)) = found else {
             return Err(SuppressionError::Unprotectable {
                 cell: table.label(p),
                 need: shift.abs(),

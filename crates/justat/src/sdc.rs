@@ -278,7 +278,9 @@ fn summary(table: &Table) -> String {
         .iter()
         .filter(|c| c.status == Status::Secondary)
         .map(|c| c.value)
-        .sum();
+        .sum::<f64>()
+        // An empty sum is -0 in IEEE arithmetic: printed as 0.
+        + 0.0;
     format!(
         "{} cells: {} primary by frequency (A), {} by dominance (B), {} secondary (D, value {}), {} empty (Z)",
         table.cells.len() - n(Status::NotPublished),
