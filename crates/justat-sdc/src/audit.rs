@@ -351,16 +351,18 @@ pub fn interval(
     bounds(table, &comp, cell, &known)
 }
 
-/// Audits the table's suppression pattern. With `singletons`, each primary cell with a single
-/// contributor is also assumed known to that contributor, who attacks the other primaries.
+/// The primary cells the pattern fails to protect, each with the singleton whose attack breaks
+/// it (if any), in cell order; without their exact intervals (see [`audit`]).
 ///
 /// A primary passes when, in both directions, a change of the suppressed cells reaching its
 /// protection level exists (its witness); an attacker then cannot narrow it further. A singleton
 /// attack can only break a witness that changes the singleton's cell: those are searched again
-/// with that cell fixed. Only failures are measured exactly, over their whole component.
-pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError> {
+/// with that cell fixed.
+pub fn failures(
+    table: &Table,
+    singletons: bool,
+) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let eqs = Equations::new(table);
-    let mut report = AuditReport::default();
     let known: Vec<usize> = if singletons {
         (0..table.cells.len())
             .filter(|&c| table.cells[c].status.is_primary() && table.cells[c].count == 1)
@@ -368,23 +370,7 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
     } else {
         Vec::new()
     };
-    let fail = |report: &mut AuditReport, cell: usize, by: Option<usize>| {
-        let (min, max) = interval(table, cell, by)?;
-        let v = judge(table, cell, min, max, by).unwrap_or_else(|| Violation {
-            // The exact programme disagrees with the local search: report it as a failure all
-            // the same (a pattern is never declared safe on a doubt).
-            cell,
-            label: table.label(cell),
-            value: table.cells[cell].value,
-            min,
-            max,
-            exact: max - min <= EPS,
-            singleton: by.is_some(),
-            by,
-        });
-        report.violations.push(v);
-        Ok::<(), AuditError>(())
-    };
+    let mut failures: Vec<(usize, Option<usize>)> = Vec::new();
     // What each primary needs, up (0) and down (1): any movement at all for a cell asked no
     // interval (none is an exact disclosure).
     let need = |c: usize, dir: usize| {
@@ -449,9 +435,7 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
             debug_assert!(proof.contains_key(&(p, dir)));
         }
     }
-    for &p in &failed {
-        fail(&mut report, p, None)?;
-    }
+    failures.extend(failed.iter().map(|&p| (p, None)));
     // A singleton contributor knows its own cell: a witness that changes it proves nothing to
     // them, and is searched again with that cell fixed.
     // Witnesses found with a singleton's cell fixed prove, against that singleton, every
@@ -471,7 +455,7 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
                 }
                 let sign = if dir == 0 { 1.0 } else { -1.0 };
                 let Some(change) = witness(table, &eqs, p, sign * need(p, dir), Some(s))? else {
-                    fail(&mut report, p, Some(s))?;
+                    failures.push((p, Some(s)));
                     break 'attackers;
                 };
                 for &(q, d) in &change {
@@ -484,6 +468,43 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
                 }
             }
         }
+    }
+    failures.sort();
+    Ok(failures)
+}
+
+/// Audits the table's suppression pattern. With `singletons`, each primary cell with a single
+/// contributor is also assumed known to that contributor, who attacks the other primaries.
+/// Each failure found by [`failures`] is measured exactly, by linear programming over its whole
+/// component.
+pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError> {
+    let found = failures(table, singletons)?;
+    let mut report = AuditReport::default();
+    if found.is_empty() {
+        return Ok(report);
+    }
+    let comps = components(table);
+    for (cell, by) in found {
+        let comp = comps
+            .iter()
+            .find(|c| c.cells.contains(&cell))
+            .expect("a primary cell is suppressed");
+        let known: Vec<(usize, f64)> = by.map(|k| (k, table.cells[k].value)).into_iter().collect();
+        let (min, max) = bounds(table, comp, cell, &known)?;
+        report.violations.push(
+            judge(table, cell, min, max, by).unwrap_or_else(|| Violation {
+                // The exact programme disagrees with the local search: a failure all the same (a
+                // pattern is never declared safe on a doubt).
+                cell,
+                label: table.label(cell),
+                value: table.cells[cell].value,
+                min,
+                max,
+                exact: max - min <= EPS,
+                singleton: by.is_some(),
+                by,
+            }),
+        );
     }
     report.exact_disclosures = report.violations.iter().filter(|v| v.exact).count();
     report.interval_violations = report.violations.len() - report.exact_disclosures;

@@ -102,11 +102,16 @@ fn perturbation(
     }
     // Suppressing a cell costs its value (plus one, so that empty-valued cells are not free);
     // cells already suppressed are free to use.
+    // Among suppressed cells, a small cost still: the shortest change, around the cells of
+    // single contributors where it can (each one it crosses is an attack to protect against).
     let cost = |c: usize| {
-        if suppressed[c] {
-            0.0
+        let cell = &table.cells[c];
+        if !suppressed[c] {
+            1.0 + cell.value.abs()
+        } else if cell.count == 1 && cell.status.is_primary() {
+            0.1
         } else {
-            1.0 + table.cells[c].value.abs()
+            0.01
         }
     };
     let objective: Expression = hood
@@ -151,8 +156,8 @@ fn perturbation(
     }
 }
 
-/// Whether the cells already suppressed can absorb a shift of `p`: a perturbation among them
-/// alone, searched in neighbourhoods grown through suppressed cells only.
+/// A perturbation of `p` among the cells already suppressed alone, searched in neighbourhoods
+/// grown through suppressed cells only; `None` if there is none near.
 fn protected_by_suppressed(
     table: &Table,
     links: &Links,
@@ -160,7 +165,7 @@ fn protected_by_suppressed(
     p: usize,
     shift: f64,
     known: Option<usize>,
-) -> Result<bool, SuppressionError> {
+) -> Result<Option<Vec<usize>>, SuppressionError> {
     let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
     // A few steps only: on a large table the suppressed cells can form one vast component.
     for _ in 0..4 {
@@ -171,37 +176,40 @@ fn protected_by_suppressed(
             .collect();
         let grew = next.len() > hood.len();
         hood = next;
-        if perturbation(table, links, suppressed, &hood, p, shift, known)?.is_some() {
-            return Ok(true);
+        if let Some(cells) = perturbation(table, links, suppressed, &hood, p, shift, known)? {
+            return Ok(Some(cells));
         }
         if !grew {
-            return Ok(false);
+            return Ok(None);
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Adds to the pattern the cells of a perturbation protecting `p` in both directions (with the
-/// singleton cell `known` fixed, if any); returns how many were added.
+/// singleton cell `known` fixed, if any); returns how many were added and the cells the
+/// perturbations change.
 fn protect_cell(
     table: &mut Table,
     links: &Links,
     suppressed: &mut [bool],
     p: usize,
     known: Option<usize>,
-) -> Result<usize, SuppressionError> {
+) -> Result<(usize, BTreeSet<usize>), SuppressionError> {
     let cell = &table.cells[p];
     // A shift of at least one unit even when the interval asked is smaller: an interval of
     // no width is an exact disclosure.
     let up = cell.upper.max(1.0);
     let down = cell.lower.max(1.0).min(cell.value);
     let mut added = 0;
+    let mut support = BTreeSet::new();
     for shift in [up, -down] {
         if shift == 0.0 {
             continue;
         }
         // Often the cells already suppressed protect it: a search among them alone is small.
-        if protected_by_suppressed(table, links, suppressed, p, shift, known)? {
+        if let Some(cells) = protected_by_suppressed(table, links, suppressed, p, shift, known)? {
+            support.extend(cells);
             continue;
         }
         let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
@@ -237,21 +245,23 @@ fn protect_cell(
                 need: shift.abs(),
             });
         };
-        for c in cells {
+        for &c in &cells {
             if !suppressed[c] {
                 suppressed[c] = true;
                 table.cells[c].status = Status::Secondary;
                 added += 1;
             }
         }
+        support.extend(cells);
     }
-    Ok(added)
+    Ok((added, support))
 }
 
 /// Chooses the secondary suppressions of `table` (whose primaries are set) in place; returns
 /// how many cells were added. Each primary is protected against outsiders, then against the
-/// single contributor of another primary cell, who knows that cell; the audit decides when
-/// nothing is left to repair.
+/// single contributor of another primary cell, who knows that cell; the audit
+/// ([`crate::audit::failures`], singleton attacks included) decides when nothing is left to
+/// repair, so a pattern returned has passed it.
 pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
     let links = Links::new(table);
     let mut suppressed: Vec<bool> = table
@@ -268,18 +278,32 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
     });
     let mut added = 0;
     for p in primaries {
-        added += protect_cell(table, &links, &mut suppressed, p, None)?;
+        let (n, support) = protect_cell(table, &links, &mut suppressed, p, None)?;
+        added += n;
+        // The single contributor of a cell the perturbation changes knows that cell: protect
+        // against them now rather than after an audit.
+        for s in support {
+            let cell = &table.cells[s];
+            if s != p
+                && cell.count == 1
+                && cell.status.is_primary()
+                && crate::audit::reveals_others(table, s, p)
+            {
+                added += protect_cell(table, &links, &mut suppressed, p, Some(s))?.0;
+            }
+        }
     }
     for _ in 0..20 {
-        let report = crate::audit::audit(table, true).map_err(|e| SuppressionError::Solver {
-            cell: e.cell,
-            message: e.message,
-        })?;
-        if report.violations.is_empty() {
+        let failures =
+            crate::audit::failures(table, true).map_err(|e| SuppressionError::Solver {
+                cell: e.cell,
+                message: e.message,
+            })?;
+        if failures.is_empty() {
             return Ok(added);
         }
-        for v in &report.violations {
-            added += protect_cell(table, &links, &mut suppressed, v.cell, v.by)?;
+        for (cell, by) in failures {
+            added += protect_cell(table, &links, &mut suppressed, cell, by)?.0;
         }
     }
     Err(SuppressionError::Solver {
