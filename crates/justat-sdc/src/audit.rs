@@ -203,12 +203,29 @@ fn nested(table: &Table, inner: usize, outer: usize) -> bool {
     })
 }
 
+/// The cell both cells contain (per dimension, the deeper of two nested codes), if any.
+fn meet(table: &Table, a: usize, b: usize) -> Option<usize> {
+    let mut codes = Vec::with_capacity(table.dims.len());
+    for (d, (_, h)) in table.dims.iter().enumerate() {
+        let (x, y) = (table.cells[a].codes[d], table.cells[b].codes[d]);
+        if h.ancestors(x as usize).contains(&(y as usize)) {
+            codes.push(x);
+        } else if h.ancestors(y as usize).contains(&(x as usize)) {
+            codes.push(y);
+        } else {
+            return None;
+        }
+    }
+    Some(table.position(&codes))
+}
+
 /// Whether the single contributor of `singleton` learning `cell` learns something of others:
-/// not when `cell` holds only that contributor (it is inside the singleton's cell, or contains
-/// it with no one else).
+/// not when `cell` holds only that contributor — it is inside the singleton's cell, or its one
+/// contributor is in both cells (e.g. the singleton's offence at the group level, one sex).
 pub fn reveals_others(table: &Table, singleton: usize, cell: usize) -> bool {
     let same = nested(table, cell, singleton)
-        || (nested(table, singleton, cell) && table.cells[cell].count <= 1);
+        || (table.cells[cell].count <= 1
+            && meet(table, singleton, cell).is_some_and(|m| table.cells[m].count >= 1));
     !same
 }
 
@@ -604,6 +621,29 @@ mod tests {
         let r = audit(&t, false).unwrap();
         assert_eq!(r.exact_disclosures, 1, "{:?}", r.violations);
         assert_eq!(r.violations[0].label, "R1, C1");
+    }
+
+    #[test]
+    fn a_singleton_learns_nothing_of_others_from_a_cell_holding_only_itself() {
+        // R1 C1 holds one contributor; R1 (all columns) holds 11, C1 (all rows) 10, R1+C1 = 1.
+        let t = grid(&[&[1, 10], &[9, 8]], &[], &[(0, 0)]);
+        let cell = |codes: [u32; 2]| t.position(&codes);
+        let s = cell([1, 1]);
+        assert!(!reveals_others(&t, s, s));
+        assert!(
+            reveals_others(&t, s, cell([1, 2])),
+            "another contributor's cell"
+        );
+        assert!(
+            reveals_others(&t, s, cell([1, 0])),
+            "its row holds others too"
+        );
+        // A one-contributor cell whose contributor is in the singleton's cell: the same person.
+        let one = grid(&[&[1, 0], &[9, 8]], &[], &[(0, 0)]);
+        let row = one.position(&[1, 0]);
+        assert_eq!(one.cells[row].count, 1);
+        assert!(!reveals_others(&one, one.position(&[1, 1]), row));
+        assert!(!reveals_others(&one, row, one.position(&[1, 1])));
     }
 
     #[test]

@@ -21,13 +21,15 @@ use std::collections::{BTreeSet, HashMap};
 pub enum SuppressionError {
     /// No perturbation protects this cell (e.g. the only cell of its table).
     #[error(
-        "cell ({cell}) cannot be protected: no set of cells to suppress gives it a ±{need} interval"
+        "cell ({cell}) cannot be protected: no set of cells to suppress gives it a ±{need} interval{against}"
     )]
     Unprotectable {
         /// The cell.
         cell: String,
         /// The interval needed.
         need: f64,
+        /// Against whom, when it is the single contributor of another cell.
+        against: String,
     },
     /// The solver failed.
     #[error("the solver failed while protecting cell ({cell}): {message}")]
@@ -243,6 +245,12 @@ fn protect_cell(
             return Err(SuppressionError::Unprotectable {
                 cell: table.label(p),
                 need: shift.abs(),
+                against: known.map_or_else(String::new, |k| {
+                    format!(
+                        " against the single contributor of cell ({})",
+                        table.label(k)
+                    )
+                }),
             });
         };
         for &c in &cells {
