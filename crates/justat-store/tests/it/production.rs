@@ -69,6 +69,26 @@ async fn deliveries_are_recorded_once_and_audited(db: &TestDb) {
     assert_eq!(db.store.verify_audit().await.unwrap(), Ok(2));
 }
 
+/// A successful run of the penal chain over `inputs`, producing `cube`.
+fn new_run(inputs: &[i64], cube: &str) -> NewRun {
+    NewRun {
+        chain: "penal_orientations".into(),
+        chain_version: 1,
+        chain_sha256: "c".repeat(64),
+        inputs: inputs.to_vec(),
+        status: "OK".into(),
+        error: None,
+        cube: Some(NewCube {
+            id: cube.into(),
+            name: "penal_orientations".into(),
+            rows: 42,
+            schema: json!({"dimensions": []}),
+        }),
+        manifest: json!({"steps": []}),
+        started_at: now(),
+    }
+}
+
 async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
     let d1 = db
         .store
@@ -80,22 +100,7 @@ async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
         .record_delivery(&delivery(&"b".repeat(64), "OK"), &Actor::cli(), now())
         .await
         .unwrap();
-    let run = |cube: &str| NewRun {
-        chain: "penal_orientations".into(),
-        chain_version: 1,
-        chain_sha256: "c".repeat(64),
-        inputs: vec![d1.id, d2.id],
-        status: "OK".into(),
-        error: None,
-        cube: Some(NewCube {
-            id: cube.into(),
-            name: "penal_orientations".into(),
-            rows: 42,
-            schema: json!({"dimensions": []}),
-        }),
-        manifest: json!({"steps": []}),
-        started_at: now(),
-    };
+    let run = |cube: &str| new_run(&[d1.id, d2.id], cube);
     let r1 = db
         .store
         .record_run(&run(&"d".repeat(64)), &Actor::cli(), now())
@@ -197,26 +202,7 @@ async fn patterns_are_recorded_per_cube_period_and_measure_and_the_latest_is_fou
         .unwrap();
     let cube = "e".repeat(64);
     db.store
-        .record_run(
-            &NewRun {
-                chain: "penal_orientations".into(),
-                chain_version: 1,
-                chain_sha256: "c".repeat(64),
-                inputs: vec![d.id],
-                status: "OK".into(),
-                error: None,
-                cube: Some(NewCube {
-                    id: cube.clone(),
-                    name: "penal_orientations".into(),
-                    rows: 3,
-                    schema: json!({"dimensions": []}),
-                }),
-                manifest: json!({"steps": []}),
-                started_at: now(),
-            },
-            &Actor::cli(),
-            now(),
-        )
+        .record_run(&new_run(&[d.id], &cube), &Actor::cli(), now())
         .await
         .unwrap();
     assert!(
