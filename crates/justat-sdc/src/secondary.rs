@@ -75,6 +75,9 @@ impl Links {
     }
 }
 
+/// A perturbation: the change of each cell it moves, by cell.
+type Change = Vec<(usize, f64)>;
+
 /// The perturbation moving `target` by `shift` (positive or negative) at least cost inside
 /// `hood`; `None` if there is none there.
 fn perturbation(
@@ -85,7 +88,7 @@ fn perturbation(
     target: usize,
     shift: f64,
     known: Option<usize>,
-) -> Result<Option<Vec<usize>>, SuppressionError> {
+) -> Result<Option<Change>, SuppressionError> {
     let mut vars = ProblemVariables::new();
     let mut up: HashMap<usize, Variable> = HashMap::new();
     let mut down: HashMap<usize, Variable> = HashMap::new();
@@ -142,14 +145,15 @@ fn perturbation(
     let t = target;
     model = model.with(constraint!(up[&t] - down[&t] == shift));
     match model.solve() {
-        Ok(sol) => Ok(Some(
-            up.keys()
-                .copied()
-                .filter(|&c| sol.value(up[&c]) + sol.value(down[&c]) > EPS)
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-        )),
+        Ok(sol) => {
+            let mut change: Change = up
+                .keys()
+                .map(|&c| (c, sol.value(up[&c]) - sol.value(down[&c])))
+                .filter(|&(c, d)| d.abs() > EPS || c == target)
+                .collect();
+            change.sort_by_key(|&(c, _)| c);
+            Ok(Some(change))
+        }
         Err(good_lp::ResolutionError::Infeasible) => Ok(None),
         Err(e) => Err(SuppressionError::Solver {
             cell: table.label(target),
@@ -167,7 +171,7 @@ fn protected_by_suppressed(
     p: usize,
     shift: f64,
     known: Option<usize>,
-) -> Result<Option<Vec<usize>>, SuppressionError> {
+) -> Result<Option<Change>, SuppressionError> {
     let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
     // A few steps only: on a large table the suppressed cells can form one vast component.
     for _ in 0..4 {
@@ -188,60 +192,63 @@ fn protected_by_suppressed(
     Ok(None)
 }
 
-/// Adds to the pattern the cells of a perturbation protecting `p` in both directions (with the
-/// singleton cell `known` fixed, if any); returns how many were added and the cells the
-/// perturbations change.
+/// The shifts a primary's protection asks, up and down: at least one unit even when the
+/// interval asked is smaller (an interval of no width is an exact disclosure).
+fn shifts(table: &Table, p: usize) -> [f64; 2] {
+    let cell = &table.cells[p];
+    [cell.upper.max(1.0), -cell.lower.max(1.0).min(cell.value)]
+}
+
+/// Adds to the pattern the cells of a perturbation protecting `p` in each direction asked
+/// (up, down), with the singleton cell `known` fixed if any; returns how many were added and
+/// the perturbations.
 fn protect_cell(
     table: &mut Table,
     links: &Links,
     suppressed: &mut [bool],
     p: usize,
     known: Option<usize>,
-) -> Result<(usize, BTreeSet<usize>), SuppressionError> {
-    let cell = &table.cells[p];
-    // A shift of at least one unit even when the interval asked is smaller: an interval of
-    // no width is an exact disclosure.
-    let up = cell.upper.max(1.0);
-    let down = cell.lower.max(1.0).min(cell.value);
+    directions: [bool; 2],
+) -> Result<(usize, Vec<Change>), SuppressionError> {
     let mut added = 0;
-    let mut support = BTreeSet::new();
-    for shift in [up, -down] {
-        if shift == 0.0 {
+    let mut changes = Vec::new();
+    for (shift, asked) in shifts(table, p).into_iter().zip(directions) {
+        if shift == 0.0 || !asked {
             continue;
         }
         // Often the cells already suppressed protect it: a search among them alone is small.
-        if let Some(cells) = protected_by_suppressed(table, links, suppressed, p, shift, known)? {
-            support.extend(cells);
+        if let Some(change) = protected_by_suppressed(table, links, suppressed, p, shift, known)? {
+            changes.push(change);
             continue;
         }
         let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
-        let mut found: Option<(f64, Vec<usize>)> = None;
+        let mut found: Option<(f64, Change)> = None;
         for _ in 0..8 {
             let next = links.grow(&hood);
             let grew = next.len() > hood.len();
             hood = next;
-            if let Some(cells) = perturbation(table, links, suppressed, &hood, p, shift, known)? {
-                let cost: f64 = cells
+            if let Some(change) = perturbation(table, links, suppressed, &hood, p, shift, known)? {
+                let cost: f64 = change
                     .iter()
-                    .filter(|&&c| !suppressed[c])
-                    .map(|&c| 1.0 + table.cells[c].value.abs())
+                    .filter(|&&(c, _)| !suppressed[c])
+                    .map(|&(c, _)| 1.0 + table.cells[c].value.abs())
                     .sum();
                 // The first neighbourhood where a perturbation exists is rarely where the
                 // cheapest one is (a national total is near, the partner court one step
                 // further): look one step further before choosing.
                 if let Some((best, _)) = &found {
                     if cost < *best {
-                        found = Some((cost, cells));
+                        found = Some((cost, change));
                     }
                     break;
                 }
-                found = Some((cost, cells));
+                found = Some((cost, change));
             }
             if !grew {
                 break;
             }
         }
-        let Some((_, cells)) = found else {
+        let Some((_, change)) = found else {
             return Err(SuppressionError::Unprotectable {
                 cell: table.label(p),
                 need: shift.abs(),
@@ -253,16 +260,56 @@ fn protect_cell(
                 }),
             });
         };
-        for &c in &cells {
+        for &(c, _) in &change {
             if !suppressed[c] {
                 suppressed[c] = true;
                 table.cells[c].status = Status::Secondary;
                 added += 1;
             }
         }
-        support.extend(cells);
+        changes.push(change);
     }
-    Ok((added, support))
+    Ok((added, changes))
+}
+
+/// The perturbations found so far and the primaries (and directions) each protects: a
+/// perturbation stays possible as cells are added to the pattern, so a primary it moves far
+/// enough needs no search of its own.
+#[derive(Default)]
+struct Proofs {
+    changes: Vec<Change>,
+    by: HashMap<(usize, usize), usize>,
+}
+
+impl Proofs {
+    fn record(&mut self, table: &Table, change: Change) {
+        let at = self.changes.len();
+        // The opposite change is possible too when it keeps every cell non-negative.
+        let reversible = change
+            .iter()
+            .all(|&(c, d)| d <= table.cells[c].value.max(0.0) + EPS);
+        for &(q, d) in &change {
+            if !table.cells[q].status.is_primary() {
+                continue;
+            }
+            let need = shifts(table, q);
+            for (moved, possible) in [(d, true), (-d, reversible)] {
+                let dir = usize::from(moved < 0.0);
+                if possible && moved.abs() + EPS >= need[dir].abs() {
+                    self.by.entry((q, dir)).or_insert(at);
+                }
+            }
+        }
+        self.changes.push(change);
+    }
+
+    /// The cells the perturbations protecting `p` move.
+    fn support(&self, p: usize) -> BTreeSet<usize> {
+        (0..2)
+            .filter_map(|dir| self.by.get(&(p, dir)))
+            .flat_map(|&i| self.changes[i].iter().map(|&(c, _)| c))
+            .collect()
+    }
 }
 
 /// Chooses the secondary suppressions of `table` (whose primaries are set) in place; returns
@@ -285,19 +332,34 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
         need(b).total_cmp(&need(a)).then(a.cmp(&b))
     });
     let mut added = 0;
+    let mut proofs = Proofs::default();
     for p in primaries {
-        let (n, support) = protect_cell(table, &links, &mut suppressed, p, None)?;
-        added += n;
+        let directions = [
+            !proofs.by.contains_key(&(p, 0)),
+            !proofs.by.contains_key(&(p, 1)),
+        ];
+        if directions.contains(&true) {
+            let (n, changes) = protect_cell(table, &links, &mut suppressed, p, None, directions)?;
+            added += n;
+            for change in changes {
+                proofs.record(table, change);
+            }
+        }
         // The single contributor of a cell the perturbation changes knows that cell: protect
         // against them now rather than after an audit.
-        for s in support {
+        for s in proofs.support(p) {
             let cell = &table.cells[s];
             if s != p
                 && cell.count == 1
                 && cell.status.is_primary()
                 && crate::audit::reveals_others(table, s, p)
             {
-                added += protect_cell(table, &links, &mut suppressed, p, Some(s))?.0;
+                let (n, changes) =
+                    protect_cell(table, &links, &mut suppressed, p, Some(s), [true, true])?;
+                added += n;
+                for change in changes {
+                    proofs.record(table, change);
+                }
             }
         }
     }
@@ -311,7 +373,7 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             return Ok(added);
         }
         for (cell, by) in failures {
-            added += protect_cell(table, &links, &mut suppressed, cell, by)?.0;
+            added += protect_cell(table, &links, &mut suppressed, cell, by, [true, true])?.0;
         }
     }
     Err(SuppressionError::Solver {
