@@ -69,7 +69,7 @@ pub enum SdcCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Audit a pattern: the attacker's interval of every suppressed cell, by LP.
+    /// Audit a pattern: can an attacker narrow a primary cell inside its interval (by LP)?
     Audit {
         /// The pattern file (dimension codes, count, [value], status).
         #[arg(long)]
