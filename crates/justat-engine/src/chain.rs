@@ -648,7 +648,14 @@ async fn execute_steps(
     // read as such: DataFusion then builds units by streaming aggregation. On one partition:
     // with two, the partial aggregate and the order-preserving exchange cost more than the second
     // core gives (measured with bench/chain: 9.6 s against 14 s on 10 million rows).
-    let sorted_by = common_sort_order(staging)?;
+    let mut sorted_by = common_sort_order(staging)?;
+    // Only a unit built on that order gains from it; other chains keep both cores.
+    let unit_on_order = chain.steps.iter().any(|s| {
+        matches!(s, Step::Unit { key, .. } if !key.is_empty() && key.first() == sorted_by.first())
+    });
+    if !unit_on_order {
+        sorted_by.clear();
+    }
     let partitions = if sorted_by.is_empty() {
         options.target_partitions.max(1)
     } else {
@@ -860,7 +867,6 @@ async fn execute_steps(
                 let grouped = sql(format!("SELECT {select} FROM {table} GROUP BY {keys}"))
                     .await
                     .map_err(|e| err(&e))?;
-
                 // The unit is the costliest step (a group by over every row): computed once into
                 // a scratch file, then counted and read by the next steps.
                 match &options.scratch {
