@@ -337,6 +337,16 @@ fn linked_tables_of_a_cube_are_protected_together_and_later_ones_reuse_the_patte
         assert_eq!(Some(status), b.get(cell), "cell {cell}");
     }
     assert!(b.keys().all(|k| k.ends_with(",_T")), "no age band shown");
+    // Offence group × sentence × sex, three dimensions with group and detail levels: a cell
+    // of one contributor at the group level and their cell at the detail level are the same
+    // person (once refused as unprotectable).
+    let third = protect(&["age_band=_T"], "third.csv");
+    assert!(third.status.success(), "{}", text(&third));
+    assert!(
+        text(&third).contains("recorded as pattern #3"),
+        "{}",
+        text(&third)
+    );
     // A table naming a dimension the cube does not have is refused.
     let bad = protect(&["court=_T"], "bad.csv");
     assert!(!bad.status.success());
