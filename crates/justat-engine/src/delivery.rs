@@ -685,7 +685,7 @@ impl<'a> Checker<'a> {
         if !sorted_by.is_empty() {
             self.staging.append_key_value_metadata(KeyValue::new(
                 SORTED_BY_KEY.to_string(),
-                serde_json::to_string(&sorted_by).expect("a list of names serialises"),
+                serde_json::json!(sorted_by).to_string(),
             ));
         }
         self.staging.close()?;

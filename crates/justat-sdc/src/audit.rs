@@ -449,7 +449,8 @@ pub fn failures(
                 }
             }
             witnesses.push(change);
-            debug_assert!(proof.contains_key(&(p, dir)));
+            // The witness moves `p` by the shift asked, at least what it needs.
+            proof.entry((p, dir)).or_insert(w);
         }
     }
     failures.extend(failed.iter().map(|&p| (p, None)));
@@ -505,7 +506,10 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
         let comp = comps
             .iter()
             .find(|c| c.cells.contains(&cell))
-            .expect("a primary cell is suppressed");
+            .ok_or_else(|| AuditError {
+                cell: table.label(cell),
+                message: "a primary cell outside every component of suppressed cells".into(),
+            })?;
         let known: Vec<(usize, f64)> = by.map(|k| (k, table.cells[k].value)).into_iter().collect();
         let (min, max) = bounds(table, comp, cell, &known)?;
         report.violations.push(

@@ -104,6 +104,8 @@ pub struct Relation {
     pub total: usize,
     /// Its parts.
     pub parts: Vec<usize>,
+    /// The dimension summed over.
+    pub dim: usize,
 }
 
 /// One of the linked tables published from a cube: the dimensions it holds at one code
@@ -293,7 +295,11 @@ impl Table {
                 {
                     continue;
                 }
-                out.push(Relation { total: i, parts });
+                out.push(Relation {
+                    total: i,
+                    parts,
+                    dim: d,
+                });
             }
         }
         out
@@ -390,47 +396,22 @@ impl Table {
 
     /// Checks that every total equals the sum of its parts (for tables read from a file).
     pub fn check_additive(&self) -> Result<(), TableError> {
-        for (i, cell) in self.cells.iter().enumerate() {
-            if cell.status == Status::NotPublished {
-                continue;
+        for r in self.relations() {
+            let total = &self.cells[r.total];
+            let error = |what, total: f64, sum: f64| TableError::NotAdditive {
+                cell: self.label(r.total),
+                dim: self.dims[r.dim].0.clone(),
+                what,
+                total,
+                sum,
+            };
+            let count: u64 = r.parts.iter().map(|&p| self.cells[p].count).sum();
+            if count != total.count {
+                return Err(error("count", total.count as f64, count as f64));
             }
-            for (d, (name, h)) in self.dims.iter().enumerate() {
-                let code = cell.codes[d] as usize;
-                if h.is_leaf(code) {
-                    continue;
-                }
-                let base = i - code * self.strides[d];
-                let parts: Vec<usize> = h
-                    .children(code)
-                    .iter()
-                    .map(|&c| base + c * self.strides[d])
-                    .collect();
-                if parts
-                    .iter()
-                    .any(|&p| self.cells[p].status == Status::NotPublished)
-                {
-                    continue;
-                }
-                let count: u64 = parts.iter().map(|&p| self.cells[p].count).sum();
-                if count != cell.count {
-                    return Err(TableError::NotAdditive {
-                        cell: self.label(i),
-                        dim: name.clone(),
-                        what: "count",
-                        total: cell.count as f64,
-                        sum: count as f64,
-                    });
-                }
-                let value: f64 = parts.iter().map(|&p| self.cells[p].value).sum();
-                if (value - cell.value).abs() > 1e-6 * cell.value.abs().max(1.0) {
-                    return Err(TableError::NotAdditive {
-                        cell: self.label(i),
-                        dim: name.clone(),
-                        what: "value",
-                        total: cell.value,
-                        sum: value,
-                    });
-                }
+            let value: f64 = r.parts.iter().map(|&p| self.cells[p].value).sum();
+            if (value - total.value).abs() > 1e-6 * total.value.abs().max(1.0) {
+                return Err(error("value", total.value, value));
             }
         }
         Ok(())

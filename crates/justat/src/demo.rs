@@ -149,7 +149,7 @@ async fn protect_demo_tables(config: &Config, store: &Store, cube: &str) -> Resu
         &justat_sdc::PrimaryRules::default(),
     )
     .await?;
-    let added = crate::sdc::protect_and_audit(&mut table)?;
+    let added = justat_sdc::secondary::protect(&mut table)?;
     let id = crate::sdc::record_pattern(store, &table, new).await?;
     println!(
         "secret statistique: convictions {period} by offence group × sentence and × sex protected together ({added} secondary suppressions, audit clean), pattern #{id}"

@@ -202,13 +202,6 @@ pub async fn cube_table(
     ))
 }
 
-/// Protects `table` (secondary suppressions). `protect` only returns a pattern its audit
-/// (every primary, singleton attacks included) finds nothing in; otherwise it stops with the
-/// reason, and nothing is written.
-pub fn protect_and_audit(table: &mut Table) -> Result<usize> {
-    Ok(protect(table)?)
-}
-
 /// Records a protected cube table's pattern; returns its number.
 pub async fn record_pattern(
     store: &justat_store::Store,
@@ -340,7 +333,9 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                 }
                 _ => bail!("give --microdata FILE.csv or --cube ID"),
             };
-            let added = protect_and_audit(&mut table)?;
+            // `protect` only returns a pattern its audit (every primary, singleton attacks
+            // included) finds nothing in; otherwise it stops with the reason, nothing written.
+            let added = protect(&mut table)?;
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             pattern::write(&table, std::io::BufWriter::new(f))?;
