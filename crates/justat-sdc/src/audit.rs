@@ -4,10 +4,9 @@
 //! linear programming. A primary cell is exactly disclosed when its interval has no width, and
 //! under-protected when the interval does not reach its protection levels.
 
+use crate::hypercube::{Cubes, Search};
+use crate::lp::{Equations, Movable, cheapest_change, range};
 use crate::table::Table;
-use good_lp::{
-    Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable,
-};
 use std::collections::{BTreeSet, HashMap};
 
 /// Tolerance on values (they are counts or amounts to the cent).
@@ -142,40 +141,18 @@ fn bounds(
     target: usize,
     known: &[(usize, f64)],
 ) -> Result<(f64, f64), AuditError> {
-    let solve = |maximise: bool| -> Result<f64, AuditError> {
-        let mut vars = ProblemVariables::new();
-        let x: HashMap<usize, Variable> = comp
-            .cells
-            .iter()
-            .map(|&c| (c, vars.add(variable().min(0.0))))
-            .collect();
-        let objective: Expression = x[&target].into();
-        let mut model = if maximise {
-            vars.maximise(objective.clone())
-        } else {
-            vars.minimise(objective.clone())
+    let mut cells = comp.cells.clone();
+    cells.sort_unstable();
+    let mut equations = comp.equations.clone();
+    for &(c, v) in known {
+        if cells.binary_search(&c).is_ok() {
+            equations.push((vec![(c, 1.0)], v));
         }
-        .using(microlp);
-        for (terms, rhs) in &comp.equations {
-            let lhs: Expression = terms.iter().map(|&(c, k)| k * x[&c]).sum();
-            model = model.with(constraint!(lhs == *rhs));
-        }
-        for &(c, v) in known {
-            if let Some(var) = x.get(&c) {
-                model = model.with(constraint!(*var == v));
-            }
-        }
-        match model.solve() {
-            Ok(sol) => Ok(sol.value(x[&target])),
-            // Unbounded above: an attacker learns nothing of the upper side.
-            Err(good_lp::ResolutionError::Unbounded) if maximise => Ok(f64::INFINITY),
-            Err(e) => Err(AuditError {
-                cell: table.label(target),
-                message: e.to_string(),
-            }),
-        }
-    };
-    Ok((solve(false)?, solve(true)?))
+    }
+    range(&cells, &equations, target).map_err(|message| AuditError {
+        cell: table.label(target),
+        message,
+    })
 }
 
 fn judge(table: &Table, cell: usize, min: f64, max: f64, by: Option<usize>) -> Option<Violation> {
@@ -229,45 +206,6 @@ pub fn reveals_others(table: &Table, singleton: usize, cell: usize) -> bool {
     !same
 }
 
-/// The additivity equations restricted to suppressed cells (published cells are constants
-/// and drop out of a perturbation), and for each suppressed cell the equations it is in.
-struct Equations {
-    terms: Vec<Vec<(usize, f64)>>,
-    by_cell: HashMap<usize, Vec<usize>>,
-}
-
-impl Equations {
-    fn new(table: &Table) -> Equations {
-        let mut terms = Vec::new();
-        let mut by_cell: HashMap<usize, Vec<usize>> = HashMap::new();
-        for r in table.relations() {
-            let eq: Vec<(usize, f64)> = std::iter::once((r.total, 1.0))
-                .chain(r.parts.iter().map(|&p| (p, -1.0)))
-                .filter(|&(c, _)| table.cells[c].status.is_suppressed())
-                .collect();
-            if eq.is_empty() {
-                continue;
-            }
-            for &(c, _) in &eq {
-                by_cell.entry(c).or_default().push(terms.len());
-            }
-            terms.push(eq);
-        }
-        Equations { terms, by_cell }
-    }
-
-    /// The suppressed cells sharing an equation with one of `cells`, and those cells.
-    fn grow(&self, cells: &BTreeSet<usize>) -> BTreeSet<usize> {
-        let mut out = cells.clone();
-        for c in cells {
-            for &e in self.by_cell.get(c).into_iter().flatten() {
-                out.extend(self.terms[e].iter().map(|&(c, _)| c));
-            }
-        }
-        out
-    }
-}
-
 /// A change of the suppressed cells that keeps every published cell and every relation, keeps
 /// cells non-negative, leaves `fixed` alone and moves `target` by `shift`: proof that an attacker
 /// cannot exclude the value moved to. Searched in growing neighbourhoods of the target (small
@@ -279,71 +217,104 @@ fn witness(
     shift: f64,
     fixed: Option<usize>,
 ) -> Result<Option<Vec<(usize, f64)>>, AuditError> {
-    let mut hood = BTreeSet::from([target]);
+    let mut hood = vec![target];
     loop {
         let next = eqs.grow(&hood);
         let grew = next.len() > hood.len();
         hood = next;
-        let mut vars = ProblemVariables::new();
-        let mut up: HashMap<usize, Variable> = HashMap::new();
-        let mut down: HashMap<usize, Variable> = HashMap::new();
-        for &c in &hood {
-            if Some(c) == fixed {
-                continue;
+        // The smallest change, around singletons' cells where it can.
+        let movable: Vec<Movable> = hood
+            .iter()
+            .filter(|&&c| Some(c) != fixed)
+            .map(|&c| Movable {
+                cell: c,
+                cost: singleton_weight(table, c),
+                floor: table.cells[c].value.max(0.0),
+            })
+            .collect();
+        let found =
+            cheapest_change(eqs, &movable, target, shift).map_err(|message| AuditError {
+                cell: table.label(target),
+                message,
+            })?;
+        match found {
+            Some(change) => {
+                return Ok(Some(
+                    change.into_iter().filter(|(_, d)| d.abs() > EPS).collect(),
+                ));
             }
-            up.insert(c, vars.add(variable().min(0.0)));
-            down.insert(
-                c,
-                vars.add(variable().min(0.0).max(table.cells[c].value.max(0.0))),
-            );
+            None if grew => {}
+            None => return Ok(None),
         }
-        // The smallest change, around singletons' cells where it can: the fewer singletons a
-        // witness changes, the fewer attacks must be searched again.
-        let weight = |c: usize| {
-            let cell = &table.cells[c];
-            if cell.count == 1 && cell.status.is_primary() {
-                10.0
-            } else {
-                1.0
-            }
-        };
-        let objective: Expression = up.keys().map(|&c| weight(c) * (up[&c] + down[&c])).sum();
-        let mut model = vars.minimise(objective).using(microlp);
-        let mut used: BTreeSet<usize> = BTreeSet::new();
-        for c in &hood {
-            used.extend(eqs.by_cell.get(c).into_iter().flatten().copied());
-        }
-        for e in used {
-            let lhs: Expression = eqs.terms[e]
-                .iter()
-                .filter(|(c, _)| up.contains_key(c))
-                .map(|&(c, k)| k * (up[&c] - down[&c]))
-                .sum();
-            model = model.with(constraint!(lhs == 0.0));
-        }
-        if !up.contains_key(&target) {
-            return Ok(None);
-        }
-        model = model.with(constraint!(up[&target] - down[&target] == shift));
-        match model.solve() {
-            Ok(sol) => {
-                let mut change: Vec<(usize, f64)> = up
-                    .keys()
-                    .map(|&c| (c, sol.value(up[&c]) - sol.value(down[&c])))
-                    .filter(|(_, d)| d.abs() > EPS)
-                    .collect();
-                change.sort_by_key(|&(c, _)| c);
-                return Ok(Some(change));
-            }
-            Err(good_lp::ResolutionError::Infeasible) if grew => {}
-            Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
-            Err(e) => {
-                return Err(AuditError {
-                    cell: table.label(target),
-                    message: e.to_string(),
-                });
-            }
-        }
+    }
+}
+
+/// A witness: first as a product of changes per dimension among the suppressed cells (no
+/// solver), checked against every equation before it is believed; else by linear programming.
+fn find_witness(
+    table: &Table,
+    eqs: &Equations,
+    cubes: &Cubes,
+    target: usize,
+    shift: f64,
+    fixed: Option<usize>,
+) -> Result<Option<Vec<(usize, f64)>>, AuditError> {
+    let usable = |c: usize| table.cells[c].status.is_suppressed() && Some(c) != fixed;
+    let cost = |c: usize| singleton_weight(table, c);
+    let search = Search {
+        usable: &usable,
+        cost: &cost,
+    };
+    if let Some(change) = cubes.find(table, target, shift, &search)
+        && proves(table, eqs, &change, target, shift, fixed)
+    {
+        return Ok(Some(change));
+    }
+    witness(table, eqs, target, shift, fixed)
+}
+
+/// Whether `change` is a witness: it moves only suppressed cells other than `fixed`, keeps
+/// them non-negative and every equation, and moves `target` by `shift`.
+fn proves(
+    table: &Table,
+    eqs: &Equations,
+    change: &[(usize, f64)],
+    target: usize,
+    shift: f64,
+    fixed: Option<usize>,
+) -> bool {
+    let delta: HashMap<usize, f64> = change.iter().copied().collect();
+    let cells_ok = change.iter().all(|&(c, d)| {
+        table.cells[c].status.is_suppressed()
+            && Some(c) != fixed
+            && table.cells[c].value + d >= -EPS
+    });
+    let moved = delta
+        .get(&target)
+        .is_some_and(|&d| (d - shift).abs() <= EPS);
+    let equations: BTreeSet<usize> = change
+        .iter()
+        .flat_map(|&(c, _)| eqs.by_cell[c].iter().map(|&e| e as usize))
+        .collect();
+    let balanced = equations.into_iter().all(|e| {
+        eqs.terms[e]
+            .iter()
+            .map(|&(c, k)| k * delta.get(&c).copied().unwrap_or(0.0))
+            .sum::<f64>()
+            .abs()
+            <= EPS
+    });
+    cells_ok && moved && balanced
+}
+
+/// What changing a cell costs a witness: a singleton's cell is avoided where it can be (the
+/// fewer singletons a witness changes, the fewer attacks must be searched again).
+fn singleton_weight(table: &Table, c: usize) -> f64 {
+    let cell = &table.cells[c];
+    if cell.count == 1 && cell.status.is_primary() {
+        10.0
+    } else {
+        1.0
     }
 }
 
@@ -379,14 +350,14 @@ pub fn failures(
     table: &Table,
     singletons: bool,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
-    let eqs = Equations::new(table);
-    let known: Vec<usize> = if singletons {
-        (0..table.cells.len())
-            .filter(|&c| table.cells[c].status.is_primary() && table.cells[c].count == 1)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let eqs = Equations::new(table, |c| table.cells[c].status.is_suppressed());
+    let cubes = Cubes::new(table);
+    // Whether a cell is a singleton's, known to its contributor.
+    let known: Vec<bool> = table
+        .cells
+        .iter()
+        .map(|c| singletons && c.status.is_primary() && c.count == 1)
+        .collect();
     let mut failures: Vec<(usize, Option<usize>)> = Vec::new();
     // What each primary needs, up (0) and down (1): any movement at all for a cell asked no
     // interval (none is an exact disclosure).
@@ -422,9 +393,9 @@ pub fn failures(
             } else {
                 needed.max(table.cells[p].value.min(1.0))
             };
-            let mut found = witness(table, &eqs, p, sign * unit, None)?;
+            let mut found = find_witness(table, &eqs, &cubes, p, sign * unit, None)?;
             if found.is_none() && unit > needed {
-                found = witness(table, &eqs, p, sign * needed, None)?;
+                found = find_witness(table, &eqs, &cubes, p, sign * needed, None)?;
             }
             let Some(change) = found else {
                 failed.insert(p);
@@ -460,19 +431,22 @@ pub fn failures(
     // primary they move far enough.
     let mut proof_against: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
     for &p in primaries.iter().filter(|p| !failed.contains(p)) {
-        'attackers: for &s in &known {
-            if s == p || !reveals_others(table, s, p) {
-                continue;
-            }
-            for dir in 0..2 {
-                let w = proof[&(p, dir)];
-                if !witnesses[w].iter().any(|&(c, _)| c == s)
-                    || proof_against.contains(&(p, dir, s))
-                {
+        // Only the singletons whose cell a witness of `p` changes can break it.
+        let witnessed = [proof[&(p, 0)], proof[&(p, 1)]].map(|w| &witnesses[w]);
+        let attackers: BTreeSet<usize> = witnessed
+            .iter()
+            .flat_map(|w| w.iter().map(|&(c, _)| c))
+            .filter(|&c| c != p && known[c] && reveals_others(table, c, p))
+            .collect();
+        'attackers: for s in attackers {
+            for (dir, witness) in witnessed.iter().enumerate() {
+                if !witness.iter().any(|&(c, _)| c == s) || proof_against.contains(&(p, dir, s)) {
                     continue;
                 }
                 let sign = if dir == 0 { 1.0 } else { -1.0 };
-                let Some(change) = witness(table, &eqs, p, sign * need(p, dir), Some(s))? else {
+                let Some(change) =
+                    find_witness(table, &eqs, &cubes, p, sign * need(p, dir), Some(s))?
+                else {
                     failures.push((p, Some(s)));
                     break 'attackers;
                 };

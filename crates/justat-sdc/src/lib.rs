@@ -10,6 +10,8 @@
 
 pub mod audit;
 pub mod hierarchy;
+mod hypercube;
+mod lp;
 pub mod microdata;
 pub mod pattern;
 pub mod primary;

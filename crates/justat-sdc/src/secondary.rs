@@ -4,16 +4,16 @@
 //! only add freedom, the perturbation found for one primary stays feasible in the final
 //! pattern, so every primary keeps its required interval (the audit checks it independently).
 //!
-//! The perturbation is searched in a neighbourhood of the primary (the cells reachable
-//! through a few relations), grown until the linear program is feasible, which keeps each
-//! program small on large tables. Primaries are processed in a fixed order (largest
-//! protection need first, then table order), so the pattern is deterministic.
+//! Most perturbations are products of one change per dimension ([`crate::hypercube`]), found
+//! without a solver; a small linear programme around the cheapest product then looks for a
+//! cheaper combination with cells already suppressed, which keeps each programme small on
+//! large tables. Primaries are processed in a fixed order (largest protection need first, then
+//! table order), so the pattern is deterministic.
 
+use crate::hypercube::{Cubes, Search};
+use crate::lp::{Equations, Movable, cheapest_change};
 use crate::primary::Status;
 use crate::table::Table;
-use good_lp::{
-    Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable,
-};
 use std::collections::{BTreeSet, HashMap};
 
 /// Why no safe pattern could be found: the build stops rather than publish an unprotected table.
@@ -44,195 +44,152 @@ pub enum SuppressionError {
 /// Below this, a perturbation is numerical noise.
 const EPS: f64 = 1e-7;
 
-/// Cells linked by relations, for growing neighbourhoods.
-struct Links {
-    relations: Vec<crate::table::Relation>,
-    by_cell: HashMap<usize, Vec<usize>>,
-}
+/// How many relation steps a perturbation is searched around a product (see [`protect_cell`]).
+const GUIDED_STEPS: usize = 4;
 
-impl Links {
-    fn new(table: &Table) -> Links {
-        let relations = table.relations();
-        let mut by_cell: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (r, rel) in relations.iter().enumerate() {
-            for c in std::iter::once(rel.total).chain(rel.parts.iter().copied()) {
-                by_cell.entry(c).or_default().push(r);
-            }
-        }
-        Links { relations, by_cell }
-    }
-
-    fn grow(&self, cells: &BTreeSet<usize>) -> BTreeSet<usize> {
-        let mut out = cells.clone();
-        for c in cells {
-            for &r in self.by_cell.get(c).into_iter().flatten() {
-                let rel = &self.relations[r];
-                out.insert(rel.total);
-                out.extend(rel.parts.iter().copied());
-            }
-        }
-        out
-    }
-}
+/// A neighbourhood larger than this is not grown further around a product.
+const GUIDED_CELLS: usize = 3000;
 
 /// A perturbation: the change of each cell it moves, by cell.
 type Change = Vec<(usize, f64)>;
 
-/// The perturbation moving `target` by `shift` (positive or negative) at least cost inside
-/// `hood`; `None` if there is none there.
-fn perturbation(
-    table: &Table,
-    links: &Links,
-    suppressed: &[bool],
-    hood: &BTreeSet<usize>,
-    target: usize,
-    shift: f64,
+/// What the search for one primary's perturbation knows of the pattern so far.
+struct Pattern<'a> {
+    table: &'a Table,
+    eqs: &'a Equations,
+    suppressed: &'a [bool],
+    /// The singleton's cell the attacker knows, if any.
     known: Option<usize>,
-) -> Result<Option<Change>, SuppressionError> {
-    let mut vars = ProblemVariables::new();
-    let mut up: HashMap<usize, Variable> = HashMap::new();
-    let mut down: HashMap<usize, Variable> = HashMap::new();
-    for &c in hood {
-        let cell = &table.cells[c];
-        if ((cell.status == Status::Empty || cell.locked) && c != target) || Some(c) == known {
-            // Empty cells are published as empty, cells an earlier publication showed stay
-            // shown, and a singleton knows its own cell: none can absorb a perturbation.
-            continue;
-        }
-        up.insert(c, vars.add(variable().min(0.0)));
-        down.insert(
-            c,
-            vars.add(variable().min(0.0).max(table.cells[c].value.max(0.0))),
-        );
+    /// The primary being protected.
+    target: usize,
+}
+
+impl Pattern<'_> {
+    /// Whether a cell may absorb a change: empty cells are published as empty, cells an
+    /// earlier publication showed stay shown, and a singleton knows its own cell.
+    fn movable(&self, c: usize) -> bool {
+        let cell = &self.table.cells[c];
+        (c == self.target || !(cell.status == Status::Empty || cell.locked))
+            && Some(c) != self.known
     }
-    // Suppressing a cell costs its value (plus one, so that empty-valued cells are not free);
-    // cells already suppressed are free to use.
-    // Among suppressed cells, a small cost still: the shortest change, around the cells of
-    // single contributors where it can (each one it crosses is an attack to protect against).
-    let cost = |c: usize| {
-        let cell = &table.cells[c];
-        if !suppressed[c] {
+
+    /// What changing a cell costs a perturbation, per unit: suppressing a cell costs its value
+    /// (plus one, so that empty-valued cells are not free); cells already suppressed are
+    /// nearly free, a small cost still choosing the shortest change, around the cells of
+    /// single contributors where it can (each one it crosses is an attack to protect against).
+    fn cost(&self, c: usize) -> f64 {
+        let cell = &self.table.cells[c];
+        if !self.suppressed[c] {
             1.0 + cell.value.abs()
         } else if cell.count == 1 && cell.status.is_primary() {
             0.1
         } else {
             0.01
         }
-    };
-    let objective: Expression = hood
-        .iter()
-        .filter(|c| up.contains_key(c))
-        .map(|&c| cost(c) * (up[&c] + down[&c]))
-        .sum();
-    let mut model = vars.minimise(objective).using(microlp);
-    let mut relations: BTreeSet<usize> = BTreeSet::new();
-    for c in hood {
-        relations.extend(links.by_cell.get(c).into_iter().flatten().copied());
     }
-    for r in relations {
-        let rel = &links.relations[r];
-        let term = |c: usize| -> Expression {
-            if up.contains_key(&c) {
-                up[&c] - down[&c]
-            } else {
-                Expression::from(0.0)
-            }
-        };
-        let lhs: Expression =
-            term(rel.total) - rel.parts.iter().map(|&p| term(p)).sum::<Expression>();
-        model = model.with(constraint!(lhs == 0.0));
-    }
-    let t = target;
-    model = model.with(constraint!(up[&t] - down[&t] == shift));
-    match model.solve() {
-        Ok(sol) => {
-            let mut change: Change = up
-                .keys()
-                .map(|&c| (c, sol.value(up[&c]) - sol.value(down[&c])))
-                .filter(|&(c, d)| d.abs() > EPS || c == target)
-                .collect();
-            change.sort_by_key(|&(c, _)| c);
-            Ok(Some(change))
-        }
-        Err(good_lp::ResolutionError::Infeasible) => Ok(None),
-        Err(e) => Err(SuppressionError::Solver {
-            cell: table.label(target),
-            message: e.to_string(),
-        }),
-    }
-}
 
-/// A perturbation of `p` among the cells already suppressed alone, searched in neighbourhoods
-/// grown through suppressed cells only; `None` if there is none near.
-fn protected_by_suppressed(
-    table: &Table,
-    links: &Links,
-    suppressed: &[bool],
-    p: usize,
-    shift: f64,
-    known: Option<usize>,
-) -> Result<Option<Change>, SuppressionError> {
-    let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
-    // A few steps only: on a large table the suppressed cells can form one vast component.
-    for _ in 0..4 {
-        let next: BTreeSet<usize> = links
-            .grow(&hood)
-            .into_iter()
-            .filter(|&c| suppressed[c] || c == p)
+    /// The cost of the cells a perturbation adds to the pattern.
+    fn added_cost(&self, change: &Change) -> f64 {
+        change
+            .iter()
+            .filter(|&&(c, _)| !self.suppressed[c])
+            .map(|&(c, _)| self.cost(c))
+            .sum()
+    }
+
+    /// The cheapest perturbation moving the target by `shift` inside `hood` (sorted);
+    /// `None` if there is none there.
+    fn perturbation(&self, hood: &[usize], shift: f64) -> Result<Option<Change>, SuppressionError> {
+        let movable: Vec<Movable> = hood
+            .iter()
+            .filter(|&&c| self.movable(c))
+            .map(|&c| Movable {
+                cell: c,
+                cost: self.cost(c),
+                floor: self.table.cells[c].value.max(0.0),
+            })
             .collect();
-        let grew = next.len() > hood.len();
-        hood = next;
-        if let Some(cells) = perturbation(table, links, suppressed, &hood, p, shift, known)? {
-            return Ok(Some(cells));
-        }
-        if !grew {
-            return Ok(None);
-        }
+        cheapest_change(self.eqs, &movable, self.target, shift).map_err(|message| {
+            SuppressionError::Solver {
+                cell: self.table.label(self.target),
+                message,
+            }
+        })
     }
-    Ok(None)
-}
 
-/// The shifts a primary's protection asks, up and down: at least one unit even when the
-/// interval asked is smaller (an interval of no width is an exact disclosure).
-fn shifts(table: &Table, p: usize) -> [f64; 2] {
-    let cell = &table.cells[p];
-    [cell.upper.max(1.0), -cell.lower.max(1.0).min(cell.value)]
-}
+    /// The cheapest product of changes per dimension ([`crate::hypercube`]) moving the target
+    /// by `shift`, among the suppressed cells only or among all movable ones.
+    fn product(&self, cubes: &Cubes, shift: f64, only_suppressed: bool) -> Option<Change> {
+        let usable = |c: usize| self.movable(c) && (!only_suppressed || self.suppressed[c]);
+        let cost = |c: usize| self.cost(c);
+        let search = Search {
+            usable: &usable,
+            cost: &cost,
+        };
+        cubes.find(self.table, self.target, shift, &search)
+    }
 
-/// Adds to the pattern the cells of a perturbation protecting `p` in each direction asked
-/// (up, down), with the singleton cell `known` fixed if any; returns how many were added and
-/// the perturbations.
-fn protect_cell(
-    table: &mut Table,
-    links: &Links,
-    suppressed: &mut [bool],
-    p: usize,
-    known: Option<usize>,
-    directions: [bool; 2],
-) -> Result<(usize, Vec<Change>), SuppressionError> {
-    let mut added = 0;
-    let mut changes = Vec::new();
-    for (shift, asked) in shifts(table, p).into_iter().zip(directions) {
-        if shift == 0.0 || !asked {
-            continue;
-        }
-        // Often the cells already suppressed protect it: a search among them alone is small.
-        if let Some(change) = protected_by_suppressed(table, links, suppressed, p, shift, known)? {
-            changes.push(change);
-            continue;
-        }
-        let mut hood: BTreeSet<usize> = BTreeSet::from([p]);
-        let mut found: Option<(f64, Change)> = None;
-        for _ in 0..8 {
-            let next = links.grow(&hood);
+    /// A perturbation among the cells already suppressed alone, searched in neighbourhoods
+    /// grown through suppressed cells only; `None` if there is none near.
+    fn among_suppressed(&self, shift: f64) -> Result<Option<Change>, SuppressionError> {
+        let mut hood = vec![self.target];
+        // A few steps only: on a large table the suppressed cells can form one vast component.
+        for _ in 0..4 {
+            let next: Vec<usize> = self
+                .eqs
+                .grow(&hood)
+                .into_iter()
+                .filter(|&c| self.suppressed[c] || c == self.target)
+                .collect();
             let grew = next.len() > hood.len();
             hood = next;
-            if let Some(change) = perturbation(table, links, suppressed, &hood, p, shift, known)? {
-                let cost: f64 = change
-                    .iter()
-                    .filter(|&&(c, _)| !suppressed[c])
-                    .map(|&(c, _)| 1.0 + table.cells[c].value.abs())
-                    .sum();
+            if let Some(change) = self.perturbation(&hood, shift)? {
+                return Ok(Some(change));
+            }
+            if !grew {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The cheapest perturbation around a product of changes per dimension: the product's
+    /// cells, grown a few relation steps through cells cheaper than the whole product (no
+    /// cheaper perturbation can use a dearer cell), so that the programme stays small and
+    /// can still combine cells already suppressed.
+    fn around(&self, product: Change, shift: f64) -> Result<Change, SuppressionError> {
+        let bound: f64 = product.iter().map(|&(c, _)| self.cost(c)).sum();
+        let mut hood: Vec<usize> = product.iter().map(|&(c, _)| c).collect();
+        hood.sort_unstable();
+        for _ in 0..GUIDED_STEPS {
+            let next: Vec<usize> = self
+                .eqs
+                .grow(&hood)
+                .into_iter()
+                .filter(|&c| {
+                    hood.binary_search(&c).is_ok() || (self.movable(c) && self.cost(c) < bound)
+                })
+                .collect();
+            let grew = next.len() > hood.len();
+            hood = next;
+            if !grew || hood.len() > GUIDED_CELLS {
+                break;
+            }
+        }
+        Ok(self.perturbation(&hood, shift)?.unwrap_or(product))
+    }
+
+    /// The cheapest perturbation in neighbourhoods grown from the target through every
+    /// relation, for primaries no product reaches.
+    fn grown(&self, shift: f64) -> Result<Option<Change>, SuppressionError> {
+        let mut hood = vec![self.target];
+        let mut found: Option<(f64, Change)> = None;
+        for _ in 0..8 {
+            let next = self.eqs.grow(&hood);
+            let grew = next.len() > hood.len();
+            hood = next;
+            if let Some(change) = self.perturbation(&hood, shift)? {
+                let cost = self.added_cost(&change);
                 // The first neighbourhood where a perturbation exists is rarely where the
                 // cheapest one is (a national total is near, the partner court one step
                 // further): look one step further before choosing.
@@ -248,7 +205,60 @@ fn protect_cell(
                 break;
             }
         }
-        let Some((_, change)) = found else {
+        Ok(found.map(|(_, change)| change))
+    }
+}
+
+/// The shifts a primary's protection asks, up and down: at least one unit even when the
+/// interval asked is smaller (an interval of no width is an exact disclosure).
+fn shifts(table: &Table, p: usize) -> [f64; 2] {
+    let cell = &table.cells[p];
+    [cell.upper.max(1.0), -cell.lower.max(1.0).min(cell.value)]
+}
+
+/// Adds to the pattern the cells of a perturbation protecting `p` in each direction asked
+/// (up, down), with the singleton cell `known` fixed if any; returns how many were added and
+/// the perturbations.
+///
+/// Cells already suppressed are tried first (a product of changes per dimension, then a small
+/// programme among them). Otherwise the cheapest product over all cells bounds what the
+/// perturbation may cost, and a programme around it looks for a cheaper one; only when no
+/// product exists are neighbourhoods grown through every relation.
+fn protect_cell(
+    table: &mut Table,
+    eqs: &Equations,
+    cubes: &Cubes,
+    suppressed: &mut [bool],
+    p: usize,
+    known: Option<usize>,
+    directions: [bool; 2],
+) -> Result<(usize, Vec<Change>), SuppressionError> {
+    let mut added = 0;
+    let mut changes = Vec::new();
+    for (shift, asked) in shifts(table, p).into_iter().zip(directions) {
+        if shift == 0.0 || !asked {
+            continue;
+        }
+        let pattern = Pattern {
+            table,
+            eqs,
+            suppressed,
+            known,
+            target: p,
+        };
+        if let Some(change) = pattern.product(cubes, shift, true) {
+            changes.push(change);
+            continue;
+        }
+        if let Some(change) = pattern.among_suppressed(shift)? {
+            changes.push(change);
+            continue;
+        }
+        let change = match pattern.product(cubes, shift, false) {
+            Some(product) => Some(pattern.around(product, shift)?),
+            None => pattern.grown(shift)?,
+        };
+        let Some(change) = change else {
             return Err(SuppressionError::Unprotectable {
                 cell: table.label(p),
                 need: shift.abs(),
@@ -318,7 +328,9 @@ impl Proofs {
 /// ([`crate::audit::failures`], singleton attacks included) decides when nothing is left to
 /// repair, so a pattern returned has passed it.
 pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
-    let links = Links::new(table);
+    // Every relation, over every cell: a perturbation may move any of them.
+    let eqs = Equations::new(table, |_| true);
+    let cubes = Cubes::new(table);
     let mut suppressed: Vec<bool> = table
         .cells
         .iter()
@@ -339,7 +351,8 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             !proofs.by.contains_key(&(p, 1)),
         ];
         if directions.contains(&true) {
-            let (n, changes) = protect_cell(table, &links, &mut suppressed, p, None, directions)?;
+            let (n, changes) =
+                protect_cell(table, &eqs, &cubes, &mut suppressed, p, None, directions)?;
             added += n;
             for change in changes {
                 proofs.record(table, change);
@@ -354,8 +367,15 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
                 && cell.status.is_primary()
                 && crate::audit::reveals_others(table, s, p)
             {
-                let (n, changes) =
-                    protect_cell(table, &links, &mut suppressed, p, Some(s), [true, true])?;
+                let (n, changes) = protect_cell(
+                    table,
+                    &eqs,
+                    &cubes,
+                    &mut suppressed,
+                    p,
+                    Some(s),
+                    [true, true],
+                )?;
                 added += n;
                 for change in changes {
                     proofs.record(table, change);
@@ -373,7 +393,7 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             return Ok(added);
         }
         for (cell, by) in failures {
-            added += protect_cell(table, &links, &mut suppressed, cell, by, [true, true])?.0;
+            added += protect_cell(table, &eqs, &cubes, &mut suppressed, cell, by, [true, true])?.0;
         }
     }
     Err(SuppressionError::Solver {

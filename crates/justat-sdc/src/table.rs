@@ -160,6 +160,11 @@ impl Table {
         }
     }
 
+    /// How far apart in `cells` two codes next to each other are, per dimension.
+    pub(crate) fn strides(&self) -> &[usize] {
+        &self.strides
+    }
+
     /// The position of the cell with these code positions.
     pub fn position(&self, codes: &[u32]) -> usize {
         codes

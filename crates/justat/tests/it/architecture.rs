@@ -31,7 +31,7 @@ const OWNED: &[(&str, &str)] = &[
     ("axum", "justat-web"),
     ("minijinja", "justat-web"),
     ("datafusion", "justat-engine"),
-    ("good_lp", "justat-sdc"),
+    ("microlp", "justat-sdc"),
     ("highs", "justat-sdc"),
 ];
 

@@ -1,0 +1,282 @@
+//! The linear programmes of the crate, written straight to the solver (microlp): the
+//! protection and the audit solve thousands of small ones, where building them costs as much
+//! as solving them.
+
+use microlp::{ComparisonOp, Error, LinearExpr, OptimizationDirection, Problem, Variable};
+
+/// Additivity equations `Σ coefficient × cell = 0`, with the equations each cell is in.
+pub(crate) struct Equations {
+    /// Each equation's terms (cell, coefficient).
+    pub terms: Vec<Vec<(usize, f64)>>,
+    /// For each cell of the table, the equations it is in.
+    pub by_cell: Vec<Vec<u32>>,
+}
+
+impl Equations {
+    /// The table's relations (`total − Σ parts = 0`) restricted to the cells `keep` accepts (the
+    /// others are constants and drop out of a change); equations left empty are dropped.
+    pub(crate) fn new(table: &crate::Table, keep: impl Fn(usize) -> bool) -> Equations {
+        let mut terms = Vec::new();
+        let mut by_cell: Vec<Vec<u32>> = vec![Vec::new(); table.cells.len()];
+        for r in table.relations() {
+            let eq: Vec<(usize, f64)> = std::iter::once((r.total, 1.0))
+                .chain(r.parts.iter().map(|&p| (p, -1.0)))
+                .filter(|&(c, _)| keep(c))
+                .collect();
+            if eq.is_empty() {
+                continue;
+            }
+            for &(c, _) in &eq {
+                by_cell[c].push(terms.len() as u32);
+            }
+            terms.push(eq);
+        }
+        Equations { terms, by_cell }
+    }
+
+    /// `cells` (sorted) and every cell sharing an equation with one of them, sorted.
+    pub(crate) fn grow(&self, cells: &[usize]) -> Vec<usize> {
+        let mut out = cells.to_vec();
+        for &c in cells {
+            for &e in &self.by_cell[c] {
+                out.extend(self.terms[e as usize].iter().map(|&(c, _)| c));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The equations some of `cells` are in, each once.
+    fn touching(&self, cells: &[usize]) -> Vec<usize> {
+        let mut out: Vec<usize> = cells
+            .iter()
+            .flat_map(|&c| self.by_cell[c].iter().map(|&e| e as usize))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// One cell a change may move: its cost per unit and how far it may go down (its value: cells
+/// stay non-negative).
+pub(crate) struct Movable {
+    /// The cell.
+    pub cell: usize,
+    /// Cost per unit of change, either way.
+    pub cost: f64,
+    /// The largest decrease.
+    pub floor: f64,
+}
+
+/// The least-cost change of the `movable` cells (sorted by cell, the others fixed) that keeps
+/// every equation and moves `target` by `shift`; `Ok(None)` when there is none.
+pub(crate) fn cheapest_change(
+    eqs: &Equations,
+    movable: &[Movable],
+    target: usize,
+    shift: f64,
+) -> Result<Option<Vec<(usize, f64)>>, String> {
+    let cells: Vec<usize> = movable.iter().map(|m| m.cell).collect();
+    let equations = eqs.touching(&cells);
+    // A cell alone among the movable ones in an equation cannot move; without it, others may
+    // be left alone in theirs. Peeling them first often proves there is no change at all, and
+    // leaves a smaller programme otherwise.
+    let mut alive = vec![true; cells.len()];
+    loop {
+        let mut peeled = false;
+        for &e in &equations {
+            let mut only = None;
+            let mut n = 0;
+            for &(c, _) in &eqs.terms[e] {
+                if let Ok(i) = cells.binary_search(&c)
+                    && alive[i]
+                {
+                    only = Some(i);
+                    n += 1;
+                    if n > 1 {
+                        break;
+                    }
+                }
+            }
+            if n == 1
+                && let Some(i) = only
+            {
+                alive[i] = false;
+                peeled = true;
+            }
+        }
+        if !peeled {
+            break;
+        }
+    }
+    let movable: Vec<&Movable> = movable
+        .iter()
+        .zip(&alive)
+        .filter_map(|(m, &a)| a.then_some(m))
+        .collect();
+    let Ok(t) = movable.binary_search_by_key(&target, |m| m.cell) else {
+        return Ok(None);
+    };
+    let mut problem = Problem::new(OptimizationDirection::Minimize);
+    // A change is up − down, both non-negative: the cost is paid on either side.
+    let vars: Vec<(Variable, Variable)> = movable
+        .iter()
+        .map(|m| {
+            (
+                problem.add_var(m.cost, (0.0, f64::INFINITY)),
+                problem.add_var(m.cost, (0.0, m.floor.max(0.0))),
+            )
+        })
+        .collect();
+    let cells: Vec<usize> = movable.iter().map(|m| m.cell).collect();
+    for e in equations {
+        let mut lhs = LinearExpr::empty();
+        let mut any = false;
+        for &(c, k) in &eqs.terms[e] {
+            if let Ok(i) = cells.binary_search(&c) {
+                lhs.add(vars[i].0, k);
+                lhs.add(vars[i].1, -k);
+                any = true;
+            }
+        }
+        if any {
+            problem.add_constraint(lhs, ComparisonOp::Eq, 0.0);
+        }
+    }
+    problem.add_constraint(
+        [(vars[t].0, 1.0), (vars[t].1, -1.0)],
+        ComparisonOp::Eq,
+        shift,
+    );
+    match solve(&problem) {
+        Ok(solution) => {
+            let change = cells
+                .iter()
+                .zip(&vars)
+                .map(|(&c, &(up, down))| (c, solution.var_value(up) - solution.var_value(down)))
+                .filter(|&(c, d)| d.abs() > 1e-7 || c == target)
+                .collect();
+            Ok(Some(change))
+        }
+        Err(Error::Infeasible) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Solves a programme; no limit is set, so an interrupted solve is an internal error.
+fn solve(problem: &Problem) -> Result<microlp::Solution, Error> {
+    problem
+        .solve()?
+        .into_solution()
+        .map_err(|_| Error::InternalError("the solver stopped without a solution".into()))
+}
+
+/// The least and greatest value of `target` over non-negative `cells` (sorted) satisfying
+/// `equations` (terms, right-hand side); `f64::INFINITY` above when nothing bounds it.
+pub(crate) fn range(
+    cells: &[usize],
+    equations: &[(Vec<(usize, f64)>, f64)],
+    target: usize,
+) -> Result<(f64, f64), String> {
+    let solve = |direction: OptimizationDirection| -> Result<f64, String> {
+        let mut problem = Problem::new(direction);
+        let vars: Vec<Variable> = cells
+            .iter()
+            .map(|&c| problem.add_var(if c == target { 1.0 } else { 0.0 }, (0.0, f64::INFINITY)))
+            .collect();
+        let var = |c: usize| cells.binary_search(&c).map(|i| vars[i]);
+        for (terms, rhs) in equations {
+            let mut lhs = LinearExpr::empty();
+            for &(c, k) in terms {
+                let v = var(c).map_err(|_| format!("cell {c} is not in the programme"))?;
+                lhs.add(v, k);
+            }
+            problem.add_constraint(lhs, ComparisonOp::Eq, *rhs);
+        }
+        let t = var(target).map_err(|_| "the target is not in the programme".to_string())?;
+        match solve(&problem) {
+            Ok(solution) => Ok(solution.var_value(t)),
+            // Unbounded above: an attacker learns nothing of the upper side.
+            Err(Error::Unbounded) if direction == OptimizationDirection::Maximize => {
+                Ok(f64::INFINITY)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    Ok((
+        solve(OptimizationDirection::Minimize)?,
+        solve(OptimizationDirection::Maximize)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// a = b + c, b = d + e over five cells 0..5.
+    fn equations() -> Equations {
+        let terms = vec![
+            vec![(0, 1.0), (1, -1.0), (2, -1.0)],
+            vec![(1, 1.0), (3, -1.0), (4, -1.0)],
+        ];
+        let mut by_cell = vec![Vec::new(); 5];
+        for (e, t) in terms.iter().enumerate() {
+            for &(c, _) in t {
+                by_cell[c].push(e as u32);
+            }
+        }
+        Equations { terms, by_cell }
+    }
+
+    #[test]
+    fn the_cheapest_change_keeps_the_equations() {
+        let eqs = equations();
+        let movable: Vec<Movable> = [(0, 10.0), (1, 1.0), (2, 1.0), (3, 1.0), (4, 5.0)]
+            .iter()
+            .map(|&(cell, cost)| Movable {
+                cell,
+                cost,
+                floor: 3.0,
+            })
+            .collect();
+        // Moving d up by 2: e down (cost 5) or b up and c down (cost 1 + 1).
+        let change = cheapest_change(&eqs, &movable, 3, 2.0).unwrap().unwrap();
+        assert_eq!(change, vec![(1, 2.0), (2, -2.0), (3, 2.0)]);
+        // c cannot go down by 4 (its value is 3) and e can only go down by 3: d up by 4 needs
+        // both ways.
+        let change = cheapest_change(&eqs, &movable, 3, 4.0).unwrap().unwrap();
+        let delta = |c| change.iter().find(|x| x.0 == c).map_or(0.0, |x| x.1);
+        assert!((delta(1) - delta(3) - delta(4)).abs() < 1e-9);
+        assert!((delta(0) - delta(1) - delta(2)).abs() < 1e-9);
+        assert!(delta(2) >= -3.0 - 1e-9 && delta(4) >= -3.0 - 1e-9);
+    }
+
+    #[test]
+    fn a_cell_alone_in_its_equation_cannot_move() {
+        let eqs = equations();
+        // Only d and e movable: d + e = b fixed, so d moves only if e does.
+        let movable = vec![Movable {
+            cell: 3,
+            cost: 1.0,
+            floor: 5.0,
+        }];
+        assert!(cheapest_change(&eqs, &movable, 3, 1.0).unwrap().is_none());
+        assert!(cheapest_change(&eqs, &movable, 4, 1.0).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_range_of_a_cell_follows_from_the_equations() {
+        // x0 + x1 = 7, x1 + x2 = 5: x0 ∈ [2, 7].
+        let eqs = vec![
+            (vec![(0, 1.0), (1, 1.0)], 7.0),
+            (vec![(1, 1.0), (2, 1.0)], 5.0),
+        ];
+        let (lo, hi) = range(&[0, 1, 2], &eqs, 0).unwrap();
+        assert!((lo - 2.0).abs() < 1e-9 && (hi - 7.0).abs() < 1e-9);
+        // x0 − x1 = 1: no upper bound.
+        let (lo, hi) = range(&[0, 1], &[(vec![(0, 1.0), (1, -1.0)], 1.0)], 0).unwrap();
+        assert!((lo - 1.0).abs() < 1e-9 && hi.is_infinite());
+    }
+}
