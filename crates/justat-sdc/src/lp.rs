@@ -80,82 +80,90 @@ pub(crate) fn cheapest_change(
 ) -> Result<Option<Vec<(usize, f64)>>, String> {
     let cells: Vec<usize> = movable.iter().map(|m| m.cell).collect();
     let equations = eqs.touching(&cells);
-    // A cell alone among the movable ones in an equation cannot move; without it, others may
-    // be left alone in theirs. Peeling them first often proves there is no change at all, and
-    // leaves a smaller programme otherwise.
-    let mut alive = vec![true; cells.len()];
-    loop {
-        let mut peeled = false;
-        for &e in &equations {
-            let mut only = None;
-            let mut n = 0;
-            for &(c, _) in &eqs.terms[e] {
-                if let Ok(i) = cells.binary_search(&c)
-                    && alive[i]
-                {
-                    only = Some(i);
-                    n += 1;
-                    if n > 1 {
-                        break;
-                    }
-                }
-            }
-            if n == 1
-                && let Some(i) = only
-            {
-                alive[i] = false;
-                peeled = true;
-            }
-        }
-        if !peeled {
-            break;
-        }
-    }
-    let movable: Vec<&Movable> = movable
+    // Each equation's movable cells (positions in `cells`), and each cell's equations.
+    let members: Vec<Vec<u32>> = equations
         .iter()
-        .zip(&alive)
-        .filter_map(|(m, &a)| a.then_some(m))
-        .collect();
-    let Ok(t) = movable.binary_search_by_key(&target, |m| m.cell) else {
-        return Ok(None);
-    };
-    let mut problem = Problem::new(OptimizationDirection::Minimize);
-    // A change is up − down, both non-negative: the cost is paid on either side.
-    let vars: Vec<(Variable, Variable)> = movable
-        .iter()
-        .map(|m| {
-            (
-                problem.add_var(m.cost, (0.0, f64::INFINITY)),
-                problem.add_var(m.cost, (0.0, m.floor.max(0.0))),
-            )
+        .map(|&e| {
+            eqs.terms[e]
+                .iter()
+                .filter_map(|&(c, _)| cells.binary_search(&c).ok().map(|i| i as u32))
+                .collect()
         })
         .collect();
-    let cells: Vec<usize> = movable.iter().map(|m| m.cell).collect();
-    for e in equations {
-        let mut lhs = LinearExpr::empty();
-        let mut any = false;
-        for &(c, k) in &eqs.terms[e] {
-            if let Ok(i) = cells.binary_search(&c) {
-                lhs.add(vars[i].0, k);
-                lhs.add(vars[i].1, -k);
-                any = true;
-            }
-        }
-        if any {
-            problem.add_constraint(lhs, ComparisonOp::Eq, 0.0);
+    let mut cell_equations: Vec<Vec<u32>> = vec![Vec::new(); cells.len()];
+    for (k, m) in members.iter().enumerate() {
+        for &i in m {
+            cell_equations[i as usize].push(k as u32);
         }
     }
-    problem.add_constraint(
-        [(vars[t].0, 1.0), (vars[t].1, -1.0)],
-        ComparisonOp::Eq,
-        shift,
-    );
+    // A cell alone among the movable ones in an equation cannot move; without it, others may
+    // be left alone in theirs. Peeling them first often proves there is no change at all, and
+    // leaves a smaller programme otherwise. A work list keeps it linear in the equations' size.
+    let mut alive = vec![true; cells.len()];
+    let mut count: Vec<usize> = members.iter().map(Vec::len).collect();
+    let mut lone: Vec<usize> = (0..members.len()).filter(|&k| count[k] == 1).collect();
+    while let Some(k) = lone.pop() {
+        if count[k] != 1 {
+            continue;
+        }
+        let Some(&i) = members[k].iter().find(|&&i| alive[i as usize]) else {
+            continue;
+        };
+        alive[i as usize] = false;
+        for &k2 in &cell_equations[i as usize] {
+            count[k2 as usize] -= 1;
+            if count[k2 as usize] == 1 {
+                lone.push(k2 as usize);
+            }
+        }
+    }
+    let Ok(t) = cells.binary_search(&target) else {
+        return Ok(None);
+    };
+    if !alive[t] {
+        return Ok(None);
+    }
+    let mut problem = Problem::new(OptimizationDirection::Minimize);
+    // A change is up − down, both non-negative: the cost is paid on either side.
+    let vars: Vec<Option<(Variable, Variable)>> = movable
+        .iter()
+        .zip(&alive)
+        .map(|(m, &a)| {
+            a.then(|| {
+                (
+                    problem.add_var(m.cost, (0.0, f64::INFINITY)),
+                    problem.add_var(m.cost, (0.0, m.floor.max(0.0))),
+                )
+            })
+        })
+        .collect();
+    for (k, &e) in equations.iter().enumerate() {
+        if count[k] == 0 {
+            continue;
+        }
+        let mut lhs = LinearExpr::empty();
+        for &(c, coef) in &eqs.terms[e] {
+            if let Ok(i) = cells.binary_search(&c)
+                && let Some((up, down)) = vars[i]
+            {
+                lhs.add(up, coef);
+                lhs.add(down, -coef);
+            }
+        }
+        problem.add_constraint(lhs, ComparisonOp::Eq, 0.0);
+    }
+    let Some((up_t, down_t)) = vars[t] else {
+        return Ok(None);
+    };
+    problem.add_constraint([(up_t, 1.0), (down_t, -1.0)], ComparisonOp::Eq, shift);
     match solve(&problem) {
         Ok(solution) => {
             let change = cells
                 .iter()
                 .zip(&vars)
-                .map(|(&c, &(up, down))| (c, solution.var_value(up) - solution.var_value(down)))
+                .filter_map(|(&c, v)| {
+                    v.map(|(up, down)| (c, solution.var_value(up) - solution.var_value(down)))
+                })
                 .filter(|&(c, d)| d.abs() > 1e-7 || c == target)
                 .collect();
             Ok(Some(change))
@@ -264,6 +272,27 @@ mod tests {
         }];
         assert!(cheapest_change(&eqs, &movable, 3, 1.0).unwrap().is_none());
         assert!(cheapest_change(&eqs, &movable, 4, 1.0).unwrap().is_none());
+        // c and d movable: c is alone in a = b + c, and once it is peeled d is alone in
+        // b = d + e. With b movable too, d moves with b and c.
+        let some = |cells: &[usize]| -> Vec<Movable> {
+            cells
+                .iter()
+                .map(|&cell| Movable {
+                    cell,
+                    cost: 1.0,
+                    floor: 5.0,
+                })
+                .collect()
+        };
+        assert!(
+            cheapest_change(&eqs, &some(&[2, 3]), 3, 1.0)
+                .unwrap()
+                .is_none()
+        );
+        let change = cheapest_change(&eqs, &some(&[1, 2, 3]), 3, 1.0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(change, vec![(1, 1.0), (2, -1.0), (3, 1.0)]);
     }
 
     #[test]
