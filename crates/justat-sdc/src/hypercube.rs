@@ -146,10 +146,19 @@ impl Cubes {
             ok.sort_by(|a, b| a.0.total_cmp(&b.0));
             lines.push(ok);
         }
-        // As many per dimension as the budget allows, evenly.
+        // As many per dimension as the budget allows, evenly, and the cheapest chain through
+        // the ancestors besides: the cells of a product of such chains contain the target, so
+        // none is empty and one product at least is found. Without it, in four dimensions the
+        // few sibling changes kept often all cross an empty cell, and the search fell back on
+        // programmes over tens of thousands of cells.
         let per = ((MAX_PRODUCTS as f64).powf(1.0 / dims as f64).floor() as usize).max(1);
         for line in &mut lines {
+            let chain = line
+                .iter()
+                .position(|(_, axis)| axis.iter().all(|&(_, s)| s > 0));
+            let kept = chain.filter(|&i| i >= per).map(|i| line[i]);
             line.truncate(per);
+            line.extend(kept);
         }
         let mut best: Option<(f64, Vec<usize>)> = None;
         let mut pick = vec![0usize; dims];
