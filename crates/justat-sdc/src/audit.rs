@@ -5,7 +5,7 @@
 //! under-protected when the interval does not reach its protection levels.
 
 use crate::hypercube::{Cubes, Search};
-use crate::lp::{Equations, Movable, cheapest_change, range};
+use crate::lp::{Equations, Movable, cheapest_change, range, relaxed_reach};
 use crate::table::Table;
 use std::collections::{BTreeSet, HashMap};
 
@@ -243,8 +243,90 @@ fn witness(
                     change.into_iter().filter(|(_, d)| d.abs() > EPS).collect(),
                 ));
             }
-            None if grew => {}
+            None if grew => {
+                // With the equations that leave the neighbourhood dropped, if the target
+                // still cannot move that far, no larger neighbourhood will let it: stop here
+                // rather than grow to the whole component (a failing pattern's is often vast).
+                if hood.len() >= RELAXED_FROM
+                    && !reachable(table, eqs, &hood, fixed, target, shift)?
+                {
+                    return Ok(None);
+                }
+            }
             None => return Ok(None),
+        }
+    }
+}
+
+/// A failing primary's interval is measured exactly in neighbourhoods up to this size; past it,
+/// the outer bound that shows the failure is reported (an exact disclosure may then be counted
+/// as an interval violation: the count of failures is the same).
+const EXACT_UP_TO: usize = 2000;
+
+/// Neighbourhoods smaller than this are grown without the relaxed test: cheap either way.
+const RELAXED_FROM: usize = 64;
+
+/// Whether `target` can move by `shift` under the region's own equations only (see
+/// [`relaxed_reach`]): `false` proves that it cannot in the whole table.
+fn reachable(
+    table: &Table,
+    eqs: &Equations,
+    region: &[usize],
+    fixed: Option<usize>,
+    target: usize,
+    shift: f64,
+) -> Result<bool, AuditError> {
+    let reach = relaxed_reach(
+        eqs,
+        region,
+        fixed,
+        |c| table.cells[c].value,
+        target,
+        shift > 0.0,
+    )
+    .map_err(|message| AuditError {
+        cell: table.label(target),
+        message,
+    })?;
+    Ok(match reach {
+        None => true,
+        Some(r) if shift > 0.0 => r >= shift - EPS,
+        Some(r) => r <= shift + EPS,
+    })
+}
+
+/// The attacker's interval for a failing primary, measured in neighbourhoods grown until it
+/// shows the failure: each is an outer bound of the exact interval (equations leaving the
+/// neighbourhood are dropped), so a failure it shows is real, and the whole component, where
+/// it ends otherwise, gives the exact interval.
+fn failing_interval(
+    table: &Table,
+    eqs: &Equations,
+    cell: usize,
+    known: Option<usize>,
+) -> Result<(f64, f64), AuditError> {
+    let value = table.cells[cell].value;
+    let floor = |c: usize| table.cells[c].value;
+    let err = |message| AuditError {
+        cell: table.label(cell),
+        message,
+    };
+    let mut hood = vec![cell];
+    loop {
+        let next = eqs.grow(&hood);
+        let grew = next.len() > hood.len();
+        hood = next;
+        let lo = relaxed_reach(eqs, &hood, known, floor, cell, false).map_err(err)?;
+        let hi = relaxed_reach(eqs, &hood, known, floor, cell, true).map_err(err)?;
+        let min = lo.map_or(0.0, |d| (value + d).max(0.0));
+        let max = hi.map_or(f64::INFINITY, |d| value + d);
+        // A pinned cell is exactly disclosed whatever lies beyond; a wider interval that
+        // already fails may still narrow further out, so it is measured on, up to a size past
+        // which the programmes cost more than knowing the exact width is worth.
+        let pinned = max - min <= EPS;
+        let fails = judge(table, cell, min, max, known).is_some();
+        if !grew || pinned || (fails && hood.len() >= EXACT_UP_TO) {
+            return Ok((min, max));
         }
     }
 }
@@ -475,17 +557,9 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
     if found.is_empty() {
         return Ok(report);
     }
-    let comps = components(table);
+    let eqs = Equations::new(table, |c| table.cells[c].status.is_suppressed());
     for (cell, by) in found {
-        let comp = comps
-            .iter()
-            .find(|c| c.cells.contains(&cell))
-            .ok_or_else(|| AuditError {
-                cell: table.label(cell),
-                message: "a primary cell outside every component of suppressed cells".into(),
-            })?;
-        let known: Vec<(usize, f64)> = by.map(|k| (k, table.cells[k].value)).into_iter().collect();
-        let (min, max) = bounds(table, comp, cell, &known)?;
+        let (min, max) = failing_interval(table, &eqs, cell, by)?;
         report.violations.push(
             judge(table, cell, min, max, by).unwrap_or_else(|| Violation {
                 // The exact programme disagrees with the local search: a failure all the same (a

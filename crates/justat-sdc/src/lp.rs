@@ -173,6 +173,65 @@ pub(crate) fn cheapest_change(
     }
 }
 
+/// How far `target` can move (up with `maximise`, else down: a negative number) by a change of
+/// the `region`'s cells (sorted) other than `fixed`, each down by at most its `floor`, that keeps
+/// every equation lying wholly inside the region; equations reaching outside are dropped, as if
+/// the cells beyond could absorb anything. Dropping equations only widens what is possible, so
+/// a target that cannot move far enough here cannot in the whole table either: the audit uses
+/// it to prove a failure without a programme over the whole component. `None` when unbounded.
+pub(crate) fn relaxed_reach(
+    eqs: &Equations,
+    region: &[usize],
+    fixed: Option<usize>,
+    floor: impl Fn(usize) -> f64,
+    target: usize,
+    maximise: bool,
+) -> Result<Option<f64>, String> {
+    let mut problem = Problem::new(if maximise {
+        OptimizationDirection::Maximize
+    } else {
+        OptimizationDirection::Minimize
+    });
+    let vars: Vec<Option<(Variable, Variable)>> = region
+        .iter()
+        .map(|&c| {
+            let objective = if c == target { 1.0 } else { 0.0 };
+            (Some(c) != fixed).then(|| {
+                (
+                    problem.add_var(objective, (0.0, f64::INFINITY)),
+                    problem.add_var(-objective, (0.0, floor(c).max(0.0))),
+                )
+            })
+        })
+        .collect();
+    let Ok(t) = region.binary_search(&target) else {
+        return Err("the target is not in the region".into());
+    };
+    let Some((up_t, down_t)) = vars[t] else {
+        return Ok(Some(0.0));
+    };
+    for e in eqs.touching(region) {
+        let inside: Option<Vec<usize>> = eqs.terms[e]
+            .iter()
+            .map(|&(c, _)| region.binary_search(&c).ok())
+            .collect();
+        let Some(inside) = inside else { continue };
+        let mut lhs = LinearExpr::empty();
+        for (&i, &(_, coef)) in inside.iter().zip(&eqs.terms[e]) {
+            if let Some((up, down)) = vars[i] {
+                lhs.add(up, coef);
+                lhs.add(down, -coef);
+            }
+        }
+        problem.add_constraint(lhs, ComparisonOp::Eq, 0.0);
+    }
+    match solve(&problem) {
+        Ok(solution) => Ok(Some(solution.var_value(up_t) - solution.var_value(down_t))),
+        Err(Error::Unbounded) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Solves a programme; no limit is set, so an interrupted solve is an internal error.
 fn solve(problem: &Problem) -> Result<microlp::Solution, Error> {
     problem
@@ -293,6 +352,19 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(change, vec![(1, 1.0), (2, -1.0), (3, 1.0)]);
+    }
+
+    #[test]
+    fn equations_leaving_the_region_are_dropped() {
+        let eqs = equations();
+        // b, d, e, with b fixed: d + e stays constant, so d moves by at most e's floor up and
+        // its own down; a = b + c reaches outside and is dropped.
+        let reach = |maximise| relaxed_reach(&eqs, &[1, 3, 4], Some(1), |_| 3.0, 3, maximise);
+        assert!((reach(true).unwrap().unwrap() - 3.0).abs() < 1e-9);
+        assert!((reach(false).unwrap().unwrap() + 3.0).abs() < 1e-9);
+        // Without b fixed nothing holds d: b = d + e is the only equation left, b absorbs it.
+        let free = relaxed_reach(&eqs, &[1, 3, 4], None, |_| 3.0, 3, true).unwrap();
+        assert_eq!(free, None);
     }
 
     #[test]
