@@ -270,6 +270,30 @@ mod tests {
         .unwrap()
     }
 
+    /// The cell TJ1 × F.
+    fn tj1_f(t: &Table) -> usize {
+        t.position(&[
+            t.dims[0].1.index("TJ1").unwrap() as u32,
+            t.dims[1].1.index("F").unwrap() as u32,
+        ])
+    }
+
+    /// The cheapest product moving `target`, over every cell but the empty ones, at their value.
+    fn find_non_empty(
+        t: &Table,
+        cubes: &Cubes,
+        target: usize,
+        shift: f64,
+    ) -> Option<Vec<(usize, f64)>> {
+        let usable = |c: usize| t.cells[c].status != Status::Empty;
+        let cost = |c: usize| 1.0 + t.cells[c].value;
+        let search = Search {
+            usable: &usable,
+            cost: &cost,
+        };
+        cubes.find(t, target, shift, &search)
+    }
+
     /// Every relation of the table holds after the change.
     fn keeps_relations(t: &Table, change: &[(usize, f64)]) -> bool {
         let delta = |c: usize| {
@@ -324,22 +348,13 @@ mod tests {
             ("TJ4", "M", 40),
         ]);
         let cubes = Cubes::new(&t);
-        let target = t.position(&[
-            t.dims[0].1.index("TJ1").unwrap() as u32,
-            t.dims[1].1.index("F").unwrap() as u32,
-        ]);
-        let usable = |c: usize| t.cells[c].status != Status::Empty;
-        let cost = |c: usize| 1.0 + t.cells[c].value;
-        let search = Search {
-            usable: &usable,
-            cost: &cost,
-        };
-        let change = cubes.find(&t, target, 1.0, &search).unwrap();
+        let target = tj1_f(&t);
+        let change = find_non_empty(&t, &cubes, target, 1.0).unwrap();
         assert!(keeps_relations(&t, &change));
         let labels: Vec<String> = change.iter().map(|&(c, _)| t.label(c)).collect();
         assert_eq!(labels, ["TJ1, F", "TJ1, M", "TJ2, F", "TJ2, M"]);
         // Moving it down by one empties it: the cells rising are free, TJ1/M must hold 1.
-        let down = cubes.find(&t, target, -1.0, &search).unwrap();
+        let down = find_non_empty(&t, &cubes, target, -1.0).unwrap();
         assert!(keeps_relations(&t, &down));
     }
 
@@ -357,17 +372,8 @@ mod tests {
             ("TJ4", "M", 40),
         ]);
         let cubes = Cubes::new(&t);
-        let target = t.position(&[
-            t.dims[0].1.index("TJ1").unwrap() as u32,
-            t.dims[1].1.index("F").unwrap() as u32,
-        ]);
-        let usable = |c: usize| t.cells[c].status != Status::Empty;
-        let cost = |c: usize| 1.0 + t.cells[c].value;
-        let search = Search {
-            usable: &usable,
-            cost: &cost,
-        };
-        let change = cubes.find(&t, target, 1.0, &search).unwrap();
+        let target = tj1_f(&t);
+        let change = find_non_empty(&t, &cubes, target, 1.0).unwrap();
         assert!(keeps_relations(&t, &change));
         assert!(
             change
@@ -376,6 +382,7 @@ mod tests {
         );
         // Only suppressed cells: there are none besides the target.
         let suppressed = |c: usize| t.cells[c].status.is_suppressed();
+        let cost = |c: usize| 1.0 + t.cells[c].value;
         let none = Search {
             usable: &suppressed,
             cost: &cost,
