@@ -432,7 +432,20 @@ pub fn failures(
     table: &Table,
     singletons: bool,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
-    let eqs = Equations::new(table, |c| table.cells[c].status.is_suppressed());
+    failures_in(table, &suppressed_equations(table), singletons)
+}
+
+/// The relations restricted to the suppressed cells: published cells are constants.
+fn suppressed_equations(table: &Table) -> Equations {
+    Equations::new(table, |c| table.cells[c].status.is_suppressed())
+}
+
+/// [`failures`], over the table's equations already built.
+fn failures_in(
+    table: &Table,
+    eqs: &Equations,
+    singletons: bool,
+) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let cubes = Cubes::new(table);
     // Whether a cell is a singleton's, known to its contributor.
     let known: Vec<bool> = table
@@ -475,9 +488,9 @@ pub fn failures(
             } else {
                 needed.max(table.cells[p].value.min(1.0))
             };
-            let mut found = find_witness(table, &eqs, &cubes, p, sign * unit, None)?;
+            let mut found = find_witness(table, eqs, &cubes, p, sign * unit, None)?;
             if found.is_none() && unit > needed {
-                found = find_witness(table, &eqs, &cubes, p, sign * needed, None)?;
+                found = find_witness(table, eqs, &cubes, p, sign * needed, None)?;
             }
             let Some(change) = found else {
                 failed.insert(p);
@@ -527,7 +540,7 @@ pub fn failures(
                 }
                 let sign = if dir == 0 { 1.0 } else { -1.0 };
                 let Some(change) =
-                    find_witness(table, &eqs, &cubes, p, sign * need(p, dir), Some(s))?
+                    find_witness(table, eqs, &cubes, p, sign * need(p, dir), Some(s))?
                 else {
                     failures.push((p, Some(s)));
                     break 'attackers;
@@ -549,15 +562,15 @@ pub fn failures(
 
 /// Audits the table's suppression pattern. With `singletons`, each primary cell with a single
 /// contributor is also assumed known to that contributor, who attacks the other primaries.
-/// Each failure found by [`failures`] is measured exactly, by linear programming over its whole
-/// component.
+/// Each failure found by [`failures`] is measured by linear programming in neighbourhoods grown
+/// until they show it (see [`failing_interval`]).
 pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError> {
-    let found = failures(table, singletons)?;
+    let eqs = suppressed_equations(table);
+    let found = failures_in(table, &eqs, singletons)?;
     let mut report = AuditReport::default();
     if found.is_empty() {
         return Ok(report);
     }
-    let eqs = Equations::new(table, |c| table.cells[c].status.is_suppressed());
     for (cell, by) in found {
         let (min, max) = failing_interval(table, &eqs, cell, by)?;
         report.violations.push(
