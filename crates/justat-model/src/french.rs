@@ -51,6 +51,45 @@ pub fn date_time(ts: Timestamp) -> String {
     )
 }
 
+/// A number with `places` decimals, a decimal comma and French digit grouping: `12 345,7`
+/// (no-break spaces). Halves round away from zero, as the service's tables do.
+pub fn decimal(x: f64, places: u32) -> String {
+    let scale = 10f64.powi(places as i32);
+    let scaled = (x.abs() * scale).round();
+    // Above 2^53 an f64 holds no decimals anyway; clamp rather than wrap.
+    let units = (scaled / scale).trunc().min(i64::MAX as f64) as i64;
+    let frac = (scaled - (units as f64) * scale).round() as u64;
+    let mut out = String::new();
+    if x < 0.0 && scaled > 0.0 {
+        out.push('-');
+    }
+    out.push_str(&integer(units));
+    if places > 0 {
+        out.push(',');
+        out.push_str(&format!("{frac:0width$}", width = places as usize));
+    }
+    out
+}
+
+/// A number rounded to a multiple of `step` (1, 10, 100, 1000…), written as an integer:
+/// `rounded(548_712.0, 1000)` is `549 000`.
+pub fn rounded(x: f64, step: u64) -> String {
+    let step = step.max(1) as f64;
+    integer(((x / step).round() * step) as i64)
+}
+
+/// An instant as a Paris date only: `29 novembre 2026`.
+pub fn date(ts: Timestamp) -> String {
+    let tz = TimeZone::get(PARIS).expect("the bundled tz database has Europe/Paris");
+    let z = ts.to_zoned_datetime(tz);
+    format!(
+        "{} {} {}",
+        day(z.day()),
+        MONTHS[(z.month() - 1) as usize],
+        z.year()
+    )
+}
+
 fn day(d: i8) -> String {
     if d == 1 {
         "1er".to_string()
@@ -70,6 +109,19 @@ mod tests {
         assert_eq!(integer(1000), "1\u{a0}000");
         assert_eq!(integer(1_855_704), "1\u{a0}855\u{a0}704");
         assert_eq!(integer(-12_345), "-12\u{a0}345");
+    }
+
+    #[test]
+    fn decimals_use_a_comma_and_round_half_away_from_zero() {
+        assert_eq!(decimal(12345.66, 1), "12\u{a0}345,7");
+        assert_eq!(decimal(0.05, 1), "0,1");
+        assert_eq!(decimal(-2.25, 1), "-2,3");
+        assert_eq!(decimal(-0.01, 1), "0,0");
+        assert_eq!(decimal(3.0, 0), "3");
+        assert_eq!(decimal(9.999, 2), "10,00");
+        assert_eq!(rounded(548_712.0, 1000), "549\u{a0}000");
+        assert_eq!(rounded(548_412.0, 1000), "548\u{a0}000");
+        assert_eq!(rounded(12.0, 1), "12");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod account;
 pub mod audit;
 pub mod codelist;
 pub mod french;
+pub mod publication;
 pub mod role;
 pub mod session;
 pub mod text_encoding;
@@ -16,6 +17,7 @@ pub mod throttle;
 
 pub use account::{PasswordProblem, Username, UsernameProblem, validate_new_password};
 pub use audit::{AuditEntry, AuditHead, ChainBreak, Sha256Hex, verify_chain};
+pub use publication::{Action, Collection, LifecycleError, VersionState};
 pub use role::{Permission, Role};
 pub use session::{SessionPolicy, SessionStatus};
 pub use throttle::{ThrottleDecision, ThrottlePolicy, ThrottleState};

@@ -17,6 +17,8 @@ pub enum LakeKind {
     Quarantine,
     /// A cube (Parquet) produced by a chain.
     Cube,
+    /// A file of a publication version (a table's CSV or XLSX, the zip of its data).
+    Publication,
 }
 
 impl LakeKind {
@@ -26,6 +28,7 @@ impl LakeKind {
             LakeKind::Staging => "staging",
             LakeKind::Quarantine => "quarantine",
             LakeKind::Cube => "cubes",
+            LakeKind::Publication => "publications",
         }
     }
 }

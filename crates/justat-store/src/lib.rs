@@ -14,6 +14,7 @@ pub mod deliveries;
 pub mod jobs;
 pub mod lake;
 mod migrate;
+pub mod publications;
 pub mod runs;
 pub mod sdc;
 pub mod sessions;
@@ -25,6 +26,7 @@ pub use deliveries::{Delivery, NewDelivery};
 pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
 pub use migrate::AppliedMigration;
+pub use publications::{NewVersion, PublicationVersion, StoredFile, VersionSummary};
 pub use runs::{ChainRun, Cube, NewCube, NewRun};
 pub use sdc::{NewPattern, SdcPattern};
 pub use sessions::{SessionInfo, SessionTokens};
@@ -127,6 +129,12 @@ pub enum StoreError {
         /// What is stored.
         value: String,
     },
+    /// A publication version cannot take the action asked.
+    #[error(transparent)]
+    Lifecycle(#[from] justat_model::LifecycleError),
+    /// The request breaks a rule of the data (e.g. a correction without its erratum).
+    #[error("{0}")]
+    Refused(String),
     /// Hashing a password failed (a bug or resource exhaustion, never the user's input).
     #[error("password hashing failed: {0}")]
     Hashing(String),

@@ -38,6 +38,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_sdc_patterns.sql"),
         postgres: include_str!("../migrations/postgres/0004_sdc_patterns.sql"),
     },
+    Migration {
+        version: 5,
+        name: "publications",
+        sqlite: include_str!("../migrations/sqlite/0005_publications.sql"),
+        postgres: include_str!("../migrations/postgres/0005_publications.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.

@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod jobs;
 mod production;
+mod publication;
 mod sdc;
 mod serve;
 mod user;
@@ -80,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: Box<sdc::SdcCommand>,
     },
+    /// Publications: build from a folder, list, and move versions through the lifecycle.
+    Publication {
+        #[command(subcommand)]
+        command: publication::PublicationCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -144,6 +150,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Generate(args) => production::generate(&args),
             Command::Codelist { command } => production::codelist(command),
             Command::Sdc { command } => sdc::run(&config, *command).await,
+            Command::Publication { command } => publication::run(&config, command)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit_verify(&config).await,

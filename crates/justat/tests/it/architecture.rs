@@ -11,6 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-store", &["justat-model"]),
     ("justat-engine", &["justat-model", "justat-store"]),
     ("justat-sdc", &["justat-model"]),
+    ("justat-render", &["justat-model"]),
     ("justat-web", &["justat-model", "justat-store"]),
     (
         "justat",
@@ -21,6 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-sdc",
             "justat-web",
             "justat-synth",
+            "justat-render",
         ],
     ),
 ];
@@ -33,6 +35,8 @@ const OWNED: &[(&str, &str)] = &[
     ("datafusion", "justat-engine"),
     ("microlp", "justat-sdc"),
     ("highs", "justat-sdc"),
+    ("rust_xlsxwriter", "justat-render"),
+    ("pulldown-cmark", "justat-render"),
 ];
 
 fn dependencies(manifest: &Path) -> (String, Vec<String>) {
