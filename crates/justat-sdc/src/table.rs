@@ -347,7 +347,9 @@ impl Table {
     }
 
     /// Carries over the pattern of an earlier publication of the same cube and period: what
-    /// it suppressed stays suppressed, what it published stays published (locked). A cell it
+    /// it suppressed stays suppressed, what it published stays published (locked). Its cells
+    /// outside the tables published now are published still: they join the union protected
+    /// (with their relations), so the new pattern covers every table ever published. A cell it
     /// published that is unsafe now is refused.
     pub fn reuse(&mut self, earlier: &[(Vec<String>, Status)]) -> Result<(), TableError> {
         for (codes, status) in earlier {
@@ -365,6 +367,9 @@ impl Table {
             let label = self.label(at);
             let cell = &mut self.cells[at];
             if cell.status == Status::NotPublished {
+                // Restricting forgot the cell's own status; the earlier pattern has it.
+                cell.status = *status;
+                cell.locked = !status.is_suppressed();
                 continue;
             }
             if status.is_suppressed() {
