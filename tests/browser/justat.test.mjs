@@ -303,6 +303,52 @@ pageTest('unknown page returns 404 and passes axe', async ({ page, problems }) =
   assertNoPageProblems(problems, (p) => p.kind === 'console.error' && p.url === url && /\b404\b/.test(p.text));
 });
 
+pageTest('the demo publications are listed, readable, accessible and downloadable', async ({ page, problems }) => {
+  const list = await page.goto(`${baseUrl}/publications`);
+  assert.equal(list?.status(), 200, 'GET /publications status');
+  await assertAccessible(page, 'list of publications');
+  const links = await page.locator('.justat-liste a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  for (const collection of ['chiffres-cles', 'references-statistiques', 'infostat', 'infos-rapides']) {
+    assert.ok(links.some((h) => h.startsWith(`/publications/${collection}/`)), `a ${collection} publication is listed: ${links}`);
+    const r = await page.goto(`${baseUrl}/publications/${collection}`);
+    assert.equal(r?.status(), 200, `GET /publications/${collection}`);
+    await assertAccessible(page, `collection ${collection}`);
+  }
+  const filtered = await page.goto(`${baseUrl}/publications?collection=infostat`);
+  assert.equal(filtered?.status(), 200);
+  assert.equal(await page.locator('.justat-liste li').count(), 1, 'one Infostat in the demo');
+  for (const href of links) {
+    const r = await page.goto(`${baseUrl}${href}`);
+    assert.equal(r?.status(), 200, `GET ${href}`);
+    assert.equal(await page.locator('h1').count(), 1, `one h1 on ${href}`);
+    const tables = page.locator('table');
+    for (let i = 0; i < (await tables.count()); i++) {
+      assert.equal(await tables.nth(i).locator('caption').count(), 1, `table ${i} of ${href} has a caption`);
+      assert.ok((await tables.nth(i).locator('th').count()) > 0, `table ${i} of ${href} has header cells`);
+    }
+    // Every chart is followed by its data table.
+    const charts = await page.locator('figure svg[role="img"]').count();
+    assert.ok(charts <= (await page.locator('figure table').count()), `every chart of ${href} has its table`);
+    await assertAccessible(page, href);
+    const downloads = await page.locator('a.fr-link--download').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.ok(downloads.length >= 4, `downloads on ${href}`);
+    for (const d of downloads) {
+      const res = await page.request.get(`${baseUrl}${d}`);
+      assert.equal(res.status(), 200, `GET ${d}`);
+      assert.match(res.headers()['content-disposition'] ?? '', /-v\d+-/, `${d} names its version`);
+    }
+  }
+  // The corrected Infos rapides: its first version stays readable and says it was corrected.
+  const v1 = await page.goto(`${baseUrl}/publications/infos-rapides/condamnations-2024/v1`);
+  assert.equal(v1?.status(), 200);
+  assert.ok((await page.getByText('Cette version a été corrigée depuis').count()) === 1, 'v1 points to the correction');
+  await assertAccessible(page, 'a corrected version');
+  const latest = await page.goto(`${baseUrl}/publications/infos-rapides/condamnations-2024`);
+  assert.equal(latest?.status(), 200);
+  assert.ok((await page.getByText('Erratum').count()) >= 1, 'the correction shows its erratum');
+  assertNoPageProblems(problems);
+});
+
 pageTest('a statistician delivers an extract, runs a chain and reads the manifest', async ({ page, problems }) => {
   await logIn(page, 'statisticienne', 'justat-demo-statisticienne');
 

@@ -52,6 +52,8 @@ pub struct FigureBlock {
     pub lecture: String,
     /// The row codes the chart shows (all but the total by default).
     pub chart_rows: Option<Vec<String>>,
+    /// The column a bar chart draws (the first by default).
+    pub chart_column: Option<String>,
     /// A note under it (may cite values).
     pub note: Option<String>,
     /// Its line in `publication.md`.
@@ -212,12 +214,13 @@ fn figure(line: usize, table: &str, inner: &[(usize, &str)]) -> Result<FigureBlo
         title: take("titre"),
         lecture: take("lecture").ok_or("a figure needs its `lecture:` line")?,
         chart_rows: take("lignes").map(|l| l.split(',').map(|c| c.trim().to_string()).collect()),
+        chart_column: take("colonne"),
         note: take("note"),
         line,
     };
     if let Some((k, (m, _))) = keys.into_iter().next() {
         return Err(format!(
-            "line {m}: unknown key `{k}` (graphique, titre, lecture, lignes, note)"
+            "line {m}: unknown key `{k}` (graphique, titre, lecture, lignes, colonne, note)"
         ));
     }
     Ok(fig)

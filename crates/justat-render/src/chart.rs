@@ -30,13 +30,14 @@ pub fn svg(
     kind: ChartKind,
     table: &DataTable,
     rows: &[usize],
+    column: usize,
     id: &str,
     title: &str,
 ) -> Option<String> {
     let mut out = String::new();
     let (height, body) = match kind {
         ChartKind::None => return None,
-        ChartKind::Bars => bars(table, rows),
+        ChartKind::Bars => bars(table, rows, column),
         ChartKind::Columns => columns(table, rows),
         ChartKind::StackedBars => stacked(table, rows),
         ChartKind::Lines => lines(table, rows),
@@ -95,11 +96,11 @@ fn label_margin(labels: &[&str]) -> (f64, usize) {
     ((chars as f64) * CHAR + 16.0, chars)
 }
 
-/// Horizontal bars of the first column, ranked from the largest.
-fn bars(t: &DataTable, rows: &[usize]) -> (f64, String) {
+/// Horizontal bars of one column, ranked from the largest.
+fn bars(t: &DataTable, rows: &[usize], column: usize) -> (f64, String) {
     let mut items: Vec<(&str, Option<f64>)> = rows
         .iter()
-        .map(|&r| (t.rows[r].label.as_str(), t.cells[r][0].value))
+        .map(|&r| (t.rows[r].label.as_str(), t.cells[r][column].value))
         .collect();
     items.sort_by(|a, b| b.1.unwrap_or(-1.0).total_cmp(&a.1.unwrap_or(-1.0)));
     let labels: Vec<&str> = items.iter().map(|i| i.0).collect();
@@ -345,16 +346,13 @@ fn lines(t: &DataTable, rows: &[usize]) -> (f64, String) {
     (frame.bottom() + 30.0, s)
 }
 
-/// Each row as a 100 % bar split by the columns below the total; a row with a withheld part is
-/// drawn with a hatched remainder, so no part can be read off by difference.
+/// Each row as a 100 % bar split by its columns (but the first when it is their total); a
+/// row with a withheld part is drawn with a hatched remainder, so no part can be read off by
+/// difference.
 fn stacked(t: &DataTable, rows: &[usize]) -> (f64, String) {
-    let parts: Vec<usize> = if t.columns.iter().any(|c| c.depth > 0) {
-        (0..t.columns.len())
-            .filter(|&c| t.columns[c].depth == 1)
-            .collect()
-    } else {
-        (0..t.columns.len()).collect()
-    };
+    let first_is_total =
+        t.columns.len() > 1 && t.columns[1..].iter().all(|c| c.depth > t.columns[0].depth);
+    let parts: Vec<usize> = (usize::from(first_is_total)..t.columns.len()).collect();
     let mut s = String::new();
     let names: Vec<&str> = parts.iter().map(|&c| t.columns[c].label.as_str()).collect();
     let legend_rows = legend(&mut s, &names);
@@ -383,12 +381,12 @@ fn stacked(t: &DataTable, rows: &[usize]) -> (f64, String) {
             total
         } else {
             // With a part withheld the bar's length is the row total, known from the table.
-            t.cells[r]
-                .iter()
-                .zip(&t.columns)
-                .find(|(_, h)| h.depth == 0)
-                .and_then(|(c, _)| c.value)
-                .unwrap_or(total)
+            (if first_is_total {
+                t.cells[r][0].value
+            } else {
+                None
+            })
+            .unwrap_or(total)
         };
         if whole <= 0.0 {
             continue;
@@ -458,7 +456,7 @@ mod tests {
             ChartKind::Lines,
             ChartKind::StackedBars,
         ] {
-            let svg = svg(kind, &table(), &[0, 1], "fig-1", "Titre & co").unwrap();
+            let svg = svg(kind, &table(), &[0, 1], 0, "fig-1", "Titre & co").unwrap();
             assert!(
                 svg.starts_with("<svg") && svg.ends_with("</svg>"),
                 "{kind:?}"
@@ -470,13 +468,13 @@ mod tests {
                 "{kind:?}: {svg}"
             );
         }
-        assert!(svg(ChartKind::None, &table(), &[0], "f", "t").is_none());
+        assert!(svg(ChartKind::None, &table(), &[0], 0, "f", "t").is_none());
     }
 
     #[test]
     fn a_withheld_cell_is_never_drawn() {
         // Row B's parts are both withheld: its stacked bar is hatched whole, no coloured part.
-        let svg = svg(ChartKind::StackedBars, &table(), &[1], "f", "t").unwrap();
+        let svg = svg(ChartKind::StackedBars, &table(), &[1], 0, "f", "t").unwrap();
         // The legend's swatches are the only coloured shapes.
         assert_eq!(svg.matches(PALETTE[0]).count(), 1, "{svg}");
         assert_eq!(svg.matches(PALETTE[1]).count(), 1, "{svg}");

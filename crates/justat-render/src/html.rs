@@ -77,7 +77,7 @@ pub fn table_html(t: &DataTable, caption: &str) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "<div class=\"fr-table fr-table--no-caption-top justat-table\"><table><caption>{} <span class=\"fr-text--regular\">({})</span></caption><thead><tr><th scope=\"col\">{}</th>",
+        "<div class=\"fr-table justat-table\"><div class=\"fr-table__wrapper\"><div class=\"fr-table__container\"><div class=\"fr-table__content\" tabindex=\"0\"><table><caption>{} <span class=\"fr-text--regular\">({})</span></caption><thead><tr><th scope=\"col\">{}</th>",
         escape(caption),
         escape(&t.unit),
         escape(&t.rows_title)
@@ -106,7 +106,7 @@ pub fn table_html(t: &DataTable, caption: &str) -> String {
         }
         s.push_str("</tr>");
     }
-    s.push_str("</tbody></table></div>");
+    s.push_str("</tbody></table></div></div></div></div>");
     s
 }
 
@@ -262,7 +262,20 @@ fn figure_html(
         "<figure class=\"justat-figure fr-my-4w\" id=\"{id}\"><figcaption class=\"fr-h6 justat-figure__titre\">{}</figcaption>",
         escape(&caption)
     );
-    if let Some(svg) = chart::svg(fig.chart, t, &rows, &id, &caption) {
+    let column = match &fig.chart_column {
+        None => 0,
+        Some(code) => t
+            .columns
+            .iter()
+            .position(|c| &c.code == code)
+            .ok_or_else(|| {
+                err(format!(
+                    "colonne: table `{}` has no column `{code}`",
+                    t.name
+                ))
+            })?,
+    };
+    if let Some(svg) = chart::svg(fig.chart, t, &rows, column, &id, &caption) {
         let _ = write!(s, "<div class=\"justat-graphique\">{svg}</div>");
     }
     s.push_str(&table_html(t, &caption));

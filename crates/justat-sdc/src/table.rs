@@ -109,11 +109,14 @@ pub struct Relation {
 }
 
 /// One of the linked tables published from a cube: the dimensions it holds at one code
-/// (`(dimension, code)`); the others are shown at every level.
+/// (`(dimension, code)`), those it shows at some codes only (e.g. the courts of appeal and
+/// France, not the courts); the others are shown at every level.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TableShape {
     /// The dimensions held at one code.
     pub fixed: Vec<(String, String)>,
+    /// The dimensions shown at these codes only (codes the table does not hold are ignored).
+    pub shown: Vec<(String, Vec<String>)>,
 }
 
 /// A multi-dimensional table with all hierarchy levels: the full product of the dimensions'
@@ -315,19 +318,29 @@ impl Table {
     /// dimension it does not show, or a filter). Their union is protected as one table, with
     /// the relations of all of them, so that no difference between two tables reveals a cell.
     pub fn restrict_to(&mut self, tables: &[TableShape]) -> Result<(), TableError> {
-        let shapes: Vec<Vec<Option<u32>>> = tables
+        // Per table and dimension: the code positions shown, or `None` for every code.
+        let shapes: Vec<Vec<Option<Vec<u32>>>> = tables
             .iter()
             .map(|t| {
                 self.dims
                     .iter()
-                    .map(|(name, h)| match t.fixed.iter().find(|(d, _)| d == name) {
-                        None => Ok(None),
-                        Some((_, code)) => h.index(code).map(|i| Some(i as u32)).ok_or_else(|| {
-                            TableError::UnknownPatternCode {
-                                dim: name.clone(),
-                                code: code.clone(),
-                            }
-                        }),
+                    .map(|(name, h)| {
+                        if let Some((_, code)) = t.fixed.iter().find(|(d, _)| d == name) {
+                            let i =
+                                h.index(code)
+                                    .ok_or_else(|| TableError::UnknownPatternCode {
+                                        dim: name.clone(),
+                                        code: code.clone(),
+                                    })?;
+                            return Ok(Some(vec![i as u32]));
+                        }
+                        Ok(t.shown.iter().find(|(d, _)| d == name).map(|(_, codes)| {
+                            codes
+                                .iter()
+                                .filter_map(|c| h.index(c))
+                                .map(|i| i as u32)
+                                .collect()
+                        }))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
@@ -337,7 +350,7 @@ impl Table {
                 shape
                     .iter()
                     .zip(&cell.codes)
-                    .all(|(fixed, &code)| fixed.is_none_or(|f| f == code))
+                    .all(|(codes, code)| codes.as_ref().is_none_or(|c| c.contains(code)))
             });
             if !shown {
                 cell.status = Status::NotPublished;

@@ -56,6 +56,7 @@ fn shape(fixed: &[(&str, &str)]) -> TableShape {
             .iter()
             .map(|(d, c)| (d.to_string(), c.to_string()))
             .collect(),
+        ..TableShape::default()
     }
 }
 
@@ -187,4 +188,40 @@ fn a_table_shape_with_an_unknown_code_is_refused() {
         .unwrap_err()
         .to_string();
     assert_eq!(e, "code `TJ99` of dimension court is not in its hierarchy");
+}
+
+#[test]
+fn a_table_of_some_levels_only_publishes_them_and_their_relations() {
+    // Courts of appeal and France by offence group, both sexes: the courts are not shown, so
+    // no relation of a court of appeal to its courts is known, only France to its courts of
+    // appeal.
+    for seed in 1..=4 {
+        let mut t = cube(seed);
+        let ca_level = TableShape {
+            fixed: vec![("sex".into(), "_T".into())],
+            shown: vec![(
+                "court".into(),
+                vec![
+                    "_T".into(),
+                    "CA1".into(),
+                    "CA2".into(),
+                    "NOT_A_COURT".into(),
+                ],
+            )],
+        };
+        t.restrict_to(&[ca_level]).unwrap();
+        let shown: Vec<String> = (0..t.cells.len())
+            .filter(|&i| t.cells[i].status != Status::NotPublished)
+            .map(|i| t.label(i))
+            .collect();
+        assert_eq!(shown.len(), 3 * 4, "{shown:?}");
+        assert!(shown.iter().all(|l| !l.starts_with("TJ")), "{shown:?}");
+        assert!(
+            t.relations()
+                .iter()
+                .all(|r| r.dim != 0 || t.label(r.total).starts_with("_T"))
+        );
+        protect(&mut t).unwrap();
+        assert!(clean(&t), "seed {seed}");
+    }
 }

@@ -83,6 +83,24 @@ pub(crate) async fn justat_js() -> Response {
         .into_response()
 }
 
+/// Justat's own styles for publications (figures, key figures, tables' indentation).
+pub(crate) async fn justat_css() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        include_str!("../static/justat.css"),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,8 @@ pub struct WebConfig {
     pub max_upload_bytes: usize,
     /// Where uploaded deliveries wait for the job runner.
     pub upload_dir: std::path::PathBuf,
+    /// The data folder, whose lake holds the publications' files.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Default for WebConfig {
@@ -56,6 +58,7 @@ impl Default for WebConfig {
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 2 << 30,
             upload_dir: std::env::temp_dir().join("justat-uploads"),
+            data_dir: std::path::PathBuf::from("justat-data"),
         }
     }
 }
@@ -99,6 +102,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .merge(routes::public::router())
+        .merge(routes::publications::router())
         .merge(routes::login::router())
         .nest(
             "/admin",
@@ -106,6 +110,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::production::router(state.config.max_upload_bytes)),
         )
         .route("/static/justat.js", axum::routing::get(assets::justat_js))
+        .route("/static/justat.css", axum::routing::get(assets::justat_css))
         .merge(assets::router())
         .fallback(routes::public::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
 //! `justat demo`: the demo accounts and the whole production chain on synthetic data —
 //! extracts generated, delivered (one with dirt, ending OK_KO), checked, and turned into cubes
-//! by the three shipped chains — then the server.
+//! by the three shipped chains — its publications, one per collection at least, built from the
+//! cubes, protected, approved and released (one of them corrected), then the server.
 
 use crate::config::Config;
 use crate::production::{deliver, run};
@@ -157,10 +158,114 @@ async fn protect_demo_tables(config: &Config, store: &Store, cube: &str) -> Resu
     Ok(())
 }
 
+/// A demo publication: its folder's files, and when it was released (Paris wall-clock time).
+struct DemoPublication {
+    dir: &'static str,
+    publication: &'static str,
+    tables: &'static str,
+    released: &'static str,
+}
+
+macro_rules! demo_publication {
+    ($dir:literal, $released:literal) => {
+        DemoPublication {
+            dir: $dir,
+            publication: include_str!(concat!("../../../publications/", $dir, "/publication.md")),
+            tables: include_str!(concat!("../../../publications/", $dir, "/tables.toml")),
+            released: $released,
+        }
+    };
+}
+
+/// One publication per collection at least, in the order they were released.
+const DEMO_PUBLICATIONS: &[DemoPublication] = &[
+    demo_publication!("infos-rapides-condamnations-2024", "2025-03-12T12:00:00"),
+    demo_publication!("chiffres-cles-2025", "2025-10-15T12:00:00"),
+    demo_publication!("references-6-1", "2025-11-20T12:00:00"),
+    demo_publication!("references-6-2", "2025-11-20T12:00:00"),
+    demo_publication!("references-6-3", "2025-11-20T12:00:00"),
+    demo_publication!("infostat-orientations-2024", "2025-12-10T12:00:00"),
+];
+
+/// The erratum of the demo's correction of its *Infos rapides*.
+const DEMO_ERRATUM: &str = "La figure 2 précise désormais que les condamnations sont classées selon leur peine principale.";
+
+/// Builds, approves and releases the demo publications — the *Infos rapides* twice: its first
+/// version lacked a note, corrected two days later — unless a previous demo did.
+async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
+    if !store.publication_versions().await?.is_empty() {
+        println!("demo publications already present: kept as they are");
+        return Ok(());
+    }
+    let statistician = Actor::user("statisticienne");
+    for p in DEMO_PUBLICATIONS {
+        let first = if p.dir == "infos-rapides-condamnations-2024" {
+            // The first version, without the note its correction adds.
+            p.publication
+                .lines()
+                .filter(|l| !l.starts_with("note: les condamnations sont classées"))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        } else {
+            p.publication.to_string()
+        };
+        let released: jiff::Timestamp = p
+            .released
+            .parse::<jiff::civil::DateTime>()
+            .and_then(|d| d.in_tz(justat_model::french::PARIS))
+            .with_context(|| format!("demo release instant {}", p.released))?
+            .timestamp();
+        let source = justat_render::PublicationSource::parse(p.dir, &first, p.tables)?;
+        let (c, slug) = (source.front.collection, source.front.slug.clone());
+        crate::publication::import_source(config, store, &source, &statistician).await?;
+        release(store, c, &slug, released).await?;
+        if first != p.publication {
+            let corrected = p.publication.replacen(
+                "\n+++\n",
+                &format!("\nerratum = \"{DEMO_ERRATUM}\"\n+++\n"),
+                1,
+            );
+            let source = justat_render::PublicationSource::parse(p.dir, &corrected, p.tables)?;
+            crate::publication::import_source(config, store, &source, &statistician).await?;
+            release(
+                store,
+                c,
+                &slug,
+                released + jiff::SignedDuration::from_hours(48),
+            )
+            .await?;
+        }
+        println!(
+            "publication: {} {} released ({})",
+            c.label_fr(),
+            c.number_label(&source.front.number),
+            p.released
+        );
+    }
+    Ok(())
+}
+
+/// Submits, approves and releases the latest version, as the demo's statistician and head of
+/// service.
+async fn release(
+    store: &Store,
+    c: justat_model::Collection,
+    slug: &str,
+    at: jiff::Timestamp,
+) -> Result<()> {
+    use crate::publication::act_as;
+    use justat_model::Action;
+    act_as(store, c, slug, "statisticienne", Action::Submit, None).await?;
+    act_as(store, c, slug, "chef", Action::Approve, None).await?;
+    act_as(store, c, slug, "chef", Action::Release, Some(at)).await?;
+    Ok(())
+}
+
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     let store = open_store(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
+    prepare_publications(config, &store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()

@@ -62,6 +62,35 @@ pub struct ActionArgs {
     user: String,
 }
 
+/// Takes a lifecycle action on the latest version of a publication as `username`.
+pub async fn act_as(
+    store: &Store,
+    collection: Collection,
+    slug: &str,
+    username: &str,
+    action: Action,
+    at: Option<Timestamp>,
+) -> Result<justat_store::PublicationVersion> {
+    let who = store.user(username).await?;
+    let version = store
+        .publication_version(collection, slug, None)
+        .await?
+        .with_context(|| format!("no publication {collection}/{slug}"))?
+        .version;
+    Ok(store
+        .publication_action(
+            collection,
+            slug,
+            version,
+            action,
+            who.role,
+            &Actor::user(username),
+            at,
+            Timestamp::now(),
+        )
+        .await?)
+}
+
 /// Runs a publication command.
 pub async fn run(config: &Config, command: PublicationCommand) -> Result<()> {
     let store = open_store(config).await?;
@@ -170,6 +199,17 @@ pub async fn import(
     actor: &Actor,
 ) -> Result<justat_store::PublicationVersion> {
     let source = PublicationSource::read_dir(dir)?;
+    import_source(config, store, &source, actor).await
+}
+
+/// Builds a publication's source and saves it; returns the saved version. Nothing is saved
+/// when any step fails (the files put in the lake before are content-addressed and unused).
+pub async fn import_source(
+    config: &Config,
+    store: &Store,
+    source: &PublicationSource,
+    actor: &Actor,
+) -> Result<justat_store::PublicationVersion> {
     let front = &source.front;
     let version = next_version(store, front.collection, &front.slug).await?;
     let address = format!(
@@ -177,13 +217,13 @@ pub async fn import(
         front.collection.slug(),
         front.slug
     );
-    let tables = protected_tables(config, store, &source).await?;
+    let tables = protected_tables(config, store, source).await?;
     let edition = Edition {
         version: version as u32,
         address,
         release: None,
     };
-    let built = justat_render::build(&source, &tables, &edition)?;
+    let built = justat_render::build(source, &tables, &edition)?;
     let lake = Lake::new(&config.data_dir);
     let mut files = Vec::new();
     for f in &built.files {
@@ -341,14 +381,8 @@ async fn protected_tables(
         let dims: Vec<String> = cube_dimensions(cube).into_iter().map(|(c, _)| c).collect();
         let shapes: Vec<String> = defs
             .iter()
-            .map(|d| {
-                dims.iter()
-                    .filter(|dim| Some(*dim) != Some(&d.rows) && Some(*dim) != d.columns.as_ref())
-                    .map(|dim| format!("{dim}={}", d.filters.get(dim).map_or("_T", String::as_str)))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .collect();
+            .map(|d| shape_of(d, cube))
+            .collect::<Result<_>>()?;
         let (mut table, new) = crate::sdc::cube_table(
             config, store, cube_id, period, measure, &dims, &shapes, &rules,
         )
@@ -393,6 +427,44 @@ async fn protected_tables(
         out.insert(def.name.clone(), t);
     }
     Ok(out)
+}
+
+/// The linked table a definition publishes, as `sdc protect --table` writes it: the other
+/// dimensions at their filter or total, the rows and columns at the codes shown (all when the
+/// definition does not choose).
+fn shape_of(def: &TableDef, cube: &justat_store::Cube) -> Result<String> {
+    let dims = cube_dimensions(cube);
+    let mut parts = Vec::new();
+    for (dim, codelist) in &dims {
+        let (codes, depths) = if *dim == def.rows {
+            (def.row_codes.as_ref(), def.row_depths.as_ref())
+        } else if def.columns.as_deref() == Some(dim.as_str()) {
+            (def.column_codes.as_ref(), def.column_depths.as_ref())
+        } else {
+            parts.push(format!(
+                "{dim}={}",
+                def.filters.get(dim).map_or("_T", String::as_str)
+            ));
+            continue;
+        };
+        let shown: Vec<String> = match (codes, depths) {
+            (Some(codes), _) => codes.clone(),
+            (None, Some(depths)) => {
+                let cl = shipped_codelist(codelist)
+                    .with_context(|| format!("unknown codelist {codelist}"))?;
+                cl.codes()
+                    .iter()
+                    .filter(|c| cl.depth(&c.code).is_some_and(|d| depths.contains(&d)))
+                    .map(|c| c.code.clone())
+                    .collect()
+            }
+            (None, None) => continue,
+        };
+        if !shown.is_empty() {
+            parts.push(format!("{dim}={}", shown.join("|")));
+        }
+    }
+    Ok(parts.join(","))
 }
 
 /// The headings of a dimension: the codes asked, or every code of the codelist the table

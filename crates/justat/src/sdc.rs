@@ -44,7 +44,7 @@ pub enum SdcCommand {
         measure: Option<String>,
         /// With --cube: one of the linked tables published from the cube and period, as the
         /// dimensions it holds at one code, `DIM=CODE[,DIM=CODE…]` (e.g. `sex=_T`); the others
-        /// are shown at every level. Repeat it: the tables are protected together, as one
+        /// are shown at every level (`DIM=A|B|C`: at these codes only). Repeat it: the tables are protected together, as one
         /// pattern over their union. Without it, the whole cube is one table.
         #[arg(long = "table", requires = "cube")]
         tables: Vec<String>,
@@ -226,9 +226,10 @@ fn table_shapes(tables: &[String], dims: &[String]) -> Result<Vec<TableShape>> {
         .iter()
         .map(|t| {
             let mut fixed = Vec::new();
+            let mut shown = Vec::new();
             for part in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 let (dim, code) = part.split_once('=').with_context(|| {
-                    format!("--table `{t}`: expected DIM=CODE[,DIM=CODE…] (e.g. sex=_T)")
+                    format!("--table `{t}`: expected DIM=CODE[|CODE…][,DIM=CODE…] (e.g. sex=_T)")
                 })?;
                 if !dims.iter().any(|d| d == dim) {
                     bail!(
@@ -236,9 +237,13 @@ fn table_shapes(tables: &[String], dims: &[String]) -> Result<Vec<TableShape>> {
                         dims.join(",")
                     );
                 }
-                fixed.push((dim.to_string(), code.to_string()));
+                if code.contains('|') {
+                    shown.push((dim.to_string(), code.split('|').map(String::from).collect()));
+                } else {
+                    fixed.push((dim.to_string(), code.to_string()));
+                }
             }
-            Ok(TableShape { fixed })
+            Ok(TableShape { fixed, shown })
         })
         .collect()
 }

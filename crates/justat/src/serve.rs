@@ -35,6 +35,7 @@ fn web_config(config: &Config) -> WebConfig {
         max_body_bytes: config.max_body_kib as usize * 1024,
         max_upload_bytes: config.max_upload_mib as usize * 1024 * 1024,
         upload_dir: config.data_dir.join("uploads"),
+        data_dir: config.data_dir.clone(),
         ..WebConfig::default()
     }
 }

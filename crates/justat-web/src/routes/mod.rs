@@ -4,3 +4,4 @@ pub mod admin;
 pub mod login;
 pub mod production;
 pub mod public;
+pub mod publications;

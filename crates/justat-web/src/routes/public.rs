@@ -26,26 +26,19 @@ pub(crate) fn router() -> Router<AppState> {
 struct CollectionCard {
     title: &'static str,
     description: &'static str,
+    href: String,
 }
 
-const COLLECTIONS: [CollectionCard; 4] = [
-    CollectionCard {
-        title: "Chiffres clés de la justice",
-        description: "Chaque année, les principaux indicateurs de l’activité de la justice, en doubles pages thématiques.",
-    },
-    CollectionCard {
-        title: "Références statistiques justice",
-        description: "Des fiches thématiques numérotées d’indicateurs détaillés, avec leurs tableaux et commentaires.",
-    },
-    CollectionCard {
-        title: "Infostat justice",
-        description: "Des analyses approfondies de 4 à 8 pages sur un sujet de la justice.",
-    },
-    CollectionCard {
-        title: "Infos rapides justice",
-        description: "La diffusion rapide d’indicateurs centraux, avec de premières analyses, en 2 à 4 pages.",
-    },
-];
+fn collections() -> Vec<CollectionCard> {
+    justat_model::Collection::ALL
+        .iter()
+        .map(|c| CollectionCard {
+            title: c.label_fr(),
+            description: c.description_fr(),
+            href: format!("/publications/{}", c.slug()),
+        })
+        .collect()
+}
 
 async fn home(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {
     page(
@@ -53,7 +46,7 @@ async fn home(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebErro
         "Accueil",
         "accueil",
         s.as_ref(),
-        context! { collections => crate::view::ser(&COLLECTIONS) },
+        context! { collections => crate::view::ser(&collections()) },
     )
 }
 
