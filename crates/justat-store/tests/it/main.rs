@@ -8,4 +8,5 @@ mod accounts;
 mod audit;
 mod migrate;
 mod production;
+mod publications;
 mod sessions;

@@ -12,7 +12,7 @@ pub struct Server {
     pub store: Store,
     _dir: tempfile::TempDir,
     pub url: String,
-    client: reqwest::Client,
+    pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }

@@ -6,4 +6,5 @@ mod cli;
 mod harness;
 mod http_auth;
 mod http_site;
+mod publications;
 mod sdc;

@@ -1,0 +1,183 @@
+//! A publication built end to end from its source and protected tables: the page, the
+//! downloads, and the XLSX read back with the numbers the page shows.
+
+use calamine::{Data, Reader, Xlsx};
+use justat_render::{DataCell, DataTable, Edition, Heading, Provenance, PublicationSource, build};
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+const PUBLICATION: &str = "+++
+collection = \"infos-rapides\"
+number = \"7\"
+slug = \"condamnations-2024\"
+title = \"Près de {{ valeur t ligne=_T colonne=_T arrondi=100 }} condamnations en 2024\"
+authors = [\"Sophie Bernard\"]
+period = \"2024\"
+theme = \"Condamnations\"
++++
+Les femmes représentent {{ part t ligne=_T colonne=F sur=_T sur_colonne=_T }} des condamnés.
+
+::: figure t
+graphique: barres-empilees
+lecture: En 2024, {{ valeur t ligne=_T colonne=M }} hommes ont été condamnés.
+:::
+";
+
+const TABLES: &str = "[[table]]
+name = \"t\"
+title = \"Condamnations selon l'infraction et le sexe\"
+cube = \"cjn_convictions\"
+measure = \"condamnations\"
+period = \"2024\"
+rows = \"offence_group\"
+columns = \"sex\"
+champ = \"France entière.\"
+unit = \"nombre de condamnations\"
+";
+
+fn heading(code: &str, label: &str, depth: usize) -> Heading {
+    Heading {
+        code: code.into(),
+        label: label.into(),
+        depth,
+    }
+}
+
+fn tables() -> BTreeMap<String, DataTable> {
+    let v = DataCell::value;
+    let t = DataTable {
+        name: "t".into(),
+        title: "Condamnations selon l'infraction et le sexe".into(),
+        rows_title: "Infraction".into(),
+        columns_title: Some("Sexe".into()),
+        unit: "nombre de condamnations".into(),
+        champ: "France entière.".into(),
+        source: "Source : SSER.".into(),
+        rows: vec![
+            heading("_T", "Ensemble", 0),
+            heading("A", "Vols", 1),
+            heading("B", "Violences", 1),
+        ],
+        columns: vec![
+            heading("_T", "Ensemble", 0),
+            heading("F", "Femmes", 1),
+            heading("M", "Hommes", 1),
+        ],
+        cells: vec![
+            vec![v(5487.0), v(1096.0), v(4391.0)],
+            vec![v(3021.0), DataCell::secret(), DataCell::secret()],
+            vec![v(2466.0), DataCell::secret(), DataCell::secret()],
+        ],
+        decimals: 0,
+        provenance: Provenance::default(),
+    };
+    BTreeMap::from([("t".to_string(), t)])
+}
+
+fn edition() -> Edition {
+    Edition {
+        version: 2,
+        address: "/publications/infos-rapides/condamnations-2024/v2".into(),
+        release: None,
+    }
+}
+
+#[test]
+fn the_xlsx_reads_back_with_the_numbers_of_the_page() {
+    let source = PublicationSource::parse("ir", PUBLICATION, TABLES).unwrap();
+    let built = build(&source, &tables(), &edition()).unwrap();
+    assert_eq!(built.title, "Près de 5\u{a0}500 condamnations en 2024");
+    assert!(
+        built.html.contains("20,0\u{a0}% des condamnés"),
+        "{}",
+        built.html
+    );
+    let xlsx = built.files.iter().find(|f| f.name == "t.xlsx").unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(xlsx.bytes.clone())).unwrap();
+    let sheet = book.worksheet_range("Données").unwrap();
+    let mut numbers = Vec::new();
+    let mut symbols = 0;
+    for row in sheet.rows() {
+        for cell in row.iter().skip(1) {
+            match cell {
+                Data::Float(f) => numbers.push(*f),
+                Data::Int(i) => numbers.push(*i as f64),
+                Data::String(s) if s == "s" => symbols += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(numbers, [5487.0, 1096.0, 4391.0, 3021.0, 2466.0]);
+    assert_eq!(symbols, 4, "the four withheld cells");
+    // Each number the XLSX holds is shown on the page, in French format.
+    for n in numbers {
+        let shown = justat_model::french::decimal(n, 0);
+        assert!(
+            built.html.contains(&format!(">{shown}<")),
+            "{shown} on the page"
+        );
+    }
+    let meta = book.worksheet_range("Métadonnées").unwrap();
+    let text: Vec<String> = meta
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(
+        text.iter().any(|t| t.contains("Licence Ouverte")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t == "2"), "the version: {text:?}");
+    assert!(
+        text.iter().any(|t| t.contains("v2")),
+        "the address: {text:?}"
+    );
+}
+
+#[test]
+fn the_page_links_every_download_and_the_zip_holds_them_all() {
+    let source = PublicationSource::parse("ir", PUBLICATION, TABLES).unwrap();
+    let built = build(&source, &tables(), &edition()).unwrap();
+    let names: Vec<&str> = built.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["t.csv", "t.fr.csv", "t.xlsx", "donnees.zip"]);
+    for n in &names[..3] {
+        assert!(
+            built.html.contains(&format!(
+                "/publications/infos-rapides/condamnations-2024/v2/donnees/{n}\""
+            )),
+            "{n}"
+        );
+    }
+    let zip = &built.files[3].bytes;
+    let text = String::from_utf8_lossy(zip);
+    for n in [
+        "LISEZMOI.txt",
+        "condamnations-2024-v2-t.csv",
+        "condamnations-2024-v2-t.xlsx",
+    ] {
+        assert!(text.contains(n), "{n} in the archive");
+    }
+    // The same content gives the same files and hash.
+    let again = build(&source, &tables(), &edition()).unwrap();
+    assert_eq!(again.content_hash, built.content_hash);
+    assert!(
+        again
+            .files
+            .iter()
+            .zip(&built.files)
+            .all(|(a, b)| a.bytes == b.bytes)
+    );
+}
+
+#[test]
+fn a_figure_of_an_undefined_table_stops_the_build_at_its_line() {
+    let text = PUBLICATION.replace("::: figure t", "::: figure u");
+    let source = PublicationSource::parse("ir", &text, TABLES).unwrap();
+    let e = build(&source, &tables(), &edition()).unwrap_err();
+    assert_eq!((e.file.as_str(), e.line), ("ir/publication.md", 12), "{e}");
+    assert!(e.message.contains("`u`"), "{e}");
+    // A cited value that is a withheld cell.
+    let text = PUBLICATION.replace("ligne=_T colonne=M", "ligne=A colonne=F");
+    let source = PublicationSource::parse("ir", &text, TABLES).unwrap();
+    let e = build(&source, &tables(), &edition()).unwrap_err();
+    assert!(e.message.contains("secret statistique"), "{e}");
+}

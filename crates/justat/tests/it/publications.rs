@@ -1,0 +1,308 @@
+//! Publications end to end: a folder built against a real cube (protected, audited), its
+//! errors named at their file and line, the lifecycle from the command line, and the public
+//! site answering nothing before the release instant and everything from it.
+
+use crate::harness::Server;
+use justat_web::WebConfig;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn justat(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_justat"))
+        .args(args)
+        .current_dir(dir)
+        .env("JUSTAT_DATA_DIR", dir.join("data"))
+        .env("JUSTAT_LOG", "warn")
+        .env_remove("JUSTAT_DATABASE_URL")
+        .env_remove("JUSTAT_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = justat(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    text(&o)
+}
+
+const PUBLICATION: &str = "+++
+collection = \"infos-rapides\"
+number = \"9\"
+slug = \"condamnations-2024\"
+title = \"Près de {{ valeur groupes ligne=_T arrondi=100 }} condamnations en 2024\"
+authors = [\"Test\"]
+period = \"2024\"
+theme = \"Condamnations\"
++++
+Les atteintes aux biens représentent {{ part groupes ligne=G_BIENS sur=_T }} des condamnations.
+
+::: figure groupes
+lecture: En 2024, {{ valeur groupes ligne=G_BIENS }} condamnations ont sanctionné une atteinte aux biens.
+:::
+";
+
+const TABLES: &str = "[[table]]
+name = \"groupes\"
+title = \"Condamnations selon la nature de l'infraction en 2024\"
+cube = \"cjn_convictions\"
+measure = \"condamnations\"
+period = \"2024\"
+rows = \"offence_group\"
+champ = \"France entière.\"
+unit = \"nombre de condamnations\"
+";
+
+fn add_user(dir: &Path, name: &str, role: &str) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_justat"))
+        .args(["user", "add", name, "--role", role, "--password-stdin"])
+        .env("JUSTAT_DATA_DIR", dir.join("data"))
+        .env("JUSTAT_LOG", "warn")
+        .env_remove("JUSTAT_DATABASE_URL")
+        .env_remove("JUSTAT_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-enough-password-1\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn folder(dir: &Path, name: &str, publication: &str, tables: &str) -> String {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("publication.md"), publication).unwrap();
+    std::fs::write(d.join("tables.toml"), tables).unwrap();
+    d.display().to_string()
+}
+
+#[tokio::test]
+async fn a_publication_is_built_from_a_cube_released_and_public_from_its_instant_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    for args in [
+        &[
+            "generate", "cjn", "--years", "2024", "--scale", "0.005", "--seed", "5", "--out", "ext",
+        ][..],
+        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
+        &["chain", "run", "cjn_convictions", "--delivery", "1"],
+    ] {
+        ok(p, args);
+    }
+    for (user, role) in [
+        ("sophie", "statistician"),
+        ("chef", "head_of_service"),
+        ("pilote", "administration"),
+    ] {
+        add_user(p, user, role);
+    }
+
+    // Bad input stops the build at its file and line, and saves nothing.
+    for (name, publication, tables, says) in [
+        (
+            "bad-code",
+            PUBLICATION.replace("ligne=G_BIENS sur", "ligne=G_NOPE sur"),
+            TABLES.to_string(),
+            "publication.md:10: ",
+        ),
+        (
+            "bad-dim",
+            PUBLICATION.to_string(),
+            TABLES.replace("rows = \"offence_group\"", "rows = \"court\""),
+            "tables.toml:1: table `groupes`: cube `cjn_convictions` has no dimension `court`",
+        ),
+        (
+            "bad-cube",
+            PUBLICATION.to_string(),
+            TABLES.replace("cube = \"cjn_convictions\"", "cube = \"absent\""),
+            "no cube named `absent`",
+        ),
+        (
+            "bad-front",
+            PUBLICATION.replace("number = \"9\"\n", ""),
+            TABLES.to_string(),
+            "publication.md:",
+        ),
+    ] {
+        let dir = folder(p, name, &publication, &tables);
+        let o = justat(p, &["publication", "import", &dir, "--as", "sophie"]);
+        assert!(!o.status.success(), "{name}");
+        assert!(text(&o).contains(says), "{name}: {}", text(&o));
+    }
+    assert!(
+        !ok(p, &["publication", "list"]).contains("condamnations-2024"),
+        "nothing saved"
+    );
+
+    let dir = folder(p, "ir", PUBLICATION, TABLES);
+    let refused = justat(p, &["publication", "import", &dir, "--as", "pilote"]);
+    assert!(
+        !refused.status.success() && text(&refused).contains("only statisticians"),
+        "{}",
+        text(&refused)
+    );
+    let built = ok(p, &["publication", "import", &dir, "--as", "sophie"]);
+    assert!(built.contains("version 1 saved as a draft"), "{built}");
+    let approve_early = justat(
+        p,
+        &[
+            "publication",
+            "approve",
+            "infos-rapides",
+            "condamnations-2024",
+            "--as",
+            "chef",
+        ],
+    );
+    assert!(
+        !approve_early.status.success(),
+        "a draft is submitted first"
+    );
+    ok(
+        p,
+        &[
+            "publication",
+            "submit",
+            "infos-rapides",
+            "condamnations-2024",
+            "--as",
+            "sophie",
+        ],
+    );
+    let by_statistician = justat(
+        p,
+        &[
+            "publication",
+            "approve",
+            "infos-rapides",
+            "condamnations-2024",
+            "--as",
+            "sophie",
+        ],
+    );
+    assert!(
+        text(&by_statistician).contains("may not approve"),
+        "{}",
+        text(&by_statistician)
+    );
+    ok(
+        p,
+        &[
+            "publication",
+            "approve",
+            "infos-rapides",
+            "condamnations-2024",
+            "--as",
+            "chef",
+        ],
+    );
+    // Released four seconds from now: time enough to look before the instant.
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
+    ok(
+        p,
+        &[
+            "publication",
+            "release",
+            "infos-rapides",
+            "condamnations-2024",
+            "--as",
+            "chef",
+            "--at",
+            &at.to_string(),
+        ],
+    );
+
+    let data = p.join("data");
+    let dir = tempfile::tempdir().unwrap();
+    let url = justat_store::sqlite_url(&data);
+    let s = Server::start_on(
+        dir,
+        url,
+        WebConfig {
+            data_dir: data.clone(),
+            ..WebConfig::default()
+        },
+    )
+    .await;
+    let base = "/publications/infos-rapides/condamnations-2024";
+    let addresses = [
+        base.to_string(),
+        format!("{base}/v1"),
+        format!("{base}/donnees/groupes.csv"),
+        format!("{base}/v1/donnees/groupes.xlsx"),
+        format!("{base}/donnees.zip"),
+        format!("{base}/v1/donnees.zip"),
+    ];
+    let get = |path: String| {
+        let c = s.client.clone();
+        let u = format!("{}{path}", s.base);
+        async move { c.get(u).send().await.unwrap() }
+    };
+    for a in &addresses {
+        assert_eq!(get(a.clone()).await.status(), 404, "{a} before the instant");
+    }
+    let list = get("/publications".into()).await.text().await.unwrap();
+    assert!(
+        !list.contains("condamnations en 2024"),
+        "not listed before the instant"
+    );
+    assert!(
+        jiff::Timestamp::now() < at,
+        "the checks before the instant ran before it"
+    );
+    while jiff::Timestamp::now() < at {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for a in &addresses {
+        assert_eq!(get(a.clone()).await.status(), 200, "{a} from the instant");
+    }
+    let page = get(base.into()).await.text().await.unwrap();
+    assert!(page.contains("Près de"), "the title cites its value");
+    assert!(page.contains("<caption>"), "tables have captions");
+    let csv = get(format!("{base}/donnees/groupes.csv")).await;
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("condamnations-2024-v1-groupes.csv")
+    );
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("code,"), "{csv}");
+    assert_eq!(get(format!("{base}/v2")).await.status(), 404);
+    assert_eq!(
+        get(format!("{base}/donnees/absent.csv")).await.status(),
+        404
+    );
+    assert_eq!(get("/publications/inconnue".into()).await.status(), 404);
+    let frozen = justat(
+        p,
+        &[
+            "publication",
+            "import",
+            &folder(p, "ir", PUBLICATION, TABLES),
+            "--as",
+            "sophie",
+        ],
+    );
+    assert!(
+        text(&frozen).contains("erratum"),
+        "a released version is corrected by a new version: {}",
+        text(&frozen)
+    );
+    s.stop().await;
+}
