@@ -10,7 +10,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -335,9 +335,20 @@ pageTest('the demo publications are listed, readable, accessible and downloadabl
     for (const d of downloads) {
       const res = await page.request.get(`${baseUrl}${d}`);
       assert.equal(res.status(), 200, `GET ${d}`);
-      assert.match(res.headers()['content-disposition'] ?? '', /-v\d+-/, `${d} names its version`);
+      assert.match(res.headers()['content-disposition'] ?? '', /-v\d+[-.]/, `${d} names its version`);
     }
   }
+  // The PDF holds the title and a cited value (read by poppler's pdftotext).
+  const pdf = await page.request.get(`${baseUrl}/publications/infos-rapides/condamnations-2024.pdf`);
+  assert.equal(pdf.status(), 200, 'GET the PDF');
+  const pdfFile = join(dataDir, 'publication.pdf');
+  writeFileSync(pdfFile, await pdf.body());
+  const pdfText = execFileSync('pdftotext', [pdfFile, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  await page.goto(`${baseUrl}/publications/infos-rapides/condamnations-2024`);
+  const title = (await page.locator('h1').innerText()).replace(/\s+/g, ' ').trim();
+  assert.ok(pdfText.includes(title), `the PDF holds the title « ${title} »`);
+  const cited = title.match(/\d[\d\s\u00a0]*\d/)[0].replace(/[\s\u00a0]+/g, ' ');
+  assert.ok(pdfText.includes(cited), `the PDF holds the cited value ${cited}`);
   // The corrected Infos rapides: its first version stays readable and says it was corrected.
   const v1 = await page.goto(`${baseUrl}/publications/infos-rapides/condamnations-2024/v1`);
   assert.equal(v1?.status(), 200);

@@ -12,6 +12,7 @@ pub mod data;
 pub mod files;
 pub mod html;
 pub mod source;
+pub mod typst;
 
 pub use data::{DataCell, DataTable, Flag, Heading, Provenance};
 pub use source::{FrontMatter, PublicationSource, TableDef};
@@ -71,7 +72,12 @@ pub struct Built {
     pub files: Vec<OutFile>,
     /// SHA-256 of the content (source files and the protected tables): what approval freezes.
     pub content_hash: String,
+    /// The PDF's Typst source and images, for `justat-pdf` to compile.
+    pub pdf: typst::TypstDocument,
 }
+
+/// The name of a version's PDF among its files.
+pub const PDF_NAME: &str = "publication.pdf";
 
 /// The name of the archive of all the data of a version.
 pub const ZIP_NAME: &str = "donnees.zip";
@@ -164,6 +170,17 @@ pub fn build(
         .map(|f| (f.name.clone(), f.bytes.len()))
         .collect();
     let parts = html::render_body(&pub_file, &blocks, tables, &data_base(edition), &sizes)?;
+    let cover = typst::Cover {
+        collection: front.collection,
+        number: front.collection.number_label(&front.number),
+        title: &title,
+        summary: &summary,
+        authors: &front.authors,
+        version: edition.version,
+        address: &edition.address,
+        erratum: front.erratum.as_deref(),
+    };
+    let pdf = typst::document(&pub_file, &cover, &blocks, tables)?;
     citations.extend(parts.citations);
     Ok(Built {
         title,
@@ -186,6 +203,7 @@ pub fn build(
             .collect(),
         files: out,
         content_hash: content_hash(source, tables),
+        pdf,
     })
 }
 

@@ -224,9 +224,19 @@ pub async fn import_source(
         release: None,
     };
     let built = justat_render::build(source, &tables, &edition)?;
+    let pdf = justat_pdf::compile(&built.pdf.source, &built.pdf.files).map_err(|e| BuildError {
+        file: source.publication_file(),
+        line: 0,
+        message: e.to_string(),
+    })?;
+    let pdf = justat_render::OutFile {
+        name: justat_render::PDF_NAME.into(),
+        media_type: "application/pdf",
+        bytes: pdf,
+    };
     let lake = Lake::new(&config.data_dir);
     let mut files = Vec::new();
-    for f in &built.files {
+    for f in built.files.iter().chain([&pdf]) {
         let ext = f.name.rsplit('.').next().unwrap_or("bin");
         let sha = lake
             .put_bytes(LakeKind::Publication, &f.bytes, ext)

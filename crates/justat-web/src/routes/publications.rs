@@ -245,6 +245,9 @@ async fn render_version(
         })
         .collect();
     let newest = history.first().is_some_and(|h| h.current);
+    let pdf_size = v
+        .file(justat_render_names::PDF)
+        .map(|f| f.size.div_ceil(1024).to_string());
     let zip = v
         .file(justat_render_names::ZIP)
         .map(|f| (f.size.div_ceil(1024)).to_string());
@@ -268,6 +271,8 @@ async fn render_version(
             latest_href => base.clone(),
             zip_href => format!("{base}/v{}/donnees.zip", v.version),
             zip_size => zip,
+            pdf_href => format!("{base}/v{}/{}.pdf", v.version, v.slug),
+            pdf_size => pdf_size,
             sources => crate::view::ser(&sources),
             canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
         },
@@ -278,6 +283,8 @@ async fn render_version(
 mod justat_render_names {
     /// The archive of all the data of a version.
     pub const ZIP: &str = "donnees.zip";
+    /// The PDF of a version.
+    pub const PDF: &str = "publication.pdf";
 }
 
 /// The public "Sources et méthodes" of a version: for each table, its source line, scope,
@@ -319,9 +326,16 @@ async fn latest_page(
     State(state): State<AppState>,
     CurrentSession(s): CurrentSession,
     Path((collection, slug)): Path<(String, String)>,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
+    // `…/<slug>.pdf` is the latest version's PDF.
+    if let Some(slug) = slug.strip_suffix(".pdf") {
+        let v = public(&state, &collection, slug, None).await?;
+        return serve_file(&state, &v, justat_render_names::PDF);
+    }
     let v = public(&state, &collection, &slug, None).await?;
-    render_version(&state, s.as_ref(), v, true).await
+    Ok(render_version(&state, s.as_ref(), v, true)
+        .await?
+        .into_response())
 }
 
 async fn version_or_zip(
@@ -361,12 +375,16 @@ async fn version_zip(
     State(state): State<AppState>,
     Path((collection, slug, version, file)): Path<(String, String, String, String)>,
 ) -> Result<Response, WebError> {
-    if file != justat_render_names::ZIP {
+    let stored = if file == justat_render_names::ZIP {
+        justat_render_names::ZIP
+    } else if file == format!("{slug}.pdf") {
+        justat_render_names::PDF
+    } else {
         return Err(WebError::NotFound);
-    }
+    };
     let n = version_number(&version).ok_or(WebError::NotFound)?;
     let v = public(&state, &collection, &slug, Some(n)).await?;
-    serve_file(&state, &v, &file)
+    serve_file(&state, &v, stored)
 }
 
 /// A file of a public version, named after its publication and version when saved.
@@ -376,7 +394,11 @@ fn serve_file(state: &AppState, v: &PublicationVersion, name: &str) -> Result<Re
     let path = Lake::new(&state.config.data_dir).path(LakeKind::Publication, &f.sha256, ext);
     let bytes = std::fs::read(&path)
         .map_err(|e| WebError::Internal(format!("cannot read {}: {e}", path.display())))?;
-    let download = format!("{}-v{}-{}", v.slug, v.version, name);
+    let download = if name == justat_render_names::PDF {
+        format!("{}-v{}.pdf", v.slug, v.version)
+    } else {
+        format!("{}-v{}-{}", v.slug, v.version, name)
+    };
     Ok((
         [
             (header::CONTENT_TYPE, f.media_type.clone()),

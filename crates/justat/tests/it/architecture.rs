@@ -12,6 +12,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-engine", &["justat-model", "justat-store"]),
     ("justat-sdc", &["justat-model"]),
     ("justat-render", &["justat-model"]),
+    ("justat-pdf", &[]),
     ("justat-web", &["justat-model", "justat-store"]),
     (
         "justat",
@@ -23,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-web",
             "justat-synth",
             "justat-render",
+            "justat-pdf",
         ],
     ),
 ];
@@ -37,6 +39,7 @@ const OWNED: &[(&str, &str)] = &[
     ("highs", "justat-sdc"),
     ("rust_xlsxwriter", "justat-render"),
     ("pulldown-cmark", "justat-render"),
+    ("typst", "justat-pdf"),
 ];
 
 fn dependencies(manifest: &Path) -> (String, Vec<String>) {

@@ -247,6 +247,8 @@ async fn a_publication_is_built_from_a_cube_released_and_public_from_its_instant
         format!("{base}/v1/donnees/groupes.xlsx"),
         format!("{base}/donnees.zip"),
         format!("{base}/v1/donnees.zip"),
+        format!("{base}.pdf"),
+        format!("{base}/v1/condamnations-2024.pdf"),
     ];
     let get = |path: String| {
         let c = s.client.clone();
@@ -283,6 +285,9 @@ async fn a_publication_is_built_from_a_cube_released_and_public_from_its_instant
     );
     let csv = csv.text().await.unwrap();
     assert!(csv.starts_with("code,"), "{csv}");
+    let pdf = get(format!("{base}.pdf")).await;
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
     assert_eq!(get(format!("{base}/v2")).await.status(), 404);
     assert_eq!(
         get(format!("{base}/donnees/absent.csv")).await.status(),
