@@ -259,8 +259,9 @@ fn legend(s: &mut String, names: &[&str]) -> usize {
     row + 1
 }
 
-/// Vertical columns, one group per column of the table, one bar per row drawn.
-fn columns(t: &DataTable, rows: &[usize]) -> (f64, String) {
+/// The rows drawn as series, their legend and a frame scaled to their largest value: the
+/// series, the frame, the SVG so far, and the width of one column's slot.
+fn series_in_frame(t: &DataTable, rows: &[usize]) -> (Vec<Series>, Frame, String, f64) {
     let series = series_of(t, rows);
     let mut head = String::new();
     let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
@@ -269,9 +270,14 @@ fn columns(t: &DataTable, rows: &[usize]) -> (f64, String) {
         .iter()
         .flat_map(|s| s.values.iter().flatten())
         .fold(0.0, |a: f64, &b| a.max(b));
-    let (frame, mut s) = Frame::new(max, legend_rows);
-    s.insert_str(0, &head);
+    let (frame, s) = Frame::new(max, legend_rows);
     let slot = frame.plot_w / t.columns.len().max(1) as f64;
+    (series, frame, head + &s, slot)
+}
+
+/// Vertical columns, one group per column of the table, one bar per row drawn.
+fn columns(t: &DataTable, rows: &[usize]) -> (f64, String) {
+    let (series, frame, mut s, slot) = series_in_frame(t, rows);
     let bar = (slot * 0.7) / series.len().max(1) as f64;
     for (k, se) in series.iter().enumerate() {
         for (i, v) in se.values.iter().enumerate() {
@@ -305,17 +311,7 @@ fn columns(t: &DataTable, rows: &[usize]) -> (f64, String) {
 
 /// Lines across the columns (periods), one per row drawn; a withheld point breaks the line.
 fn lines(t: &DataTable, rows: &[usize]) -> (f64, String) {
-    let series = series_of(t, rows);
-    let mut head = String::new();
-    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    let legend_rows = legend(&mut head, &names);
-    let max = series
-        .iter()
-        .flat_map(|s| s.values.iter().flatten())
-        .fold(0.0, |a: f64, &b| a.max(b));
-    let (frame, mut s) = Frame::new(max, legend_rows);
-    s.insert_str(0, &head);
-    let slot = frame.plot_w / t.columns.len().max(1) as f64;
+    let (series, frame, mut s, slot) = series_in_frame(t, rows);
     for (k, se) in series.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
         let mut path = String::new();

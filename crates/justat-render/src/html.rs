@@ -226,6 +226,18 @@ pub fn chart_rows(fig: &FigureBlock, t: &DataTable) -> Result<Vec<usize>, String
     }
 }
 
+/// The column a bar chart draws: the one named, or the first.
+pub fn chart_column(fig: &FigureBlock, t: &DataTable) -> Result<usize, String> {
+    match &fig.chart_column {
+        None => Ok(0),
+        Some(code) => t
+            .columns
+            .iter()
+            .position(|c| &c.code == code)
+            .ok_or_else(|| format!("colonne: table `{}` has no column `{code}`", t.name)),
+    }
+}
+
 /// A size for people: `2 Ko`.
 fn size_fr(bytes: usize) -> String {
     if bytes < 1024 * 1024 {

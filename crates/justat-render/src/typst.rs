@@ -7,7 +7,7 @@ use crate::BuildError;
 use crate::body::{Block, Citation, resolve_inline};
 use crate::chart;
 use crate::data::{DataTable, Flag};
-use crate::html::chart_rows;
+use crate::html::{chart_column, chart_rows};
 use justat_model::Collection;
 use justat_model::french;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
@@ -243,16 +243,13 @@ pub fn document(
                     &mut cited,
                 )?;
                 let caption = format!("Figure {figure} – {title}");
-                let rows = chart_rows(fig, t).map_err(|message| BuildError {
+                let at_figure = |message| BuildError {
                     file: file.to_string(),
                     line: fig.line,
                     message,
-                })?;
-                let column = fig
-                    .chart_column
-                    .as_ref()
-                    .and_then(|c| t.columns.iter().position(|h| &h.code == c))
-                    .unwrap_or(0);
+                };
+                let rows = chart_rows(fig, t).map_err(at_figure)?;
+                let column = chart_column(fig, t).map_err(at_figure)?;
                 // Small figures stay on one page with their notes; long tables may break.
                 let breakable = t.rows.len() > 25;
                 let _ = write!(
