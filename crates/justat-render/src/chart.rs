@@ -126,7 +126,8 @@ fn bars(t: &DataTable, rows: &[usize], column: usize) -> (f64, String) {
         );
         match value {
             Some(v) => {
-                let w = plot * v / axis_max;
+                // At least a hairline, so that a zero is seen as a value and not a gap.
+                let w = (plot * v / axis_max).max(0.5);
                 let _ = write!(
                     s,
                     "<rect x=\"{left:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#161616\">{}</text>",
@@ -289,7 +290,7 @@ fn columns(t: &DataTable, rows: &[usize]) -> (f64, String) {
                         s,
                         "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"/>",
                         bar.max(1.0),
-                        frame.bottom() - y,
+                        (frame.bottom() - y).max(0.5),
                         PALETTE[k % PALETTE.len()]
                     );
                 }
@@ -389,7 +390,8 @@ fn stacked(t: &DataTable, rows: &[usize]) -> (f64, String) {
         }
         let mut x = left;
         for (k, v) in values.iter().enumerate() {
-            if let Some(v) = v {
+            // A part of no width draws nothing (renderers refuse empty rectangles).
+            if let Some(v) = v.filter(|v| *v > 0.0) {
                 let w = plot * v / whole;
                 let _ = write!(
                     s,
