@@ -360,6 +360,22 @@ pageTest('the demo publications are listed, readable, accessible and downloadabl
   assertNoPageProblems(problems);
 });
 
+pageTest('the head of service reads a publication version, its traceability and its preview', async ({ page, problems }) => {
+  await logIn(page, 'chef', 'justat-demo-chef');
+  const list = await page.goto(`${baseUrl}/admin/publications`);
+  assert.equal(list?.status(), 200, 'GET /admin/publications');
+  assert.ok((await page.locator('table caption').count()) >= 1, 'versions table needs a caption');
+  await assertAccessible(page, 'back-office publications');
+  await Promise.all([
+    page.waitForURL((u) => /\/admin\/publications\/.+\/v\d+$/.test(u.pathname)),
+    page.locator('table a').first().click(),
+  ]);
+  assert.ok((await page.getByText('Traçabilité des tableaux').count()) === 1, 'traceability section');
+  assert.ok((await page.locator('a[href^="/admin/livraisons/"]').count()) > 0, 'links to the input deliveries');
+  await assertAccessible(page, 'back-office publication version');
+  assertNoPageProblems(problems);
+});
+
 pageTest('a statistician delivers an extract, runs a chain and reads the manifest', async ({ page, problems }) => {
   await logIn(page, 'statisticienne', 'justat-demo-statisticienne');
 

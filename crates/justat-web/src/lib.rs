@@ -107,7 +107,8 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/admin",
             routes::admin::router()
-                .merge(routes::production::router(state.config.max_upload_bytes)),
+                .merge(routes::production::router(state.config.max_upload_bytes))
+                .merge(routes::publications_admin::router()),
         )
         .route("/static/justat.js", axum::routing::get(assets::justat_js))
         .route("/static/justat.css", axum::routing::get(assets::justat_css))

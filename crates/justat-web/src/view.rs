@@ -35,6 +35,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/chains.html",
     "admin/run.html",
     "admin/job.html",
+    "admin/publications.html",
+    "admin/publication.html",
 );
 
 fn environment() -> &'static Environment<'static> {

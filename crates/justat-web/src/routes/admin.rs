@@ -54,6 +54,14 @@ const SECTIONS: &[(Permission, Section)] = &[
         },
     ),
     (
+        Permission::Produce,
+        Section {
+            href: "/admin/publications",
+            title: "Publications",
+            description: "Les versions des publications, leur aperçu, leur traçabilité jusqu’aux livraisons, et leur circuit de validation.",
+        },
+    ),
+    (
         Permission::ReadAuditLog,
         Section {
             href: "/admin/journal",

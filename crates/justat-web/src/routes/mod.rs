@@ -5,3 +5,4 @@ pub mod login;
 pub mod production;
 pub mod public;
 pub mod publications;
+pub mod publications_admin;

@@ -311,3 +311,88 @@ async fn a_publication_is_built_from_a_cube_released_and_public_from_its_instant
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_back_office_moves_a_version_through_the_lifecycle_by_role() {
+    use justat_model::Role;
+    use justat_model::publication::{Collection, VersionState};
+    let s = Server::start().await;
+    let new = justat_store::NewVersion {
+        collection: Collection::Infostat,
+        slug: "essai".into(),
+        number: "3".into(),
+        title: "Un essai".into(),
+        summary: String::new(),
+        theme: "Essais".into(),
+        period: "2024".into(),
+        authors: vec!["A".into()],
+        keywords: vec![],
+        erratum: None,
+        html: "<p>Corps de l’essai</p>".into(),
+        sources: serde_json::json!({}),
+        figures: serde_json::json!([]),
+        provenance: serde_json::json!({"tables": {}, "citations": []}),
+        files: vec![],
+        content_hash: "00".repeat(32),
+    };
+    s.store
+        .save_build(
+            &new,
+            &justat_store::Actor::user("a"),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let stat = s.login_as("sophie", Role::Statistician).await;
+    let chef = s.login_as("marc", Role::HeadOfService).await;
+    let base = "/admin/publications/infostat/essai/v1";
+    let page = s.get(base, Some(&stat.cookie)).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Corps de l’essai"),
+        "the draft's preview"
+    );
+    assert!(page.body.contains("Soumettre à la validation"));
+    assert!(
+        !page.body.contains("Valider (figer"),
+        "a statistician is not offered approval"
+    );
+    let post = |who: &crate::harness::Session, action: &str| {
+        let path = format!("{base}/{action}");
+        let (cookie, csrf) = (who.cookie.clone(), who.csrf.clone());
+        let s = &s;
+        async move {
+            s.post(&path, Some(&cookie), &[("csrf", &csrf)])
+                .await
+                .status
+        }
+    };
+    assert_eq!(post(&stat, "soumettre").await, 303);
+    assert_eq!(
+        post(&stat, "valider").await,
+        400,
+        "only the head of service approves"
+    );
+    assert_eq!(post(&chef, "valider").await, 303);
+    assert_eq!(post(&chef, "inventer").await, 404);
+    // Without its CSRF token the form is refused and nothing moves.
+    let no_csrf = s
+        .post(&format!("{base}/publier"), Some(&chef.cookie), &[])
+        .await;
+    assert_ne!(no_csrf.status, 303);
+    let v = s
+        .store
+        .publication_version(Collection::Infostat, "essai", Some(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.state, VersionState::Approved);
+    assert_eq!(post(&chef, "publier").await, 303);
+    assert_eq!(
+        s.get("/publications/infostat/essai", None).await.status,
+        200
+    );
+    // Someone not logged in sees nothing of the back office.
+    assert_ne!(s.get(base, None).await.status, 200);
+    s.stop().await;
+}

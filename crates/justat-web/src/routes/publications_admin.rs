@@ -1,0 +1,233 @@
+//! The back office of publications: every version and its state, a version's preview (drafts
+//! included) with the traceability of each table and cited value, and the lifecycle actions.
+//! Who may take which action is decided by `justat_model::publication::transition`, given the
+//! logged-in user's role.
+
+use crate::AppState;
+use crate::auth::{Produce, Require, page};
+use crate::error::WebError;
+use crate::form::ValidForm;
+use crate::view::ser;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use justat_model::french;
+use justat_model::publication::{Action, Collection};
+use justat_store::{Actor, StoreError};
+use minijinja::context;
+use serde::Serialize;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/publications", get(list))
+        .route("/publications/{collection}/{slug}/{version}", get(show))
+        .route(
+            "/publications/{collection}/{slug}/{version}/{action}",
+            post(act),
+        )
+}
+
+#[derive(Serialize)]
+struct Line {
+    href: String,
+    collection: &'static str,
+    number: String,
+    title: String,
+    version: i64,
+    state: &'static str,
+    released: String,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+) -> Result<Html<String>, WebError> {
+    let lines: Vec<Line> = state
+        .store
+        .publication_versions()
+        .await?
+        .into_iter()
+        .map(|v| Line {
+            href: format!(
+                "/admin/publications/{}/{}/v{}",
+                v.collection.slug(),
+                v.slug,
+                v.version
+            ),
+            collection: v.collection.label_fr(),
+            number: v.collection.number_label(&v.number),
+            title: v.title,
+            version: v.version,
+            state: v.state.label_fr(),
+            released: v.released_at.map(french::date_time).unwrap_or_default(),
+        })
+        .collect();
+    page(
+        "admin/publications.html",
+        "Publications",
+        "admin",
+        Some(&s),
+        context! { lines => ser(&lines) },
+    )
+}
+
+fn parse(collection: &str, version: &str) -> Result<(Collection, i64), WebError> {
+    let c = collection.parse().map_err(|_| WebError::NotFound)?;
+    let v = version
+        .strip_prefix('v')
+        .and_then(|v| v.parse().ok())
+        .ok_or(WebError::NotFound)?;
+    Ok((c, v))
+}
+
+/// The actions a version's page offers: (path segment, label).
+const ACTIONS: [(&str, Action, &str); 4] = [
+    ("soumettre", Action::Submit, "Soumettre à la validation"),
+    ("renvoyer", Action::Reject, "Renvoyer en brouillon"),
+    ("valider", Action::Approve, "Valider (figer le contenu)"),
+    ("publier", Action::Release, "Publier maintenant"),
+];
+
+#[derive(Serialize)]
+struct Offered {
+    path: &'static str,
+    label: &'static str,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path((collection, slug, version)): Path<(String, String, String)>,
+) -> Result<Html<String>, WebError> {
+    let (c, n) = parse(&collection, &version)?;
+    let v = state
+        .store
+        .publication_version(c, &slug, Some(n))
+        .await?
+        .filter(|v| v.version == n)
+        .ok_or(WebError::NotFound)?;
+    let offered: Vec<Offered> = ACTIONS
+        .iter()
+        .filter(|(_, a, _)| justat_model::publication::transition(v.state, *a, s.user.role).is_ok())
+        .map(|(path, _, label)| Offered { path, label })
+        .collect();
+    let public = v.is_public(Timestamp::now());
+    page(
+        "admin/publication.html",
+        &v.title,
+        "admin",
+        Some(&s),
+        context! {
+            v => ser(&v),
+            state => v.state.label_fr(),
+            collection_label => c.label_fr(),
+            number => c.number_label(&v.number),
+            built => french::date_time(v.built_at),
+            approved => v.approved_at.map(french::date_time),
+            released => v.released_at.map(french::date_time),
+            public => public,
+            public_href => format!("/publications/{}/{}/v{}", c.slug(), v.slug, v.version),
+            base => format!("/admin/publications/{}/{}/v{}", c.slug(), v.slug, v.version),
+            offered => ser(&offered),
+            body => minijinja::Value::from_safe_string(v.html.clone()),
+            tables_view => ser(&tables_view(&v.provenance)),
+            citations => ser(&citations_view(&v.provenance)),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct TableView {
+    name: String,
+    title: String,
+    cube: String,
+    chain: String,
+    run: i64,
+    deliveries: Vec<(i64, String, String)>,
+    patterns: Vec<(String, i64)>,
+}
+
+fn tables_view(p: &serde_json::Value) -> Vec<TableView> {
+    let Some(tables) = p["tables"].as_object() else {
+        return Vec::new();
+    };
+    tables
+        .iter()
+        .map(|(name, t)| {
+            let pr = &t["provenance"];
+            TableView {
+                name: name.clone(),
+                title: t["title"].as_str().unwrap_or_default().to_string(),
+                cube: pr["cube"].as_str().unwrap_or_default().to_string(),
+                chain: pr["chain"].as_str().unwrap_or_default().to_string(),
+                run: pr["run"].as_i64().unwrap_or(0),
+                deliveries: serde_json::from_value(pr["deliveries"].clone()).unwrap_or_default(),
+                patterns: serde_json::from_value(pr["patterns"].clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct CitationView {
+    text: String,
+    table: String,
+    cells: String,
+}
+
+fn citations_view(p: &serde_json::Value) -> Vec<CitationView> {
+    let list: Vec<(String, String, Vec<String>)> =
+        serde_json::from_value(p["citations"].clone()).unwrap_or_default();
+    list.into_iter()
+        .map(|(text, table, cells)| CitationView {
+            text,
+            table,
+            cells: cells.join(" ; "),
+        })
+        .collect()
+}
+
+async fn act(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path((collection, slug, version, action)): Path<(String, String, String, String)>,
+    // The form holds only its CSRF token, which `ValidForm` checks.
+    ValidForm(_): ValidForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let (c, n) = parse(&collection, &version)?;
+    let action = ACTIONS
+        .iter()
+        .find(|(path, _, _)| *path == action)
+        .map(|(_, a, _)| *a)
+        .ok_or(WebError::NotFound)?;
+    let now = Timestamp::now();
+    let at = (action == Action::Release).then_some(now);
+    match state
+        .store
+        .publication_action(
+            c,
+            &slug,
+            n,
+            action,
+            s.user.role,
+            &Actor::user(&s.user.username),
+            at,
+            now,
+        )
+        .await
+    {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/admin/publications/{}/{slug}/v{n}", c.slug())).into_response(),
+        ),
+        Err(StoreError::Lifecycle(e)) => {
+            tracing::info!(error = %e, "publication action refused");
+            Err(WebError::BadRequest(
+                "Cette action n’est pas possible dans l’état actuel de la version, ou votre rôle ne la permet pas.".into(),
+            ))
+        }
+        Err(StoreError::NotFound { .. }) => Err(WebError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
