@@ -175,14 +175,7 @@ pub fn render_body(
             }
             Block::Figure(fig) => {
                 let n = parts.figures.len() + 1;
-                let t = tables.get(&fig.table).ok_or_else(|| BuildError {
-                    file: file.to_string(),
-                    line: fig.line,
-                    message: format!(
-                        "the figure names table `{}`, which tables.toml does not define",
-                        fig.table
-                    ),
-                })?;
+                let t = figure_table(file, fig, tables)?;
                 let html = figure_html(
                     file,
                     n,
@@ -200,6 +193,22 @@ pub fn render_body(
         }
     }
     Ok(parts)
+}
+
+/// The table a figure shows; an error at the figure's line if the publication defines none.
+pub fn figure_table<'t>(
+    file: &str,
+    fig: &FigureBlock,
+    tables: &'t BTreeMap<String, DataTable>,
+) -> Result<&'t DataTable, BuildError> {
+    tables.get(&fig.table).ok_or_else(|| BuildError {
+        file: file.to_string(),
+        line: fig.line,
+        message: format!(
+            "the figure names table `{}`, which tables.toml does not define",
+            fig.table
+        ),
+    })
 }
 
 /// The rows a figure's chart draws: those named, or every row but the total when there are

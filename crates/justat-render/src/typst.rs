@@ -7,7 +7,7 @@ use crate::BuildError;
 use crate::body::{Block, Citation, resolve_inline};
 use crate::chart;
 use crate::data::{DataTable, Flag};
-use crate::html::{chart_column, chart_rows};
+use crate::html::{chart_column, chart_rows, figure_table};
 use justat_model::Collection;
 use justat_model::french;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
@@ -227,14 +227,7 @@ pub fn document(
             }
             Block::Figure(fig) => {
                 figure += 1;
-                let t = tables.get(&fig.table).ok_or_else(|| BuildError {
-                    file: file.to_string(),
-                    line: fig.line,
-                    message: format!(
-                        "the figure names table `{}`, which tables.toml does not define",
-                        fig.table
-                    ),
-                })?;
+                let t = figure_table(file, fig, tables)?;
                 let title = resolve_inline(
                     file,
                     fig.line,
