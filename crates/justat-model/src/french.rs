@@ -39,8 +39,7 @@ pub fn integer(n: i64) -> String {
 
 /// An instant as a Paris date and time: `29 novembre 2026 à 10 h 05`.
 pub fn date_time(ts: Timestamp) -> String {
-    let tz = TimeZone::get(PARIS).expect("the bundled tz database has Europe/Paris");
-    let z = ts.to_zoned_datetime(tz);
+    let z = in_paris(ts);
     format!(
         "{} {} {} à {} h {:02}",
         day(z.day()),
@@ -80,14 +79,20 @@ pub fn rounded(x: f64, step: u64) -> String {
 
 /// An instant as a Paris date only: `29 novembre 2026`.
 pub fn date(ts: Timestamp) -> String {
-    let tz = TimeZone::get(PARIS).expect("the bundled tz database has Europe/Paris");
-    let z = ts.to_zoned_datetime(tz);
+    let z = in_paris(ts);
     format!(
         "{} {} {}",
         day(z.day()),
         MONTHS[(z.month() - 1) as usize],
         z.year()
     )
+}
+
+/// The instant on Paris's wall clock.
+fn in_paris(ts: Timestamp) -> jiff::ZonedDateTime {
+    // The tz database is compiled in (jiff's `tzdb-bundle-always`): Europe/Paris is always there.
+    let tz = TimeZone::get(PARIS).expect("the bundled tz database has Europe/Paris");
+    ts.to_zoned_datetime(tz)
 }
 
 fn day(d: i8) -> String {

@@ -255,9 +255,9 @@ async fn release(
 ) -> Result<()> {
     use crate::publication::act_as;
     use justat_model::Action;
-    act_as(store, c, slug, "statisticienne", Action::Submit, None).await?;
-    act_as(store, c, slug, "chef", Action::Approve, None).await?;
-    act_as(store, c, slug, "chef", Action::Release, Some(at)).await?;
+    act_as(store, c, slug, None, "statisticienne", Action::Submit, None).await?;
+    act_as(store, c, slug, None, "chef", Action::Approve, None).await?;
+    act_as(store, c, slug, None, "chef", Action::Release, Some(at)).await?;
     Ok(())
 }
 

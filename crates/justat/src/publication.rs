@@ -62,21 +62,28 @@ pub struct ActionArgs {
     user: String,
 }
 
-/// Takes a lifecycle action on the latest version of a publication as `username`.
+/// Takes a lifecycle action on a version of a publication (its latest by default) as
+/// `username`, whose role decides what they may do.
 pub async fn act_as(
     store: &Store,
     collection: Collection,
     slug: &str,
+    version: Option<i64>,
     username: &str,
     action: Action,
     at: Option<Timestamp>,
 ) -> Result<justat_store::PublicationVersion> {
     let who = store.user(username).await?;
-    let version = store
-        .publication_version(collection, slug, None)
-        .await?
-        .with_context(|| format!("no publication {collection}/{slug}"))?
-        .version;
+    let version = match version {
+        Some(v) => v,
+        None => {
+            store
+                .publication_version(collection, slug, None)
+                .await?
+                .with_context(|| format!("no publication {collection}/{slug}"))?
+                .version
+        }
+    };
     Ok(store
         .publication_action(
             collection,
@@ -156,29 +163,7 @@ async fn dispatch(config: &Config, store: &Store, command: PublicationCommand) -
 
 async fn act(store: &Store, a: ActionArgs, action: Action, at: Option<Timestamp>) -> Result<()> {
     let collection: Collection = a.collection.parse()?;
-    let who = store.user(&a.user).await?;
-    let version = match a.version {
-        Some(v) => v,
-        None => {
-            store
-                .publication_version(collection, &a.slug, None)
-                .await?
-                .with_context(|| format!("no publication {collection}/{}", a.slug))?
-                .version
-        }
-    };
-    let v = store
-        .publication_action(
-            collection,
-            &a.slug,
-            version,
-            action,
-            who.role,
-            &Actor::user(&a.user),
-            at,
-            Timestamp::now(),
-        )
-        .await?;
+    let v = act_as(store, collection, &a.slug, a.version, &a.user, action, at).await?;
     println!(
         "{collection}/{} version {}: {}{}",
         a.slug,
@@ -430,10 +415,17 @@ async fn protected_tables(
             (table, id),
         );
     }
+    let runs = store.runs().await?;
+    let mut origins: BTreeMap<&str, CubeOrigin> = BTreeMap::new();
+    for cube in cube_of.values() {
+        if !origins.contains_key(cube.id.as_str()) {
+            origins.insert(&cube.id, CubeOrigin::of(store, cube, &runs).await?);
+        }
+    }
     let mut out = BTreeMap::new();
     for def in &source.tables {
         let cube = cube_of[&def.name];
-        let t = data_table(store, source, def, cube, &protected).await?;
+        let t = data_table(source, def, cube, &origins[cube.id.as_str()], &protected)?;
         out.insert(def.name.clone(), t);
     }
     Ok(out)
@@ -477,6 +469,38 @@ fn shape_of(def: &TableDef, cube: &justat_store::Cube) -> Result<String> {
     Ok(parts.join(","))
 }
 
+/// Where a cube comes from: its chain and version, the run that built it, and that run's input
+/// deliveries (number, file, SHA-256).
+struct CubeOrigin {
+    chain: String,
+    run: i64,
+    deliveries: Vec<(i64, String, String)>,
+}
+
+impl CubeOrigin {
+    async fn of(
+        store: &Store,
+        cube: &justat_store::Cube,
+        runs: &[justat_store::ChainRun],
+    ) -> Result<CubeOrigin> {
+        let run = runs
+            .iter()
+            .find(|r| r.cube_id.as_deref() == Some(cube.id.as_str()));
+        let mut deliveries = Vec::new();
+        for id in run.map(|r| r.inputs.as_slice()).unwrap_or_default() {
+            let d = store.delivery(*id).await?;
+            deliveries.push((d.id, d.file_name, d.sha256));
+        }
+        Ok(CubeOrigin {
+            chain: run.map_or(cube.chain.clone(), |r| {
+                format!("{} v{}", r.chain, r.chain_version)
+            }),
+            run: run.map_or(0, |r| r.id),
+            deliveries,
+        })
+    }
+}
+
 /// The headings of a dimension: the codes asked, or every code of the codelist the table
 /// holds, in the codelist's order.
 fn headings(
@@ -517,11 +541,11 @@ fn headings(
     }
 }
 
-async fn data_table(
-    store: &Store,
+fn data_table(
     source: &PublicationSource,
     def: &TableDef,
     cube: &justat_store::Cube,
+    origin: &CubeOrigin,
     protected: &BTreeMap<(String, String, String), (Table, i64)>,
 ) -> Result<DataTable> {
     let dims = cube_dimensions(cube);
@@ -644,18 +668,6 @@ async fn data_table(
             }
         }
     }
-    let run = store
-        .runs()
-        .await?
-        .into_iter()
-        .find(|r| r.cube_id.as_deref() == Some(cube.id.as_str()));
-    let mut deliveries = Vec::new();
-    if let Some(r) = &run {
-        for id in &r.inputs {
-            let d = store.delivery(*id).await?;
-            deliveries.push((d.id, d.file_name, d.sha256));
-        }
-    }
     let source_line = cube.schema["source_line"]
         .as_str()
         .unwrap_or("Source : ministère de la Justice/SSER")
@@ -679,11 +691,9 @@ async fn data_table(
             .unwrap_or(if def.shares_of.is_some() { 1 } else { 0 }),
         provenance: Provenance {
             cube: cube.id.clone(),
-            chain: run.as_ref().map_or(cube.chain.clone(), |r| {
-                format!("{} v{}", r.chain, r.chain_version)
-            }),
-            run: run.as_ref().map_or(0, |r| r.id),
-            deliveries,
+            chain: origin.chain.clone(),
+            run: origin.run,
+            deliveries: origin.deliveries.clone(),
             patterns: periods
                 .iter()
                 .filter_map(|p| table_of(p).map(|(_, id)| (p.clone(), *id)))

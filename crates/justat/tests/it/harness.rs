@@ -224,3 +224,41 @@ impl Server {
         self.login(name, &format!("{name}-password-123")).await
     }
 }
+
+/// Runs the `justat` binary in `dir`, its data in `dir/data`, with `stdin` if given (and no
+/// database URL or configuration file from the environment).
+pub fn justat_in(
+    dir: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_justat"))
+        .args(args)
+        .current_dir(dir)
+        .env("JUSTAT_DATA_DIR", dir.join("data"))
+        .env("JUSTAT_LOG", "warn")
+        .env_remove("JUSTAT_DATABASE_URL")
+        .env_remove("JUSTAT_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// What a command printed, stdout then stderr.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -2,29 +2,13 @@
 //! errors named at their file and line, the lifecycle from the command line, and the public
 //! site answering nothing before the release instant and everything from it.
 
-use crate::harness::Server;
+use crate::harness::{Server, justat_in, output_text as text};
 use justat_web::WebConfig;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn justat(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_justat"))
-        .args(args)
-        .current_dir(dir)
-        .env("JUSTAT_DATA_DIR", dir.join("data"))
-        .env("JUSTAT_LOG", "warn")
-        .env_remove("JUSTAT_DATABASE_URL")
-        .env_remove("JUSTAT_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    justat_in(dir, args, None)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -61,25 +45,11 @@ unit = \"nombre de condamnations\"
 ";
 
 fn add_user(dir: &Path, name: &str, role: &str) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_justat"))
-        .args(["user", "add", name, "--role", role, "--password-stdin"])
-        .env("JUSTAT_DATA_DIR", dir.join("data"))
-        .env("JUSTAT_LOG", "warn")
-        .env_remove("JUSTAT_DATABASE_URL")
-        .env_remove("JUSTAT_CONFIG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a-long-enough-password-1\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = justat_in(
+        dir,
+        &["user", "add", name, "--role", role, "--password-stdin"],
+        Some("a-long-enough-password-1\n"),
+    );
     assert!(o.status.success(), "{}", text(&o));
 }
 

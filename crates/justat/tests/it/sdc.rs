@@ -1,24 +1,10 @@
 //! `justat sdc protect|audit`: the command-line contract, and its refusals of bad input.
 
-use std::process::{Command, Output};
+use crate::harness::{justat_in, output_text as text};
+use std::process::Output;
 
 fn justat(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_justat"))
-        .args(args)
-        .current_dir(dir)
-        .env("JUSTAT_DATA_DIR", dir.join("data"))
-        .env("JUSTAT_LOG", "warn")
-        .env_remove("JUSTAT_DATABASE_URL")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    justat_in(dir, args, None)
 }
 
 fn fixture() -> tempfile::TempDir {
