@@ -419,3 +419,27 @@ pageTest('a statistician delivers an extract, runs a chain and reads the manifes
   await assertAccessible(page, 'run manifest page');
   assertNoPageProblems(problems);
 });
+
+pageTest('a statistician writes a publication in the editor and previews it', async ({ page, problems }) => {
+  await logIn(page, 'statisticienne', 'justat-demo-statisticienne');
+  await page.goto(`${baseUrl}/admin/publications`);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/admin/publications/nouvelle'),
+    page.getByRole('link', { name: 'Nouvelle publication' }).click(),
+  ]);
+  await assertAccessible(page, 'publication editor');
+  const text = page.getByLabel(/Texte de la publication/);
+  const source = await text.inputValue();
+  await text.fill(source.replace('theme = "Condamnations"', 'theme = "Condamnations (essai)"'));
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.startsWith('/admin/publications/editeur/')),
+    page.getByRole('button', { name: 'Prévisualiser' }).click(),
+  ]);
+  const preview = page.getByRole('heading', { level: 2, name: /Aperçu de la version 1/ });
+  await preview.waitFor({ state: 'visible', timeout: 60_000 });
+  assert.ok((await page.locator('.justat-apercu table caption').count()) >= 1, 'the preview holds its data table');
+  assert.ok((await page.locator('.justat-apercu svg').count()) >= 1, 'the preview draws its chart');
+  assert.ok((await text.inputValue()).includes('Condamnations (essai)'), 'the text typed is kept in the editor');
+  await assertAccessible(page, 'publication editor with its preview');
+  assertNoPageProblems(problems);
+});

@@ -173,13 +173,14 @@ impl PublicationSource {
         PublicationSource::parse(&name, &text, &tables)
     }
 
-    /// Parses the texts of `publication.md` and `tables.toml` of the folder `dir`.
+    /// Parses the texts of `publication.md` and `tables.toml` of the folder `dir` (empty for a
+    /// source that has no folder: its messages then name the files alone).
     pub fn parse(
         dir: &str,
         publication: &str,
         tables: &str,
     ) -> Result<PublicationSource, BuildError> {
-        let pub_file = format!("{dir}/{PUBLICATION_FILE}");
+        let pub_file = in_dir(dir, PUBLICATION_FILE);
         let err = |line: usize, message: String| BuildError {
             file: pub_file.clone(),
             line,
@@ -210,7 +211,7 @@ impl PublicationSource {
         check_front(&front).map_err(|message| err(2, message))?;
         let body: String = lines.map(|l| format!("{l}\n")).collect();
 
-        let tables_file = format!("{dir}/{TABLES_FILE}");
+        let tables_file = in_dir(dir, TABLES_FILE);
         let parsed: TablesFile = toml::from_str(tables).map_err(|e| BuildError {
             file: tables_file.clone(),
             line: line_of(tables, e.span()),
@@ -256,12 +257,22 @@ impl PublicationSource {
 
     /// The name of `publication.md`, for messages.
     pub fn publication_file(&self) -> String {
-        format!("{}/{PUBLICATION_FILE}", self.dir)
+        in_dir(&self.dir, PUBLICATION_FILE)
     }
 
     /// The name of `tables.toml`, for messages.
     pub fn tables_file(&self) -> String {
-        format!("{}/{TABLES_FILE}", self.dir)
+        in_dir(&self.dir, TABLES_FILE)
+    }
+}
+
+/// A file's name for messages: under its folder, or alone for a source written in the back
+/// office's editor, which has no folder.
+fn in_dir(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
     }
 }
 
@@ -437,5 +448,17 @@ unit = \"Nombre de condamnations\"
             "rows = \"sex\"\ncolumns = \"sex\"",
         );
         assert!(PublicationSource::parse("d", PUBLICATION, &same).is_err());
+    }
+
+    #[test]
+    fn a_source_without_a_folder_names_its_files_alone() {
+        let bad = PUBLICATION.replace("number = \"42\"", "number = 42");
+        let e = PublicationSource::parse("", &bad, TABLES).unwrap_err();
+        assert_eq!(e.to_string(), format!("publication.md:3: {}", e.message));
+        let s = PublicationSource::parse("", PUBLICATION, TABLES).unwrap();
+        assert_eq!(
+            (s.publication_file(), s.tables_file()),
+            ("publication.md".into(), "tables.toml".into())
+        );
     }
 }

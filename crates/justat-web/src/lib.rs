@@ -108,7 +108,8 @@ pub fn router(state: AppState) -> Router {
             "/admin",
             routes::admin::router()
                 .merge(routes::production::router(state.config.max_upload_bytes))
-                .merge(routes::publications_admin::router()),
+                .merge(routes::publications_admin::router())
+                .merge(routes::publication_editor::router()),
         )
         .route("/static/justat.js", axum::routing::get(assets::justat_js))
         .route("/static/justat.css", axum::routing::get(assets::justat_css))

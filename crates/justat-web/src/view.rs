@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/job.html",
     "admin/publications.html",
     "admin/publication.html",
+    "admin/publication_editor.html",
 );
 
 fn environment() -> &'static Environment<'static> {

@@ -139,7 +139,7 @@ async fn protect_demo_tables(config: &Config, store: &Store, cube: &str) -> Resu
         .to_vec();
     let tables = ["age_band=_T,sex=_T", "age_band=_T,main_sentence=_T"].map(String::from);
     let period = DEMO_YEARS.end().to_string();
-    let (mut table, new) = crate::sdc::cube_table(
+    let (mut table, new, _) = crate::sdc::cube_table(
         config,
         store,
         cube,

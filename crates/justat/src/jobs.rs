@@ -1,10 +1,12 @@
 //! The job runner: executes the long work the back office queues (delivery checks, chain
-//! runs), one job at a time, recording progress for the job's page.
+//! runs, publications built or previewed from the editor), one job at a time, recording progress for the job's page.
 
 use crate::config::Config;
 use justat_engine::chain::{Chain, RunOptions, run_chain};
 use justat_engine::ingest::add_delivery;
 use justat_engine::source::Source;
+use justat_render::PublicationSource;
+use justat_render::source::{PUBLICATION_FILE, TABLES_FILE};
 use justat_store::{Actor, Job, Lake, Store};
 use std::time::Duration;
 
@@ -116,6 +118,29 @@ async fn execute(
                 Ok(serde_json::json!({ "run": run.id, "cube": run.cube_id }))
             }
             .await
+        }
+        "publication" => {
+            let save = job.params["save"].as_bool().unwrap_or(false);
+            let file = |name: &str| job.params["files"][name].as_str().unwrap_or_default();
+            async {
+                crate::publication::check_may_build(store, &job.created_by).await?;
+                // The editor's source has no folder: its errors name the files alone.
+                let source =
+                    PublicationSource::parse("", file(PUBLICATION_FILE), file(TABLES_FILE))?;
+                let _ = tx.send("tableaux lus, protégés et audités, page construite".into());
+                Ok(if save {
+                    let v =
+                        crate::publication::import_source(config, store, &source, &actor).await?;
+                    serde_json::json!({ "saved": {
+                        "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
+                    } })
+                } else {
+                    let p = crate::publication::preview_source(config, store, &source).await?;
+                    serde_json::json!({ "preview": p })
+                })
+            }
+            .await
+            .map_err(|e: anyhow::Error| format!("{e:#}"))
         }
         other => Err(format!("unknown job kind `{other}`")),
     };

@@ -109,13 +109,7 @@ pub async fn run(config: &Config, command: PublicationCommand) -> Result<()> {
 async fn dispatch(config: &Config, store: &Store, command: PublicationCommand) -> Result<()> {
     match command {
         PublicationCommand::Import { dir, user } => {
-            let who = store.user(&user).await?;
-            if !Action::Submit.allowed(who.role) {
-                bail!(
-                    "{user} is {}: only statisticians and the head of service build publications",
-                    who.role.label_fr()
-                );
-            }
+            check_may_build(store, &user).await?;
             let v = import(config, store, &dir, &Actor::user(&user)).await?;
             println!(
                 "{}/{} version {} saved as a draft: « {} » ({} files, content {})",
@@ -176,6 +170,19 @@ async fn act(store: &Store, a: ActionArgs, action: Action, at: Option<Timestamp>
     Ok(())
 }
 
+/// Refuses a user whose role does not build publications (only statisticians and the head of
+/// service do, as only they take a version's first step).
+pub async fn check_may_build(store: &Store, username: &str) -> Result<()> {
+    let who = store.user(username).await?;
+    if !Action::Submit.allowed(who.role) {
+        bail!(
+            "{username} is {}: only statisticians and the head of service build publications",
+            who.role.label_fr()
+        );
+    }
+    Ok(())
+}
+
 /// Builds the publication in `dir` and saves it; returns the saved version.
 pub async fn import(
     config: &Config,
@@ -197,18 +204,8 @@ pub async fn import_source(
 ) -> Result<justat_store::PublicationVersion> {
     let front = &source.front;
     let version = next_version(store, front.collection, &front.slug).await?;
-    let address = format!(
-        "/publications/{}/{}/v{version}",
-        front.collection.slug(),
-        front.slug
-    );
-    let tables = protected_tables(config, store, source).await?;
-    let edition = Edition {
-        version: version as u32,
-        address,
-        release: None,
-    };
-    let built = justat_render::build(source, &tables, &edition)?;
+    let tables = protected_tables(config, store, source, Patterns::Record).await?;
+    let built = justat_render::build(source, &tables, &edition(source, version))?;
     let pdf = justat_pdf::compile(&built.pdf.source, &built.pdf.files).map_err(|e| BuildError {
         file: source.publication_file(),
         line: 0,
@@ -271,6 +268,60 @@ pub async fn import_source(
     Ok(store.save_build(&new, actor, Timestamp::now()).await?)
 }
 
+/// A publication's page as a build would make it — its tables read, protected and audited as
+/// for a build — with nothing stored: neither files, nor version, nor suppression pattern.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Preview {
+    /// The version the build would save.
+    pub version: i64,
+    /// The title, its cited values resolved.
+    pub title: String,
+    /// The summary.
+    pub summary: String,
+    /// The page's body (HTML, charts inline).
+    pub html: String,
+}
+
+/// Previews a publication's source: the checks and the page of a build, without the PDF and
+/// without saving anything.
+pub async fn preview_source(
+    config: &Config,
+    store: &Store,
+    source: &PublicationSource,
+) -> Result<Preview> {
+    let front = &source.front;
+    let version = next_version(store, front.collection, &front.slug).await?;
+    let tables = protected_tables(config, store, source, Patterns::Discard).await?;
+    let built = justat_render::build(source, &tables, &edition(source, version))?;
+    Ok(Preview {
+        version,
+        title: built.title,
+        summary: built.summary,
+        html: built.html,
+    })
+}
+
+/// The version `version` of a source, at its address.
+fn edition(source: &PublicationSource, version: i64) -> Edition {
+    Edition {
+        version: version as u32,
+        address: format!(
+            "/publications/{}/{}/v{version}",
+            source.front.collection.slug(),
+            source.front.slug
+        ),
+        release: None,
+    }
+}
+
+/// Whether the suppression patterns a build computes are recorded (a saved build: later
+/// publications of the same cubes and periods must reuse them) or discarded (a preview).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patterns {
+    Record,
+    Discard,
+}
+
 /// The version number a build of this publication will get (see `Store::save_build`).
 async fn next_version(store: &Store, collection: Collection, slug: &str) -> Result<i64> {
     Ok(
@@ -317,6 +368,7 @@ async fn protected_tables(
     config: &Config,
     store: &Store,
     source: &PublicationSource,
+    patterns: Patterns,
 ) -> Result<BTreeMap<String, DataTable>> {
     let cubes = store.cubes().await?;
     // The latest cube of each name.
@@ -378,11 +430,14 @@ async fn protected_tables(
             .iter()
             .map(|d| shape_of(d, cube))
             .collect::<Result<_>>()?;
-        let (mut table, new) = crate::sdc::cube_table(
+        let (mut table, new, reused) = crate::sdc::cube_table(
             config, store, cube_id, period, measure, &dims, &shapes, &rules,
         )
         .await
         .map_err(|e| def_error(source, defs[0], format!("period {period}: {e:#}")))?;
+        if let Some(line) = reused {
+            tracing::info!(cube = %cube_id, %period, %measure, "{line}");
+        }
         justat_sdc::secondary::protect(&mut table).map_err(|e| {
             def_error(
                 source,
@@ -409,7 +464,11 @@ async fn protected_tables(
             )
             .into());
         }
-        let id = crate::sdc::record_pattern(store, &table, new).await?;
+        // A discarded pattern has no number: the preview's provenance shows none.
+        let id = match patterns {
+            Patterns::Record => crate::sdc::record_pattern(store, &table, new).await?,
+            Patterns::Discard => 0,
+        };
         protected.insert(
             (cube_id.clone(), measure.clone(), period.clone()),
             (table, id),

@@ -125,7 +125,9 @@ fn dims_with(
 
 /// The table of a cube's period and measure for `dims` (restricted to the linked `tables`,
 /// each `DIM=CODE[,DIM=CODE…]`), its primaries set and the latest pattern of the same cube,
-/// period and measure carried over; with the pattern to record once it is protected.
+/// period and measure carried over; with the pattern to record once it is protected, and which
+/// earlier pattern it starts from, said for the user (the caller decides where: a command
+/// prints it, the server's job runner, whose standard output may be closed, logs it).
 #[allow(clippy::too_many_arguments)]
 pub async fn cube_table(
     config: &Config,
@@ -136,7 +138,7 @@ pub async fn cube_table(
     dims: &[String],
     tables: &[String],
     rules: &PrimaryRules,
-) -> Result<(Table, justat_store::NewPattern)> {
+) -> Result<(Table, justat_store::NewPattern, Option<String>)> {
     let c = store.cube(cube).await?;
     let path = justat_store::Lake::new(&config.data_dir).path(
         justat_store::LakeKind::Cube,
@@ -166,6 +168,7 @@ pub async fn cube_table(
     }
     // A later protection of the same cube, period and measure starts from the
     // earlier pattern: what was published stays published.
+    let mut reused = None;
     if let Some(earlier) = store.latest_pattern(&c.id, period, measure).await? {
         if earlier.dims != dims {
             bail!(
@@ -184,10 +187,10 @@ pub async fn cube_table(
             })
             .collect::<Result<Vec<_>>>()?;
         table.reuse(&cells)?;
-        println!(
+        reused = Some(format!(
             "starting from pattern #{} of this cube and period ({})",
             earlier.id, earlier.summary
-        );
+        ));
     }
     Ok((
         table,
@@ -199,6 +202,7 @@ pub async fn cube_table(
             cells: Vec::new(),
             summary: String::new(),
         },
+        reused,
     ))
 }
 
@@ -329,10 +333,13 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                     let measure =
                         measure.context("--cube needs --measure (a count measure of the cube)")?;
                     let store = crate::serve::open_store(config).await?;
-                    let (table, new) = cube_table(
+                    let (table, new, reused) = cube_table(
                         config, &store, &cube, &period, &measure, &dims.dims, &tables, &rules,
                     )
                     .await?;
+                    if let Some(line) = reused {
+                        println!("{line}");
+                    }
                     record = Some((store, new));
                     table
                 }

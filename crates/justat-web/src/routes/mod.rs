@@ -4,5 +4,6 @@ pub mod admin;
 pub mod login;
 pub mod production;
 pub mod public;
+pub mod publication_editor;
 pub mod publications;
 pub mod publications_admin;

@@ -492,26 +492,34 @@ async fn job(
             "Exécution de la chaîne « {} »",
             j.params["chain"].as_str().unwrap_or("")
         ),
+        crate::routes::publication_editor::JOB_KIND => "Construction d’une publication".into(),
         other => other.to_string(),
     };
-    let link = j.result.as_ref().and_then(|r| {
-        r["delivery"]
-            .as_i64()
-            .map(|d| {
-                (
-                    format!("/admin/livraisons/{d}"),
-                    format!("Voir le rapport de la livraison n° {d}"),
-                )
-            })
-            .or_else(|| {
-                r["run"].as_i64().map(|run| {
+    let link = if j.kind == crate::routes::publication_editor::JOB_KIND {
+        Some((
+            format!("/admin/publications/editeur/{id}"),
+            "Voir le résultat dans l’éditeur".to_string(),
+        ))
+    } else {
+        j.result.as_ref().and_then(|r| {
+            r["delivery"]
+                .as_i64()
+                .map(|d| {
                     (
-                        format!("/admin/traitements/{run}"),
-                        format!("Voir le manifeste du traitement n° {run}"),
+                        format!("/admin/livraisons/{d}"),
+                        format!("Voir le rapport de la livraison n° {d}"),
                     )
                 })
-            })
-    });
+                .or_else(|| {
+                    r["run"].as_i64().map(|run| {
+                        (
+                            format!("/admin/traitements/{run}"),
+                            format!("Voir le manifeste du traitement n° {run}"),
+                        )
+                    })
+                })
+        })
+    };
     let ctx = context! { id, what, status, pending, progress => j.progress, error => j.error,
     href => link.as_ref().map(|l| l.0.clone()), link_label => link.map(|l| l.1) };
     page(

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::french;
-use justat_model::publication::{Action, Collection};
+use justat_model::publication::{Action, Collection, VersionState};
 use justat_store::{Actor, StoreError};
 use minijinja::context;
 use serde::Serialize;
@@ -114,6 +114,10 @@ async fn show(
         .map(|(path, _, label)| Offered { path, label })
         .collect();
     let public = v.is_public(Timestamp::now());
+    // Only the latest version is edited: a draft is rebuilt in place, a released one corrected.
+    let latest = state.store.publication_version(c, &slug, None).await?;
+    let editable = latest.is_some_and(|l| l.version == v.version)
+        && (v.state == VersionState::Draft || v.state.was_released());
     page(
         "admin/publication.html",
         &v.title,
@@ -131,6 +135,12 @@ async fn show(
             public_href => format!("/publications/{}/{}/v{}", c.slug(), v.slug, v.version),
             base => format!("/admin/publications/{}/{}/v{}", c.slug(), v.slug, v.version),
             offered => ser(&offered),
+            edit_href => editable.then(|| format!(
+                "/admin/publications/{}/{}/v{}/modifier",
+                c.slug(),
+                v.slug,
+                v.version
+            )),
             body => minijinja::Value::from_safe_string(v.html.clone()),
             tables_view => ser(&tables_view(&v.provenance)),
             citations => ser(&citations_view(&v.provenance)),

@@ -10,11 +10,22 @@ use std::sync::Arc;
 pub struct Server {
     pub base: String,
     pub store: Store,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     pub url: String,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    process: Option<Process>,
+}
+
+/// A `justat serve` process, killed when dropped (a failing test leaves no server behind).
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 pub struct Reply {
@@ -104,11 +115,61 @@ impl Server {
         Server {
             base,
             store,
-            _dir: dir,
+            _dir: Some(dir),
             url,
             client,
             shutdown: Some(tx),
             task: Some(task),
+            process: None,
+        }
+    }
+
+    /// `justat serve` as a process — with its job runner, which the in-process server lacks —
+    /// on the data that `justat_in(dir, …)` prepared.
+    pub async fn serve_process(dir: &std::path::Path) -> Server {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_justat"))
+            .arg("serve")
+            .current_dir(dir)
+            .env("JUSTAT_DATA_DIR", dir.join("data"))
+            .env("JUSTAT_LISTEN", "127.0.0.1:0")
+            .env("JUSTAT_LOG", "warn")
+            .env_remove("JUSTAT_DATABASE_URL")
+            .env_remove("JUSTAT_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let process = Process(child);
+        let mut stdout = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        // Closed after the address: the server writes nothing more there (a write would kill
+        // it, as `justat` takes the default SIGPIPE for its commands' pipes); it logs instead.
+        drop(stdout);
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("justat serve printed `{line}`"))
+            .to_string();
+        let url = justat_store::sqlite_url(&dir.join("data"));
+        let store = Store::open_and_migrate(&url).await.unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Server {
+            base,
+            store,
+            _dir: None,
+            url,
+            client,
+            shutdown: None,
+            task: None,
+            process: Some(process),
         }
     }
 
@@ -119,6 +180,7 @@ impl Server {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        drop(self.process.take());
         self.store.close().await;
     }
 

@@ -366,3 +366,171 @@ async fn the_back_office_moves_a_version_through_the_lifecycle_by_role() {
     assert_ne!(s.get(base, None).await.status, 200);
     s.stop().await;
 }
+
+/// Waits for the editor's job page to show the end of its build.
+async fn finished(s: &Server, cookie: &str, location: &str) -> String {
+    for _ in 0..600 {
+        let page = s.get(location, Some(cookie)).await;
+        assert_eq!(page.status, 200, "{location}");
+        if !page.body.contains("data-job-pending") {
+            return page.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the build of {location} did not end in two minutes");
+}
+
+#[tokio::test]
+async fn the_editor_previews_and_saves_a_publication_built_by_the_job_runner() {
+    use justat_model::publication::{Collection, VersionState};
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    for args in [
+        &[
+            "generate", "cjn", "--years", "2024", "--scale", "0.005", "--seed", "7", "--out", "ext",
+        ][..],
+        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
+        &["chain", "run", "cjn_convictions", "--delivery", "1"],
+    ] {
+        ok(p, args);
+    }
+    add_user(p, "sophie", "statistician");
+    add_user(p, "pilote", "administration");
+    let s = Server::serve_process(p).await;
+    let password = "a-long-enough-password-1";
+    let sophie = s.login("sophie", password).await;
+    let pilote = s.login("pilote", password).await;
+
+    let new = s
+        .get("/admin/publications/nouvelle", Some(&sophie.cookie))
+        .await;
+    assert_eq!(new.status, 200);
+    assert!(new.body.contains("[[table]]") && new.body.contains("collection = "));
+    assert_eq!(
+        s.get("/admin/publications/nouvelle", Some(&pilote.cookie))
+            .await
+            .status,
+        403,
+        "only producers write publications"
+    );
+
+    let send = |publication: String, intent: &'static str| {
+        let (cookie, csrf) = (sophie.cookie.clone(), sophie.csrf.clone());
+        let s = &s;
+        async move {
+            // As a browser sends a text area: CRLF line ends.
+            let publication = publication.replace('\n', "\r\n");
+            let reply = s
+                .post(
+                    "/admin/publications/editeur",
+                    Some(&cookie),
+                    &[
+                        ("csrf", &csrf),
+                        ("publication", &publication),
+                        ("tables", TABLES),
+                        ("intent", intent),
+                    ],
+                )
+                .await;
+            assert_eq!(reply.status, 303, "{}", reply.body);
+            finished(s, &cookie, &reply.location()).await
+        }
+    };
+
+    // A bad source: its error at its file and line, the text sent kept, nothing saved.
+    let bad = send(
+        PUBLICATION.replace("ligne=G_BIENS sur", "ligne=G_NOPE sur"),
+        "apercu",
+    )
+    .await;
+    assert!(bad.contains("publication.md:10: "), "{bad}");
+    assert!(bad.contains("ligne=G_NOPE sur"), "the text sent is kept");
+    // The preview: the page as built, its tables protected; nothing stored.
+    let preview = send(PUBLICATION.to_string(), "apercu").await;
+    assert!(preview.contains("Aperçu de la version 1"), "{preview}");
+    assert!(preview.contains("Près de") && preview.contains("<caption>"));
+    let shown = &preview[preview.find("Aperçu de la version 1").unwrap()..];
+    assert!(!shown.contains("{{ valeur"), "values are resolved");
+    assert!(s.store.publication_versions().await.unwrap().is_empty());
+    let cube = s.store.cubes().await.unwrap()[0].id.clone();
+    assert!(
+        s.store
+            .latest_pattern(&cube, "2024", "condamnations")
+            .await
+            .unwrap()
+            .is_none(),
+        "a preview records no suppression pattern"
+    );
+
+    // Saved: a draft built like an import, its source as typed (LF line ends).
+    let saved = send(PUBLICATION.to_string(), "enregistrer").await;
+    assert!(
+        saved.contains("Brouillon enregistré (version 1)"),
+        "{saved}"
+    );
+    let v = s
+        .store
+        .publication_version(Collection::InfosRapides, "condamnations-2024", None)
+        .await
+        .unwrap()
+        .expect("the draft");
+    assert_eq!((v.version, v.state), (1, VersionState::Draft));
+    assert_eq!(v.sources["publication.md"], PUBLICATION);
+    assert!(v.files.iter().any(|f| f.name == "publication.pdf"));
+    assert!(
+        s.store
+            .latest_pattern(&cube, "2024", "condamnations")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The version's page offers the editor; the editor holds its text; a change rebuilds it.
+    let base = "/admin/publications/infos-rapides/condamnations-2024/v1";
+    assert!(
+        s.get(base, Some(&sophie.cookie))
+            .await
+            .body
+            .contains(&format!("{base}/modifier"))
+    );
+    let edit = s
+        .get(&format!("{base}/modifier"), Some(&sophie.cookie))
+        .await;
+    assert!(
+        edit.body.contains("slug = &quot;condamnations-2024&quot;"),
+        "{}",
+        edit.body
+    );
+    let retitled = PUBLICATION.replace("Près de", "Environ");
+    send(retitled, "enregistrer").await;
+    let v = s
+        .store
+        .publication_version(Collection::InfosRapides, "condamnations-2024", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.version, 1, "a draft is rebuilt in place");
+    assert!(v.title.starts_with("Environ"), "{}", v.title);
+
+    // Submitted, it is frozen: no editor.
+    ok(
+        p,
+        &[
+            "publication",
+            "submit",
+            "infos-rapides",
+            "condamnations-2024",
+            "--as",
+            "sophie",
+        ],
+    );
+    assert_eq!(
+        s.get(&format!("{base}/modifier"), Some(&sophie.cookie))
+            .await
+            .status,
+        400
+    );
+    let frozen = send(PUBLICATION.to_string(), "apercu").await;
+    assert!(frozen.contains("frozen"), "{frozen}");
+    s.stop().await;
+}
