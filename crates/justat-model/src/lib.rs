@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod calendar;
 pub mod codelist;
 pub mod french;
 pub mod publication;
