@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod calendar;
 pub mod deliveries;
 pub mod jobs;
 pub mod lake;
@@ -22,6 +23,7 @@ mod time;
 
 pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePolicies, User};
 pub use audit::{Actor, AuditRecord};
+pub use calendar::{NewRelease, Release, ReleaseChange};
 pub use deliveries::{Delivery, NewDelivery};
 pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
@@ -132,6 +134,9 @@ pub enum StoreError {
     /// A publication version cannot take the action asked.
     #[error(transparent)]
     Lifecycle(#[from] justat_model::LifecycleError),
+    /// A release of the calendar cannot take the change asked.
+    #[error(transparent)]
+    Calendar(#[from] justat_model::calendar::CalendarError),
     /// The request breaks a rule of the data (e.g. a correction without its erratum).
     #[error("{0}")]
     Refused(String),

@@ -44,6 +44,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_publications.sql"),
         postgres: include_str!("../migrations/postgres/0005_publications.sql"),
     },
+    Migration {
+        version: 6,
+        name: "release_calendar",
+        sqlite: include_str!("../migrations/sqlite/0006_release_calendar.sql"),
+        postgres: include_str!("../migrations/postgres/0006_release_calendar.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.

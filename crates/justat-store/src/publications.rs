@@ -223,6 +223,48 @@ fn summary_of(row: &AnyRow) -> Result<VersionSummary, StoreError> {
     })
 }
 
+/// The instant a version is released at: its calendar release's when the calendar announces
+/// one (the calendar is the public promise; a different instant asked is refused), the instant
+/// asked otherwise. A correction of a published release is released when asked.
+async fn release_instant(
+    w: &mut crate::audit::Write,
+    collection: Collection,
+    slug: &str,
+    asked: Option<Timestamp>,
+    k: &str,
+) -> Result<Timestamp, StoreError> {
+    let planned =
+        sqlx::query("SELECT status, release_at FROM releases WHERE collection = $1 AND slug = $2")
+            .bind(collection.slug())
+            .bind(slug)
+            .fetch_optional(w.conn())
+            .await?;
+    let planned = match planned {
+        Some(r) => Some((
+            r.try_get::<String, _>("status")?,
+            opt_time(&r, "release_at")?,
+        )),
+        None => None,
+    };
+    match (planned, asked) {
+        (Some((status, Some(t))), asked) if status == "confirmed" => match asked {
+            Some(a) if a != t => Err(StoreError::Refused(format!(
+                "{k}: the calendar announces its release for {}; change the date in the calendar rather than here",
+                justat_model::french::date_time(t)
+            ))),
+            _ => Ok(t),
+        },
+        (Some((status, _)), Some(a)) if status == "published" => Ok(a),
+        (Some((status, _)), _) if status != "published" => Err(StoreError::Refused(format!(
+            "{k}: its release in the calendar is {status}: its date must be confirmed first"
+        ))),
+        (_, Some(a)) => Ok(a),
+        (_, None) => Err(StoreError::Refused(format!(
+            "{k}: releasing needs the release instant (or a confirmed date in the calendar)"
+        ))),
+    }
+}
+
 fn key(collection: Collection, slug: &str) -> String {
     format!("{collection}/{slug}")
 }
@@ -381,9 +423,7 @@ impl Store {
                     .await?
             }
             Action::Release => {
-                let at = release_at.ok_or_else(|| {
-                    StoreError::Refused(format!("{k}: releasing needs the release instant"))
-                })?;
+                let at = release_instant(&mut w, collection, slug, release_at, &k).await?;
                 let earlier = sqlx::query("UPDATE publication_versions SET state = 'corrected' WHERE publication_id = $1 AND version < $2 AND state = 'released'")
                     .bind(current.publication_id)
                     .bind(version)

@@ -6,6 +6,7 @@
 mod harness;
 mod accounts;
 mod audit;
+mod calendar;
 mod migrate;
 mod production;
 mod publications;

@@ -1,0 +1,384 @@
+use crate::harness::{TestDb, now};
+use jiff::SignedDuration;
+use justat_model::Role;
+use justat_model::calendar::{CalendarChange, CalendarPolicy, ReleaseStatus, Schedule};
+use justat_model::publication::{Action, Collection, VersionState};
+use justat_store::{Actor, NewRelease, NewVersion, StoreError};
+
+both_backends!(
+    a_release_is_announced_confirmed_moved_and_published_with_its_history,
+    a_cancelled_release_takes_its_scheduled_version_back_and_says_why,
+    refusals_change_nothing_and_the_history_cannot_be_edited,
+);
+
+const C: Collection = Collection::Infostat;
+const SLUG: &str = "orientations-2025";
+
+fn announced(schedule: Schedule) -> NewRelease {
+    NewRelease {
+        collection: C,
+        slug: SLUG.into(),
+        title: "Les orientations pénales en 2025".into(),
+        schedule,
+        justification: None,
+    }
+}
+
+fn month(m: &str) -> Schedule {
+    Schedule::Month(m.parse().unwrap())
+}
+
+async fn change(
+    db: &TestDb,
+    c: CalendarChange,
+    role: Role,
+    at: jiff::Timestamp,
+) -> Result<ReleaseStatus, StoreError> {
+    db.store
+        .change_release(C, SLUG, &c, role, &Actor::user("marc"), at)
+        .await
+        .map(|r| r.status)
+}
+
+/// A version of the publication, approved and ready to be released.
+async fn approved_version(db: &TestDb) {
+    let v = NewVersion {
+        collection: C,
+        slug: SLUG.into(),
+        number: "3".into(),
+        title: "Orientations".into(),
+        summary: String::new(),
+        theme: "Orientations".into(),
+        period: "2025".into(),
+        authors: vec!["A".into()],
+        keywords: vec![],
+        erratum: None,
+        html: "<p>x</p>".into(),
+        sources: serde_json::json!({}),
+        figures: serde_json::json!([]),
+        provenance: serde_json::json!({"tables": {}}),
+        files: vec![],
+        content_hash: "ab".repeat(32),
+    };
+    let a = Actor::user("sophie");
+    db.store.save_build(&v, &a, now()).await.unwrap();
+    for (action, role) in [
+        (Action::Submit, Role::Statistician),
+        (Action::Approve, Role::HeadOfService),
+    ] {
+        db.store
+            .publication_action(C, SLUG, 1, action, role, &a, None, now())
+            .await
+            .unwrap();
+    }
+}
+
+async fn a_release_is_announced_confirmed_moved_and_published_with_its_history(db: &TestDb) {
+    let policy = CalendarPolicy::default();
+    let r = db
+        .store
+        .announce_release(
+            &announced(month("2027-06")),
+            &policy,
+            Role::Statistician,
+            &Actor::user("sophie"),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.sequence), (ReleaseStatus::Provisional, 0));
+    assert_eq!(r.uid, "infostat/orientations-2025@justat");
+    assert_eq!(r.when_fr(), "juin 2027 (date provisoire)");
+    let twice = db
+        .store
+        .announce_release(
+            &announced(month("2027-07")),
+            &policy,
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            now(),
+        )
+        .await;
+    assert!(matches!(twice, Err(StoreError::Refused(_))), "{twice:?}");
+
+    let first: jiff::Timestamp = "2027-06-10T10:00:00Z".parse().unwrap();
+    let moved: jiff::Timestamp = "2027-06-17T10:00:00Z".parse().unwrap();
+    change(
+        db,
+        CalendarChange::Confirm { at: first },
+        Role::HeadOfService,
+        now(),
+    )
+    .await
+    .unwrap();
+    // A version approved before the date is scheduled on the calendar's instant.
+    approved_version(db).await;
+    let v = db
+        .store
+        .publication_action(
+            C,
+            SLUG,
+            1,
+            Action::Release,
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            None,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.released_at, Some(first));
+    // Another instant than the calendar's is refused.
+    let other = db
+        .store
+        .publication_action(
+            C,
+            SLUG,
+            1,
+            Action::Release,
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            Some(moved),
+            now(),
+        )
+        .await;
+    assert!(other.is_err());
+    // Moving the date moves the scheduled version with it.
+    change(
+        db,
+        CalendarChange::Reschedule {
+            at: moved,
+            reason: "Données tardives".into(),
+        },
+        Role::HeadOfService,
+        now(),
+    )
+    .await
+    .unwrap();
+    let v = db
+        .store
+        .publication_version(C, SLUG, Some(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.released_at, Some(moved));
+    assert!(
+        db.store
+            .public_version(C, SLUG, first)
+            .await
+            .unwrap()
+            .is_none(),
+        "not at the old date"
+    );
+    // Due from its instant, not a second before; then published.
+    assert!(
+        db.store
+            .due_releases(moved - SignedDuration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(db.store.due_releases(moved).await.unwrap().len(), 1);
+    change(db, CalendarChange::Publish, Role::HeadOfService, moved)
+        .await
+        .unwrap();
+    let r = db.store.release(C, SLUG).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status, r.sequence, r.published_at),
+        (ReleaseStatus::Published, 3, Some(moved))
+    );
+    let lines: Vec<(&str, &str, &str)> = r
+        .history
+        .iter()
+        .map(|h| (h.previous.as_str(), h.new.as_str(), h.reason.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("", "juin 2027 (date provisoire)", "annonce"),
+            (
+                "juin 2027 (date provisoire)",
+                "10 juin 2027 à 12 h 00",
+                "date confirmée"
+            ),
+            (
+                "10 juin 2027 à 12 h 00",
+                "17 juin 2027 à 12 h 00",
+                "Données tardives"
+            ),
+            (
+                "17 juin 2027 à 12 h 00",
+                "parue (17 juin 2027 à 12 h 00)",
+                "parution"
+            ),
+        ]
+    );
+    let actions: Vec<String> = db
+        .store
+        .audit_page(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.starts_with("calendar."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "calendar.publish",
+            "calendar.reschedule",
+            "calendar.confirm",
+            "calendar.announce"
+        ]
+    );
+    assert_eq!(db.store.releases().await.unwrap().len(), 1);
+}
+
+async fn a_cancelled_release_takes_its_scheduled_version_back_and_says_why(db: &TestDb) {
+    let at = now() + SignedDuration::from_hours(24 * 30);
+    db.store
+        .announce_release(
+            &announced(Schedule::At(at)),
+            &CalendarPolicy::default(),
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            now(),
+        )
+        .await
+        .unwrap();
+    approved_version(db).await;
+    db.store
+        .publication_action(
+            C,
+            SLUG,
+            1,
+            Action::Release,
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            None,
+            now(),
+        )
+        .await
+        .unwrap();
+    change(
+        db,
+        CalendarChange::Cancel {
+            notice: "La série est suspendue.".into(),
+        },
+        Role::HeadOfService,
+        now(),
+    )
+    .await
+    .unwrap();
+    let v = db
+        .store
+        .publication_version(C, SLUG, Some(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((v.state, v.released_at), (VersionState::Approved, None));
+    assert!(
+        db.store
+            .public_version(C, SLUG, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = db.store.release(C, SLUG).await.unwrap().unwrap();
+    assert_eq!(r.notice.as_deref(), Some("La série est suspendue."));
+    assert_eq!(r.history.last().unwrap().new, "annulée");
+    // A cancelled release cannot be released any more.
+    assert!(
+        db.store
+            .publication_action(
+                C,
+                SLUG,
+                1,
+                Action::Release,
+                Role::HeadOfService,
+                &Actor::user("marc"),
+                Some(at),
+                now()
+            )
+            .await
+            .is_err()
+    );
+}
+
+async fn refusals_change_nothing_and_the_history_cannot_be_edited(db: &TestDb) {
+    let policy = CalendarPolicy::default();
+    // An essential indicator a month ahead needs its justification.
+    let soon = NewRelease {
+        collection: Collection::InfosRapides,
+        ..announced(month("2027-01"))
+    };
+    let e = db
+        .store
+        .announce_release(
+            &soon,
+            &policy,
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            now(),
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::Calendar(_))), "{e:?}");
+    assert!(db.store.releases().await.unwrap().is_empty());
+    let justified = NewRelease {
+        justification: Some("Première édition de la série".into()),
+        ..soon
+    };
+    db.store
+        .announce_release(
+            &justified,
+            &policy,
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            now(),
+        )
+        .await
+        .unwrap();
+    let before = db
+        .store
+        .release(Collection::InfosRapides, SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    // A statistician cannot confirm; nothing changes.
+    let refused = db
+        .store
+        .change_release(
+            Collection::InfosRapides,
+            SLUG,
+            &CalendarChange::Confirm {
+                at: now() + SignedDuration::from_hours(48),
+            },
+            Role::Statistician,
+            &Actor::user("sophie"),
+            now(),
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Calendar(_))));
+    assert_eq!(
+        db.store
+            .release(Collection::InfosRapides, SLUG)
+            .await
+            .unwrap()
+            .unwrap(),
+        before
+    );
+    let raw = db.raw().await;
+    assert!(
+        sqlx::query("UPDATE release_changes SET reason = 'x'")
+            .execute(&raw)
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM release_changes")
+            .execute(&raw)
+            .await
+            .is_err()
+    );
+    raw.close().await;
+}
