@@ -9,6 +9,7 @@
 pub mod body;
 pub mod chart;
 pub mod data;
+pub mod feeds;
 pub mod files;
 pub mod html;
 pub mod source;

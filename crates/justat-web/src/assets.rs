@@ -83,6 +83,24 @@ pub(crate) async fn justat_js() -> Response {
         .into_response()
 }
 
+/// The OpenAPI description of the public API (`/api/v1/…`).
+pub(crate) async fn openapi() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        include_str!("../static/openapi.json"),
+    )
+        .into_response()
+}
+
 /// Justat's own styles for publications (figures, key figures, tables' indentation).
 pub(crate) async fn justat_css() -> Response {
     (

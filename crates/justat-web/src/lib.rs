@@ -46,6 +46,9 @@ pub struct WebConfig {
     pub upload_dir: std::path::PathBuf,
     /// The data folder, whose lake holds the publications' files.
     pub data_dir: std::path::PathBuf,
+    /// The address users reach the site at (`https://…`), for the absolute links of feeds;
+    /// empty: taken from the request's `Host`.
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
@@ -58,6 +61,7 @@ impl Default for WebConfig {
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 2 << 30,
             upload_dir: std::env::temp_dir().join("justat-uploads"),
+            public_url: String::new(),
             data_dir: std::path::PathBuf::from("justat-data"),
         }
     }
@@ -111,6 +115,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::publications_admin::router())
                 .merge(routes::publication_editor::router()),
         )
+        .merge(routes::calendar::router())
+        .route("/api/v1/openapi.json", axum::routing::get(assets::openapi))
         .route("/static/justat.js", axum::routing::get(assets::justat_js))
         .route("/static/justat.css", axum::routing::get(assets::justat_css))
         .merge(assets::router())

@@ -22,6 +22,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "mentions_legales.html",
     "donnees_personnelles.html",
     "publications.html",
+    "calendrier.html",
+    "recherche.html",
     "publication.html",
     "publication_chiffres_cles.html",
     "publication_references_statistiques.html",

@@ -1,6 +1,8 @@
 //! The effective configuration: defaults, then `justat.toml`, then `JUSTAT_*` variables.
 
 use anyhow::{Context, Result, bail};
+use justat_model::calendar::CalendarPolicy;
+use justat_model::publication::Collection;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,12 @@ pub struct Config {
     pub max_upload_mib: u32,
     /// Memory the processing engine may use for a chain run before it spills to disk, in MiB.
     pub engine_memory_mib: u32,
+    /// The collections whose releases are essential indicators, announced 12 months ahead
+    /// (comma-separated slugs).
+    pub essential_collections: String,
+    /// The standard release time, Paris time: `HH:MM` for every collection, then
+    /// `collection=HH:MM` overrides (comma-separated).
+    pub release_times: String,
 }
 
 impl Default for Config {
@@ -48,6 +56,8 @@ impl Default for Config {
             log: "info".into(),
             max_upload_mib: 2048,
             engine_memory_mib: 1024,
+            essential_collections: "chiffres-cles,infos-rapides".into(),
+            release_times: "12:00".into(),
         }
     }
 }
@@ -86,6 +96,8 @@ const KEYS: &[&str] = &[
     "log",
     "max_upload_mib",
     "engine_memory_mib",
+    "essential_collections",
+    "release_times",
 ];
 
 impl Config {
@@ -167,7 +179,55 @@ impl Config {
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             bail!("session_idle_minutes and session_absolute_hours must be at least 1");
         }
+        self.calendar_policy()?;
         Ok(())
+    }
+
+    /// The rules of the release calendar: essential collections and standard release times.
+    pub fn calendar_policy(&self) -> Result<CalendarPolicy> {
+        let mut policy = CalendarPolicy {
+            essential: Vec::new(),
+            ..CalendarPolicy::default()
+        };
+        for slug in self.essential_collections.split(',').map(str::trim) {
+            if !slug.is_empty() {
+                policy
+                    .essential
+                    .push(slug.parse().context("essential_collections")?);
+            }
+        }
+        let time = |t: &str| -> Result<(i8, i8)> {
+            let (h, m) = t
+                .trim()
+                .split_once(':')
+                .with_context(|| format!("release_times: `{t}` is not a time written HH:MM"))?;
+            let (h, m): (i8, i8) = (h.parse()?, m.parse()?);
+            if !(0..24).contains(&h) || !(0..60).contains(&m) {
+                bail!("release_times: `{t}` is not a time of day");
+            }
+            Ok((h, m))
+        };
+        // The time for every collection first, then the overrides, whatever their order.
+        let mut parts: Vec<&str> = self.release_times.split(',').map(str::trim).collect();
+        parts.sort_by_key(|p| p.contains('='));
+        for part in parts {
+            match part.split_once('=') {
+                Some((c, t)) => {
+                    let c: Collection = c.trim().parse().context("release_times")?;
+                    let (h, m) = time(t)?;
+                    policy.standard_time.retain(|(k, ..)| *k != c);
+                    policy.standard_time.push((c, h, m));
+                }
+                None if part.is_empty() => {}
+                None => {
+                    let (h, m) = time(part)?;
+                    for entry in &mut policy.standard_time {
+                        (entry.1, entry.2) = (h, m);
+                    }
+                }
+            }
+        }
+        Ok(policy)
     }
 
     /// The database URL in effect.
@@ -294,5 +354,30 @@ mod tests {
         );
         let env = |k: &str| (k == "JUSTAT_DATABASE_URL").then(|| "mysql://x".to_string());
         assert!(format!("{:#}", Config::load(None, &env).unwrap_err()).contains("not supported"));
+    }
+
+    #[test]
+    fn the_calendar_policy_reads_collections_and_times() {
+        let c = Config {
+            essential_collections: "infostat".into(),
+            release_times: "infos-rapides=08:45, 09:30".into(),
+            ..Config::default()
+        };
+        let p = c.calendar_policy().unwrap();
+        assert_eq!(p.essential, [Collection::Infostat]);
+        assert_eq!(p.standard_time(Collection::InfosRapides), (8, 45));
+        assert_eq!(p.standard_time(Collection::ChiffresCles), (9, 30));
+        for bad in ["25:00", "12h", "infos=12:00"] {
+            let c = Config {
+                release_times: bad.into(),
+                ..Config::default()
+            };
+            assert!(c.calendar_policy().is_err(), "{bad}");
+        }
+        let c = Config {
+            essential_collections: "chiffres".into(),
+            ..Config::default()
+        };
+        assert!(c.calendar_policy().is_err());
     }
 }

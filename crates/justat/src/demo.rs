@@ -7,8 +7,9 @@ use crate::config::Config;
 use crate::production::{deliver, run};
 use crate::serve::{open_store, serve_store};
 use anyhow::{Context, Result};
+use justat_model::calendar::{CalendarChange, Schedule};
 use justat_model::{Role, Username};
-use justat_store::{Actor, Lake, NewUser, Store, StoreError};
+use justat_store::{Actor, Lake, NewRelease, NewUser, Store, StoreError};
 use justat_synth::{GenerateOptions, SourceKind};
 
 /// A demo account: login, password, role, name.
@@ -218,7 +219,20 @@ async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
         let source = justat_render::PublicationSource::parse(p.dir, &first, p.tables)?;
         let (c, slug) = (source.front.collection, source.front.slug.clone());
         crate::publication::import_source(config, store, &source, &statistician).await?;
+        let title = calendar_title(&source.front);
+        announce_past(store, c, &slug, &title, released).await?;
         release(store, c, &slug, released).await?;
+        // The scheduler's record, at the instant.
+        store
+            .change_release(
+                c,
+                &slug,
+                &CalendarChange::Publish,
+                Role::HeadOfService,
+                &Actor::system(),
+                released,
+            )
+            .await?;
         if first != p.publication {
             let corrected = p.publication.replacen(
                 "\n+++\n",
@@ -245,6 +259,191 @@ async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// A release's title in the calendar: its theme and period, never a finding (the calendar is
+/// public before the publication).
+fn calendar_title(front: &justat_render::FrontMatter) -> String {
+    format!(
+        "{} ({}), {}",
+        front.theme,
+        front.period,
+        front.collection.number_label(&front.number)
+    )
+}
+
+/// The calendar history of a demo publication released at `released`: announced 13 months
+/// ahead for its month, confirmed two months ahead — the *Infostat* first for a week earlier,
+/// then moved with its reason.
+async fn announce_past(
+    store: &Store,
+    c: justat_model::Collection,
+    slug: &str,
+    title: &str,
+    released: jiff::Timestamp,
+) -> Result<()> {
+    let day = |days: i64| released - jiff::SignedDuration::from_hours(24 * days);
+    let paris = justat_model::calendar::paris_day(released);
+    let month = justat_model::calendar::Month::new(paris.year(), paris.month())
+        .context("demo release month")?;
+    let policy = justat_model::calendar::CalendarPolicy::default();
+    store
+        .announce_release(
+            &NewRelease {
+                collection: c,
+                slug: slug.to_string(),
+                title: title.to_string(),
+                schedule: Schedule::Month(month),
+                justification: None,
+            },
+            &policy,
+            Role::Statistician,
+            &Actor::user("statisticienne"),
+            day(400),
+        )
+        .await?;
+    let chef = Actor::user("chef");
+    let moved = c == justat_model::Collection::Infostat;
+    let first = if moved { day(7) } else { released };
+    store
+        .change_release(
+            c,
+            slug,
+            &CalendarChange::Confirm { at: first },
+            Role::HeadOfService,
+            &chef,
+            day(60),
+        )
+        .await?;
+    if moved {
+        store
+            .change_release(
+                c,
+                slug,
+                &CalendarChange::Reschedule {
+                    at: released,
+                    reason: "Intégration des orientations de la cour d’appel de Paris, transmises avec retard".into(),
+                },
+                Role::HeadOfService,
+                &chef,
+                day(20),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// The demo's upcoming releases, dated from today: an *Infos rapides* confirmed then moved a
+/// week later with its reason, a provisional *Chiffres clés* 13 months ahead and a provisional
+/// *Infostat*, and an *Infostat* cancelled with its notice.
+async fn prepare_calendar(store: &Store, config: &Config) -> Result<()> {
+    use justat_model::Collection;
+    if !store
+        .releases()
+        .await?
+        .iter()
+        .any(|r| r.status != justat_model::calendar::ReleaseStatus::Published)
+    {
+        let policy = config.calendar_policy()?;
+        let now = jiff::Timestamp::now();
+        let today = justat_model::calendar::paris_day(now);
+        let (chef, stat) = (Actor::user("chef"), Actor::user("statisticienne"));
+        let month_in = |months: i64| -> Result<justat_model::calendar::Month> {
+            let d = today.checked_add(jiff::Span::new().months(months))?;
+            justat_model::calendar::Month::new(d.year(), d.month()).context("demo month")
+        };
+        let noon_in = |days: i64| -> Result<jiff::Timestamp> {
+            let d = today.checked_add(jiff::Span::new().days(days))?;
+            let (h, m) = policy.standard_time(Collection::InfosRapides);
+            Ok(justat_model::calendar::paris_instant(d, h, m)?)
+        };
+        let announce =
+            |c, slug: &'static str, title: &'static str, schedule, who: &Actor, role, at| {
+                let new = NewRelease {
+                    collection: c,
+                    slug: slug.into(),
+                    title: title.into(),
+                    schedule,
+                    justification: None,
+                };
+                let who = who.clone();
+                let policy = policy.clone();
+                async move { store.announce_release(&new, &policy, role, &who, at).await }
+            };
+        let long_ago = now - jiff::SignedDuration::from_hours(24 * 330);
+        // Announced eleven months ago for the month in three months: 14 months ahead.
+        announce(
+            Collection::InfosRapides,
+            "condamnations-2025",
+            "Condamnations (2025), n° 2",
+            Schedule::Month(month_in(3)?),
+            &stat,
+            Role::Statistician,
+            long_ago,
+        )
+        .await?;
+        let confirmed = noon_in(90)?;
+        store
+            .change_release(
+                Collection::InfosRapides,
+                "condamnations-2025",
+                &CalendarChange::Confirm { at: confirmed },
+                Role::HeadOfService,
+                &chef,
+                now - jiff::SignedDuration::from_hours(24 * 30),
+            )
+            .await?;
+        store
+            .change_release(
+                Collection::InfosRapides,
+                "condamnations-2025",
+                &CalendarChange::Reschedule {
+                    at: noon_in(97)?,
+                    reason:
+                        "Livraison tardive de l’extraction annuelle du casier judiciaire national"
+                            .into(),
+                },
+                Role::HeadOfService,
+                &chef,
+                now,
+            )
+            .await?;
+        announce(
+            Collection::ChiffresCles,
+            "chiffres-cles-2026",
+            "Panorama (2025), édition 2026",
+            Schedule::Month(month_in(13)?),
+            &chef,
+            Role::HeadOfService,
+            now,
+        )
+        .await?;
+        announce(
+            Collection::Infostat,
+            "detention-2025",
+            "Détention provisoire (2025), n° 2",
+            Schedule::Month(month_in(5)?),
+            &stat,
+            Role::Statistician,
+            now,
+        )
+        .await?;
+        announce(
+            Collection::Infostat,
+            "mineurs-2025",
+            "Justice pénale des mineurs (2025), n° 3",
+            Schedule::Month(month_in(2)?),
+            &stat,
+            Role::Statistician,
+            long_ago,
+        )
+        .await?;
+        store.change_release(Collection::Infostat, "mineurs-2025", &CalendarChange::Cancel { notice: "Les données de 2025 sur les mesures éducatives ne sont pas encore consolidées ; l’étude paraîtra avec celles de 2026.".into() }, Role::HeadOfService, &chef, now).await?;
+        println!(
+            "calendar: past releases published, one upcoming release confirmed and moved, two provisional, one cancelled"
+        );
+    }
+    Ok(())
+}
+
 /// Submits, approves and releases the latest version, as the demo's statistician and head of
 /// service.
 async fn release(
@@ -266,6 +465,7 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
     prepare_publications(config, &store).await?;
+    prepare_calendar(&store, config).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()

@@ -2,6 +2,7 @@
 //!
 //! This binary only wires configuration into the library crates; it holds no business logic.
 
+mod calendar;
 mod config;
 mod demo;
 mod jobs;
@@ -86,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         command: publication::PublicationCommand,
     },
+    /// The release calendar: announce releases, confirm, move or cancel them.
+    Calendar {
+        #[command(subcommand)]
+        command: calendar::CalendarCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -151,6 +157,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Codelist { command } => production::codelist(command),
             Command::Sdc { command } => sdc::run(&config, *command).await,
             Command::Publication { command } => publication::run(&config, command)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Calendar { command } => calendar::run(&config, command)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Audit {

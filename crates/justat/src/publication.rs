@@ -37,11 +37,13 @@ pub enum PublicationCommand {
     Reject(ActionArgs),
     /// Approve a submitted version: its content is frozen (head of service).
     Approve(ActionArgs),
-    /// Release an approved version at an instant (head of service).
+    /// Release an approved version at an instant (head of service): its calendar release's
+    /// when the calendar announces one.
     Release {
         #[command(flatten)]
         args: ActionArgs,
-        /// The release instant (RFC 3339, e.g. 2027-03-12T12:00:00+01:00); now by default.
+        /// The release instant (RFC 3339, e.g. 2027-03-12T12:00:00+01:00); the calendar's
+        /// confirmed instant, or now when the calendar has no release for it.
         #[arg(long)]
         at: Option<String>,
     },
@@ -144,13 +146,16 @@ async fn dispatch(config: &Config, store: &Store, command: PublicationCommand) -
         PublicationCommand::Reject(a) => act(store, a, Action::Reject, None).await,
         PublicationCommand::Approve(a) => act(store, a, Action::Approve, None).await,
         PublicationCommand::Release { args, at } => {
+            let collection: Collection = args.collection.parse()?;
             let at = match at {
-                Some(t) => t.parse::<Timestamp>().with_context(|| {
+                Some(t) => Some(t.parse::<Timestamp>().with_context(|| {
                     format!("--at `{t}`: expected RFC 3339, e.g. 2027-03-12T12:00:00+01:00")
-                })?,
-                None => Timestamp::now(),
+                })?),
+                // The calendar's instant when it announces the release; now otherwise.
+                None if store.release(collection, &args.slug).await?.is_some() => None,
+                None => Some(Timestamp::now()),
             };
-            act(store, args, Action::Release, Some(at)).await
+            act(store, args, Action::Release, at).await
         }
     }
 }

@@ -36,6 +36,7 @@ fn web_config(config: &Config) -> WebConfig {
         max_upload_bytes: config.max_upload_mib as usize * 1024 * 1024,
         upload_dir: config.data_dir.join("uploads"),
         data_dir: config.data_dir.clone(),
+        public_url: config.public_url.trim_end_matches('/').to_string(),
         ..WebConfig::default()
     }
 }
@@ -72,6 +73,7 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
         }
     });
     tokio::spawn(crate::jobs::runner(store.clone(), config.clone()));
+    tokio::spawn(crate::calendar::scheduler(store.clone()));
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
     let state = AppState {

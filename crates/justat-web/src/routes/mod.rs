@@ -1,6 +1,7 @@
 //! The routes, one module per area of the site.
 
 pub mod admin;
+pub mod calendar;
 pub mod login;
 pub mod production;
 pub mod public;

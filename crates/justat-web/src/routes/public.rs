@@ -1,20 +1,27 @@
-//! The public site: home, the service, the mandatory legal pages, health check, 404.
+//! The public site: home (latest publications, next releases), search, the sitemap, the
+//! service, the mandatory legal pages, health check, 404. What lists publications asks the
+//! store for the versions public at the request's instant, as every other channel does.
 
 use crate::AppState;
 use crate::auth::{CurrentSession, page};
 use crate::error::WebError;
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use jiff::Timestamp;
+use justat_model::calendar::ReleaseStatus;
+use justat_model::french;
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/recherche", get(search))
+        .route("/sitemap.xml", get(sitemap))
         .route("/le-service", get(service))
         .route("/accessibilite", get(accessibility))
         .route("/mentions-legales", get(legal_notice))
@@ -40,14 +47,188 @@ fn collections() -> Vec<CollectionCard> {
         .collect()
 }
 
-async fn home(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {
+/// A public publication in a short list.
+#[derive(Serialize)]
+struct Latest {
+    href: String,
+    title: String,
+    collection: &'static str,
+    number: String,
+    released: String,
+}
+
+fn latest_of(v: &justat_store::VersionSummary) -> Latest {
+    Latest {
+        href: format!("/publications/{}/{}", v.collection.slug(), v.slug),
+        title: v.title.clone(),
+        collection: v.collection.label_fr(),
+        number: v.collection.number_label(&v.number),
+        released: v.released_at.map(french::date_time).unwrap_or_default(),
+    }
+}
+
+async fn home(
+    State(state): State<AppState>,
+    CurrentSession(s): CurrentSession,
+) -> Result<Html<String>, WebError> {
+    let now = Timestamp::now();
+    let latest: Vec<Latest> = state
+        .store
+        .public_versions(now)
+        .await?
+        .iter()
+        .take(4)
+        .map(latest_of)
+        .collect();
+    let upcoming: Vec<(String, String, &'static str)> = state
+        .store
+        .releases()
+        .await?
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.status,
+                ReleaseStatus::Provisional | ReleaseStatus::Confirmed
+            ) && r.state().schedule.earliest() > now
+        })
+        .take(4)
+        .map(|r| (r.when_fr(), r.title.clone(), r.collection.label_fr()))
+        .collect();
     page(
         "home.html",
         "Accueil",
         "accueil",
         s.as_ref(),
-        context! { collections => crate::view::ser(&collections()) },
+        context! {
+            collections => crate::view::ser(&collections()),
+            latest => crate::view::ser(&latest),
+            upcoming,
+        },
     )
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Lower case without accents, for a search that finds « déten » in « Détention ».
+fn folded(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'à' | 'â' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            c => c,
+        })
+        .collect()
+}
+
+/// Search of the public publications (title, summary, theme, collection, number, period):
+/// every word asked must appear.
+async fn search(
+    State(state): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    Query(query): Query<SearchQuery>,
+) -> Result<Html<String>, WebError> {
+    let q = query.q.trim().chars().take(200).collect::<String>();
+    let words: Vec<String> = folded(&q).split_whitespace().map(String::from).collect();
+    let results: Vec<Latest> = if words.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .public_versions(Timestamp::now())
+            .await?
+            .iter()
+            .filter(|v| {
+                let text = folded(&format!(
+                    "{} {} {} {} {} {}",
+                    v.title,
+                    v.summary,
+                    v.theme,
+                    v.collection.label_fr(),
+                    v.collection.number_label(&v.number),
+                    v.period
+                ));
+                words.iter().all(|w| text.contains(w.as_str()))
+            })
+            .map(latest_of)
+            .collect()
+    };
+    page(
+        "recherche.html",
+        "Rechercher une publication",
+        "publications",
+        s.as_ref(),
+        context! { q, searched => !words.is_empty(), results => crate::view::ser(&results) },
+    )
+}
+
+/// The sitemap: the public pages, each collection, the calendar, and every publication public
+/// at the request's instant with its versions.
+async fn sitemap(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    let base = crate::routes::calendar::base_url(&state, &headers);
+    let now = Timestamp::now();
+    let mut urls: Vec<(String, Option<Timestamp>)> = [
+        "/",
+        "/publications",
+        "/calendrier",
+        "/le-service",
+        "/accessibilite",
+        "/mentions-legales",
+        "/donnees-personnelles",
+    ]
+    .iter()
+    .map(|p| (p.to_string(), None))
+    .collect();
+    for c in justat_model::Collection::ALL {
+        urls.push((format!("/publications/{}", c.slug()), None));
+    }
+    for v in state.store.public_versions(now).await? {
+        let page = format!("/publications/{}/{}", v.collection.slug(), v.slug);
+        for h in state
+            .store
+            .public_history(v.collection, &v.slug, now)
+            .await?
+        {
+            urls.push((format!("{page}/v{}", h.version), h.released_at));
+        }
+        urls.push((page, v.released_at));
+    }
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for (path, modified) in urls {
+        xml.push_str(&format!("  <url><loc>{base}{path}</loc>"));
+        if let Some(t) = modified {
+            xml.push_str(&format!(
+                "<lastmod>{}</lastmod>",
+                t.strftime("%Y-%m-%dT%H:%M:%SZ")
+            ));
+        }
+        xml.push_str("</url>\n");
+    }
+    xml.push_str("</urlset>\n");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/xml; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        xml,
+    )
+        .into_response())
 }
 
 async fn service(CurrentSession(s): CurrentSession) -> Result<Html<String>, WebError> {

@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
+use justat_model::calendar::ReleaseStatus;
 use justat_model::french;
 use justat_model::publication::Collection;
 use justat_store::{Lake, LakeKind, PublicationVersion, VersionSummary};
@@ -252,6 +253,48 @@ async fn render_version(
         .file(justat_render_names::ZIP)
         .map(|f| (f.size.div_ceil(1024)).to_string());
     let sources = sources_block(&v);
+    // The calendar: this release's history of dates, and the collection's next release.
+    let releases = state.store.releases().await?;
+    let calendar_history: Vec<String> = releases
+        .iter()
+        .find(|r| r.collection == v.collection && r.slug == v.slug)
+        .map(|r| {
+            r.history
+                .iter()
+                .map(|h| {
+                    format!(
+                        "le {} : {}{} ({})",
+                        french::date_time(h.changed_at),
+                        if h.previous.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{} → ", h.previous)
+                        },
+                        h.new,
+                        h.reason
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let next_release = releases
+        .iter()
+        .filter(|r| {
+            r.collection == v.collection
+                && matches!(
+                    r.status,
+                    ReleaseStatus::Provisional | ReleaseStatus::Confirmed
+                )
+                && r.state().schedule.earliest() > now
+        })
+        .min_by_key(|r| r.state().schedule.earliest())
+        .map(|r| {
+            context! {
+                when => r.when_fr(),
+                title => r.title.clone(),
+                href => format!("/calendrier#parution-{}-{}", r.collection.slug(), r.slug),
+            }
+        });
     let template = format!("publication_{}.html", v.collection.slug().replace('-', "_"));
     page(
         &template,
@@ -274,6 +317,8 @@ async fn render_version(
             pdf_href => format!("{base}/v{}/{}.pdf", v.version, v.slug),
             pdf_size => pdf_size,
             sources => crate::view::ser(&sources),
+            calendar_history,
+            next_release,
             canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
         },
     )

@@ -93,7 +93,7 @@ const ACTIONS: [(&str, Action, &str); 4] = [
 #[derive(Serialize)]
 struct Offered {
     path: &'static str,
-    label: &'static str,
+    label: String,
 }
 
 async fn show(
@@ -108,10 +108,18 @@ async fn show(
         .await?
         .filter(|v| v.version == n)
         .ok_or(WebError::NotFound)?;
+    let release = state.store.release(c, &slug).await?;
     let offered: Vec<Offered> = ACTIONS
         .iter()
         .filter(|(_, a, _)| justat_model::publication::transition(v.state, *a, s.user.role).is_ok())
-        .map(|(path, _, label)| Offered { path, label })
+        .map(|(path, action, label)| Offered {
+            path,
+            label: match (&release, action) {
+                // The calendar decides the instant of a release it announces.
+                (Some(r), Action::Release) => format!("Programmer la parution ({})", r.when_fr()),
+                _ => label.to_string(),
+            },
+        })
         .collect();
     let public = v.is_public(Timestamp::now());
     // Only the latest version is edited: a draft is rebuilt in place, a released one corrected.
@@ -213,7 +221,9 @@ async fn act(
         .map(|(_, a, _)| *a)
         .ok_or(WebError::NotFound)?;
     let now = Timestamp::now();
-    let at = (action == Action::Release).then_some(now);
+    // A release the calendar announces happens at the calendar's instant; otherwise now.
+    let planned = state.store.release(c, &slug).await?.is_some();
+    let at = (action == Action::Release && !planned).then_some(now);
     match state
         .store
         .publication_action(

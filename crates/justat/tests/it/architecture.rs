@@ -13,7 +13,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-sdc", &["justat-model"]),
     ("justat-render", &["justat-model"]),
     ("justat-pdf", &[]),
-    ("justat-web", &["justat-model", "justat-store"]),
+    (
+        "justat-web",
+        &["justat-model", "justat-store", "justat-render"],
+    ),
     (
         "justat",
         &[

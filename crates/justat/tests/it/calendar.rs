@@ -1,0 +1,527 @@
+//! The release calendar end to end: announcing and changing dates from the command line by
+//! role, the release instant on every public channel (not a second before), a release on a
+//! daylight-saving day, and a server killed around the instant.
+
+use crate::harness::{Server, justat_in, output_text as text};
+use justat_web::WebConfig;
+use std::path::Path;
+use std::time::Duration;
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = justat_in(dir, args, None);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    text(&o)
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let o = justat_in(dir, args, None);
+    assert!(!o.status.success(), "{args:?} should fail: {}", text(&o));
+    text(&o)
+}
+
+const PUBLICATION: &str = "+++
+collection = \"infos-rapides\"
+number = \"7\"
+slug = \"condamnations-2024\"
+title = \"Secret jusqu’à la parution : {{ valeur groupes ligne=_T }} condamnations\"
+authors = [\"Test\"]
+period = \"2024\"
+theme = \"Condamnations\"
++++
+Les atteintes aux biens représentent {{ part groupes ligne=G_BIENS sur=_T }} des condamnations.
+
+::: figure groupes
+lecture: En 2024, {{ valeur groupes ligne=G_BIENS }} condamnations ont sanctionné une atteinte aux biens.
+:::
+";
+
+const TABLES: &str = "[[table]]
+name = \"groupes\"
+title = \"Condamnations selon la nature de l'infraction en 2024\"
+cube = \"cjn_convictions\"
+measure = \"condamnations\"
+period = \"2024\"
+rows = \"offence_group\"
+champ = \"France entière.\"
+unit = \"nombre de condamnations\"
+";
+
+const TITLE_WORDS: &str = "Secret jusqu";
+
+/// A data folder with a cube, the accounts, and the publication built, submitted and approved.
+fn prepared() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    for args in [
+        &[
+            "generate", "cjn", "--years", "2024", "--scale", "0.005", "--seed", "3", "--out", "ext",
+        ][..],
+        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
+        &["chain", "run", "cjn_convictions", "--delivery", "1"],
+    ] {
+        ok(p, args);
+    }
+    for (user, role) in [("sophie", "statistician"), ("chef", "head_of_service")] {
+        let o = justat_in(
+            p,
+            &["user", "add", user, "--role", role, "--password-stdin"],
+            Some("a-long-enough-password-1\n"),
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let d = p.join("ir");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("publication.md"), PUBLICATION).unwrap();
+    std::fs::write(d.join("tables.toml"), TABLES).unwrap();
+    ok(p, &["publication", "import", "ir", "--as", "sophie"]);
+    let target = ["infos-rapides", "condamnations-2024"];
+    ok(
+        p,
+        &[
+            "publication",
+            "submit",
+            target[0],
+            target[1],
+            "--as",
+            "sophie",
+        ],
+    );
+    ok(
+        p,
+        &[
+            "publication",
+            "approve",
+            target[0],
+            target[1],
+            "--as",
+            "chef",
+        ],
+    );
+    tmp
+}
+
+/// Announces the release confirmed at `at` (head of service, with the short-notice
+/// justification an essential indicator needs) and schedules the approved version on it.
+fn schedule_at(p: &Path, at: jiff::Timestamp) {
+    let at = at.to_string();
+    let announce = [
+        "calendar",
+        "announce",
+        "infos-rapides",
+        "condamnations-2024",
+        "--title",
+        "Condamnations en 2024",
+        "--at",
+        &at,
+        "--as",
+        "chef",
+    ];
+    let short = fails(p, &announce);
+    assert!(short.contains("essential indicator"), "{short}");
+    let mut justified = announce.to_vec();
+    justified.extend(["--justification", "Nouvelle série"]);
+    ok(p, &justified);
+    // The calendar decides the instant: releasing asks for no other.
+    ok(
+        p,
+        &[
+            "publication",
+            "release",
+            "infos-rapides",
+            "condamnations-2024",
+            "--as",
+            "chef",
+        ],
+    );
+}
+
+async fn body(s: &Server, path: &str) -> (u16, String) {
+    let r = s.get(path, None).await;
+    (r.status, r.body)
+}
+
+#[tokio::test]
+async fn dates_are_announced_and_changed_by_role_with_their_reasons() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    for (user, role) in [("sophie", "statistician"), ("chef", "head_of_service")] {
+        let o = justat_in(
+            p,
+            &["user", "add", user, "--role", role, "--password-stdin"],
+            Some("a-long-enough-password-1\n"),
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let next_year = (jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year()
+        + 1)
+    .to_string();
+    let month = format!("{next_year}-06");
+    let target = ["infostat", "detention-2025"];
+    // A statistician proposes a provisional month; only the head of service confirms.
+    ok(
+        p,
+        &[
+            "calendar",
+            "announce",
+            target[0],
+            target[1],
+            "--title",
+            "Détention provisoire",
+            "--month",
+            &month,
+            "--as",
+            "sophie",
+        ],
+    );
+    let day = format!("{next_year}-06-10");
+    let refused = fails(
+        p,
+        &[
+            "calendar", "confirm", target[0], target[1], "--date", &day, "--as", "sophie",
+        ],
+    );
+    assert!(refused.contains("may not confirm"), "{refused}");
+    let confirmed = ok(
+        p,
+        &[
+            "calendar", "confirm", target[0], target[1], "--date", &day, "--as", "chef",
+        ],
+    );
+    assert!(
+        confirmed.contains("à 12 h 00"),
+        "the collection's standard hour: {confirmed}"
+    );
+    // Never back to provisional; a move needs its reason.
+    let back = fails(
+        p,
+        &[
+            "calendar", "move", target[0], target[1], "--month", &month, "--reason", "x", "--as",
+            "chef",
+        ],
+    );
+    assert!(back.contains("cannot be asked"), "{back}");
+    let later = format!("{next_year}-06-17");
+    let no_reason = fails(
+        p,
+        &[
+            "calendar", "move", target[0], target[1], "--date", &later, "--as", "chef",
+        ],
+    );
+    assert!(no_reason.contains("--reason"), "{no_reason}");
+    ok(
+        p,
+        &[
+            "calendar",
+            "move",
+            target[0],
+            target[1],
+            "--date",
+            &later,
+            "--time",
+            "09:30",
+            "--reason",
+            "Données tardives",
+            "--as",
+            "chef",
+        ],
+    );
+    let blank = fails(
+        p,
+        &[
+            "calendar", "cancel", target[0], target[1], "--notice", " ", "--as", "chef",
+        ],
+    );
+    assert!(blank.contains("notice is required"), "{blank}");
+    ok(
+        p,
+        &[
+            "calendar",
+            "cancel",
+            target[0],
+            target[1],
+            "--notice",
+            "Série suspendue",
+            "--as",
+            "chef",
+        ],
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(p, &["calendar", "list", "--json"])).unwrap();
+    let r = &list[0];
+    assert_eq!(r["status"], "cancelled");
+    assert_eq!(r["sequence"], 3);
+    assert_eq!(r["notice"], "Série suspendue");
+    let reasons: Vec<&str> = r["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "annonce",
+            "date confirmée",
+            "Données tardives",
+            "Série suspendue"
+        ]
+    );
+    // Bad input is named.
+    let bad = fails(
+        p,
+        &[
+            "calendar", "announce", "infostat", "x", "--title", "X", "--month", "2027-13", "--as",
+            "chef",
+        ],
+    );
+    assert!(bad.contains("2027-13"), "{bad}");
+    let gap = fails(
+        p,
+        &[
+            "calendar",
+            "announce",
+            "infostat",
+            "y",
+            "--title",
+            "Y",
+            "--date",
+            &format!("{next_year}-03-28"),
+            "--time",
+            "02:30",
+            "--as",
+            "chef",
+        ],
+    );
+    assert!(
+        gap.contains("daylight saving") || gap.contains("does not exist"),
+        "{gap}"
+    );
+    let log = ok(p, &["audit", "verify"]);
+    assert!(log.contains("OK"), "{log}");
+}
+
+#[tokio::test]
+async fn a_release_at_noon_on_a_daylight_saving_day_is_at_noon_in_paris() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let o = justat_in(
+        p,
+        &[
+            "user",
+            "add",
+            "chef",
+            "--role",
+            "head_of_service",
+            "--password-stdin",
+        ],
+        Some("a-long-enough-password-1\n"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // The last Sunday of March of next year: clocks go forward at 02:00.
+    let year = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year()
+        + 1;
+    let march_end = jiff::civil::date(year, 3, 31);
+    let sunday = march_end
+        .nth_weekday_of_month(-1, jiff::civil::Weekday::Sunday)
+        .unwrap();
+    let warned = ok(
+        p,
+        &[
+            "calendar",
+            "announce",
+            "infostat",
+            "dst",
+            "--title",
+            "Parution un dimanche",
+            "--date",
+            &sunday.to_string(),
+            "--time",
+            "12:00",
+            "--as",
+            "chef",
+        ],
+    );
+    assert!(warned.contains("week-end"), "a Sunday is flagged: {warned}");
+    let s = Server::start_on(
+        tempfile::tempdir().unwrap(),
+        justat_store::sqlite_url(&p.join("data")),
+        WebConfig::default(),
+    )
+    .await;
+    let (status, api) = body(&s, "/api/v1/calendrier?collection=infostat").await;
+    assert_eq!(status, 200);
+    let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+    let r = &api["releases"][0];
+    assert_eq!(
+        r["release_at"],
+        format!("{sunday}T10:00:00Z"),
+        "noon CEST is 10:00 UTC"
+    );
+    assert_eq!(r["release_at_paris"], format!("{sunday}T12:00:00+02:00"));
+    let (_, ics) = body(&s, "/calendrier/infostat.ics").await;
+    assert!(
+        ics.contains(&format!(
+            "DTSTART;TZID=Europe/Paris:{}T120000",
+            sunday.strftime("%Y%m%d")
+        )),
+        "{ics}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_channel_shows_a_release_from_its_instant_and_not_a_second_before() {
+    let tmp = prepared();
+    let p = tmp.path();
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(6);
+    schedule_at(p, at);
+    let s = Server::start_on(
+        tempfile::tempdir().unwrap(),
+        justat_store::sqlite_url(&p.join("data")),
+        WebConfig {
+            data_dir: p.join("data"),
+            ..WebConfig::default()
+        },
+    )
+    .await;
+    let base = "/publications/infos-rapides/condamnations-2024";
+    let files = [
+        base.to_string(),
+        format!("{base}/v1"),
+        format!("{base}.pdf"),
+        format!("{base}/donnees/groupes.csv"),
+        format!("{base}/donnees/groupes.xlsx"),
+        format!("{base}/donnees.zip"),
+    ];
+    let channels = [
+        "/",
+        "/publications",
+        "/publications/infos-rapides",
+        "/calendrier",
+        "/calendrier.ics",
+        "/calendrier/infos-rapides.ics",
+        "/calendrier.atom",
+        "/api/v1/calendrier",
+        "/sitemap.xml",
+        "/recherche?q=secret+parution",
+    ];
+    for f in &files {
+        assert_eq!(s.get(f, None).await.status, 404, "{f} before the instant");
+    }
+    for c in channels {
+        let (status, text) = body(&s, c).await;
+        assert_eq!(status, 200, "{c}");
+        assert!(
+            !text.contains(TITLE_WORDS),
+            "{c} shows the title before the instant"
+        );
+        assert!(
+            !text.contains(&format!("{base}\"")) && !text.contains(&format!("{base}<")),
+            "{c} links to the publication before the instant"
+        );
+    }
+    let (_, api) = body(&s, "/api/v1/calendrier").await;
+    assert!(api.contains("\"status\":\"confirmed\""), "{api}");
+    assert!(
+        jiff::Timestamp::now() < at - jiff::SignedDuration::from_secs(1),
+        "the checks before the instant ran more than a second before it"
+    );
+    // One second before: still nothing.
+    while jiff::Timestamp::now() < at - jiff::SignedDuration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.get(base, None).await.status, 404, "one second before");
+    assert!(
+        !body(&s, "/recherche?q=secret")
+            .await
+            .1
+            .contains(TITLE_WORDS)
+    );
+    while jiff::Timestamp::now() < at {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // From the instant, every channel at once — no scheduler runs in this server.
+    for f in &files {
+        assert_eq!(s.get(f, None).await.status, 200, "{f} from the instant");
+    }
+    for c in [
+        "/",
+        "/publications",
+        "/publications/infos-rapides",
+        "/recherche?q=secret+parution",
+    ] {
+        assert!(
+            body(&s, c).await.1.contains(TITLE_WORDS),
+            "{c} from the instant"
+        );
+    }
+    let (_, sitemap) = body(&s, "/sitemap.xml").await;
+    assert!(sitemap.contains(&format!("{base}</loc>")), "{sitemap}");
+    let (_, api) = body(&s, "/api/v1/calendrier").await;
+    assert!(api.contains("\"status\":\"published\""), "{api}");
+    assert!(
+        api.contains(&format!("{base}\"")),
+        "the API links to the publication"
+    );
+    let (_, calendar) = body(&s, "/calendrier").await;
+    assert!(
+        calendar.contains(&format!("href=\"{base}\"")),
+        "the calendar links to it"
+    );
+    let (_, atom) = body(&s, "/calendrier.atom").await;
+    assert!(atom.contains(&format!("{base}\"")), "{atom}");
+    let (_, page) = body(&s, base).await;
+    assert!(
+        page.contains("Calendrier de cette parution"),
+        "the release page shows its calendar"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_killed_around_the_instant_restarts_consistent() {
+    let tmp = prepared();
+    let p = tmp.path();
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
+    schedule_at(p, at);
+    let s = Server::serve_process(p).await;
+    // Killed (SIGKILL) right at the instant, before or while its scheduler records it.
+    while jiff::Timestamp::now() < at {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    s.stop().await;
+    let s = Server::serve_process(p).await;
+    let mut published = false;
+    for _ in 0..100 {
+        let r = s
+            .store
+            .release(
+                justat_model::publication::Collection::InfosRapides,
+                "condamnations-2024",
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        if r.status == justat_model::calendar::ReleaseStatus::Published {
+            let publish_lines = r.history.iter().filter(|h| h.reason == "parution").count();
+            assert_eq!(publish_lines, 1, "recorded once");
+            assert!(r.published_at.unwrap() >= at);
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "the restarted scheduler records the release");
+    assert_eq!(
+        s.get("/publications/infos-rapides/condamnations-2024", None)
+            .await
+            .status,
+        200
+    );
+    s.stop().await;
+    assert!(ok(p, &["audit", "verify"]).contains("OK"));
+}
