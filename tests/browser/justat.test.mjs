@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import ICAL from 'ical.js';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -441,5 +442,62 @@ pageTest('a statistician writes a publication in the editor and previews it', as
   assert.ok((await page.locator('.justat-apercu svg').count()) >= 1, 'the preview draws its chart');
   assert.ok((await text.inputValue()).includes('Condamnations (essai)'), 'the text typed is kept in the editor');
   await assertAccessible(page, 'publication editor with its preview');
+  assertNoPageProblems(problems);
+});
+
+/** Runs the justat command line on the demo's data, as the head of service would. */
+function justatCli(args) {
+  const env = { ...process.env, JUSTAT_DATA_DIR: dataDir, JUSTAT_LOG: 'warn', NO_COLOR: '1' };
+  delete env.JUSTAT_DATABASE_URL;
+  return execFileSync(resolve(process.env.JUSTAT_BIN), args, { env, encoding: 'utf8' });
+}
+
+/** The VEVENT of a release in an iCalendar text, parsed by ical.js (an independent parser). */
+function vevent(ics, uid) {
+  const calendar = new ICAL.Component(ICAL.parse(ics));
+  const event = calendar.getAllSubcomponents('vevent').find((e) => e.getFirstPropertyValue('uid') === uid);
+  assert.ok(event, `the calendar has the release ${uid}`);
+  return event;
+}
+
+pageTest('the public calendar passes axe; its iCalendar parses and a date change keeps the UID with a higher SEQUENCE', async ({ page, problems }) => {
+  const res = await page.goto(`${baseUrl}/calendrier`);
+  assert.equal(res?.status(), 200);
+  for (const heading of ['Parutions à venir', 'Parutions passées', 'Parutions annulées']) {
+    assert.equal(await page.getByRole('heading', { level: 2, name: heading }).count(), 1, heading);
+  }
+  assert.ok((await page.locator('table caption').count()) >= 3, 'every table has its caption');
+  assert.ok((await page.getByText('Avis d’annulation').count()) >= 1, 'the cancelled release shows its notice');
+  assert.ok((await page.getByText('Livraison tardive').count()) >= 1, 'the moved release shows its reason');
+  await assertAccessible(page, 'calendar');
+  await page.goto(`${baseUrl}/calendrier?collection=infostat`);
+  await assertAccessible(page, 'calendar of one collection');
+
+  const uid = 'infos-rapides/condamnations-2025@justat';
+  const before = vevent(await (await fetch(`${baseUrl}/calendrier.ics`)).text(), uid);
+  assert.equal(before.getFirstPropertyValue('status'), 'CONFIRMED');
+  const start = before.getFirstPropertyValue('dtstart');
+  assert.equal(start.zone?.tzid ?? before.getFirstProperty('dtstart').getParameter('tzid'), 'Europe/Paris');
+  assert.equal(start.hour, 12, 'the release is at noon, Paris time');
+  const api = await (await fetch(`${baseUrl}/api/v1/calendrier?collection=infos-rapides&status=confirmed`)).json();
+  const planned = api.releases.find((r) => r.uid === uid);
+  const next = new Date(`${planned.release_at_paris.slice(0, 10)}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 7);
+  justatCli([
+    'calendar', 'move', 'infos-rapides', 'condamnations-2025',
+    '--date', next.toISOString().slice(0, 10), '--reason', 'Report d’une semaine (test)', '--as', 'chef',
+  ]);
+  const after = vevent(await (await fetch(`${baseUrl}/calendrier/infos-rapides.ics`)).text(), uid);
+  assert.equal(after.getFirstPropertyValue('sequence'), before.getFirstPropertyValue('sequence') + 1, 'SEQUENCE raised');
+  assert.notEqual(after.getFirstPropertyValue('dtstart').toString(), start.toString(), 'the new date');
+  const atom = await (await fetch(`${baseUrl}/calendrier.atom`)).text();
+  assert.ok(atom.includes('Report d’une semaine (test)'), 'the Atom feed says why');
+
+  await page.goto(`${baseUrl}/`);
+  assert.ok((await page.getByRole('heading', { level: 2, name: 'Prochaines parutions' }).count()) === 1);
+  await assertAccessible(page, 'home page with its latest and next releases');
+  await page.goto(`${baseUrl}/recherche?q=orientations`);
+  assert.ok((await page.locator('main a[href^="/publications/infostat/"]').count()) >= 1, 'search finds the Infostat');
+  await assertAccessible(page, 'search results');
   assertNoPageProblems(problems);
 });
