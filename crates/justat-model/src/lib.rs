@@ -9,6 +9,7 @@ pub mod account;
 pub mod audit;
 pub mod calendar;
 pub mod codelist;
+pub mod embargo;
 pub mod french;
 pub mod publication;
 pub mod role;

@@ -36,6 +36,10 @@ pub enum Permission {
     ManageAccounts,
     /// Deliver extracts, run chains, read their reports, manifests and cubes.
     Produce,
+    /// Read, in the embargo room, the releases one is listed on.
+    ReadUnderEmbargo,
+    /// Read the embargo lists, their approvals and access logs (and export them for the ASP).
+    ReadEmbargoLists,
 }
 
 impl Role {
@@ -84,6 +88,8 @@ impl Role {
             ReadAuditLog => matches!(self, Admin | Asp),
             ManageAccounts => matches!(self, Admin),
             Produce => matches!(self, Statistician | HeadOfService),
+            ReadUnderEmbargo => matches!(self, EmbargoRecipient),
+            ReadEmbargoLists => matches!(self, Statistician | HeadOfService | Asp),
         }
     }
 }
@@ -136,6 +142,10 @@ mod tests {
             Permission::ReadAuditLog => role == Role::Admin || role == Role::Asp,
             Permission::ManageAccounts => role == Role::Admin,
             Permission::Produce => role == Role::Statistician || role == Role::HeadOfService,
+            Permission::ReadUnderEmbargo => role == Role::EmbargoRecipient,
+            Permission::ReadEmbargoLists => {
+                role == Role::Statistician || role == Role::HeadOfService || role == Role::Asp
+            }
         };
         for role in Role::ALL {
             for p in [
@@ -143,6 +153,8 @@ mod tests {
                 Permission::ReadAuditLog,
                 Permission::ManageAccounts,
                 Permission::Produce,
+                Permission::ReadUnderEmbargo,
+                Permission::ReadEmbargoLists,
             ] {
                 assert_eq!(role.allows(p), expected(role, p), "{role} {p:?}");
             }

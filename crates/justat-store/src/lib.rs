@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod calendar;
 pub mod deliveries;
+pub mod embargo;
 pub mod jobs;
 pub mod lake;
 mod migrate;
@@ -25,6 +26,7 @@ pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePo
 pub use audit::{Actor, AuditRecord};
 pub use calendar::{NewRelease, Release, ReleaseChange};
 pub use deliveries::{Delivery, NewDelivery};
+pub use embargo::{EmbargoList, NewRecipient, Recipient};
 pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
 pub use migrate::AppliedMigration;

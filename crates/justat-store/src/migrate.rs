@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_release_calendar.sql"),
         postgres: include_str!("../migrations/postgres/0006_release_calendar.sql"),
     },
+    Migration {
+        version: 7,
+        name: "embargo",
+        sqlite: include_str!("../migrations/sqlite/0007_embargo.sql"),
+        postgres: include_str!("../migrations/postgres/0007_embargo.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.

@@ -1,0 +1,226 @@
+use crate::harness::{TestDb, add_user, now};
+use jiff::SignedDuration;
+use justat_model::Role;
+use justat_model::calendar::{CalendarChange, CalendarPolicy, Schedule};
+use justat_model::embargo::{ListStatus, RecipientCategory};
+use justat_model::publication::Collection;
+use justat_store::{Actor, NewRecipient, NewRelease, StoreError};
+
+both_backends!(
+    a_list_is_proposed_approved_and_reopened_by_a_change,
+    recipients_and_lists_are_checked_and_nothing_changes_on_refusal,
+);
+
+const C: Collection = Collection::Infostat;
+const SLUG: &str = "detention-2025";
+
+async fn announced(db: &TestDb) {
+    db.store
+        .announce_release(
+            &NewRelease {
+                collection: C,
+                slug: SLUG.into(),
+                title: "Détention".into(),
+                schedule: Schedule::At(now() + SignedDuration::from_hours(24 * 40)),
+                justification: None,
+            },
+            &CalendarPolicy::default(),
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            now(),
+        )
+        .await
+        .unwrap();
+}
+
+fn recipient(username: &str) -> NewRecipient {
+    NewRecipient {
+        username: username.into(),
+        function: "Conseillère statistique".into(),
+        organisation: "Cabinet du garde des Sceaux".into(),
+        email: "claire.dubois@justice.gouv.fr".into(),
+        justification: "Préparer la réponse du ministère".into(),
+        category: RecipientCategory::Information,
+    }
+}
+
+async fn add(db: &TestDb, who: &str, role: Role) -> Result<ListStatus, StoreError> {
+    db.store
+        .add_recipient(
+            C,
+            SLUG,
+            &recipient(who),
+            24,
+            role,
+            &Actor::user("sophie"),
+            now(),
+        )
+        .await
+        .map(|l| l.status)
+}
+
+async fn a_list_is_proposed_approved_and_reopened_by_a_change(db: &TestDb) {
+    add_user(&db.store, "claire", Role::EmbargoRecipient).await;
+    add_user(&db.store, "paul", Role::EmbargoRecipient).await;
+    announced(db).await;
+    assert_eq!(
+        add(db, "claire", Role::Statistician).await.unwrap(),
+        ListStatus::Proposed
+    );
+    let chef = Actor::user("marc");
+    let refused = db
+        .store
+        .approve_embargo_list(C, SLUG, Role::Statistician, &chef, now())
+        .await;
+    assert!(refused.is_err(), "a statistician does not approve");
+    let list = db
+        .store
+        .approve_embargo_list(C, SLUG, Role::HeadOfService, &chef, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (list.status, list.approved_by.as_deref()),
+        (ListStatus::Approved, Some("marc"))
+    );
+    assert_eq!(
+        list.recipients[0].organisation,
+        "Cabinet du garde des Sceaux"
+    );
+    // A recipient added after approval reopens the list.
+    assert_eq!(
+        add(db, "paul", Role::Statistician).await.unwrap(),
+        ListStatus::Proposed
+    );
+    assert_eq!(
+        db.store.releases_listing("paul").await.unwrap(),
+        [(C, SLUG.to_string())]
+    );
+    // Terms are accepted once, at their first instant.
+    let first = db
+        .store
+        .accept_embargo_terms("claire", now())
+        .await
+        .unwrap();
+    let again = db
+        .store
+        .accept_embargo_terms("claire", now() + SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    // The ASP export: generated, then sent.
+    assert!(
+        db.store
+            .record_asp_export(C, SLUG, true, &chef, now())
+            .await
+            .is_err(),
+        "sent before generated"
+    );
+    db.store
+        .record_asp_export(C, SLUG, false, &chef, now())
+        .await
+        .unwrap();
+    db.store
+        .record_asp_export(C, SLUG, true, &chef, now())
+        .await
+        .unwrap();
+    let list = db.store.embargo_list(C, SLUG).await.unwrap().unwrap();
+    assert!(list.exported_at.is_some() && list.sent_at.is_some());
+    let actions: Vec<String> = db
+        .store
+        .audit_page(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.starts_with("embargo."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "embargo.asp_sent",
+            "embargo.asp_export",
+            "embargo.terms_accepted",
+            "embargo.propose",
+            "embargo.approve",
+            "embargo.propose"
+        ]
+    );
+}
+
+async fn recipients_and_lists_are_checked_and_nothing_changes_on_refusal(db: &TestDb) {
+    add_user(&db.store, "claire", Role::EmbargoRecipient).await;
+    add_user(&db.store, "sophie", Role::Statistician).await;
+    // No release in the calendar: nothing to list.
+    assert!(add(db, "claire", Role::Statistician).await.is_err());
+    announced(db).await;
+    assert!(
+        add(db, "sophie", Role::Statistician).await.is_err(),
+        "not an embargo recipient account"
+    );
+    assert!(
+        add(db, "claire", Role::Asp).await.is_err(),
+        "the ASP does not propose"
+    );
+    let bad = NewRecipient {
+        email: "claire".into(),
+        ..recipient("claire")
+    };
+    assert!(
+        db.store
+            .add_recipient(
+                C,
+                SLUG,
+                &bad,
+                24,
+                Role::Statistician,
+                &Actor::user("s"),
+                now()
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        db.store
+            .add_recipient(
+                C,
+                SLUG,
+                &recipient("claire"),
+                48,
+                Role::Statistician,
+                &Actor::user("s"),
+                now()
+            )
+            .await
+            .is_err(),
+        "never more than 24 hours"
+    );
+    assert!(
+        db.store.embargo_list(C, SLUG).await.unwrap().is_none(),
+        "nothing saved"
+    );
+    add(db, "claire", Role::Statistician).await.unwrap();
+    assert!(
+        add(db, "claire", Role::Statistician).await.is_err(),
+        "listed once"
+    );
+    // A cancelled release's list is closed.
+    db.store
+        .change_release(
+            C,
+            SLUG,
+            &CalendarChange::Cancel {
+                notice: "Suspendue".into(),
+            },
+            Role::HeadOfService,
+            &Actor::user("marc"),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        db.store
+            .approve_embargo_list(C, SLUG, Role::HeadOfService, &Actor::user("marc"), now())
+            .await
+            .is_err()
+    );
+}
