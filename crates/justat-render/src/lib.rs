@@ -6,6 +6,7 @@
 //! Pure of I/O but for reading a source folder: the build in the binary reads the cubes,
 //! protects the tables (`justat-sdc`) and stores what this crate returns.
 
+pub mod asp;
 pub mod body;
 pub mod chart;
 pub mod data;

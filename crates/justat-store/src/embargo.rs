@@ -77,7 +77,58 @@ fn key(collection: Collection, slug: &str) -> String {
     format!("{}/{slug}", collection.slug())
 }
 
+/// A view or download in the embargo room, as the audit log recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmbargoAccess {
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub who: String,
+    /// `page`, or the file's name.
+    pub file: String,
+    /// The version read.
+    pub version: i64,
+    /// The client's address.
+    pub ip: String,
+    /// The client's user agent.
+    pub user_agent: String,
+}
+
 impl Store {
+    /// Every view and download of a release's versions in the embargo room, oldest first.
+    pub async fn embargo_accesses(
+        &self,
+        collection: Collection,
+        slug: &str,
+    ) -> Result<Vec<EmbargoAccess>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, actor, details FROM audit_log
+             WHERE action IN ('embargo.view', 'embargo.download') AND object LIKE $1 ORDER BY seq",
+        )
+        .bind(format!("{}/v%", key(collection, slug)))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let details: String = r.try_get("details")?;
+                let d: serde_json::Value =
+                    serde_json::from_str(&details).map_err(|_| StoreError::Corrupt {
+                        what: "audit details",
+                        value: details.clone(),
+                    })?;
+                let text = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+                Ok(EmbargoAccess {
+                    at: time::from_db(&r.try_get::<String, _>("at")?)?,
+                    who: r.try_get("actor")?,
+                    file: text("file"),
+                    version: d["version"].as_i64().unwrap_or(0),
+                    ip: text("ip"),
+                    user_agent: text("user_agent"),
+                })
+            })
+            .collect()
+    }
+
     /// The release's id, refusing a release whose list can no longer change (published,
     /// cancelled, or its instant passed).
     async fn open_release(

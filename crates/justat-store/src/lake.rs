@@ -19,6 +19,8 @@ pub enum LakeKind {
     Cube,
     /// A file of a publication version (a table's CSV or XLSX, the zip of its data).
     Publication,
+    /// A transmission to the Autorité de la statistique publique (embargo list, letter, log).
+    Transmission,
 }
 
 impl LakeKind {
@@ -29,6 +31,7 @@ impl LakeKind {
             LakeKind::Quarantine => "quarantine",
             LakeKind::Cube => "cubes",
             LakeKind::Publication => "publications",
+            LakeKind::Transmission => "transmissions",
         }
     }
 }

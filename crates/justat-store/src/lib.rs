@@ -26,7 +26,7 @@ pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePo
 pub use audit::{Actor, AuditRecord};
 pub use calendar::{NewRelease, Release, ReleaseChange};
 pub use deliveries::{Delivery, NewDelivery};
-pub use embargo::{EmbargoList, NewRecipient, Recipient};
+pub use embargo::{EmbargoAccess, EmbargoList, NewRecipient, Recipient};
 pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
 pub use migrate::AppliedMigration;

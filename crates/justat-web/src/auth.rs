@@ -164,6 +164,12 @@ impl Capability for Produce {
     const PERMISSION: Permission = Permission::Produce;
 }
 
+/// Reading, in the embargo room, the releases one is listed on.
+pub struct ReadUnderEmbargo;
+impl Capability for ReadUnderEmbargo {
+    const PERMISSION: Permission = Permission::ReadUnderEmbargo;
+}
+
 /// A logged-in user whose role allows `C`; others get the login page or a 403 page.
 pub struct Require<C>(pub SessionCtx, pub PhantomData<C>);
 

@@ -49,6 +49,9 @@ pub struct WebConfig {
     /// The address users reach the site at (`https://…`), for the absolute links of feeds;
     /// empty: taken from the request's `Host`.
     pub public_url: String,
+    /// Publish the names of early-access recipients beside a released publication (their
+    /// function and organisation always are).
+    pub publish_embargo_names: bool,
 }
 
 impl Default for WebConfig {
@@ -62,6 +65,7 @@ impl Default for WebConfig {
             max_upload_bytes: 2 << 30,
             upload_dir: std::env::temp_dir().join("justat-uploads"),
             public_url: String::new(),
+            publish_embargo_names: false,
             data_dir: std::path::PathBuf::from("justat-data"),
         }
     }
@@ -113,7 +117,9 @@ pub fn router(state: AppState) -> Router {
             routes::admin::router()
                 .merge(routes::production::router(state.config.max_upload_bytes))
                 .merge(routes::publications_admin::router())
-                .merge(routes::publication_editor::router()),
+                .merge(routes::publication_editor::router())
+                .merge(routes::embargo::router())
+                .merge(routes::embargo_lists::router()),
         )
         .merge(routes::calendar::router())
         .route("/api/v1/openapi.json", axum::routing::get(assets::openapi))

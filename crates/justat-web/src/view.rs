@@ -40,6 +40,10 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/publications.html",
     "admin/publication.html",
     "admin/publication_editor.html",
+    "admin/embargo.html",
+    "admin/embargo_publication.html",
+    "admin/embargo_lists.html",
+    "admin/embargo_transmission.html",
 );
 
 fn environment() -> &'static Environment<'static> {

@@ -40,6 +40,9 @@ pub struct Config {
     /// The standard release time, Paris time: `HH:MM` for every collection, then
     /// `collection=HH:MM` overrides (comma-separated).
     pub release_times: String,
+    /// Publish the names of early-access recipients beside a released publication (their
+    /// function and organisation always are).
+    pub embargo_publish_names: bool,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             engine_memory_mib: 1024,
             essential_collections: "chiffres-cles,infos-rapides".into(),
             release_times: "12:00".into(),
+            embargo_publish_names: false,
         }
     }
 }
@@ -98,6 +102,7 @@ const KEYS: &[&str] = &[
     "engine_memory_mib",
     "essential_collections",
     "release_times",
+    "embargo_publish_names",
 ];
 
 impl Config {

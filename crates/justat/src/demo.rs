@@ -444,6 +444,102 @@ async fn prepare_calendar(store: &Store, config: &Config) -> Result<()> {
     Ok(())
 }
 
+/// The demo's release under embargo: *Références statistiques* fiche 6.4, built, approved and
+/// scheduled for the next full hour plus five, its list (the demo's recipient) approved, so
+/// that the recipient reads it in the embargo room while the public sees nothing.
+const EMBARGOED: DemoPublication = demo_publication!("references-6-4", "");
+
+async fn prepare_embargo(config: &Config, store: &Store) -> Result<()> {
+    let source = justat_render::PublicationSource::parse(
+        EMBARGOED.dir,
+        EMBARGOED.publication,
+        EMBARGOED.tables,
+    )?;
+    let (c, slug) = (source.front.collection, source.front.slug.clone());
+    if store.release(c, &slug).await?.is_some() {
+        return Ok(());
+    }
+    let now = jiff::Timestamp::now();
+    let hours = |h: i64| jiff::SignedDuration::from_hours(h);
+    let instant = jiff::Timestamp::from_second((now + hours(6)).as_second() / 3600 * 3600)?;
+    let paris = justat_model::calendar::paris_day(instant);
+    let month = justat_model::calendar::Month::new(paris.year(), paris.month())
+        .context("demo release month")?;
+    let policy = config.calendar_policy()?;
+    store
+        .announce_release(
+            &NewRelease {
+                collection: c,
+                slug: slug.clone(),
+                title: calendar_title(&source.front),
+                schedule: Schedule::Month(month),
+                justification: None,
+            },
+            &policy,
+            Role::Statistician,
+            &Actor::user("statisticienne"),
+            now - hours(24 * 200),
+        )
+        .await?;
+    store
+        .change_release(
+            c,
+            &slug,
+            &CalendarChange::Confirm { at: instant },
+            Role::HeadOfService,
+            &Actor::user("chef"),
+            now - hours(24 * 20),
+        )
+        .await?;
+    let statistician = Actor::user("statisticienne");
+    crate::publication::import_source(config, store, &source, &statistician).await?;
+    {
+        use crate::publication::act_as;
+        use justat_model::Action;
+        act_as(
+            store,
+            c,
+            &slug,
+            None,
+            "statisticienne",
+            Action::Submit,
+            None,
+        )
+        .await?;
+        act_as(store, c, &slug, None, "chef", Action::Approve, None).await?;
+        // No instant asked: the calendar's.
+        act_as(store, c, &slug, None, "chef", Action::Release, None).await?;
+    }
+    store
+        .add_recipient(
+            c,
+            &slug,
+            &justat_store::NewRecipient {
+                username: "destinataire".into(),
+                function: "Conseillère chargée des statistiques".into(),
+                organisation: "Cabinet du garde des Sceaux, ministère de la Justice".into(),
+                email: "claire.dubois@justice.gouv.fr".into(),
+                justification: "Préparer les éléments de réponse du ministère à la parution".into(),
+                category: justat_model::embargo::RecipientCategory::Information,
+            },
+            24,
+            Role::Statistician,
+            &statistician,
+            now,
+        )
+        .await?;
+    store
+        .approve_embargo_list(c, &slug, Role::HeadOfService, &Actor::user("chef"), now)
+        .await?;
+    println!(
+        "embargo: {} {} scheduled for {}, readable now by `destinataire` in the embargo room",
+        c.label_fr(),
+        c.number_label(&source.front.number),
+        justat_model::french::date_time(instant)
+    );
+    Ok(())
+}
+
 /// Submits, approves and releases the latest version, as the demo's statistician and head of
 /// service.
 async fn release(
@@ -466,6 +562,7 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     prepare_production(config, &store).await?;
     prepare_publications(config, &store).await?;
     prepare_calendar(&store, config).await?;
+    prepare_embargo(config, &store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()

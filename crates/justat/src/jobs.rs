@@ -1,5 +1,5 @@
 //! The job runner: executes the long work the back office queues (delivery checks, chain
-//! runs, publications built or previewed from the editor), one job at a time, recording progress for the job's page.
+//! runs, publications built or previewed from the editor, transmissions to the ASP), one job at a time, recording progress for the job's page.
 
 use crate::config::Config;
 use justat_engine::chain::{Chain, RunOptions, run_chain};
@@ -142,6 +142,28 @@ async fn execute(
             .await
             .map_err(|e: anyhow::Error| format!("{e:#}"))
         }
+        "asp_export" => async {
+            let c: justat_model::Collection = job.params["collection"]
+                .as_str()
+                .unwrap_or_default()
+                .parse()?;
+            let slug = job.params["slug"].as_str().unwrap_or_default();
+            let now = jiff::Timestamp::now();
+            let files = crate::embargo::asp_files(store, c, slug, true, now).await?;
+            let mut stored = Vec::new();
+            for (name, media_type, bytes) in &files {
+                let ext = name.rsplit('.').next().unwrap_or("bin");
+                let sha = lake.put_bytes(justat_store::LakeKind::Transmission, bytes, ext)?;
+                stored.push(serde_json::json!({
+                    "name": name, "media_type": media_type, "sha256": sha.to_string(),
+                    "size": bytes.len(),
+                }));
+            }
+            store.record_asp_export(c, slug, false, &actor, now).await?;
+            Ok(serde_json::json!({ "files": stored }))
+        }
+        .await
+        .map_err(|e: anyhow::Error| format!("{e:#}")),
         other => Err(format!("unknown job kind `{other}`")),
     };
     drop(tx);

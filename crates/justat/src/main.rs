@@ -5,6 +5,7 @@
 mod calendar;
 mod config;
 mod demo;
+mod embargo;
 mod jobs;
 mod production;
 mod publication;
@@ -92,6 +93,11 @@ enum Command {
         #[command(subcommand)]
         command: calendar::CalendarCommand,
     },
+    /// Early access: a release's recipient list, its approval, its transmission to the ASP.
+    Embargo {
+        #[command(subcommand)]
+        command: embargo::EmbargoCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -160,6 +166,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Calendar { command } => calendar::run(&config, command)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Embargo { command } => embargo::run(&config, command)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Audit {

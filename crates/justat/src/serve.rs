@@ -37,6 +37,7 @@ fn web_config(config: &Config) -> WebConfig {
         upload_dir: config.data_dir.join("uploads"),
         data_dir: config.data_dir.clone(),
         public_url: config.public_url.trim_end_matches('/').to_string(),
+        publish_embargo_names: config.embargo_publish_names,
         ..WebConfig::default()
     }
 }

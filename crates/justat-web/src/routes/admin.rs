@@ -62,6 +62,22 @@ const SECTIONS: &[(Permission, Section)] = &[
         },
     ),
     (
+        Permission::ReadUnderEmbargo,
+        Section {
+            href: "/admin/embargo",
+            title: "Salle d’embargo",
+            description: "Les publications auxquelles vous avez un accès anticipé, pendant leur fenêtre d’embargo.",
+        },
+    ),
+    (
+        Permission::ReadEmbargoLists,
+        Section {
+            href: "/admin/listes-embargo",
+            title: "Listes d’accès anticipé",
+            description: "Les destinataires de chaque parution sous embargo, leur approbation, le journal de leurs accès et la transmission à l’Autorité de la statistique publique.",
+        },
+    ),
+    (
         Permission::ReadAuditLog,
         Section {
             href: "/admin/journal",

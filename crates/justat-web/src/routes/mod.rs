@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod calendar;
+pub mod embargo;
+pub mod embargo_lists;
 pub mod login;
 pub mod production;
 pub mod public;

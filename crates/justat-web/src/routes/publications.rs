@@ -295,6 +295,22 @@ async fn render_version(
                 href => format!("/calendrier#parution-{}-{}", r.collection.slug(), r.slug),
             }
         });
+    // Early access, published with the release: function and organisation (names if so set).
+    let early_access: Vec<String> = match state.store.embargo_list(v.collection, &v.slug).await? {
+        Some(list) if list.status == justat_model::embargo::ListStatus::Approved => list
+            .recipients
+            .iter()
+            .map(|r| {
+                let who = format!("{}, {}", r.function, r.organisation);
+                if state.config.publish_embargo_names {
+                    format!("{} ({who})", r.name)
+                } else {
+                    who
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let template = format!("publication_{}.html", v.collection.slug().replace('-', "_"));
     page(
         &template,
@@ -319,6 +335,7 @@ async fn render_version(
             sources => crate::view::ser(&sources),
             calendar_history,
             next_release,
+            early_access,
             canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
         },
     )
@@ -433,7 +450,11 @@ async fn version_zip(
 }
 
 /// A file of a public version, named after its publication and version when saved.
-fn serve_file(state: &AppState, v: &PublicationVersion, name: &str) -> Result<Response, WebError> {
+pub(crate) fn serve_file(
+    state: &AppState,
+    v: &PublicationVersion,
+    name: &str,
+) -> Result<Response, WebError> {
     let f = v.file(name).ok_or(WebError::NotFound)?;
     let ext = name.rsplit('.').next().unwrap_or("bin");
     let path = Lake::new(&state.config.data_dir).path(LakeKind::Publication, &f.sha256, ext);

@@ -525,3 +525,219 @@ async fn a_server_killed_around_the_instant_restarts_consistent() {
     s.stop().await;
     assert!(ok(p, &["audit", "verify"]).contains("OK"));
 }
+
+fn add_account(p: &Path, user: &str, role: &str, name: &str) {
+    let o = justat_in(
+        p,
+        &[
+            "user",
+            "add",
+            user,
+            "--role",
+            role,
+            "--name",
+            name,
+            "--password-stdin",
+        ],
+        Some("a-long-enough-password-1\n"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() {
+    let tmp = prepared();
+    let p = tmp.path();
+    add_account(p, "claire", "embargo_recipient", "Claire Dubois");
+    add_account(p, "paul", "embargo_recipient", "Paul Martin");
+    add_account(p, "autorite", "asp", "Autorité de la statistique publique");
+    // Time enough for every check before the instant on a loaded machine.
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(45);
+    schedule_at(p, at);
+    let target = ["infos-rapides", "condamnations-2024"];
+    let add = |who: &str| {
+        vec![
+            "embargo".to_string(),
+            "add".into(),
+            target[0].into(),
+            target[1].into(),
+            "--recipient".into(),
+            who.into(),
+            "--function".into(),
+            "Conseillère".into(),
+            "--organisation".into(),
+            "Cabinet du garde des Sceaux".into(),
+            "--email".into(),
+            format!("{who}@justice.gouv.fr"),
+            "--justification".into(),
+            "Préparer la réponse du ministère".into(),
+            "--as".into(),
+            "sophie".into(),
+        ]
+    };
+    let args: Vec<String> = add("claire");
+    ok(p, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let s = Server::serve_process(p).await;
+    let password = "a-long-enough-password-1";
+    let claire = s.login("claire", password).await;
+    let paul = s.login("paul", password).await;
+    let sophie = s.login("sophie", password).await;
+    let page = format!("/admin/embargo/{}/{}", target[0], target[1]);
+    let pdf = format!("{page}/fichiers/publication.pdf");
+
+    // Terms first; then nothing until the list is approved.
+    let room = s.get("/admin/embargo", Some(&claire.cookie)).await;
+    assert!(
+        room.body.contains("J’accepte les conditions"),
+        "{}",
+        room.body
+    );
+    assert_eq!(
+        s.get(&page, Some(&claire.cookie)).await.status,
+        404,
+        "terms not accepted"
+    );
+    let accepted = s
+        .post(
+            "/admin/embargo/conditions",
+            Some(&claire.cookie),
+            &[("csrf", &claire.csrf)],
+        )
+        .await;
+    assert_eq!(accepted.status, 303);
+    assert_eq!(
+        s.get(&page, Some(&claire.cookie)).await.status,
+        404,
+        "list not approved"
+    );
+    let room = s.get("/admin/embargo", Some(&claire.cookie)).await;
+    assert!(room.body.contains("pas encore approuvée"), "{}", room.body);
+    ok(
+        p,
+        &["embargo", "approve", target[0], target[1], "--as", "chef"],
+    );
+
+    // The listed recipient reads, marked with the embargo's end and her name; logged.
+    let read = s.get(&page, Some(&claire.cookie)).await;
+    assert_eq!(read.status, 200);
+    assert!(read.body.contains("Sous embargo jusqu’au") && read.body.contains("Claire Dubois"));
+    assert!(read.body.contains(TITLE_WORDS));
+    let file = s.get(&pdf, Some(&claire.cookie)).await;
+    assert_eq!(file.status, 200);
+    // Nobody else: another recipient, a statistician, a logged-out user, the public.
+    assert_eq!(s.get(&page, Some(&paul.cookie)).await.status, 404);
+    assert_eq!(s.get(&pdf, Some(&paul.cookie)).await.status, 404);
+    assert_eq!(s.get(&page, Some(&sophie.cookie)).await.status, 403);
+    assert_ne!(s.get(&page, None).await.status, 200);
+    let public = "/publications/infos-rapides/condamnations-2024";
+    for guessed in [
+        public.to_string(),
+        format!("{public}/v1/donnees/groupes.csv"),
+        format!("{public}.pdf"),
+    ] {
+        assert_eq!(s.get(&guessed, None).await.status, 404, "{guessed}");
+    }
+    let accesses = s
+        .store
+        .embargo_accesses(justat_model::Collection::InfosRapides, target[1])
+        .await
+        .unwrap();
+    assert_eq!(accesses.len(), 2, "{accesses:?}");
+    assert_eq!(
+        (accesses[0].who.as_str(), accesses[0].file.as_str()),
+        ("claire", "page")
+    );
+    assert_eq!(accesses[1].file, "publication.pdf");
+    assert!(!accesses[0].ip.is_empty() && accesses[0].version == 1);
+
+    // The ASP reads the list and downloads its transmission, prepared by the job runner.
+    let asp = s.login("autorite", password).await;
+    let lists = s.get("/admin/listes-embargo", Some(&asp.cookie)).await;
+    assert!(lists.body.contains("Claire Dubois") && lists.body.contains("publication.pdf"));
+    let job = s
+        .post(
+            &format!(
+                "/admin/listes-embargo/{}/{}/transmission",
+                target[0], target[1]
+            ),
+            Some(&asp.cookie),
+            &[("csrf", &asp.csrf)],
+        )
+        .await;
+    assert_eq!(job.status, 303, "{}", job.body);
+    let mut done = String::new();
+    for _ in 0..300 {
+        let r = s.get(&job.location(), Some(&asp.cookie)).await;
+        if !r.body.contains("data-job-pending") {
+            done = r.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(done.contains("lettre-asp.pdf"), "{done}");
+    let letter = s
+        .get(
+            &format!(
+                "{}/infos-rapides-condamnations-2024-lettre-asp.pdf",
+                job.location()
+            ),
+            Some(&asp.cookie),
+        )
+        .await;
+    assert_eq!(letter.status, 200);
+    assert_eq!(letter.header("content-type"), "application/pdf");
+    let csv = s
+        .get(
+            &format!(
+                "{}/infos-rapides-condamnations-2024-destinataires.csv",
+                job.location()
+            ),
+            Some(&asp.cookie),
+        )
+        .await;
+    assert!(
+        csv.body
+            .contains("Claire Dubois,Conseillère,Cabinet du garde des Sceaux")
+    );
+    let log = s
+        .get(
+            &format!(
+                "{}/infos-rapides-condamnations-2024-acces.csv",
+                job.location()
+            ),
+            Some(&asp.cookie),
+        )
+        .await;
+    assert!(
+        log.body.contains("claire,publication.pdf,1"),
+        "{}",
+        log.body
+    );
+    assert_eq!(s.get(&job.location(), Some(&paul.cookie)).await.status, 403);
+    assert!(jiff::Timestamp::now() < at, "the checks under embargo ran before the instant");
+
+    // At the instant the room closes and everyone gets the publication, with the list of
+    // early accesses (function and organisation) beside it.
+    while jiff::Timestamp::now() < at {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        s.get(&page, Some(&claire.cookie)).await.status,
+        404,
+        "closed at the instant"
+    );
+    let out = s.get(public, None).await;
+    assert_eq!(out.status, 200);
+    assert!(
+        out.body.contains("Accès anticipés")
+            && out
+                .body
+                .contains("Conseillère, Cabinet du garde des Sceaux")
+    );
+    assert!(
+        !out.body.contains("Claire Dubois"),
+        "names are not published by default"
+    );
+    s.stop().await;
+    assert!(ok(p, &["audit", "verify"]).contains("OK"));
+}

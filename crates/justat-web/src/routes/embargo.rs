@@ -1,0 +1,278 @@
+//! The embargo room: a listed recipient accepts the embargo terms once, then reads — only
+//! while the window is open — the frozen version of the releases they are listed on, marked
+//! with the embargo's end and their name. Every view and download is in the audit log (who,
+//! when, which version and file, address, user agent). Anything else answers as what does not
+//! exist.
+
+use crate::AppState;
+use crate::auth::{ClientMeta, ReadUnderEmbargo, Require, SessionCtx, page};
+use crate::error::WebError;
+use crate::form::ValidForm;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use justat_model::embargo::{Access, ListStatus, Window, access, window};
+use justat_model::french;
+use justat_model::publication::{Collection, VersionState};
+use justat_store::{Actor, AuditRecord, PublicationVersion, Recipient, Release};
+use minijinja::context;
+use serde::Serialize;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/embargo", get(room))
+        .route("/embargo/conditions", post(accept_terms))
+        .route("/embargo/{collection}/{slug}", get(read))
+        .route(
+            "/embargo/{collection}/{slug}/fichiers/{file}",
+            get(download),
+        )
+}
+
+/// The terms a recipient accepts before reading anything.
+const TERMS: &[&str] = &[
+    "Les publications consultées ici sont couvertes par un embargo jusqu’à l’instant de leur parution : leur contenu ne doit être ni diffusé, ni commenté publiquement, ni communiqué à quiconque avant cet instant.",
+    "L’accès est personnel : il ne doit être ni partagé ni délégué.",
+    "Chaque consultation et chaque téléchargement sont enregistrés (date, heure, version, fichier, adresse et navigateur) ; la liste des destinataires et, sur demande, ces enregistrements sont transmis à l’Autorité de la statistique publique.",
+    "Tout manquement est consigné au registre des incidents et entraîne le retrait de l’accès anticipé.",
+];
+
+/// What a recipient may see of one release now.
+struct Grant {
+    release: Release,
+    version: Option<PublicationVersion>,
+    recipient: Option<Recipient>,
+    window: Window,
+    access: Access,
+}
+
+/// The window and access of `username` to a release, at `now`.
+async fn grant(
+    state: &AppState,
+    username: &str,
+    collection: Collection,
+    slug: &str,
+    now: Timestamp,
+) -> Result<Option<Grant>, WebError> {
+    let Some(release) = state.store.release(collection, slug).await? else {
+        return Ok(None);
+    };
+    let list = state.store.embargo_list(collection, slug).await?;
+    let version = state
+        .store
+        .publication_version(collection, slug, None)
+        .await?;
+    // The frozen version: approved, or scheduled and not public yet.
+    let frozen = version.as_ref().is_some_and(|v| {
+        v.state == VersionState::Approved
+            || (v.state == VersionState::Released && !v.is_public(now))
+    });
+    let recipient = list
+        .as_ref()
+        .and_then(|l| l.recipients.iter().find(|r| r.username == username))
+        .cloned();
+    let w = window(
+        release.state(),
+        frozen,
+        list.as_ref().map(|l| l.status),
+        list.as_ref().map_or(0, |l| l.window_hours),
+        now,
+    );
+    let listed = recipient.is_some()
+        && list
+            .as_ref()
+            .is_some_and(|l| l.status == ListStatus::Approved);
+    let terms = state
+        .store
+        .embargo_terms_accepted(username)
+        .await?
+        .is_some();
+    Ok(Some(Grant {
+        access: access(w, listed, terms),
+        release,
+        version: version.filter(|_| frozen),
+        recipient,
+        window: w,
+    }))
+}
+
+#[derive(Serialize)]
+struct RoomLine {
+    title: String,
+    collection: &'static str,
+    when: String,
+    state: String,
+    href: Option<String>,
+}
+
+async fn room(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadUnderEmbargo>,
+) -> Result<Html<String>, WebError> {
+    let now = Timestamp::now();
+    let accepted = state.store.embargo_terms_accepted(&s.user.username).await?;
+    let mut lines = Vec::new();
+    if accepted.is_some() {
+        for (c, slug) in state.store.releases_listing(&s.user.username).await? {
+            let Some(g) = grant(&state, &s.user.username, c, &slug, now).await? else {
+                continue;
+            };
+            let (text, href) = match (g.access, g.window) {
+                (Access::Granted, Window::Open { closes }) => (
+                    format!("Accès ouvert jusqu’au {}", french::date_time(closes)),
+                    Some(format!("/admin/embargo/{}/{slug}", c.slug())),
+                ),
+                (_, Window::Before { opens, .. }) => (
+                    format!("Accès à partir du {}", french::date_time(opens)),
+                    None,
+                ),
+                (_, Window::Closed) => (
+                    "Parue : l’accès anticipé est terminé ; la publication est sur le site public"
+                        .to_string(),
+                    None,
+                ),
+                (Access::NotListed, _) => (
+                    "La liste des destinataires n’est pas encore approuvée".to_string(),
+                    None,
+                ),
+                _ => (
+                    "Pas encore d’accès : la date ou la version de la publication n’est pas encore arrêtée"
+                        .to_string(),
+                    None,
+                ),
+            };
+            lines.push(RoomLine {
+                title: g.release.title.clone(),
+                collection: c.label_fr(),
+                when: g.release.when_fr(),
+                state: text,
+                href,
+            });
+        }
+    }
+    page(
+        "admin/embargo.html",
+        "Salle d’embargo",
+        "admin",
+        Some(&s),
+        context! {
+            terms => crate::view::ser(&TERMS),
+            accepted => accepted.map(french::date_time),
+            lines => crate::view::ser(&lines),
+        },
+    )
+}
+
+async fn accept_terms(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadUnderEmbargo>,
+    ValidForm(_): ValidForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    state
+        .store
+        .accept_embargo_terms(&s.user.username, Timestamp::now())
+        .await?;
+    Ok(Redirect::to("/admin/embargo").into_response())
+}
+
+/// The release and version a recipient may read now, or nothing (404).
+async fn granted(
+    state: &AppState,
+    s: &SessionCtx,
+    collection: &str,
+    slug: &str,
+) -> Result<(Release, PublicationVersion, Recipient, Timestamp), WebError> {
+    let c: Collection = collection.parse().map_err(|_| WebError::NotFound)?;
+    let g = grant(state, &s.user.username, c, slug, Timestamp::now())
+        .await?
+        .ok_or(WebError::NotFound)?;
+    match (g.access, g.window, g.version, g.recipient) {
+        (Access::Granted, Window::Open { closes }, Some(v), Some(r)) => {
+            Ok((g.release, v, r, closes))
+        }
+        _ => Err(WebError::NotFound),
+    }
+}
+
+/// Records a view or download in the audit log.
+async fn log_access(
+    state: &AppState,
+    s: &SessionCtx,
+    v: &PublicationVersion,
+    file: &str,
+    meta: &ClientMeta,
+) -> Result<(), WebError> {
+    let now = Timestamp::now();
+    state
+        .store
+        .audit(
+            AuditRecord::new(
+                &Actor::user(&s.user.username),
+                if file == "page" {
+                    "embargo.view"
+                } else {
+                    "embargo.download"
+                },
+                format!("{}/{}/v{}", v.collection.slug(), v.slug, v.version),
+            )
+            .with(serde_json::json!({
+                "file": file, "version": v.version, "content_hash": v.content_hash,
+                "ip": meta.ip, "user_agent": meta.user_agent,
+            })),
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadUnderEmbargo>,
+    meta: ClientMeta,
+    Path((collection, slug)): Path<(String, String)>,
+) -> Result<Html<String>, WebError> {
+    let (release, v, recipient, closes) = granted(&state, &s, &collection, &slug).await?;
+    log_access(&state, &s, &v, "page", &meta).await?;
+    let files: Vec<(String, String)> = v
+        .files
+        .iter()
+        .map(|f| {
+            (
+                format!("/admin/embargo/{collection}/{slug}/fichiers/{}", f.name),
+                f.name.clone(),
+            )
+        })
+        .collect();
+    page(
+        "admin/embargo_publication.html",
+        &v.title,
+        "admin",
+        Some(&s),
+        context! {
+            v => crate::view::ser(&v),
+            until => french::date_time(closes),
+            release_title => release.title,
+            recipient => crate::view::ser(&recipient),
+            collection_label => v.collection.label_fr(),
+            number => v.collection.number_label(&v.number),
+            body => minijinja::Value::from_safe_string(v.html.clone()),
+            files,
+        },
+    )
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadUnderEmbargo>,
+    meta: ClientMeta,
+    Path((collection, slug, file)): Path<(String, String, String)>,
+) -> Result<Response, WebError> {
+    let (_, v, _, _) = granted(&state, &s, &collection, &slug).await?;
+    if v.file(&file).is_none() {
+        return Err(WebError::NotFound);
+    }
+    log_access(&state, &s, &v, &file, &meta).await?;
+    crate::routes::publications::serve_file(&state, &v, &file)
+}

@@ -1,0 +1,228 @@
+//! The embargo lists as the service and the Autorité de la statistique publique (ASP) read
+//! them: each release's nominative list with its approval, the log of every access to the
+//! embargo room, and the transmission to the ASP (list as CSV, letter as PDF, access log),
+//! prepared by the job runner — which typesets the letter — and downloaded here.
+
+use crate::AppState;
+use crate::auth::{Capability, Require, page};
+use crate::error::WebError;
+use crate::form::ValidForm;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use justat_model::Permission;
+use justat_model::french;
+use justat_model::publication::Collection;
+use justat_store::{Actor, JobStatus, Lake, LakeKind, StoreError};
+use minijinja::context;
+use serde::Serialize;
+
+/// Reading the embargo lists and their access logs.
+pub struct ReadEmbargoLists;
+impl Capability for ReadEmbargoLists {
+    const PERMISSION: Permission = Permission::ReadEmbargoLists;
+}
+
+/// The job kind the binary's job runner prepares transmissions for.
+pub const JOB_KIND: &str = "asp_export";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/listes-embargo", get(lists))
+        .route(
+            "/listes-embargo/{collection}/{slug}/transmission",
+            post(prepare),
+        )
+        .route("/listes-embargo/transmission/{job}", get(transmission))
+        .route(
+            "/listes-embargo/transmission/{job}/{file}",
+            get(transmission_file),
+        )
+}
+
+#[derive(Serialize)]
+struct ListView {
+    collection: &'static str,
+    collection_slug: &'static str,
+    slug: String,
+    title: String,
+    when: String,
+    status: &'static str,
+    approved: Option<String>,
+    exported: Option<String>,
+    sent: Option<String>,
+    window_hours: i64,
+    recipients: Vec<(String, String, String, &'static str, String)>,
+    accesses: Vec<(String, String, String, String, String)>,
+}
+
+async fn lists(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadEmbargoLists>,
+) -> Result<Html<String>, WebError> {
+    let mut views = Vec::new();
+    for r in state.store.releases().await? {
+        let Some(list) = state.store.embargo_list(r.collection, &r.slug).await? else {
+            continue;
+        };
+        let accesses = state
+            .store
+            .embargo_accesses(r.collection, &r.slug)
+            .await?
+            .into_iter()
+            .map(|a| {
+                (
+                    french::date_time(a.at),
+                    a.who,
+                    format!("{} (version {})", a.file, a.version),
+                    a.ip,
+                    a.user_agent,
+                )
+            })
+            .collect();
+        views.push(ListView {
+            collection: r.collection.label_fr(),
+            collection_slug: r.collection.slug(),
+            slug: r.slug.clone(),
+            title: r.title.clone(),
+            when: r.when_fr(),
+            status: list.status.label_fr(),
+            approved: list
+                .approved_by
+                .clone()
+                .zip(list.approved_at)
+                .map(|(by, at)| format!("par {by} le {}", french::date_time(at))),
+            exported: list.exported_at.map(french::date_time),
+            sent: list.sent_at.map(french::date_time),
+            window_hours: list.window_hours,
+            recipients: list
+                .recipients
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        p.function.clone(),
+                        p.organisation.clone(),
+                        p.category.label_fr(),
+                        p.justification.clone(),
+                    )
+                })
+                .collect(),
+            accesses,
+        });
+    }
+    page(
+        "admin/embargo_lists.html",
+        "Listes d’accès anticipé",
+        "admin",
+        Some(&s),
+        context! { lists => crate::view::ser(&views) },
+    )
+}
+
+async fn prepare(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadEmbargoLists>,
+    Path((collection, slug)): Path<(String, String)>,
+    ValidForm(_): ValidForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let c: Collection = collection.parse().map_err(|_| WebError::NotFound)?;
+    if state.store.embargo_list(c, &slug).await?.is_none() {
+        return Err(WebError::NotFound);
+    }
+    let job = state
+        .store
+        .enqueue_job(
+            JOB_KIND,
+            serde_json::json!({ "collection": c.slug(), "slug": slug }),
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/admin/listes-embargo/transmission/{}", job.id)).into_response())
+}
+
+async fn transmission_job(state: &AppState, id: i64) -> Result<justat_store::Job, WebError> {
+    match state.store.job(id).await {
+        Ok(j) if j.kind == JOB_KIND => Ok(j),
+        Ok(_) | Err(StoreError::NotFound { .. }) => Err(WebError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn transmission(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadEmbargoLists>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let job = transmission_job(&state, id).await?;
+    let files: Vec<(String, String, u64)> = job
+        .result
+        .as_ref()
+        .and_then(|r| r["files"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let name = f["name"].as_str().unwrap_or_default().to_string();
+            (
+                format!("/admin/listes-embargo/transmission/{id}/{name}"),
+                name,
+                f["size"].as_u64().unwrap_or(0).div_ceil(1024),
+            )
+        })
+        .collect();
+    page(
+        "admin/embargo_transmission.html",
+        "Transmission à l’Autorité de la statistique publique",
+        "admin",
+        Some(&s),
+        context! {
+            id,
+            pending => matches!(job.status, JobStatus::Queued | JobStatus::Running),
+            error => job.error,
+            release => format!("{}/{}", job.params["collection"].as_str().unwrap_or_default(), job.params["slug"].as_str().unwrap_or_default()),
+            files,
+        },
+    )
+}
+
+async fn transmission_file(
+    State(state): State<AppState>,
+    Require(_s, ..): Require<ReadEmbargoLists>,
+    Path((id, file)): Path<(i64, String)>,
+) -> Result<Response, WebError> {
+    let job = transmission_job(&state, id).await?;
+    let f = job
+        .result
+        .as_ref()
+        .and_then(|r| r["files"].as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|f| f["name"].as_str() == Some(file.as_str()))
+        .ok_or(WebError::NotFound)?;
+    let ext = file.rsplit('.').next().unwrap_or("bin");
+    let sha = f["sha256"].as_str().unwrap_or_default();
+    let path = Lake::new(&state.config.data_dir).path(LakeKind::Transmission, sha, ext);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| WebError::Internal(format!("cannot read {}: {e}", path.display())))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                f["media_type"]
+                    .as_str()
+                    .unwrap_or("application/octet-stream")
+                    .to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

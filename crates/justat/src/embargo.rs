@@ -1,0 +1,289 @@
+//! `justat embargo …`: a release's nominative list of early-access recipients — proposed by a
+//! statistician, approved by the head of service — and its transmission to the Autorité de la
+//! statistique publique (a CSV file and a PDF letter, with the access log on request).
+
+use crate::config::Config;
+use crate::serve::open_store;
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use jiff::Timestamp;
+use justat_model::embargo::RecipientCategory;
+use justat_model::publication::Collection;
+use justat_render::asp::{
+    AspAccess, AspExport, AspRecipient, accesses_csv, letter, recipients_csv,
+};
+use justat_store::{Actor, EmbargoList, NewRecipient, Store};
+use std::path::PathBuf;
+
+/// Embargo commands.
+#[derive(Subcommand)]
+pub enum EmbargoCommand {
+    /// Propose a recipient (an account of role embargo_recipient) for a release's list.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        /// The recipient's account.
+        #[arg(long)]
+        recipient: String,
+        /// Their function.
+        #[arg(long)]
+        function: String,
+        /// Their organisation.
+        #[arg(long)]
+        organisation: String,
+        /// Their e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Why they need early access.
+        #[arg(long)]
+        justification: String,
+        /// information or quality_assurance.
+        #[arg(long, default_value = "information")]
+        category: String,
+        /// How many hours before the release the window opens (1 to 24).
+        #[arg(long, default_value_t = 24)]
+        window_hours: i64,
+    },
+    /// Approve a release's list (head of service).
+    Approve {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show a release's list.
+    List {
+        /// The collection.
+        collection: String,
+        /// The release's slug.
+        slug: String,
+    },
+    /// Write the transmission to the ASP: the list as CSV and a PDF letter (with the access
+    /// log when asked), and record that it was generated.
+    Export {
+        #[command(flatten)]
+        target: Target,
+        /// The folder to write into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Add the log of every view and download of the embargo room.
+        #[arg(long)]
+        access_log: bool,
+    },
+    /// Record that the transmission was sent to the ASP.
+    Sent {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// Which release, and who acts.
+#[derive(clap::Args)]
+pub struct Target {
+    /// The collection (chiffres-cles, references-statistiques, infostat, infos-rapides).
+    collection: String,
+    /// The release's slug.
+    slug: String,
+    /// Who acts.
+    #[arg(long = "as", value_name = "USERNAME")]
+    user: String,
+}
+
+/// The transmission to the ASP of a release's list: (file name, media type, bytes) of the
+/// list as CSV, the PDF letter and, when asked, the access log as CSV.
+pub async fn asp_files(
+    store: &Store,
+    c: Collection,
+    slug: &str,
+    access_log: bool,
+    now: Timestamp,
+) -> Result<Vec<(String, &'static str, Vec<u8>)>> {
+    let release = store
+        .release(c, slug)
+        .await?
+        .with_context(|| format!("{c}/{slug} is not in the calendar"))?;
+    let list = store
+        .embargo_list(c, slug)
+        .await?
+        .with_context(|| format!("{c}/{slug} has no embargo list"))?;
+    let accesses = if access_log {
+        Some(
+            store
+                .embargo_accesses(c, slug)
+                .await?
+                .into_iter()
+                .map(|a| AspAccess {
+                    at: a.at,
+                    who: a.who,
+                    file: a.file,
+                    version: a.version,
+                    ip: a.ip,
+                    user_agent: a.user_agent,
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
+    let export = AspExport {
+        release: format!("{}, {}", release.title, c.label_fr()),
+        release_at: release.release_at,
+        window_hours: list.window_hours,
+        approved: list.approved_by.clone().zip(list.approved_at),
+        recipients: list
+            .recipients
+            .iter()
+            .map(|r| AspRecipient {
+                name: r.name.clone(),
+                function: r.function.clone(),
+                organisation: r.organisation.clone(),
+                email: r.email.clone(),
+                category: r.category.label_fr().to_string(),
+                justification: r.justification.clone(),
+                proposed: (r.added_by.clone(), r.added_at),
+            })
+            .collect(),
+        accesses,
+        generated_at: now,
+    };
+    let base = format!("{}-{slug}", c.slug());
+    let doc = letter(&export);
+    let pdf = justat_pdf::compile(&doc.source, &doc.files)
+        .map_err(|e| anyhow::anyhow!("the letter cannot be typeset: {e}"))?;
+    let mut files = vec![
+        (
+            format!("{base}-destinataires.csv"),
+            "text/csv; charset=utf-8",
+            recipients_csv(&export),
+        ),
+        (format!("{base}-lettre-asp.pdf"), "application/pdf", pdf),
+    ];
+    if let Some(a) = &export.accesses {
+        files.push((
+            format!("{base}-acces.csv"),
+            "text/csv; charset=utf-8",
+            accesses_csv(a),
+        ));
+    }
+    Ok(files)
+}
+
+/// Runs an embargo command.
+pub async fn run(config: &Config, command: EmbargoCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    let result = dispatch(&store, command).await;
+    store.close().await;
+    result
+}
+
+fn print_list(collection: Collection, slug: &str, list: &EmbargoList) {
+    println!(
+        "{collection}/{slug}: list {}{}, window {} h",
+        list.status.as_str(),
+        list.approved_by
+            .as_ref()
+            .map(|b| format!(" by {b}"))
+            .unwrap_or_default(),
+        list.window_hours
+    );
+    for r in &list.recipients {
+        println!(
+            "  {:<16} {} — {}, {} ({}): {}",
+            r.username,
+            r.name,
+            r.function,
+            r.organisation,
+            r.category.as_str(),
+            r.justification
+        );
+    }
+}
+
+async fn dispatch(store: &Store, command: EmbargoCommand) -> Result<()> {
+    let now = Timestamp::now();
+    match command {
+        EmbargoCommand::Add {
+            target,
+            recipient,
+            function,
+            organisation,
+            email,
+            justification,
+            category,
+            window_hours,
+        } => {
+            let c: Collection = target.collection.parse()?;
+            let who = store.user(&target.user).await?;
+            let category: RecipientCategory = category.parse().map_err(anyhow::Error::msg)?;
+            let list = store
+                .add_recipient(
+                    c,
+                    &target.slug,
+                    &NewRecipient {
+                        username: recipient,
+                        function,
+                        organisation,
+                        email,
+                        justification,
+                        category,
+                    },
+                    window_hours,
+                    who.role,
+                    &Actor::user(&target.user),
+                    now,
+                )
+                .await?;
+            print_list(c, &target.slug, &list);
+        }
+        EmbargoCommand::Approve { target } => {
+            let c: Collection = target.collection.parse()?;
+            let who = store.user(&target.user).await?;
+            let list = store
+                .approve_embargo_list(c, &target.slug, who.role, &Actor::user(&target.user), now)
+                .await?;
+            print_list(c, &target.slug, &list);
+        }
+        EmbargoCommand::List { collection, slug } => {
+            let c: Collection = collection.parse()?;
+            match store.embargo_list(c, &slug).await? {
+                Some(list) => print_list(c, &slug, &list),
+                None => println!("{c}/{slug}: no embargo list"),
+            }
+        }
+        EmbargoCommand::Export {
+            target,
+            out,
+            access_log,
+        } => {
+            let c: Collection = target.collection.parse()?;
+            let who = store.user(&target.user).await?;
+            if !who.role.allows(justat_model::Permission::ReadEmbargoLists) {
+                bail!("{} may not read embargo lists", target.user);
+            }
+            let written = asp_files(store, c, &target.slug, access_log, now).await?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            for (name, _, bytes) in &written {
+                std::fs::write(out.join(name), bytes)
+                    .with_context(|| format!("cannot write {name}"))?;
+                println!("{}", out.join(name).display());
+            }
+            store
+                .record_asp_export(c, &target.slug, false, &Actor::user(&target.user), now)
+                .await?;
+        }
+        EmbargoCommand::Sent { target } => {
+            let c: Collection = target.collection.parse()?;
+            let who = store.user(&target.user).await?;
+            if who.role != justat_model::Role::HeadOfService {
+                bail!("only the head of service records the transmission to the ASP");
+            }
+            store
+                .record_asp_export(c, &target.slug, true, &Actor::user(&target.user), now)
+                .await?;
+            println!(
+                "{c}/{}: transmission to the ASP recorded as sent",
+                target.slug
+            );
+        }
+    }
+    Ok(())
+}
