@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod codelist;
 pub mod embargo;
 pub mod french;
+pub mod incident;
 pub mod publication;
 pub mod role;
 pub mod session;

@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_embargo.sql"),
         postgres: include_str!("../migrations/postgres/0007_embargo.sql"),
     },
+    Migration {
+        version: 8,
+        name: "incidents",
+        sqlite: include_str!("../migrations/sqlite/0008_incidents.sql"),
+        postgres: include_str!("../migrations/postgres/0008_incidents.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.

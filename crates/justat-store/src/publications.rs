@@ -225,7 +225,8 @@ fn summary_of(row: &AnyRow) -> Result<VersionSummary, StoreError> {
 
 /// The instant a version is released at: its calendar release's when the calendar announces
 /// one (the calendar is the public promise; a different instant asked is refused), the instant
-/// asked otherwise. A correction of a published release is released when asked.
+/// asked otherwise. A correction of a published release is released when asked. No release
+/// while an incident of the collection waits for its review.
 async fn release_instant(
     w: &mut crate::audit::Write,
     collection: Collection,
@@ -233,6 +234,14 @@ async fn release_instant(
     asked: Option<Timestamp>,
     k: &str,
 ) -> Result<Timestamp, StoreError> {
+    if let Some((id, kind)) = crate::incidents::unreviewed(w.conn(), collection)
+        .await?
+        .first()
+    {
+        return Err(StoreError::Refused(format!(
+            "{k}: incident {id} ({kind}) of the collection must be reviewed by the head of service before its next release"
+        )));
+    }
     let planned =
         sqlx::query("SELECT status, release_at FROM releases WHERE collection = $1 AND slug = $2")
             .bind(collection.slug())
@@ -248,7 +257,8 @@ async fn release_instant(
     };
     match (planned, asked) {
         (Some((status, Some(t))), asked) if status == "confirmed" => match asked {
-            Some(a) if a != t => Err(StoreError::Refused(format!(
+            // Compared as stored (to the microsecond).
+            Some(a) if time::to_db(a) != time::to_db(t) => Err(StoreError::Refused(format!(
                 "{k}: the calendar announces its release for {}; change the date in the calendar rather than here",
                 justat_model::french::date_time(t)
             ))),

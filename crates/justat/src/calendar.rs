@@ -12,6 +12,7 @@ use justat_model::calendar::{
     CalendarChange, CalendarPolicy, Month, ReleaseStatus, Schedule, day_flags, paris_day,
     paris_instant,
 };
+use justat_model::incident::IncidentKind;
 use justat_model::publication::Collection;
 use justat_store::{Actor, NewRelease, Release, Store};
 use std::time::Duration;
@@ -287,6 +288,30 @@ fn print_list(all: &[Release]) {
     }
 }
 
+/// Records a late release in the incident register, once (a restarted scheduler finds it).
+async fn record_late(store: &Store, r: &Release, now: Timestamp) -> Result<()> {
+    let known = store.incidents().await?.iter().any(|i| {
+        i.collection == r.collection && i.slug == r.slug && i.kind == IncidentKind::LateRelease
+    });
+    if !known {
+        store
+            .report_incident(
+                r.collection,
+                &r.slug,
+                IncidentKind::LateRelease,
+                &format!(
+                    "La parution « {} » annoncée pour le {} n’était pas publique à cet instant.",
+                    r.title,
+                    r.when_fr()
+                ),
+                &Actor::system(),
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Records as published each confirmed release whose instant has come and whose publication
 /// is public; a release whose instant passed without a public publication is late, and said
 /// once in the log. What the public sees does not wait for this: every channel asks whether
@@ -323,6 +348,9 @@ pub async fn scheduler(store: Store) {
                         Ok(None) => {
                             if late.insert(r.id) {
                                 tracing::warn!(release = %r.uid, "release instant passed and its publication is not public: late release");
+                                if let Err(e) = record_late(&store, &r, now).await {
+                                    tracing::warn!(release = %r.uid, error = %e, "cannot record the late release in the incident register");
+                                }
                             }
                         }
                         Err(e) => tracing::warn!(error = %e, "cannot read a publication"),

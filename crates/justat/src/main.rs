@@ -6,6 +6,7 @@ mod calendar;
 mod config;
 mod demo;
 mod embargo;
+mod incident;
 mod jobs;
 mod production;
 mod publication;
@@ -98,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: embargo::EmbargoCommand,
     },
+    /// The incident register of releases: report, review, list.
+    Incident {
+        #[command(subcommand)]
+        command: incident::IncidentCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -169,6 +175,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Embargo { command } => embargo::run(&config, command)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Incident { command } => incident::run(&config, command)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Audit {

@@ -224,3 +224,121 @@ async fn recipients_and_lists_are_checked_and_nothing_changes_on_refusal(db: &Te
             .is_err()
     );
 }
+
+mod incidents {
+    use super::*;
+    use justat_model::incident::IncidentKind;
+
+    both_backends!(an_incident_blocks_the_next_release_of_its_collection_until_reviewed,);
+
+    async fn an_incident_blocks_the_next_release_of_its_collection_until_reviewed(db: &TestDb) {
+        let i = db
+            .store
+            .report_incident(
+                C,
+                "autre",
+                IncidentKind::Leak,
+                "Chiffres cités la veille",
+                &Actor::user("sophie"),
+                now(),
+            )
+            .await
+            .unwrap();
+        assert!(i.review.is_none());
+        assert!(
+            db.store
+                .report_incident(
+                    C,
+                    "autre",
+                    IncidentKind::Leak,
+                    " ",
+                    &Actor::user("sophie"),
+                    now()
+                )
+                .await
+                .is_err()
+        );
+        // A version of another publication of the same collection cannot be released.
+        let v = justat_store::NewVersion {
+            collection: C,
+            slug: SLUG.into(),
+            number: "1".into(),
+            title: "T".into(),
+            summary: String::new(),
+            theme: "T".into(),
+            period: "2025".into(),
+            authors: vec![],
+            keywords: vec![],
+            erratum: None,
+            html: String::new(),
+            sources: serde_json::json!({}),
+            figures: serde_json::json!([]),
+            provenance: serde_json::json!({"tables": {}}),
+            files: vec![],
+            content_hash: "ab".repeat(32),
+        };
+        let a = Actor::user("marc");
+        db.store.save_build(&v, &a, now()).await.unwrap();
+        use justat_model::publication::Action;
+        for (action, role) in [
+            (Action::Submit, Role::Statistician),
+            (Action::Approve, Role::HeadOfService),
+        ] {
+            db.store
+                .publication_action(C, SLUG, 1, action, role, &a, None, now())
+                .await
+                .unwrap();
+        }
+        let at = Some(now() + SignedDuration::from_hours(1));
+        let blocked = db
+            .store
+            .publication_action(
+                C,
+                SLUG,
+                1,
+                Action::Release,
+                Role::HeadOfService,
+                &a,
+                at,
+                now(),
+            )
+            .await;
+        assert!(
+            matches!(blocked, Err(StoreError::Refused(ref m)) if m.contains("reviewed")),
+            "{blocked:?}"
+        );
+        assert!(
+            db.store
+                .review_incident(i.id, "x", Role::Statistician, &a, now())
+                .await
+                .is_err()
+        );
+        let reviewed = db
+            .store
+            .review_incident(i.id, "Règles rappelées", Role::HeadOfService, &a, now())
+            .await
+            .unwrap();
+        assert_eq!(reviewed.reviewed_by.as_deref(), Some("marc"));
+        assert!(
+            db.store
+                .review_incident(i.id, "encore", Role::HeadOfService, &a, now())
+                .await
+                .is_err(),
+            "once"
+        );
+        db.store
+            .publication_action(
+                C,
+                SLUG,
+                1,
+                Action::Release,
+                Role::HeadOfService,
+                &a,
+                at,
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(db.store.incidents().await.unwrap().len(), 1);
+    }
+}

@@ -1,6 +1,6 @@
 //! The embargo lists as the service and the Autorité de la statistique publique (ASP) read
 //! them: each release's nominative list with its approval, the log of every access to the
-//! embargo room, and the transmission to the ASP (list as CSV, letter as PDF, access log),
+//! embargo room, the incident register, and the transmission to the ASP (list as CSV, letter as PDF, access log),
 //! prepared by the job runner — which typesets the letter — and downloaded here.
 
 use crate::AppState;
@@ -114,12 +114,35 @@ async fn lists(
             accesses,
         });
     }
+    let incidents: Vec<(i64, String, &'static str, String, String, String)> = state
+        .store
+        .incidents()
+        .await?
+        .into_iter()
+        .map(|i| {
+            (
+                i.id,
+                format!("{} — {}", i.collection.label_fr(), i.slug),
+                i.kind.label_fr(),
+                format!(
+                    "{} (signalé le {} par {})",
+                    i.description,
+                    french::date_time(i.reported_at),
+                    i.reported_by
+                ),
+                i.review.unwrap_or_else(|| {
+                    "À examiner : la prochaine parution de la collection attend cet examen".into()
+                }),
+                i.reviewed_at.map(french::date_time).unwrap_or_default(),
+            )
+        })
+        .collect();
     page(
         "admin/embargo_lists.html",
         "Listes d’accès anticipé",
         "admin",
         Some(&s),
-        context! { lists => crate::view::ser(&views) },
+        context! { lists => crate::view::ser(&views), incidents },
     )
 }
 

@@ -714,7 +714,10 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
         log.body
     );
     assert_eq!(s.get(&job.location(), Some(&paul.cookie)).await.status, 403);
-    assert!(jiff::Timestamp::now() < at, "the checks under embargo ran before the instant");
+    assert!(
+        jiff::Timestamp::now() < at,
+        "the checks under embargo ran before the instant"
+    );
 
     // At the instant the room closes and everyone gets the publication, with the list of
     // early accesses (function and organisation) beside it.
@@ -740,4 +743,85 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
     );
     s.stop().await;
     assert!(ok(p, &["audit", "verify"]).contains("OK"));
+}
+
+#[tokio::test]
+async fn a_late_release_is_registered_and_the_next_release_waits_for_its_review() {
+    let tmp = prepared();
+    let p = tmp.path();
+    // Announced, but the approved version is not scheduled: the instant passes without it.
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let at_s = at.to_string();
+    ok(
+        p,
+        &[
+            "calendar",
+            "announce",
+            "infos-rapides",
+            "condamnations-2024",
+            "--title",
+            "Condamnations",
+            "--at",
+            &at_s,
+            "--justification",
+            "Nouvelle série",
+            "--as",
+            "chef",
+        ],
+    );
+    let s = Server::serve_process(p).await;
+    let mut listed = String::new();
+    for _ in 0..100 {
+        listed = ok(p, &["incident", "list"]);
+        if listed.contains("late_release") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        listed.contains("late_release") && listed.contains("NOT REVIEWED"),
+        "{listed}"
+    );
+    // Recorded once, even by a restarted scheduler.
+    s.stop().await;
+    let s = Server::serve_process(p).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        ok(p, &["incident", "list"]).matches("late_release").count(),
+        1
+    );
+    s.stop().await;
+    let release = [
+        "publication",
+        "release",
+        "infos-rapides",
+        "condamnations-2024",
+        "--as",
+        "chef",
+        "--at",
+        &at_s,
+    ];
+    let waits = fails(p, &release);
+    assert!(waits.contains("must be reviewed"), "{waits}");
+    let by_statistician = fails(
+        p,
+        &["incident", "review", "1", "--review", "x", "--as", "sophie"],
+    );
+    assert!(
+        by_statistician.contains("head of service"),
+        "{by_statistician}"
+    );
+    ok(
+        p,
+        &[
+            "incident",
+            "review",
+            "1",
+            "--review",
+            "Validation tardive : la version est désormais validée la veille de la parution",
+            "--as",
+            "chef",
+        ],
+    );
+    ok(p, &release);
 }
