@@ -501,3 +501,57 @@ pageTest('the public calendar passes axe; its iCalendar parses and a date change
   await assertAccessible(page, 'search results');
   assertNoPageProblems(problems);
 });
+
+pageTest('the embargo recipient reads the release under embargo while the public sees nothing', async ({ page, problems }) => {
+  const publicPath = '/publications/references-statistiques/peines-selon-l-infraction-2024';
+  for (const path of [publicPath, `${publicPath}.pdf`, `${publicPath}/donnees.zip`]) {
+    assert.equal((await fetch(`${baseUrl}${path}`)).status, 404, `${path} is nothing to the public`);
+  }
+  const publicList = await (await fetch(`${baseUrl}/publications`)).text();
+  assert.ok(!publicList.includes('Les peines selon la nature'), 'not listed publicly');
+
+  await logIn(page, 'destinataire', 'justat-demo-destinataire');
+  await page.goto(`${baseUrl}/admin/embargo`);
+  await assertAccessible(page, 'embargo terms');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/admin/embargo'),
+    page.getByRole('button', { name: 'J’accepte les conditions de l’embargo' }).click(),
+  ]);
+  await assertAccessible(page, 'embargo room');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.startsWith('/admin/embargo/references-statistiques/')),
+    page.locator('table a').first().click(),
+  ]);
+  assert.equal(await page.getByRole('heading', { level: 2, name: /Sous embargo jusqu’au/ }).count(), 1);
+  assert.ok((await page.getByText('Claire Dubois').count()) >= 1, 'marked with her name');
+  assert.ok((await page.locator('table caption').count()) >= 1, 'the tables have their captions');
+  await assertAccessible(page, 'publication under embargo');
+  const pdf = await page.request.get(`${baseUrl}/admin/embargo/references-statistiques/peines-selon-l-infraction-2024/fichiers/publication.pdf`);
+  assert.equal(pdf.status(), 200);
+  assert.ok((await pdf.body()).subarray(0, 5).toString() === '%PDF-', 'the PDF under embargo');
+  assertNoPageProblems(problems);
+});
+
+pageTest('the ASP reads the embargo list and its access log, and downloads the transmission', async ({ page, problems }) => {
+  await logIn(page, 'asp', 'justat-demo-asp');
+  await page.goto(`${baseUrl}/admin/listes-embargo`);
+  assert.ok((await page.getByText('Claire Dubois').count()) >= 1, 'the nominative list');
+  assert.ok((await page.getByRole('heading', { level: 2, name: 'Registre des incidents' }).count()) === 1);
+  await assertAccessible(page, 'embargo lists');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.startsWith('/admin/listes-embargo/transmission/')),
+    page.getByRole('button', { name: /Préparer la transmission à l’ASP/ }).first().click(),
+  ]);
+  const letter = page.getByRole('link', { name: /lettre-asp\.pdf/ });
+  await letter.waitFor({ state: 'visible', timeout: 60_000 });
+  await assertAccessible(page, 'transmission to the ASP');
+  const href = await letter.getAttribute('href');
+  const res = await page.request.get(`${baseUrl}${href}`);
+  assert.equal(res.status(), 200);
+  assert.equal(res.headers()['content-type'], 'application/pdf');
+  const pdfFile = join(dataDir, 'lettre-asp.pdf');
+  writeFileSync(pdfFile, await res.body());
+  const text = execFileSync('pdftotext', [pdfFile, '-'], { encoding: 'utf8' });
+  assert.ok(text.includes('Claire Dubois'), 'the letter names the recipient');
+  assertNoPageProblems(problems);
+});
