@@ -526,9 +526,20 @@ pageTest('the embargo recipient reads the release under embargo while the public
   assert.ok((await page.getByText('Claire Dubois').count()) >= 1, 'marked with her name');
   assert.ok((await page.locator('table caption').count()) >= 1, 'the tables have their captions');
   await assertAccessible(page, 'publication under embargo');
-  const pdf = await page.request.get(`${baseUrl}/admin/embargo/references-statistiques/peines-selon-l-infraction-2024/fichiers/publication.pdf`);
-  assert.equal(pdf.status(), 200);
-  assert.ok((await pdf.body()).subarray(0, 5).toString() === '%PDF-', 'the PDF under embargo');
+  // Her own copy of the PDF, stamped with the embargo's end and her name by the job runner.
+  const pdfUrl = `${baseUrl}/admin/embargo/references-statistiques/peines-selon-l-infraction-2024/fichiers/publication.pdf`;
+  let copy;
+  for (let i = 0; i < 150 && !copy; i++) {
+    const r = await page.request.get(pdfUrl);
+    assert.equal(r.status(), 200);
+    if (r.headers()['content-type'] === 'application/pdf') copy = await r.body();
+    else await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.ok(copy, 'the stamped copy is ready');
+  const copyFile = join(dataDir, 'exemplaire.pdf');
+  writeFileSync(copyFile, copy);
+  const stamped = execFileSync('pdftotext', [copyFile, '-'], { encoding: 'utf8' });
+  assert.ok(stamped.includes('Sous embargo jusqu') && stamped.includes('Claire Dubois'), 'the PDF carries the embargo and her name');
   assertNoPageProblems(problems);
 });
 

@@ -12,6 +12,13 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
+/// The number of pages of a PDF (to place each of them again, stamped).
+pub fn page_count(pdf: &[u8]) -> Result<usize, PdfError> {
+    hayro_syntax::Pdf::new(std::sync::Arc::new(pdf.to_vec()))
+        .map(|p| p.pages().len())
+        .map_err(|e| PdfError(format!("not a readable PDF: {e:?}")))
+}
+
 /// Why a PDF could not be made: Typst's messages, for the build's error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("cannot typeset the PDF: {0}")]
@@ -117,6 +124,19 @@ mod tests {
         )
         .unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn a_pdf_placed_page_by_page_under_a_banner_keeps_its_pages() {
+        let original = compile("Page un\n#pagebreak()\nPage deux\n", &[]).unwrap();
+        assert_eq!(page_count(&original).unwrap(), 2);
+        let stamped = compile(
+            "#set page(margin: 0pt)\n#for n in range(1, 3) { place(image(\"o.pdf\", page: n)); place(top, text(\"Sous embargo\")); if n < 2 { pagebreak() } }\n",
+            &[("o.pdf".into(), original)],
+        )
+        .unwrap();
+        assert_eq!(page_count(&stamped).unwrap(), 2);
+        assert!(page_count(b"not a pdf").is_err());
     }
 
     #[test]

@@ -30,6 +30,24 @@ pub fn lit(s: &str) -> String {
     out
 }
 
+/// The name under which [`stamped`] expects the PDF it stamps.
+pub const STAMPED_ORIGINAL: &str = "original.pdf";
+
+/// The Typst source of a PDF of `pages` A4 pages (given as [`STAMPED_ORIGINAL`]) with `banner`
+/// at the top of every page: a recipient's copy under embargo.
+pub fn stamped(pages: usize, banner: &str) -> String {
+    format!(
+        "#set page(paper: \"a4\", margin: 0pt)\n\
+         #for n in range(1, {pages} + 1) {{\n\
+         \x20 place(image({original}, page: n, width: 100%, height: 100%))\n\
+         \x20 place(top + center, dy: 2.5mm, box(fill: rgb(\"#fff4e5\"), stroke: 0.6pt + rgb(\"#b34000\"), inset: 4pt, text(size: 8pt, fill: rgb(\"#b34000\"), weight: \"bold\", {banner})))\n\
+         \x20 if n < {pages} {{ pagebreak() }}\n\
+         }}\n",
+        original = lit(STAMPED_ORIGINAL),
+        banner = lit(banner),
+    )
+}
+
 /// Markdown as Typst content: headings, paragraphs, emphasis, lists, links.
 pub fn markdown(text: &str) -> String {
     let mut out = String::new();

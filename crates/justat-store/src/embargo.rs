@@ -394,6 +394,67 @@ impl Store {
             .collect()
     }
 
+    /// The SHA-256 of `username`'s stamped copy of a version's PDF, if it was made.
+    pub async fn embargo_copy(
+        &self,
+        collection: Collection,
+        slug: &str,
+        username: &str,
+        version: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(release) = self.release(collection, slug).await? else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "SELECT sha256 FROM embargo_copies WHERE release_id = $1 AND username = $2 AND version = $3",
+        )
+        .bind(release.id)
+        .bind(username)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| r.try_get("sha256").map_err(StoreError::from))
+        .transpose()
+    }
+
+    /// Records `username`'s stamped copy of a version's PDF (put in the lake); a second copy
+    /// of the same version keeps the first.
+    pub async fn record_embargo_copy(
+        &self,
+        collection: Collection,
+        slug: &str,
+        username: &str,
+        version: i64,
+        sha256: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let k = key(collection, slug);
+        let release =
+            self.release(collection, slug)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "release",
+                    key: k.clone(),
+                })?;
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO embargo_copies (release_id, username, version, sha256, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (release_id, username, version) DO NOTHING",
+        )
+        .bind(release.id)
+        .bind(username)
+        .bind(version)
+        .bind(sha256)
+        .bind(time::to_db(now))
+        .execute(w.conn())
+        .await?;
+        w.record(
+            AuditRecord::new(&Actor::system(), "embargo.copy", format!("{k}/v{version}"))
+                .with(json!({ "recipient": username, "sha256": sha256 })),
+        );
+        w.commit(now).await
+    }
+
     /// Records that `username` accepted the embargo terms (once: a second acceptance keeps the
     /// first instant).
     pub async fn accept_embargo_terms(

@@ -140,6 +140,21 @@ impl Store {
         self.job(id).await
     }
 
+    /// The latest job of `kind` that `username` asked for, if any.
+    pub async fn latest_job(&self, kind: &str, username: &str) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id FROM jobs WHERE kind = $1 AND created_by = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(kind)
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.job(r.try_get("id")?).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Takes the oldest queued job, if any, and marks it running.
     pub async fn claim_job(&self, now: Timestamp) -> Result<Option<Job>, StoreError> {
         let mut w = self.begin_write().await?;

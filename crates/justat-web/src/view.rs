@@ -42,6 +42,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/publication_editor.html",
     "admin/embargo.html",
     "admin/embargo_publication.html",
+    "admin/embargo_copy.html",
     "admin/embargo_lists.html",
     "admin/embargo_transmission.html",
 );

@@ -2,6 +2,7 @@
 //! runs, publications built or previewed from the editor, transmissions to the ASP), one job at a time, recording progress for the job's page.
 
 use crate::config::Config;
+use anyhow::Context;
 use justat_engine::chain::{Chain, RunOptions, run_chain};
 use justat_engine::ingest::add_delivery;
 use justat_engine::source::Source;
@@ -142,6 +143,44 @@ async fn execute(
             .await
             .map_err(|e: anyhow::Error| format!("{e:#}"))
         }
+        "embargo_copy" => async {
+            let c: justat_model::Collection = job.params["collection"]
+                .as_str()
+                .unwrap_or_default()
+                .parse()?;
+            let slug = job.params["slug"].as_str().unwrap_or_default();
+            let version = job.params["version"].as_i64().unwrap_or(0);
+            let banner = job.params["banner"].as_str().unwrap_or_default();
+            let v = store
+                .publication_version(c, slug, Some(version))
+                .await?
+                .context("no such version")?;
+            let f = v
+                .file(justat_render::PDF_NAME)
+                .context("the version has no PDF")?;
+            let original =
+                std::fs::read(lake.path(justat_store::LakeKind::Publication, &f.sha256, "pdf"))?;
+            let pages = justat_pdf::page_count(&original)?;
+            let source = justat_render::typst::stamped(pages, banner);
+            let copy = justat_pdf::compile(
+                &source,
+                &[(justat_render::typst::STAMPED_ORIGINAL.to_string(), original)],
+            )?;
+            let sha = lake.put_bytes(justat_store::LakeKind::Transmission, &copy, "pdf")?;
+            store
+                .record_embargo_copy(
+                    c,
+                    slug,
+                    &job.created_by,
+                    version,
+                    sha.as_str(),
+                    jiff::Timestamp::now(),
+                )
+                .await?;
+            Ok(serde_json::json!({ "sha256": sha.to_string() }))
+        }
+        .await
+        .map_err(|e: anyhow::Error| format!("{e:#}")),
         "asp_export" => async {
             let c: justat_model::Collection = job.params["collection"]
                 .as_str()

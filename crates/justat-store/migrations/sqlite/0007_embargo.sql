@@ -27,6 +27,16 @@ CREATE TABLE embargo_recipients (
     UNIQUE (release_id, username)
 );
 
+-- Each recipient's own copy of a release's PDF, stamped with the embargo's end and their name.
+CREATE TABLE embargo_copies (
+    release_id  BIGINT NOT NULL REFERENCES releases(id),
+    username    TEXT NOT NULL,
+    version     BIGINT NOT NULL,
+    sha256      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (release_id, username, version)
+);
+
 CREATE TABLE embargo_terms (
     username     TEXT PRIMARY KEY,
     accepted_at  TEXT NOT NULL

@@ -263,16 +263,97 @@ async fn read(
     )
 }
 
+/// The job kind the binary's job runner stamps a recipient's copy of a PDF for.
+pub const COPY_JOB: &str = "embargo_copy";
+
+/// The name of a version's PDF among its files.
+const PDF_NAME: &str = "publication.pdf";
+
 async fn download(
     State(state): State<AppState>,
     Require(s, ..): Require<ReadUnderEmbargo>,
     meta: ClientMeta,
     Path((collection, slug, file)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {
-    let (_, v, _, _) = granted(&state, &s, &collection, &slug).await?;
+    let (_, v, recipient, closes) = granted(&state, &s, &collection, &slug).await?;
     if v.file(&file).is_none() {
         return Err(WebError::NotFound);
     }
+    if file != PDF_NAME {
+        log_access(&state, &s, &v, &file, &meta).await?;
+        return crate::routes::publications::serve_file(&state, &v, &file);
+    }
+    // The PDF is the recipient's own copy, stamped with the embargo's end and their name,
+    // made once by the job runner (which typesets); until then this page waits for it.
+    let copy = state
+        .store
+        .embargo_copy(v.collection, &v.slug, &s.user.username, v.version)
+        .await?;
+    let Some(sha) = copy else {
+        let last = state
+            .store
+            .latest_job(COPY_JOB, &s.user.username)
+            .await?
+            .filter(|j| j.params["slug"] == v.slug.as_str() && j.params["version"] == v.version);
+        match last.as_ref().map(|j| j.status) {
+            // Being made: wait for it rather than ask again.
+            Some(justat_store::JobStatus::Queued | justat_store::JobStatus::Running) => {}
+            Some(justat_store::JobStatus::Failed) => {
+                return Err(WebError::Internal(format!(
+                    "the stamped copy failed: {}",
+                    last.and_then(|j| j.error).unwrap_or_default()
+                )));
+            }
+            _ => {
+                state
+                    .store
+                    .enqueue_job(
+                COPY_JOB,
+                serde_json::json!({
+                    "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
+                    "banner": format!(
+                        "Sous embargo jusqu’au {} — exemplaire de {} ({}) — ne pas diffuser",
+                        french::date_time(closes), recipient.name, recipient.organisation
+                    ),
+                }),
+                        &Actor::user(&s.user.username),
+                        Timestamp::now(),
+                    )
+                    .await?;
+            }
+        }
+        return Ok(page(
+            "admin/embargo_copy.html",
+            "Préparation de votre exemplaire",
+            "admin",
+            Some(&s),
+            context! { href => format!("/admin/embargo/{collection}/{slug}/fichiers/{file}") },
+        )?
+        .into_response());
+    };
     log_access(&state, &s, &v, &file, &meta).await?;
-    crate::routes::publications::serve_file(&state, &v, &file)
+    let path = justat_store::Lake::new(&state.config.data_dir).path(
+        justat_store::LakeKind::Transmission,
+        &sha,
+        "pdf",
+    );
+    let bytes = std::fs::read(&path)
+        .map_err(|e| WebError::Internal(format!("cannot read {}: {e}", path.display())))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}-v{}-embargo-{}.pdf\"",
+                    v.slug, v.version, s.user.username
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

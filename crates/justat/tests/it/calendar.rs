@@ -622,8 +622,35 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
     assert_eq!(read.status, 200);
     assert!(read.body.contains("Sous embargo jusqu’au") && read.body.contains("Claire Dubois"));
     assert!(read.body.contains(TITLE_WORDS));
-    let file = s.get(&pdf, Some(&claire.cookie)).await;
-    assert_eq!(file.status, 200);
+    // Her own copy of the PDF, stamped by the job runner: the page waits for it.
+    let mut copy = Vec::new();
+    for _ in 0..300 {
+        let r = s
+            .client
+            .get(format!("{}{pdf}", s.base))
+            .header("cookie", &claire.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        if r.headers()["content-type"] == "application/pdf" {
+            copy = r.bytes().await.unwrap().to_vec();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let copy_file = p.join("copie.pdf");
+    std::fs::write(&copy_file, &copy).unwrap();
+    let stamped = std::process::Command::new("pdftotext")
+        .arg(&copy_file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    let stamped = String::from_utf8_lossy(&stamped.stdout);
+    assert!(
+        stamped.contains("Sous embargo jusqu") && stamped.contains("Claire Dubois"),
+        "every page carries the embargo and her name: {stamped}"
+    );
     // Nobody else: another recipient, a statistician, a logged-out user, the public.
     assert_eq!(s.get(&page, Some(&paul.cookie)).await.status, 404);
     assert_eq!(s.get(&pdf, Some(&paul.cookie)).await.status, 404);
