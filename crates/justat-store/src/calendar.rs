@@ -237,13 +237,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Release, StoreError> {
         let k = key(collection, slug);
-        let current =
-            self.release(collection, slug)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "release",
-                    key: k.clone(),
-                })?;
+        let current = self.existing_release(collection, slug).await?;
         let (next, line) = apply(current.state(), change, role, now)?;
         let mut w = self.begin_write().await?;
         let (month, at) = schedule_columns(next.schedule);
@@ -334,6 +328,20 @@ impl Store {
             }
             None => Ok(None),
         }
+    }
+
+    /// The release of a publication, or `NotFound`.
+    pub(crate) async fn existing_release(
+        &self,
+        collection: Collection,
+        slug: &str,
+    ) -> Result<Release, StoreError> {
+        self.release(collection, slug)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "release",
+                key: key(collection, slug),
+            })
     }
 
     async fn release_by_id(&self, id: i64) -> Result<Release, StoreError> {

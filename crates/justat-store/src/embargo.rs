@@ -138,13 +138,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         let k = key(collection, slug);
-        let r = self
-            .release(collection, slug)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "release",
-                key: k.clone(),
-            })?;
+        let r = self.existing_release(collection, slug).await?;
         if r.status.is_final() || r.release_at.is_some_and(|t| t <= now) {
             return Err(StoreError::Refused(format!(
                 "{k} is {} : its embargo list can no longer change",
@@ -429,13 +423,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let k = key(collection, slug);
-        let release =
-            self.release(collection, slug)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "release",
-                    key: k.clone(),
-                })?;
+        let release = self.existing_release(collection, slug).await?;
         let mut w = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO embargo_copies (release_id, username, version, sha256, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -503,13 +491,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let k = key(collection, slug);
-        let release =
-            self.release(collection, slug)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "release",
-                    key: k.clone(),
-                })?;
+        let release = self.existing_release(collection, slug).await?;
         let mut w = self.begin_write().await?;
         let done = if sent {
             sqlx::query("UPDATE embargo_lists SET sent_at = $1 WHERE release_id = $2 AND exported_at IS NOT NULL")

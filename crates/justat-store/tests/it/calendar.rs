@@ -3,7 +3,7 @@ use jiff::SignedDuration;
 use justat_model::Role;
 use justat_model::calendar::{CalendarChange, CalendarPolicy, ReleaseStatus, Schedule};
 use justat_model::publication::{Action, Collection, VersionState};
-use justat_store::{Actor, NewRelease, NewVersion, StoreError};
+use justat_store::{Actor, NewRelease, StoreError};
 
 both_backends!(
     a_release_is_announced_confirmed_moved_and_published_with_its_history,
@@ -42,24 +42,7 @@ async fn change(
 
 /// A version of the publication, approved and ready to be released.
 async fn approved_version(db: &TestDb) {
-    let v = NewVersion {
-        collection: C,
-        slug: SLUG.into(),
-        number: "3".into(),
-        title: "Orientations".into(),
-        summary: String::new(),
-        theme: "Orientations".into(),
-        period: "2025".into(),
-        authors: vec!["A".into()],
-        keywords: vec![],
-        erratum: None,
-        html: "<p>x</p>".into(),
-        sources: serde_json::json!({}),
-        figures: serde_json::json!([]),
-        provenance: serde_json::json!({"tables": {}}),
-        files: vec![],
-        content_hash: "ab".repeat(32),
-    };
+    let v = crate::harness::built(C, SLUG);
     let a = Actor::user("sophie");
     db.store.save_build(&v, &a, now()).await.unwrap();
     for (action, role) in [

@@ -259,24 +259,7 @@ mod incidents {
                 .is_err()
         );
         // A version of another publication of the same collection cannot be released.
-        let v = justat_store::NewVersion {
-            collection: C,
-            slug: SLUG.into(),
-            number: "1".into(),
-            title: "T".into(),
-            summary: String::new(),
-            theme: "T".into(),
-            period: "2025".into(),
-            authors: vec![],
-            keywords: vec![],
-            erratum: None,
-            html: String::new(),
-            sources: serde_json::json!({}),
-            figures: serde_json::json!([]),
-            provenance: serde_json::json!({"tables": {}}),
-            files: vec![],
-            content_hash: "ab".repeat(32),
-        };
+        let v = crate::harness::built(C, SLUG);
         let a = Actor::user("marc");
         db.store.save_build(&v, &a, now()).await.unwrap();
         use justat_model::publication::Action;

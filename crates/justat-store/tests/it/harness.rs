@@ -119,3 +119,28 @@ macro_rules! both_backends {
         }
     )*};
 }
+
+/// A built version of a publication, as a build would save it (no files).
+pub fn built(
+    collection: justat_model::publication::Collection,
+    slug: &str,
+) -> justat_store::NewVersion {
+    justat_store::NewVersion {
+        collection,
+        slug: slug.into(),
+        number: "1".into(),
+        title: "Titre".into(),
+        summary: String::new(),
+        theme: "Thème".into(),
+        period: "2025".into(),
+        authors: vec!["A".into()],
+        keywords: vec![],
+        erratum: None,
+        html: "<p>x</p>".into(),
+        sources: serde_json::json!({}),
+        figures: serde_json::json!([]),
+        provenance: serde_json::json!({"tables": {}}),
+        files: vec![],
+        content_hash: "ab".repeat(32),
+    }
+}

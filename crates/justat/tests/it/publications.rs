@@ -17,7 +17,7 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     text(&o)
 }
 
-const PUBLICATION: &str = "+++
+pub(crate) const PUBLICATION: &str = "+++
 collection = \"infos-rapides\"
 number = \"9\"
 slug = \"condamnations-2024\"
@@ -33,7 +33,7 @@ lecture: En 2024, {{ valeur groupes ligne=G_BIENS }} condamnations ont sanctionn
 :::
 ";
 
-const TABLES: &str = "[[table]]
+pub(crate) const TABLES: &str = "[[table]]
 name = \"groupes\"
 title = \"Condamnations selon la nature de l'infraction en 2024\"
 cube = \"cjn_convictions\"
