@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/publish: every publication of the demo as ten yearly editions (4 collections, 6
-# publications a year: 60 builds), each built in all its formats — page, SVG charts, PDF, CSV,
+# bench/publish: every publication of the demo as ten yearly editions (4 collections, every
+# folder of publications/ each year: 70 builds), each built in all its formats — page, SVG charts, PDF, CSV,
 # French CSV, XLSX, zip — from cubes of 15 years of synthetic data, its tables protected and
 # audited. Prints the time and peak memory of each build, and the total.
 #
