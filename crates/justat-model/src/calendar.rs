@@ -454,6 +454,9 @@ pub struct CalendarPolicy {
     pub lead_months: i8,
     /// Each collection's standard release hour and minute, Paris time.
     pub standard_time: Vec<(Collection, i8, i8)>,
+    /// How many hours before a release of each collection its embargo window opens (at most
+    /// [`crate::embargo::MAX_WINDOW_HOURS`]).
+    pub embargo_hours: Vec<(Collection, i64)>,
 }
 
 impl Default for CalendarPolicy {
@@ -462,6 +465,10 @@ impl Default for CalendarPolicy {
             essential: vec![Collection::ChiffresCles, Collection::InfosRapides],
             lead_months: 12,
             standard_time: Collection::ALL.iter().map(|c| (*c, 12, 0)).collect(),
+            embargo_hours: Collection::ALL
+                .iter()
+                .map(|c| (*c, crate::embargo::MAX_WINDOW_HOURS))
+                .collect(),
         }
     }
 }
@@ -473,6 +480,14 @@ impl CalendarPolicy {
             .iter()
             .find(|(k, ..)| *k == c)
             .map_or((12, 0), |(_, h, m)| (*h, *m))
+    }
+
+    /// How many hours before a release of `c` its embargo window opens.
+    pub fn embargo_hours(&self, c: Collection) -> i64 {
+        self.embargo_hours
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map_or(crate::embargo::MAX_WINDOW_HOURS, |(_, h)| *h)
     }
 
     /// Why announcing a release of `collection` for `schedule` at `now` needs a justification:

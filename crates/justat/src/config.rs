@@ -43,6 +43,9 @@ pub struct Config {
     /// Publish the names of early-access recipients beside a released publication (their
     /// function and organisation always are).
     pub embargo_publish_names: bool,
+    /// How many hours before a release its embargo window opens (1 to 24): `H` for every
+    /// collection, then `collection=H` overrides (comma-separated).
+    pub embargo_hours: String,
 }
 
 impl Default for Config {
@@ -62,6 +65,7 @@ impl Default for Config {
             essential_collections: "chiffres-cles,infos-rapides".into(),
             release_times: "12:00".into(),
             embargo_publish_names: false,
+            embargo_hours: "24".into(),
         }
     }
 }
@@ -103,6 +107,7 @@ const KEYS: &[&str] = &[
     "essential_collections",
     "release_times",
     "embargo_publish_names",
+    "embargo_hours",
 ];
 
 impl Config {
@@ -228,6 +233,35 @@ impl Config {
                     let (h, m) = time(part)?;
                     for entry in &mut policy.standard_time {
                         (entry.1, entry.2) = (h, m);
+                    }
+                }
+            }
+        }
+        let mut parts: Vec<&str> = self.embargo_hours.split(',').map(str::trim).collect();
+        parts.sort_by_key(|p| p.contains('='));
+        let hours = |h: &str| -> Result<i64> {
+            let h: i64 = h
+                .trim()
+                .parse()
+                .with_context(|| format!("embargo_hours: `{h}` is not a number of hours"))?;
+            if !(1..=justat_model::embargo::MAX_WINDOW_HOURS).contains(&h) {
+                bail!("embargo_hours: an embargo window lasts 1 to 24 hours, not {h}");
+            }
+            Ok(h)
+        };
+        for part in parts {
+            match part.split_once('=') {
+                Some((c, h)) => {
+                    let c: Collection = c.trim().parse().context("embargo_hours")?;
+                    let h = hours(h)?;
+                    policy.embargo_hours.retain(|(k, _)| *k != c);
+                    policy.embargo_hours.push((c, h));
+                }
+                None if part.is_empty() => {}
+                None => {
+                    let h = hours(part)?;
+                    for entry in &mut policy.embargo_hours {
+                        entry.1 = h;
                     }
                 }
             }
@@ -384,5 +418,19 @@ mod tests {
             ..Config::default()
         };
         assert!(c.calendar_policy().is_err());
+        let c = Config {
+            embargo_hours: "infos-rapides=2,12".into(),
+            ..Config::default()
+        };
+        let p = c.calendar_policy().unwrap();
+        assert_eq!(p.embargo_hours(Collection::InfosRapides), 2);
+        assert_eq!(p.embargo_hours(Collection::Infostat), 12);
+        for bad in ["48", "0", "infostat=25", "x"] {
+            let c = Config {
+                embargo_hours: bad.into(),
+                ..Config::default()
+            };
+            assert!(c.calendar_policy().is_err(), "{bad}");
+        }
     }
 }

@@ -522,7 +522,7 @@ async fn prepare_embargo(config: &Config, store: &Store) -> Result<()> {
                 justification: "Préparer les éléments de réponse du ministère à la parution".into(),
                 category: justat_model::embargo::RecipientCategory::Information,
             },
-            24,
+            policy.embargo_hours(c),
             Role::Statistician,
             &statistician,
             now,

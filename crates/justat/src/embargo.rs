@@ -7,6 +7,7 @@ use crate::serve::open_store;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
+use justat_model::calendar::CalendarPolicy;
 use justat_model::embargo::RecipientCategory;
 use justat_model::publication::Collection;
 use justat_render::asp::{
@@ -40,9 +41,10 @@ pub enum EmbargoCommand {
         /// information or quality_assurance.
         #[arg(long, default_value = "information")]
         category: String,
-        /// How many hours before the release the window opens (1 to 24).
-        #[arg(long, default_value_t = 24)]
-        window_hours: i64,
+        /// How many hours before the release the window opens (1 to 24); the collection's
+        /// setting (`embargo_hours`) by default.
+        #[arg(long)]
+        window_hours: Option<i64>,
     },
     /// Approve a release's list (head of service).
     Approve {
@@ -168,8 +170,9 @@ pub async fn asp_files(
 
 /// Runs an embargo command.
 pub async fn run(config: &Config, command: EmbargoCommand) -> Result<()> {
+    let policy = config.calendar_policy()?;
     let store = open_store(config).await?;
-    let result = dispatch(&store, command).await;
+    let result = dispatch(&store, &policy, command).await;
     store.close().await;
     result
 }
@@ -197,7 +200,7 @@ fn print_list(collection: Collection, slug: &str, list: &EmbargoList) {
     }
 }
 
-async fn dispatch(store: &Store, command: EmbargoCommand) -> Result<()> {
+async fn dispatch(store: &Store, policy: &CalendarPolicy, command: EmbargoCommand) -> Result<()> {
     let now = Timestamp::now();
     match command {
         EmbargoCommand::Add {
@@ -213,6 +216,7 @@ async fn dispatch(store: &Store, command: EmbargoCommand) -> Result<()> {
             let c: Collection = target.collection.parse()?;
             let who = store.user(&target.user).await?;
             let category: RecipientCategory = category.parse().map_err(anyhow::Error::msg)?;
+            let window_hours = window_hours.unwrap_or(policy.embargo_hours(c));
             let list = store
                 .add_recipient(
                     c,

@@ -532,9 +532,11 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
     add_account(p, "claire", "embargo_recipient", "Claire Dubois");
     add_account(p, "paul", "embargo_recipient", "Paul Martin");
     add_account(p, "autorite", "asp", "Autorité de la statistique publique");
-    // Time enough for every check before the instant on a loaded machine.
-    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(45);
-    schedule_at(p, at);
+    // First announced 30 hours ahead: outside the 24-hour window.
+    schedule_at(
+        p,
+        jiff::Timestamp::now() + jiff::SignedDuration::from_hours(30),
+    );
     let target = ["infos-rapides", "condamnations-2024"];
     let add = |who: &str| {
         vec![
@@ -596,6 +598,31 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
     ok(
         p,
         &["embargo", "approve", target[0], target[1], "--as", "chef"],
+    );
+    assert_eq!(
+        s.get(&page, Some(&claire.cookie)).await.status,
+        404,
+        "before the window"
+    );
+    let room = s.get("/admin/embargo", Some(&claire.cookie)).await;
+    assert!(room.body.contains("Accès à partir du"), "{}", room.body);
+    // Brought forward (time enough for every check before the instant on a loaded machine):
+    // the window is open, and the scheduled version moved with the release.
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(45);
+    ok(
+        p,
+        &[
+            "calendar",
+            "move",
+            target[0],
+            target[1],
+            "--at",
+            &at.to_string(),
+            "--reason",
+            "Avancée (test)",
+            "--as",
+            "chef",
+        ],
     );
 
     // The listed recipient reads, marked with the embargo's end and her name; logged.
