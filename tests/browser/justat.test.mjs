@@ -566,3 +566,16 @@ pageTest('the ASP reads the embargo list and its access log, and downloads the t
   assert.ok(text.includes('Claire Dubois'), 'the letter names the recipient');
   assertNoPageProblems(problems);
 });
+
+pageTest('the head of service manages the calendar in the back office', async ({ page, problems }) => {
+  await logIn(page, 'chef', 'justat-demo-chef');
+  const res = await page.goto(`${baseUrl}/admin/calendrier`);
+  assert.equal(res?.status(), 200);
+  assert.ok((await page.locator('table caption').count()) >= 1, 'the releases table has its caption');
+  assert.ok((await page.getByText('Confirmer la date').count()) >= 1, 'a provisional release can be confirmed');
+  await assertAccessible(page, 'back-office calendar');
+  // Open a change form, as a user would, and scan it too.
+  await page.locator('details summary').first().click();
+  await assertAccessible(page, 'back-office calendar with a change form open');
+  assertNoPageProblems(problems);
+});

@@ -52,6 +52,8 @@ pub struct WebConfig {
     /// Publish the names of early-access recipients beside a released publication (their
     /// function and organisation always are).
     pub publish_embargo_names: bool,
+    /// The release calendar's rules (essential collections, standard times, embargo windows).
+    pub calendar: justat_model::calendar::CalendarPolicy,
 }
 
 impl Default for WebConfig {
@@ -66,6 +68,7 @@ impl Default for WebConfig {
             upload_dir: std::env::temp_dir().join("justat-uploads"),
             public_url: String::new(),
             publish_embargo_names: false,
+            calendar: justat_model::calendar::CalendarPolicy::default(),
             data_dir: std::path::PathBuf::from("justat-data"),
         }
     }
@@ -119,7 +122,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::publications_admin::router())
                 .merge(routes::publication_editor::router())
                 .merge(routes::embargo::router())
-                .merge(routes::embargo_lists::router()),
+                .merge(routes::embargo_lists::router())
+                .merge(routes::calendar_admin::router()),
         )
         .merge(routes::calendar::router())
         .route("/api/v1/openapi.json", axum::routing::get(assets::openapi))

@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/embargo_publication.html",
     "admin/embargo_copy.html",
     "admin/embargo_lists.html",
+    "admin/calendar.html",
     "admin/embargo_transmission.html",
 );
 

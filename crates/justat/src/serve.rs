@@ -26,6 +26,8 @@ pub async fn open_store(config: &Config) -> Result<Store> {
 
 fn web_config(config: &Config) -> WebConfig {
     WebConfig {
+        // Checked when the configuration was loaded.
+        calendar: config.calendar_policy().unwrap_or_default(),
         session: SessionPolicy {
             idle: SignedDuration::from_mins(i64::from(config.session_idle_minutes)),
             absolute: SignedDuration::from_hours(i64::from(config.session_absolute_hours)),

@@ -62,6 +62,14 @@ const SECTIONS: &[(Permission, Section)] = &[
         },
     ),
     (
+        Permission::Produce,
+        Section {
+            href: "/admin/calendrier",
+            title: "Calendrier des parutions",
+            description: "Annoncer les parutions, confirmer, déplacer ou annuler une date avec son motif public.",
+        },
+    ),
+    (
         Permission::ReadUnderEmbargo,
         Section {
             href: "/admin/embargo",

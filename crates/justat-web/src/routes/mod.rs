@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod calendar;
+pub mod calendar_admin;
 pub mod embargo;
 pub mod embargo_lists;
 pub mod login;

@@ -860,3 +860,112 @@ async fn a_late_release_is_registered_and_the_next_release_waits_for_its_review(
     );
     ok(p, &release);
 }
+
+#[tokio::test]
+async fn the_back_office_calendar_lets_each_role_do_its_part_and_says_why_not() {
+    use justat_model::Role;
+    let s = Server::start().await;
+    let stat = s.login_as("sophie", Role::Statistician).await;
+    let chef = s.login_as("marc", Role::HeadOfService).await;
+    let page = s.get("/admin/calendrier", Some(&stat.cookie)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Annoncer une parution"));
+    let year = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year()
+        + 2;
+    let month = format!("{year}-06");
+    let announce = |who: &crate::harness::Session, fields: Vec<(&'static str, String)>| {
+        let (cookie, csrf) = (who.cookie.clone(), who.csrf.clone());
+        let s = &s;
+        async move {
+            let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+            form.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+            s.post("/admin/calendrier/annoncer", Some(&cookie), &form)
+                .await
+        }
+    };
+    let fields = |slug: &str| {
+        vec![
+            ("collection", "infostat".to_string()),
+            ("slug", slug.to_string()),
+            ("title", "Détention provisoire (2026)".to_string()),
+            ("month", month.clone()),
+        ]
+    };
+    assert_eq!(announce(&stat, fields("detention-2026")).await.status, 303);
+    let twice = announce(&stat, fields("detention-2026")).await;
+    assert_eq!(twice.status, 422);
+    assert!(
+        twice.body.contains("Rien n’a été modifié"),
+        "{}",
+        twice.body
+    );
+    let bad = announce(&stat, fields("Détention")).await;
+    assert_eq!(bad.status, 422);
+    // Only the head of service confirms; the statistician is told why.
+    let confirm = |who: &crate::harness::Session, date: String| {
+        let (cookie, csrf) = (who.cookie.clone(), who.csrf.clone());
+        let s = &s;
+        async move {
+            s.post(
+                "/admin/calendrier/infostat/detention-2026/confirmer",
+                Some(&cookie),
+                &[("csrf", &csrf), ("date", &date), ("time", "")],
+            )
+            .await
+        }
+    };
+    let day = format!("{year}-06-11");
+    let refused = confirm(&stat, day.clone()).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("may not confirm"), "{}", refused.body);
+    assert_eq!(confirm(&chef, day).await.status, 303);
+    let r = s
+        .store
+        .release(justat_model::Collection::Infostat, "detention-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, justat_model::calendar::ReleaseStatus::Confirmed);
+    assert!(r.when_fr().ends_with("à 12 h 00"), "{}", r.when_fr());
+    // A move without its reason changes nothing; with it, the public history has it.
+    let path = "/admin/calendrier/infostat/detention-2026/deplacer";
+    let later = format!("{year}-06-18");
+    let blank = s
+        .post(
+            path,
+            Some(&chef.cookie),
+            &[("csrf", &chef.csrf), ("date", &later), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(blank.status, 422);
+    let moved = s
+        .post(
+            path,
+            Some(&chef.cookie),
+            &[
+                ("csrf", &chef.csrf),
+                ("date", &later),
+                ("reason", "Données tardives"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, 303);
+    assert!(
+        s.get("/calendrier", None)
+            .await
+            .body
+            .contains("Données tardives")
+    );
+    // Without the form's token nothing moves.
+    let forged = s
+        .post(
+            path,
+            Some(&chef.cookie),
+            &[("date", &later), ("reason", "x")],
+        )
+        .await;
+    assert_ne!(forged.status, 303);
+    s.stop().await;
+}
