@@ -77,21 +77,6 @@ impl FromStr for ReleaseStatus {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
 /// The month a provisional release is announced for (`2027-06`, « juin 2027 »).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
@@ -113,7 +98,11 @@ impl Month {
 
     /// In French: « juin 2027 ».
     pub fn label_fr(self) -> String {
-        format!("{} {}", MONTHS[(self.month - 1) as usize], self.year)
+        format!(
+            "{} {}",
+            crate::french::MONTHS[(self.month - 1) as usize],
+            self.year
+        )
     }
 }
 

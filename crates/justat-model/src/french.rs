@@ -6,7 +6,8 @@ use jiff::tz::TimeZone;
 /// The time zone of every calendar time shown to users.
 pub const PARIS: &str = "Europe/Paris";
 
-const MONTHS: [&str; 12] = [
+/// The months' French names, January first.
+pub(crate) const MONTHS: [&str; 12] = [
     "janvier",
     "février",
     "mars",

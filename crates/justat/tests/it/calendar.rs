@@ -31,17 +31,8 @@ const TITLE_WORDS: &str = "Secret jusqu";
 
 /// A data folder with a cube, the accounts, and the publication built, submitted and approved.
 fn prepared() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = crate::harness::with_convictions_cube("3");
     let p = tmp.path();
-    for args in [
-        &[
-            "generate", "cjn", "--years", "2024", "--scale", "0.005", "--seed", "3", "--out", "ext",
-        ][..],
-        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
-        &["chain", "run", "cjn_convictions", "--delivery", "1"],
-    ] {
-        ok(p, args);
-    }
     for (user, role) in [("sophie", "statistician"), ("chef", "head_of_service")] {
         let o = justat_in(
             p,

@@ -324,3 +324,22 @@ pub fn output_text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// A temporary folder whose data holds a convictions cube of 2024 (synthetic criminal-record
+/// extract, delivered and run through its chain), built from `seed`.
+pub fn with_convictions_cube(seed: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    for args in [
+        &[
+            "generate", "cjn", "--years", "2024", "--scale", "0.005", "--seed", seed, "--out",
+            "ext",
+        ][..],
+        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
+        &["chain", "run", "cjn_convictions", "--delivery", "1"],
+    ] {
+        let o = justat_in(p, args, None);
+        assert!(o.status.success(), "{args:?}: {}", output_text(&o));
+    }
+    tmp
+}

@@ -63,17 +63,8 @@ fn folder(dir: &Path, name: &str, publication: &str, tables: &str) -> String {
 
 #[tokio::test]
 async fn a_publication_is_built_from_a_cube_released_and_public_from_its_instant_only() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = crate::harness::with_convictions_cube("5");
     let p = tmp.path();
-    for args in [
-        &[
-            "generate", "cjn", "--years", "2024", "--scale", "0.005", "--seed", "5", "--out", "ext",
-        ][..],
-        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
-        &["chain", "run", "cjn_convictions", "--delivery", "1"],
-    ] {
-        ok(p, args);
-    }
     for (user, role) in [
         ("sophie", "statistician"),
         ("chef", "head_of_service"),
@@ -383,17 +374,8 @@ async fn finished(s: &Server, cookie: &str, location: &str) -> String {
 #[tokio::test]
 async fn the_editor_previews_and_saves_a_publication_built_by_the_job_runner() {
     use justat_model::publication::{Collection, VersionState};
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = crate::harness::with_convictions_cube("7");
     let p = tmp.path();
-    for args in [
-        &[
-            "generate", "cjn", "--years", "2024", "--scale", "0.005", "--seed", "7", "--out", "ext",
-        ][..],
-        &["delivery", "add", "cjn", "ext/cjn_2024.csv"],
-        &["chain", "run", "cjn_convictions", "--delivery", "1"],
-    ] {
-        ok(p, args);
-    }
     add_user(p, "sophie", "statistician");
     add_user(p, "pilote", "administration");
     let s = Server::serve_process(p).await;
