@@ -7,7 +7,7 @@
 use crate::Role;
 use crate::publication::Collection;
 use jiff::civil::{Date, DateTime, Weekday};
-use jiff::tz::{Disambiguation, TimeZone};
+use jiff::tz::Disambiguation;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -490,7 +490,7 @@ impl CalendarPolicy {
         if !self.essential.contains(&collection) {
             return None;
         }
-        let now_paris = now.to_zoned_datetime(paris());
+        let now_paris = now.to_zoned_datetime(crate::french::paris());
         let limit = now_paris
             .checked_add(i64::from(self.lead_months).months())
             .ok()?
@@ -583,17 +583,12 @@ fn easter_sunday(year: i16) -> Option<Date> {
     Date::new(year, month as i8, day as i8).ok()
 }
 
-fn paris() -> TimeZone {
-    // The tz database is compiled in (jiff's `tzdb-bundle-always`): Europe/Paris is always there.
-    TimeZone::get(crate::french::PARIS).expect("the bundled tz database has Europe/Paris")
-}
-
 /// The instant of a Paris wall-clock time. A time that does not exist (skipped when clocks go
 /// forward) or that happens twice (when they go back) is refused rather than guessed.
 pub fn paris_instant(day: Date, hour: i8, minute: i8) -> Result<Timestamp, CalendarError> {
     let wall = DateTime::new(day.year(), day.month(), day.day(), hour, minute, 0, 0)
         .map_err(|e| CalendarError::BadLocalTime(e.to_string()))?;
-    paris()
+    crate::french::paris()
         .to_ambiguous_zoned_datetime(wall)
         .disambiguate(Disambiguation::Reject)
         .map(|z| z.timestamp())
@@ -606,7 +601,7 @@ pub fn paris_instant(day: Date, hour: i8, minute: i8) -> Result<Timestamp, Calen
 
 /// The Paris calendar day of an instant.
 pub fn paris_day(at: Timestamp) -> Date {
-    at.to_zoned_datetime(paris()).date()
+    at.to_zoned_datetime(crate::french::paris()).date()
 }
 
 #[cfg(test)]

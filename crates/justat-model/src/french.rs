@@ -90,10 +90,14 @@ pub fn date(ts: Timestamp) -> String {
 }
 
 /// The instant on Paris's wall clock.
-fn in_paris(ts: Timestamp) -> jiff::ZonedDateTime {
+pub fn in_paris(ts: Timestamp) -> jiff::ZonedDateTime {
+    ts.to_zoned_datetime(paris())
+}
+
+/// Europe/Paris.
+pub(crate) fn paris() -> TimeZone {
     // The tz database is compiled in (jiff's `tzdb-bundle-always`): Europe/Paris is always there.
-    let tz = TimeZone::get(PARIS).expect("the bundled tz database has Europe/Paris");
-    ts.to_zoned_datetime(tz)
+    TimeZone::get(PARIS).expect("the bundled tz database has Europe/Paris")
 }
 
 fn day(d: i8) -> String {

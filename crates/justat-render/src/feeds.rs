@@ -3,7 +3,7 @@
 //! same calendar gives the same bytes.
 
 use jiff::Timestamp;
-use justat_model::calendar::{ReleaseStatus, Schedule, paris_day};
+use justat_model::calendar::{ReleaseStatus, Schedule};
 use justat_model::publication::Collection;
 use std::fmt::Write;
 
@@ -129,17 +129,9 @@ fn utc(t: Timestamp) -> String {
 
 /// An instant as a Paris wall-clock time, iCalendar's local form (`20270610T120000`).
 fn paris_local(t: Timestamp) -> String {
-    let day = paris_day(t);
-    let tz =
-        jiff::tz::TimeZone::get(justat_model::french::PARIS).unwrap_or(jiff::tz::TimeZone::UTC);
-    let z = t.to_zoned_datetime(tz);
-    format!(
-        "{}T{:02}{:02}{:02}",
-        day.strftime("%Y%m%d"),
-        z.hour(),
-        z.minute(),
-        z.second()
-    )
+    justat_model::french::in_paris(t)
+        .strftime("%Y%m%dT%H%M%S")
+        .to_string()
 }
 
 /// iCalendar TEXT: backslash, semicolon, comma and new lines escaped.

@@ -107,11 +107,9 @@ pub(crate) async fn shown_releases(
             s => s,
         };
         let paris = r.release_at.map(|t| {
-            t.to_zoned_datetime(
-                jiff::tz::TimeZone::get(french::PARIS).unwrap_or(jiff::tz::TimeZone::UTC),
-            )
-            .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string()
+            french::in_paris(t)
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
         });
         let anchor = anchor_of(&r);
         out.push(Shown {
