@@ -577,5 +577,8 @@ pageTest('the head of service manages the calendar in the back office', async ({
   // Open a change form, as a user would, and scan it too.
   await page.locator('details summary').first().click();
   await assertAccessible(page, 'back-office calendar with a change form open');
+  await page.goto(`${baseUrl}/admin/listes-embargo`);
+  assert.ok((await page.getByRole('heading', { level: 2, name: 'Proposer un destinataire' }).count()) === 1);
+  await assertAccessible(page, 'embargo lists with the proposal form');
   assertNoPageProblems(problems);
 });

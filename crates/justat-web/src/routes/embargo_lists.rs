@@ -4,21 +4,22 @@
 //! prepared by the job runner — which typesets the letter — and downloaded here.
 
 use crate::AppState;
-use crate::auth::{Capability, Require, page};
+use crate::auth::{Capability, Produce, Require, SessionCtx, page};
 use crate::error::WebError;
 use crate::form::ValidForm;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::Permission;
+use justat_model::embargo::RecipientCategory;
 use justat_model::french;
 use justat_model::publication::Collection;
-use justat_store::{Actor, JobStatus, Lake, LakeKind, StoreError};
+use justat_store::{Actor, JobStatus, Lake, LakeKind, NewRecipient, StoreError};
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Reading the embargo lists and their access logs.
 pub struct ReadEmbargoLists;
@@ -36,6 +37,11 @@ pub(crate) fn router() -> Router<AppState> {
             "/listes-embargo/{collection}/{slug}/transmission",
             post(prepare),
         )
+        .route("/listes-embargo/destinataires", post(propose))
+        .route(
+            "/listes-embargo/{collection}/{slug}/approuver",
+            post(approve),
+        )
         .route("/listes-embargo/transmission/{job}", get(transmission))
         .route(
             "/listes-embargo/transmission/{job}/{file}",
@@ -51,6 +57,7 @@ struct ListView {
     title: String,
     when: String,
     status: &'static str,
+    proposed: bool,
     approved: Option<String>,
     exported: Option<String>,
     sent: Option<String>,
@@ -62,10 +69,30 @@ struct ListView {
 async fn lists(
     State(state): State<AppState>,
     Require(s, ..): Require<ReadEmbargoLists>,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
+    render(&state, &s, StatusCode::OK, None).await
+}
+
+/// The page, with a refusal's reason when a change was refused.
+async fn render(
+    state: &AppState,
+    s: &SessionCtx,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let now = Timestamp::now();
     let mut views = Vec::new();
+    let mut open: Vec<(String, String, String)> = Vec::new();
     for r in state.store.releases().await? {
         let Some(list) = state.store.embargo_list(r.collection, &r.slug).await? else {
+            // A release still to come may get a list.
+            if !r.status.is_final() && r.release_at.is_none_or(|t| t > now) {
+                open.push((
+                    format!("{}/{}", r.collection.slug(), r.slug),
+                    r.title.clone(),
+                    r.collection.label_fr().to_string(),
+                ));
+            }
             continue;
         };
         let accesses = state
@@ -83,6 +110,13 @@ async fn lists(
                 )
             })
             .collect();
+        if !r.status.is_final() && r.release_at.is_none_or(|t| t > now) {
+            open.push((
+                format!("{}/{}", r.collection.slug(), r.slug),
+                r.title.clone(),
+                r.collection.label_fr().to_string(),
+            ));
+        }
         views.push(ListView {
             collection: r.collection.label_fr(),
             collection_slug: r.collection.slug(),
@@ -90,6 +124,7 @@ async fn lists(
             title: r.title.clone(),
             when: r.when_fr(),
             status: list.status.label_fr(),
+            proposed: list.status == justat_model::embargo::ListStatus::Proposed,
             approved: list
                 .approved_by
                 .clone()
@@ -137,13 +172,119 @@ async fn lists(
             )
         })
         .collect();
-    page(
+    let html = page(
         "admin/embargo_lists.html",
         "Listes d’accès anticipé",
         "admin",
-        Some(&s),
-        context! { lists => crate::view::ser(&views), incidents },
-    )
+        Some(s),
+        context! {
+            lists => crate::view::ser(&views),
+            incidents,
+            open,
+            error,
+            propose => s.user.role.allows(Permission::Produce),
+            approve => s.user.role == justat_model::Role::HeadOfService,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+#[derive(Deserialize)]
+struct RecipientForm {
+    /// `collection/slug`.
+    release: String,
+    recipient: String,
+    function: String,
+    organisation: String,
+    email: String,
+    justification: String,
+    category: String,
+}
+
+/// Proposes a recipient (a statistician or the head of service); a refusal is said on the page.
+async fn propose(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    ValidForm(f): ValidForm<RecipientForm>,
+) -> Result<Response, WebError> {
+    let (collection, slug) = f.release.split_once('/').ok_or(WebError::NotFound)?;
+    let c: Collection = collection.parse().map_err(|_| WebError::NotFound)?;
+    let Ok(category) = f.category.parse::<RecipientCategory>() else {
+        return Err(WebError::BadRequest("Catégorie inconnue.".into()));
+    };
+    let new = NewRecipient {
+        username: f.recipient.trim().to_string(),
+        function: f.function,
+        organisation: f.organisation,
+        email: f.email,
+        justification: f.justification,
+        category,
+    };
+    let done = state
+        .store
+        .add_recipient(
+            c,
+            slug,
+            &new,
+            state.config.calendar.embargo_hours(c),
+            s.user.role,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await;
+    answer(&state, &s, done.map(|_| ())).await
+}
+
+/// Approves a list (head of service); a refusal is said on the page.
+async fn approve(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path((collection, slug)): Path<(String, String)>,
+    ValidForm(_): ValidForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let c: Collection = collection.parse().map_err(|_| WebError::NotFound)?;
+    let done = state
+        .store
+        .approve_embargo_list(
+            c,
+            &slug,
+            s.user.role,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
+        .await;
+    answer(&state, &s, done.map(|_| ())).await
+}
+
+async fn answer(
+    state: &AppState,
+    s: &SessionCtx,
+    done: Result<(), StoreError>,
+) -> Result<Response, WebError> {
+    match done {
+        Ok(()) => Ok(Redirect::to("/admin/listes-embargo").into_response()),
+        Err(StoreError::Refused(m)) => {
+            render(
+                state,
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(format!("Refusé : {m}. Rien n’a été modifié.")),
+            )
+            .await
+        }
+        Err(StoreError::NotFound { what, key }) => {
+            render(
+                state,
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(format!(
+                    "Refusé : {what} « {key} » introuvable. Rien n’a été modifié."
+                )),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn prepare(

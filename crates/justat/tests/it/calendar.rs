@@ -958,5 +958,50 @@ async fn the_back_office_calendar_lets_each_role_do_its_part_and_says_why_not() 
         )
         .await;
     assert_ne!(forged.status, 303);
+
+    // Its embargo list: proposed by the statistician, approved by the head of service.
+    s.add_user("claire", Role::EmbargoRecipient).await;
+    let propose = |who: &str| {
+        let (cookie, csrf) = (stat.cookie.clone(), stat.csrf.clone());
+        let who = who.to_string();
+        let s = &s;
+        async move {
+            s.post(
+                "/admin/listes-embargo/destinataires",
+                Some(&cookie),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("release", "infostat/detention-2026"),
+                    ("recipient", who.as_str()),
+                    ("function", "Conseillère"),
+                    ("organisation", "Cabinet"),
+                    ("email", "claire@justice.gouv.fr"),
+                    ("justification", "Préparer la réponse"),
+                    ("category", "information"),
+                ],
+            )
+            .await
+        }
+    };
+    let unknown = propose("personne").await;
+    assert_eq!(unknown.status, 422);
+    assert!(unknown.body.contains("introuvable"), "{}", unknown.body);
+    assert_eq!(propose("claire").await.status, 303);
+    let approve = "/admin/listes-embargo/infostat/detention-2026/approuver";
+    let by_stat = s
+        .post(approve, Some(&stat.cookie), &[("csrf", &stat.csrf)])
+        .await;
+    assert_eq!(by_stat.status, 422, "only the head of service approves");
+    let by_chef = s
+        .post(approve, Some(&chef.cookie), &[("csrf", &chef.csrf)])
+        .await;
+    assert_eq!(by_chef.status, 303);
+    let list = s
+        .store
+        .embargo_list(justat_model::Collection::Infostat, "detention-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(list.status, justat_model::embargo::ListStatus::Approved);
     s.stop().await;
 }
