@@ -116,7 +116,9 @@ async fn show(
             path,
             label: match (&release, action) {
                 // The calendar decides the instant of a release it announces.
-                (Some(r), Action::Release) => format!("Programmer la parution ({})", r.when_fr()),
+                (Some(r), Action::Release) if !r.status.is_final() => {
+                    format!("Programmer la parution ({})", r.when_fr())
+                }
                 _ => label.to_string(),
             },
         })
@@ -222,7 +224,12 @@ async fn act(
         .ok_or(WebError::NotFound)?;
     let now = Timestamp::now();
     // A release the calendar announces happens at the calendar's instant; otherwise now.
-    let planned = state.store.release(c, &slug).await?.is_some();
+    // A release the calendar still announces (a correction of a published one is not).
+    let planned = state
+        .store
+        .release(c, &slug)
+        .await?
+        .is_some_and(|r| !r.status.is_final());
     let at = (action == Action::Release && !planned).then_some(now);
     match state
         .store

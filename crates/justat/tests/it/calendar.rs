@@ -495,6 +495,29 @@ async fn a_server_killed_around_the_instant_restarts_consistent() {
         200
     );
     s.stop().await;
+    // A correction of the published release is released when asked, at once: the calendar
+    // no longer decides its instant.
+    let corrected = publication().replacen(
+        "\n+++\n",
+        "\nerratum = \"Une note précise le champ.\"\n+++\n",
+        1,
+    );
+    std::fs::write(p.join("ir").join("publication.md"), corrected).unwrap();
+    ok(p, &["publication", "import", "ir", "--as", "sophie"]);
+    let v2 = ["infos-rapides", "condamnations-2024", "--version", "2"];
+    ok(
+        p,
+        &[&["publication", "submit"][..], &v2, &["--as", "sophie"]].concat(),
+    );
+    ok(
+        p,
+        &[&["publication", "approve"][..], &v2, &["--as", "chef"]].concat(),
+    );
+    let released = ok(
+        p,
+        &[&["publication", "release"][..], &v2, &["--as", "chef"]].concat(),
+    );
+    assert!(released.contains("released"), "{released}");
     assert!(ok(p, &["audit", "verify"]).contains("OK"));
 }
 
