@@ -330,6 +330,22 @@ impl Store {
         }
     }
 
+    /// The release instant to ask for a version when the user gives none: none while the
+    /// calendar announces the release (its instant decides), `now` otherwise (no calendar
+    /// release, or a correction of one already out).
+    pub async fn default_release_instant(
+        &self,
+        collection: Collection,
+        slug: &str,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let announced = self
+            .release(collection, slug)
+            .await?
+            .is_some_and(|r| !r.status.is_final());
+        Ok((!announced).then_some(now))
+    }
+
     /// The release of a publication, or `NotFound`.
     pub(crate) async fn existing_release(
         &self,

@@ -250,12 +250,7 @@ impl Store {
             })),
         );
         w.commit(now).await?;
-        self.embargo_list(collection, slug)
-            .await?
-            .ok_or(StoreError::NotFound {
-                what: "embargo list",
-                key: k,
-            })
+        self.existing_embargo_list(collection, slug).await
     }
 
     /// Approves a release's list (head of service only).
@@ -290,11 +285,20 @@ impl Store {
         }
         w.record(AuditRecord::new(actor, "embargo.approve", k.clone()));
         w.commit(now).await?;
+        self.existing_embargo_list(collection, slug).await
+    }
+
+    /// A release's list, or `NotFound`.
+    async fn existing_embargo_list(
+        &self,
+        collection: Collection,
+        slug: &str,
+    ) -> Result<EmbargoList, StoreError> {
         self.embargo_list(collection, slug)
             .await?
-            .ok_or(StoreError::NotFound {
+            .ok_or_else(|| StoreError::NotFound {
                 what: "embargo list",
-                key: k,
+                key: key(collection, slug),
             })
     }
 

@@ -151,15 +151,11 @@ async fn dispatch(config: &Config, store: &Store, command: PublicationCommand) -
                 Some(t) => Some(t.parse::<Timestamp>().with_context(|| {
                     format!("--at `{t}`: expected RFC 3339, e.g. 2027-03-12T12:00:00+01:00")
                 })?),
-                // The calendar's instant when it announces the release; now otherwise.
-                None if store
-                    .release(collection, &args.slug)
-                    .await?
-                    .is_some_and(|r| !r.status.is_final()) =>
-                {
-                    None
+                None => {
+                    store
+                        .default_release_instant(collection, &args.slug, Timestamp::now())
+                        .await?
                 }
-                None => Some(Timestamp::now()),
             };
             act(store, args, Action::Release, at).await
         }

@@ -40,22 +40,6 @@ async fn change(
         .map(|r| r.status)
 }
 
-/// A version of the publication, approved and ready to be released.
-async fn approved_version(db: &TestDb) {
-    let v = crate::harness::built(C, SLUG);
-    let a = Actor::user("sophie");
-    db.store.save_build(&v, &a, now()).await.unwrap();
-    for (action, role) in [
-        (Action::Submit, Role::Statistician),
-        (Action::Approve, Role::HeadOfService),
-    ] {
-        db.store
-            .publication_action(C, SLUG, 1, action, role, &a, None, now())
-            .await
-            .unwrap();
-    }
-}
-
 async fn a_release_is_announced_confirmed_moved_and_published_with_its_history(db: &TestDb) {
     let policy = CalendarPolicy::default();
     let r = db
@@ -95,7 +79,7 @@ async fn a_release_is_announced_confirmed_moved_and_published_with_its_history(d
     .await
     .unwrap();
     // A version approved before the date is scheduled on the calendar's instant.
-    approved_version(db).await;
+    crate::harness::approved(db, C, SLUG).await;
     let v = db
         .store
         .publication_action(
@@ -229,7 +213,7 @@ async fn a_cancelled_release_takes_its_scheduled_version_back_and_says_why(db: &
         )
         .await
         .unwrap();
-    approved_version(db).await;
+    crate::harness::approved(db, C, SLUG).await;
     db.store
         .publication_action(
             C,

@@ -259,19 +259,9 @@ mod incidents {
                 .is_err()
         );
         // A version of another publication of the same collection cannot be released.
-        let v = crate::harness::built(C, SLUG);
+        crate::harness::approved(db, C, SLUG).await;
         let a = Actor::user("marc");
-        db.store.save_build(&v, &a, now()).await.unwrap();
         use justat_model::publication::Action;
-        for (action, role) in [
-            (Action::Submit, Role::Statistician),
-            (Action::Approve, Role::HeadOfService),
-        ] {
-            db.store
-                .publication_action(C, SLUG, 1, action, role, &a, None, now())
-                .await
-                .unwrap();
-        }
         let at = Some(now() + SignedDuration::from_hours(1));
         let blocked = db
             .store

@@ -144,3 +144,22 @@ pub fn built(
         content_hash: "ab".repeat(32),
     }
 }
+
+/// A first version of a publication built, submitted and approved: ready to be released.
+pub async fn approved(db: &TestDb, collection: justat_model::publication::Collection, slug: &str) {
+    use justat_model::publication::Action;
+    let a = Actor::user("sophie");
+    db.store
+        .save_build(&built(collection, slug), &a, now())
+        .await
+        .unwrap();
+    for (action, role) in [
+        (Action::Submit, Role::Statistician),
+        (Action::Approve, Role::HeadOfService),
+    ] {
+        db.store
+            .publication_action(collection, slug, 1, action, role, &a, None, now())
+            .await
+            .unwrap();
+    }
+}

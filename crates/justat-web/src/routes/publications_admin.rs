@@ -224,13 +224,10 @@ async fn act(
         .ok_or(WebError::NotFound)?;
     let now = Timestamp::now();
     // A release the calendar announces happens at the calendar's instant; otherwise now.
-    // A release the calendar still announces (a correction of a published one is not).
-    let planned = state
-        .store
-        .release(c, &slug)
-        .await?
-        .is_some_and(|r| !r.status.is_final());
-    let at = (action == Action::Release && !planned).then_some(now);
+    let at = match action {
+        Action::Release => state.store.default_release_instant(c, &slug, now).await?,
+        _ => None,
+    };
     match state
         .store
         .publication_action(

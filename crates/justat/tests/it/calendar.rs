@@ -3,7 +3,6 @@
 //! daylight-saving day, and a server killed around the instant.
 
 use crate::harness::{Server, justat_in, output_text as text};
-use justat_web::WebConfig;
 use std::path::Path;
 use std::time::Duration;
 
@@ -318,12 +317,7 @@ async fn a_release_at_noon_on_a_daylight_saving_day_is_at_noon_in_paris() {
         ],
     );
     assert!(warned.contains("week-end"), "a Sunday is flagged: {warned}");
-    let s = Server::start_on(
-        tempfile::tempdir().unwrap(),
-        justat_store::sqlite_url(&p.join("data")),
-        WebConfig::default(),
-    )
-    .await;
+    let s = Server::on_data(p).await;
     let (status, api) = body(&s, "/api/v1/calendrier?collection=infostat").await;
     assert_eq!(status, 200);
     let api: serde_json::Value = serde_json::from_str(&api).unwrap();
@@ -351,15 +345,7 @@ async fn every_channel_shows_a_release_from_its_instant_and_not_a_second_before(
     let p = tmp.path();
     let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(6);
     schedule_at(p, at);
-    let s = Server::start_on(
-        tempfile::tempdir().unwrap(),
-        justat_store::sqlite_url(&p.join("data")),
-        WebConfig {
-            data_dir: p.join("data"),
-            ..WebConfig::default()
-        },
-    )
-    .await;
+    let s = Server::on_data(p).await;
     let base = "/publications/infos-rapides/condamnations-2024";
     let files = [
         base.to_string(),
@@ -714,15 +700,7 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
         )
         .await;
     assert_eq!(job.status, 303, "{}", job.body);
-    let mut done = String::new();
-    for _ in 0..300 {
-        let r = s.get(&job.location(), Some(&asp.cookie)).await;
-        if !r.body.contains("data-job-pending") {
-            done = r.body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let done = s.finished(&asp.cookie, &job.location()).await;
     assert!(done.contains("lettre-asp.pdf"), "{done}");
     let letter = s
         .get(

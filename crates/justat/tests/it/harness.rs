@@ -343,3 +343,33 @@ pub fn with_convictions_cube(seed: &str) -> tempfile::TempDir {
     }
     tmp
 }
+
+impl Server {
+    /// The in-process server on the data that `justat_in(dir, …)` prepared (its database and
+    /// its lake).
+    pub async fn on_data(dir: &std::path::Path) -> Server {
+        let data = dir.join("data");
+        Server::start_on(
+            tempfile::tempdir().unwrap(),
+            justat_store::sqlite_url(&data),
+            WebConfig {
+                data_dir: data,
+                ..WebConfig::default()
+            },
+        )
+        .await
+    }
+
+    /// The page of a job (`location`) once the job has ended: it no longer says it is pending.
+    pub async fn finished(&self, cookie: &str, location: &str) -> String {
+        for _ in 0..600 {
+            let page = self.get(location, Some(cookie)).await;
+            assert_eq!(page.status, 200, "{location}");
+            if !page.body.contains("data-job-pending") {
+                return page.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("the job of {location} did not end in two minutes");
+    }
+}

@@ -358,19 +358,6 @@ async fn the_back_office_moves_a_version_through_the_lifecycle_by_role() {
     s.stop().await;
 }
 
-/// Waits for the editor's job page to show the end of its build.
-async fn finished(s: &Server, cookie: &str, location: &str) -> String {
-    for _ in 0..600 {
-        let page = s.get(location, Some(cookie)).await;
-        assert_eq!(page.status, 200, "{location}");
-        if !page.body.contains("data-job-pending") {
-            return page.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("the build of {location} did not end in two minutes");
-}
-
 #[tokio::test]
 async fn the_editor_previews_and_saves_a_publication_built_by_the_job_runner() {
     use justat_model::publication::{Collection, VersionState};
@@ -415,7 +402,7 @@ async fn the_editor_previews_and_saves_a_publication_built_by_the_job_runner() {
                 )
                 .await;
             assert_eq!(reply.status, 303, "{}", reply.body);
-            finished(s, &cookie, &reply.location()).await
+            s.finished(&cookie, &reply.location()).await
         }
     };
 
