@@ -440,6 +440,61 @@ fn suppressed_equations(table: &Table) -> Equations {
     Equations::new(table, |c| table.cells[c].status.is_suppressed())
 }
 
+/// The witnesses found so far. One often proves several primaries safe: every primary it
+/// moves far enough, in the direction it moves it, and in the other one too when the opposite
+/// change keeps every cell non-negative. (A change and its opposite are feasible together with
+/// no change, so any smaller one in between is too.)
+#[derive(Default)]
+struct Witnesses {
+    list: Vec<Witness>,
+    /// The first witness proving each primary in each direction (0 up, 1 down).
+    proof: HashMap<(usize, usize), usize>,
+    /// The witnesses proving each primary in each direction.
+    proving: HashMap<(usize, usize), Vec<usize>>,
+}
+
+/// A witness: the change of the suppressed cells.
+struct Witness {
+    change: Vec<(usize, f64)>,
+}
+
+impl Witnesses {
+    /// Records a witness and the primaries it proves; returns its index.
+    fn add(
+        &mut self,
+        table: &Table,
+        change: Vec<(usize, f64)>,
+        need: &dyn Fn(usize, usize) -> f64,
+    ) -> usize {
+        let w = self.list.len();
+        let reversible = change
+            .iter()
+            .all(|&(c, d)| d <= table.cells[c].value.max(0.0) + EPS);
+        for &(q, d) in &change {
+            if !table.cells[q].status.is_primary() {
+                continue;
+            }
+            for (moved, ok) in [(d, true), (-d, reversible)] {
+                let dir = if moved > 0.0 { 0 } else { 1 };
+                if ok && moved.abs() + EPS >= need(q, dir) {
+                    self.proof.entry((q, dir)).or_insert(w);
+                    self.proving.entry((q, dir)).or_default().push(w);
+                }
+            }
+        }
+        self.list.push(Witness { change });
+        w
+    }
+
+    /// Whether a witness found so far proves `p` in direction `dir` without changing `s`.
+    fn covers(&self, p: usize, dir: usize, s: usize) -> bool {
+        self.proving.get(&(p, dir)).is_some_and(|ws| {
+            ws.iter()
+                .any(|&w| self.list[w].change.iter().all(|&(c, _)| c != s))
+        })
+    }
+}
+
 /// [`failures`], over the table's equations already built.
 fn failures_in(
     table: &Table,
@@ -468,16 +523,11 @@ fn failures_in(
     let primaries: Vec<usize> = (0..table.cells.len())
         .filter(|&c| table.cells[c].status.is_primary())
         .collect();
-    // One witness often proves several primaries safe: every primary it moves far enough, in
-    // the direction it moves it, and in the other one too when the opposite change keeps every
-    // cell non-negative. (A change and its opposite are feasible together with no change, so
-    // any smaller one in between is too.)
-    let mut witnesses: Vec<Vec<(usize, f64)>> = Vec::new();
-    let mut proof: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut witnesses = Witnesses::default();
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     for &p in &primaries {
         for dir in 0..2 {
-            if proof.contains_key(&(p, dir)) {
+            if witnesses.proof.contains_key(&(p, dir)) {
                 continue;
             }
             let sign = if dir == 0 { 1.0 } else { -1.0 };
@@ -496,38 +546,18 @@ fn failures_in(
                 failed.insert(p);
                 break;
             };
-            let reversible = change
-                .iter()
-                .all(|&(c, d)| d <= table.cells[c].value.max(0.0) + EPS);
-            let w = witnesses.len();
-            for &(q, d) in &change {
-                if !table.cells[q].status.is_primary() {
-                    continue;
-                }
-                for (moved, ok) in [(d, true), (-d, reversible)] {
-                    if !ok {
-                        continue;
-                    }
-                    let dir = if moved > 0.0 { 0 } else { 1 };
-                    if moved.abs() + EPS >= need(q, dir) {
-                        proof.entry((q, dir)).or_insert(w);
-                    }
-                }
-            }
-            witnesses.push(change);
+            let w = witnesses.add(table, change, &need);
             // The witness moves `p` by the shift asked, at least what it needs.
-            proof.entry((p, dir)).or_insert(w);
+            witnesses.proof.entry((p, dir)).or_insert(w);
         }
     }
     failures.extend(failed.iter().map(|&p| (p, None)));
     // A singleton contributor knows its own cell: a witness that changes it proves nothing to
-    // them, and is searched again with that cell fixed.
-    // Witnesses found with a singleton's cell fixed prove, against that singleton, every
-    // primary they move far enough.
-    let mut proof_against: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
+    // them. Another witness found so far may leave it alone; else one is searched with that
+    // cell fixed.
     for &p in primaries.iter().filter(|p| !failed.contains(p)) {
         // Only the singletons whose cell a witness of `p` changes can break it.
-        let witnessed = [proof[&(p, 0)], proof[&(p, 1)]].map(|w| &witnesses[w]);
+        let witnessed = [0, 1].map(|dir| witnesses.list[witnesses.proof[&(p, dir)]].change.clone());
         let attackers: BTreeSet<usize> = witnessed
             .iter()
             .flat_map(|w| w.iter().map(|&(c, _)| c))
@@ -535,7 +565,7 @@ fn failures_in(
             .collect();
         'attackers: for s in attackers {
             for (dir, witness) in witnessed.iter().enumerate() {
-                if !witness.iter().any(|&(c, _)| c == s) || proof_against.contains(&(p, dir, s)) {
+                if !witness.iter().any(|&(c, _)| c == s) || witnesses.covers(p, dir, s) {
                     continue;
                 }
                 let sign = if dir == 0 { 1.0 } else { -1.0 };
@@ -545,14 +575,7 @@ fn failures_in(
                     failures.push((p, Some(s)));
                     break 'attackers;
                 };
-                for &(q, d) in &change {
-                    if table.cells[q].status.is_primary() {
-                        let dir = if d > 0.0 { 0 } else { 1 };
-                        if d.abs() + EPS >= need(q, dir) {
-                            proof_against.insert((q, dir, s));
-                        }
-                    }
-                }
+                witnesses.add(table, change, &need);
             }
         }
     }

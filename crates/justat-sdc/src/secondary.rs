@@ -44,6 +44,13 @@ pub enum SuppressionError {
 /// Below this, a perturbation is numerical noise.
 const EPS: f64 = 1e-7;
 
+/// A perturbation costing more than this many times its target is searched again in a wide
+/// programme ([`Pattern::wider`]).
+const WIDE_FACTOR: f64 = 100.0;
+/// How many cells that programme takes: a second, larger one when the first finds nothing
+/// cheaper.
+const WIDE_CELLS: [usize; 2] = [4000, 20000];
+
 /// How many relation steps a perturbation is searched around a product (see [`protect_cell`]).
 const GUIDED_STEPS: usize = 4;
 
@@ -191,21 +198,72 @@ impl Pattern<'_> {
         let mut hood: Vec<usize> = product.iter().map(|&(c, _)| c).collect();
         hood.sort_unstable();
         for _ in 0..GUIDED_STEPS {
-            let next: Vec<usize> = self
+            let mut new: Vec<usize> = self
                 .eqs
                 .grow(&hood)
                 .into_iter()
                 .filter(|&c| {
-                    hood.binary_search(&c).is_ok() || (self.movable(c) && self.cost(c) < bound)
+                    hood.binary_search(&c).is_err() && self.movable(c) && self.cost(c) < bound
                 })
                 .collect();
-            let grew = next.len() > hood.len();
-            hood = next;
-            if !grew || hood.len() > self.reach.guided_cells {
+            if new.is_empty() {
+                break;
+            }
+            // The cheapest first: next to a national total, the cells nearest in the relations
+            // are other totals, and the programme would have no room left for the cheap
+            // detours the product missed.
+            let room = self.reach.guided_cells.saturating_sub(hood.len());
+            new.sort_by(|&a, &b| self.cost(a).total_cmp(&self.cost(b)).then(a.cmp(&b)));
+            let full = new.len() >= room;
+            new.truncate(room);
+            hood.extend(new);
+            hood.sort_unstable();
+            if full {
                 break;
             }
         }
         Ok(self.perturbation(&hood, shift)?.unwrap_or(product))
+    }
+
+    /// A cheaper perturbation than `found` when it suppresses large totals: one programme over
+    /// the cheapest cells reachable from the target, many more than [`Pattern::around`] takes
+    /// (a national total suppressed costs more than a large programme once).
+    fn wider(&self, found: Change, shift: f64) -> Result<Change, SuppressionError> {
+        let bound = self.added_cost(&found);
+        if bound <= WIDE_FACTOR * (1.0 + self.table.cells[self.target].value.abs()) {
+            return Ok(found);
+        }
+        let mut hood = vec![self.target];
+        for limit in WIDE_CELLS {
+            loop {
+                let mut new: Vec<usize> = self
+                    .eqs
+                    .grow(&hood)
+                    .into_iter()
+                    .filter(|&c| {
+                        hood.binary_search(&c).is_err() && self.movable(c) && self.cost(c) < bound
+                    })
+                    .collect();
+                if new.is_empty() {
+                    break;
+                }
+                let room = limit.saturating_sub(hood.len());
+                new.sort_by(|&a, &b| self.cost(a).total_cmp(&self.cost(b)).then(a.cmp(&b)));
+                let full = new.len() >= room;
+                new.truncate(room);
+                hood.extend(new);
+                hood.sort_unstable();
+                if full {
+                    break;
+                }
+            }
+            if let Some(change) = self.perturbation(&hood, shift)?
+                && self.added_cost(&change) < bound
+            {
+                return Ok(change);
+            }
+        }
+        Ok(found)
     }
 
     /// The cheapest perturbation in neighbourhoods grown from the target through every
@@ -261,6 +319,7 @@ fn protect_cell(
     p: usize,
     known: Option<usize>,
     directions: [bool; 2],
+    hint: &[usize],
 ) -> Result<(usize, Vec<Change>), SuppressionError> {
     let mut added = 0;
     let mut changes = Vec::new();
@@ -280,12 +339,18 @@ fn protect_cell(
             changes.push(change);
             continue;
         }
+        if !hint.is_empty()
+            && let Some(change) = pattern.perturbation(hint, shift)?
+        {
+            changes.push(change);
+            continue;
+        }
         if let Some(change) = pattern.among_suppressed(shift)? {
             changes.push(change);
             continue;
         }
         let change = match pattern.product(cubes, shift, false) {
-            Some(product) => Some(pattern.around(product, shift)?),
+            Some(product) => Some(pattern.wider(pattern.around(product, shift)?, shift)?),
             None => pattern.grown(shift)?,
         };
         let Some(change) = change else {
@@ -319,28 +384,79 @@ fn protect_cell(
 struct Proofs {
     changes: Vec<Change>,
     by: HashMap<(usize, usize), usize>,
+    /// The perturbations moving each primary.
+    moving: HashMap<usize, Vec<usize>>,
+}
+
+/// The directions (up, down) in which `change` moves the primary `q` as far as it needs.
+fn moves_enough(table: &Table, change: &Change, q: usize) -> [bool; 2] {
+    let mut out = [false, false];
+    let Some(&(_, d)) = change.iter().find(|&&(c, _)| c == q) else {
+        return out;
+    };
+    // The opposite change is possible too when it keeps every cell non-negative.
+    let reversible = change
+        .iter()
+        .all(|&(c, d)| d <= table.cells[c].value.max(0.0) + EPS);
+    let need = shifts(table, q);
+    for (moved, possible) in [(d, true), (-d, reversible)] {
+        let dir = usize::from(moved < 0.0);
+        if possible && moved.abs() + EPS >= need[dir].abs() {
+            out[dir] = true;
+        }
+    }
+    out
 }
 
 impl Proofs {
     fn record(&mut self, table: &Table, change: Change) {
         let at = self.changes.len();
-        // The opposite change is possible too when it keeps every cell non-negative.
-        let reversible = change
-            .iter()
-            .all(|&(c, d)| d <= table.cells[c].value.max(0.0) + EPS);
-        for &(q, d) in &change {
+        for &(q, _) in &change {
             if !table.cells[q].status.is_primary() {
                 continue;
             }
-            let need = shifts(table, q);
-            for (moved, possible) in [(d, true), (-d, reversible)] {
-                let dir = usize::from(moved < 0.0);
-                if possible && moved.abs() + EPS >= need[dir].abs() {
+            self.moving.entry(q).or_default().push(at);
+            for (dir, enough) in moves_enough(table, &change, q).into_iter().enumerate() {
+                if enough {
                     self.by.entry((q, dir)).or_insert(at);
                 }
             }
         }
         self.changes.push(change);
+    }
+
+    /// The directions in which no perturbation found so far protects `p` while leaving the
+    /// single contributor's cell `s` alone.
+    fn exposed_to(&self, table: &Table, p: usize, s: usize) -> [bool; 2] {
+        let mut exposed = [true, true];
+        for &i in self.moving.get(&p).into_iter().flatten() {
+            let change = &self.changes[i];
+            if change.iter().any(|&(c, _)| c == s) {
+                continue;
+            }
+            for (dir, enough) in moves_enough(table, change, p).into_iter().enumerate() {
+                exposed[dir] &= !enough;
+            }
+            if exposed == [false, false] {
+                break;
+            }
+        }
+        exposed
+    }
+
+    /// The cells of the perturbations found so far that move `a` or `b`: a combination of
+    /// them often moves one without the other, among cells already suppressed (a perturbation
+    /// moving a primary and a singleton's cell, less one moving the singleton's cell alone).
+    fn around(&self, a: usize, b: usize) -> Vec<usize> {
+        let mut cells: Vec<usize> = [a, b]
+            .iter()
+            .filter_map(|q| self.moving.get(q))
+            .flatten()
+            .flat_map(|&i| self.changes[i].iter().map(|&(c, _)| c))
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        cells
     }
 
     /// The cells the perturbations protecting `p` move.
@@ -381,8 +497,16 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             !proofs.by.contains_key(&(p, 1)),
         ];
         if directions.contains(&true) {
-            let (n, changes) =
-                protect_cell(table, &eqs, &cubes, &mut suppressed, p, None, directions)?;
+            let (n, changes) = protect_cell(
+                table,
+                &eqs,
+                &cubes,
+                &mut suppressed,
+                p,
+                None,
+                directions,
+                &[],
+            )?;
             added += n;
             for change in changes {
                 proofs.record(table, change);
@@ -392,11 +516,16 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
         // against them now rather than after an audit.
         for s in proofs.support(p) {
             let cell = &table.cells[s];
-            if s != p
-                && cell.count == 1
-                && cell.status.is_primary()
-                && crate::audit::reveals_others(table, s, p)
+            if s == p
+                || cell.count != 1
+                || !cell.status.is_primary()
+                || !crate::audit::reveals_others(table, s, p)
             {
+                continue;
+            }
+            let directions = proofs.exposed_to(table, p, s);
+            if directions.contains(&true) {
+                let hint = proofs.around(p, s);
                 let (n, changes) = protect_cell(
                     table,
                     &eqs,
@@ -404,7 +533,8 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
                     &mut suppressed,
                     p,
                     Some(s),
-                    [true, true],
+                    directions,
+                    &hint,
                 )?;
                 added += n;
                 for change in changes {
@@ -423,7 +553,21 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             return Ok(added);
         }
         for (cell, by) in failures {
-            added += protect_cell(table, &eqs, &cubes, &mut suppressed, cell, by, [true, true])?.0;
+            let hint = by.map_or_else(Vec::new, |s| proofs.around(cell, s));
+            let (n, changes) = protect_cell(
+                table,
+                &eqs,
+                &cubes,
+                &mut suppressed,
+                cell,
+                by,
+                [true, true],
+                &hint,
+            )?;
+            added += n;
+            for change in changes {
+                proofs.record(table, change);
+            }
         }
     }
     Err(SuppressionError::Solver {
