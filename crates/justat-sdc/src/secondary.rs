@@ -7,7 +7,11 @@
 //! Most perturbations are products of one change per dimension ([`crate::hypercube`]), found
 //! without a solver; a small linear programme around the cheapest product then looks for a
 //! cheaper combination with cells already suppressed, which keeps each programme small on
-//! large tables. Primaries are processed in a fixed order (largest protection need first, then
+//! large tables. When that still suppresses large totals, one wide programme over the cheapest
+//! cells reachable from the primary looks for a detour (in three dimensions the products of
+//! chains through the ancestors reach the national totals). Against a single contributor, the
+//! perturbations already found are combined first: one moving the primary and the singleton's
+//! cell, less one moving that cell alone, costs nothing new. Primaries are processed in a fixed order (largest protection need first, then
 //! table order), so the pattern is deterministic.
 
 use crate::hypercube::{Cubes, Search};
@@ -303,8 +307,21 @@ fn shifts(table: &Table, p: usize) -> [f64; 2] {
     [cell.upper.max(1.0), -cell.lower.max(1.0).min(cell.value)]
 }
 
-/// Adds to the pattern the cells of a perturbation protecting `p` in each direction asked
-/// (up, down), with the singleton cell `known` fixed if any; returns how many were added and
+/// What one search protects: a primary, against whom, in which directions.
+struct Request<'h> {
+    /// The primary.
+    cell: usize,
+    /// The single contributor's cell the attacker knows, if any.
+    known: Option<usize>,
+    /// Up, down.
+    directions: [bool; 2],
+    /// Cells already suppressed where a perturbation is looked for first (see
+    /// [`Proofs::around`]); may be empty.
+    hint: &'h [usize],
+}
+
+/// Adds to the pattern the cells of a perturbation protecting the request's primary in each
+/// direction asked, with the singleton's cell fixed if any; returns how many were added and
 /// the perturbations.
 ///
 /// Cells already suppressed are tried first (a product of changes per dimension, then a small
@@ -316,11 +333,14 @@ fn protect_cell(
     eqs: &Equations,
     cubes: &Cubes,
     suppressed: &mut [bool],
-    p: usize,
-    known: Option<usize>,
-    directions: [bool; 2],
-    hint: &[usize],
+    request: Request,
 ) -> Result<(usize, Vec<Change>), SuppressionError> {
+    let Request {
+        cell: p,
+        known,
+        directions,
+        hint,
+    } = request;
     let mut added = 0;
     let mut changes = Vec::new();
     for (shift, asked) in shifts(table, p).into_iter().zip(directions) {
@@ -497,16 +517,13 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             !proofs.by.contains_key(&(p, 1)),
         ];
         if directions.contains(&true) {
-            let (n, changes) = protect_cell(
-                table,
-                &eqs,
-                &cubes,
-                &mut suppressed,
-                p,
-                None,
+            let request = Request {
+                cell: p,
+                known: None,
                 directions,
-                &[],
-            )?;
+                hint: &[],
+            };
+            let (n, changes) = protect_cell(table, &eqs, &cubes, &mut suppressed, request)?;
             added += n;
             for change in changes {
                 proofs.record(table, change);
@@ -526,16 +543,13 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             let directions = proofs.exposed_to(table, p, s);
             if directions.contains(&true) {
                 let hint = proofs.around(p, s);
-                let (n, changes) = protect_cell(
-                    table,
-                    &eqs,
-                    &cubes,
-                    &mut suppressed,
-                    p,
-                    Some(s),
+                let request = Request {
+                    cell: p,
+                    known: Some(s),
                     directions,
-                    &hint,
-                )?;
+                    hint: &hint,
+                };
+                let (n, changes) = protect_cell(table, &eqs, &cubes, &mut suppressed, request)?;
                 added += n;
                 for change in changes {
                     proofs.record(table, change);
@@ -554,16 +568,13 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
         }
         for (cell, by) in failures {
             let hint = by.map_or_else(Vec::new, |s| proofs.around(cell, s));
-            let (n, changes) = protect_cell(
-                table,
-                &eqs,
-                &cubes,
-                &mut suppressed,
+            let request = Request {
                 cell,
-                by,
-                [true, true],
-                &hint,
-            )?;
+                known: by,
+                directions: [true, true],
+                hint: &hint,
+            };
+            let (n, changes) = protect_cell(table, &eqs, &cubes, &mut suppressed, request)?;
             added += n;
             for change in changes {
                 proofs.record(table, change);
