@@ -28,6 +28,14 @@ pub enum PatternError {
     /// The table is inconsistent.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// The pattern to start from does not fit the table.
+    #[error("the pattern to start from does not fit the table at cell ({cell}): {what}")]
+    Start {
+        /// The cell.
+        cell: String,
+        /// How it differs.
+        what: String,
+    },
     /// CSV syntax.
     #[error("pattern: {0}")]
     Csv(#[from] csv::Error),
@@ -131,6 +139,44 @@ pub fn read(dims: Vec<(String, Hierarchy)>, text: &str) -> Result<Table, Pattern
     Ok(table)
 }
 
+/// Starts the protection of `table` from the secondary suppressions of an earlier pattern
+/// `start` of the same table (e.g. one made by another tool, to be completed rather than
+/// redone): its `D` cells are suppressed. Refuses a pattern of other data (a count that differs)
+/// and a `D` on an empty cell; returns how many cells were taken.
+pub fn start_from(table: &mut Table, start: &Table) -> Result<usize, PatternError> {
+    let mut taken = 0;
+    for cell in &start.cells {
+        if cell.status == Status::NotPublished {
+            continue;
+        }
+        let at = table.position(&cell.codes);
+        let own = &mut table.cells[at];
+        let mismatch = if own.count != cell.count {
+            Some(format!(
+                "count {} here, {} in the pattern",
+                own.count, cell.count
+            ))
+        } else if cell.status == Status::Secondary && own.status == Status::Empty {
+            Some(
+                "empty here, suppressed in the pattern (an empty cell is published as such)".into(),
+            )
+        } else {
+            None
+        };
+        if let Some(what) = mismatch {
+            return Err(PatternError::Start {
+                cell: start.label(at),
+                what,
+            });
+        }
+        if cell.status == Status::Secondary && own.status == Status::Publishable && !own.locked {
+            own.status = Status::Secondary;
+            taken += 1;
+        }
+    }
+    Ok(taken)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +225,32 @@ mod tests {
             .to_string();
         assert!(e.contains("line 3") && e.contains("`TJ3`"), "{e}");
         assert!(read(dims(), "tribunal,count,status\n").is_err());
+    }
+
+    #[test]
+    fn a_protection_starts_from_another_pattern() {
+        let recs = [
+            "TJ1", "TJ1", "TJ1", "TJ1", "TJ1", "TJ2", "TJ2", "TJ2", "TJ2", "TJ2", "TJ2",
+        ]
+        .iter()
+        .map(|c| (vec![c.to_string()], 1.0))
+        .collect::<Vec<_>>();
+        let fresh = || {
+            Table::from_microdata(dims(), recs.clone(), false, &PrimaryRules::default()).unwrap()
+        };
+        let mut t = fresh();
+        let start = read(dims(), "court,count,status\nFR,11,V\nTJ1,5,D\nTJ2,6,V\n").unwrap();
+        assert_eq!(start_from(&mut t, &start).unwrap(), 1);
+        let statuses: Vec<Status> = t.cells.iter().map(|c| c.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Publishable, Status::Secondary, Status::Publishable]
+        );
+        let other = read(dims(), "court,count,status\nFR,11,V\nTJ1,4,D\nTJ2,7,V\n").unwrap();
+        let e = start_from(&mut fresh(), &other).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the pattern to start from does not fit the table at cell (TJ1): count 5 here, 4 in the pattern"
+        );
     }
 }

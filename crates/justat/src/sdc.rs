@@ -65,6 +65,10 @@ pub enum SdcCommand {
         /// Protection interval required of each primary cell, in % of its value.
         #[arg(long, default_value_t = 10.0)]
         interval: f64,
+        /// Start from this pattern's secondary suppressions (`D`), e.g. one made by another
+        /// tool: they stay suppressed and only what the audit asks is added.
+        #[arg(long)]
+        start_from: Option<PathBuf>,
         /// The pattern file to write.
         #[arg(long)]
         out: PathBuf,
@@ -287,6 +291,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
             dominance,
             p,
             interval,
+            start_from,
             out,
         } => {
             let dominance = dominance
@@ -345,6 +350,18 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                 }
                 _ => bail!("give --microdata FILE.csv or --cube ID"),
             };
+            if let Some(file) = start_from {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let start = pattern::read(table.dims.clone(), &text)
+                    .with_context(|| format!("--start-from {}", file.display()))?;
+                let taken = pattern::start_from(&mut table, &start)
+                    .with_context(|| format!("--start-from {}", file.display()))?;
+                println!(
+                    "starting from {}: {taken} secondary suppressions",
+                    file.display()
+                );
+            }
             // `protect` only returns a pattern its audit (every primary, singleton attacks
             // included) finds nothing in; otherwise it stops with the reason, nothing written.
             let added = protect(&mut table)?;
