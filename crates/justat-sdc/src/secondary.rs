@@ -557,6 +557,33 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             }
         }
     }
+    Ok(added + repair(table, &eqs, &cubes, &mut suppressed, &mut proofs)?)
+}
+
+/// Completes a pattern given from elsewhere (e.g. by another tool; its secondary cells set):
+/// only the primaries the audit finds exposed are protected, so a pattern that passes the audit
+/// comes back unchanged. Returns how many cells were added.
+pub fn complete(table: &mut Table) -> Result<usize, SuppressionError> {
+    let eqs = Equations::new(table, |_| true);
+    let cubes = Cubes::new(table);
+    let mut suppressed: Vec<bool> = table
+        .cells
+        .iter()
+        .map(|c| c.status.is_suppressed())
+        .collect();
+    repair(table, &eqs, &cubes, &mut suppressed, &mut Proofs::default())
+}
+
+/// Rounds of audit ([`crate::audit::failures`], singleton attacks included) and protection of
+/// what it finds, until it finds nothing; returns how many cells were added.
+fn repair(
+    table: &mut Table,
+    eqs: &Equations,
+    cubes: &Cubes,
+    suppressed: &mut [bool],
+    proofs: &mut Proofs,
+) -> Result<usize, SuppressionError> {
+    let mut added = 0;
     for _ in 0..20 {
         let failures =
             crate::audit::failures(table, true).map_err(|e| SuppressionError::Solver {
@@ -574,7 +601,7 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
                 directions: [true, true],
                 hint: &hint,
             };
-            let (n, changes) = protect_cell(table, &eqs, &cubes, &mut suppressed, request)?;
+            let (n, changes) = protect_cell(table, eqs, cubes, suppressed, request)?;
             added += n;
             for change in changes {
                 proofs.record(table, change);
@@ -643,6 +670,30 @@ mod tests {
             "{:?}",
             report.violations
         );
+    }
+
+    #[test]
+    fn completing_leaves_a_safe_pattern_alone_and_repairs_an_unsafe_one() {
+        let mut recs = Vec::new();
+        for (c, f, m) in [
+            ("TJ1", 2, 30),
+            ("TJ2", 20, 25),
+            ("TJ3", 12, 1),
+            ("TJ4", 40, 38),
+        ] {
+            recs.extend(many(c, "F", f));
+            recs.extend(many(c, "M", m));
+        }
+        let mut t = court_table(&recs);
+        protect(&mut t).unwrap();
+        let safe: Vec<Status> = t.cells.iter().map(|c| c.status).collect();
+        assert_eq!(complete(&mut t).unwrap(), 0);
+        assert_eq!(t.cells.iter().map(|c| c.status).collect::<Vec<_>>(), safe);
+        let opened = safe.iter().position(|&s| s == Status::Secondary).unwrap();
+        t.cells[opened].status = Status::Publishable;
+        assert!(!audit(&t, true).unwrap().violations.is_empty());
+        assert!(complete(&mut t).unwrap() >= 1);
+        assert!(audit(&t, true).unwrap().violations.is_empty());
     }
 
     #[test]

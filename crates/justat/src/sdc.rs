@@ -5,7 +5,7 @@ use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use justat_sdc::audit::audit;
-use justat_sdc::secondary::protect;
+use justat_sdc::secondary::{complete, protect};
 use justat_sdc::table::TableShape;
 use justat_sdc::{Hierarchy, PrimaryRules, Status, Table, microdata, pattern};
 use std::collections::HashMap;
@@ -65,8 +65,8 @@ pub enum SdcCommand {
         /// Protection interval required of each primary cell, in % of its value.
         #[arg(long, default_value_t = 10.0)]
         interval: f64,
-        /// Start from this pattern's secondary suppressions (`D`), e.g. one made by another
-        /// tool: they stay suppressed and only what the audit asks is added.
+        /// Complete this pattern (e.g. one made by another tool): its secondary suppressions
+        /// (`D`) stay, and only what the audit finds exposed is protected.
         #[arg(long)]
         start_from: Option<PathBuf>,
         /// The pattern file to write.
@@ -350,6 +350,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                 }
                 _ => bail!("give --microdata FILE.csv or --cube ID"),
             };
+            let completing = start_from.is_some();
             if let Some(file) = start_from {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
@@ -364,7 +365,11 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
             }
             // `protect` only returns a pattern its audit (every primary, singleton attacks
             // included) finds nothing in; otherwise it stops with the reason, nothing written.
-            let added = protect(&mut table)?;
+            let added = if completing {
+                complete(&mut table)?
+            } else {
+                protect(&mut table)?
+            };
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             pattern::write(&table, std::io::BufWriter::new(f))?;
