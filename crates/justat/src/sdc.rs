@@ -26,6 +26,8 @@ pub struct DimArgs {
 }
 
 /// Disclosure-control commands.
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum SdcCommand {
     /// Apply the primary rules and choose secondary suppressions; write the pattern.
