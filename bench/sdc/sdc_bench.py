@@ -366,6 +366,23 @@ def bench_table(tid, env, columns):
         a = audit(env["justat"], t_pattern, dims_arg, hier_args, interval, audit_limit, work / "tau-audit", work)
         t["audit"] = a
         print(f"   tau-Argus: audit {fmt_audit(a)} in {a['wall_s']:.2f} s", flush=True)
+        # At equal standard: tau-Argus' pattern completed by Justat with what the audit finds
+        # exposed (its suppressions kept), so that both patterns pass the same audit.
+        c_pattern = work / "tau-completed.csv"
+        c_pattern.unlink(missing_ok=True)
+        cmd = [env["justat"], "sdc", "protect", "--microdata", micro, "--dims", dims_arg, *hier_args,
+               "--freq", str(freq), "--interval", str(interval), "--start-from", str(t_pattern),
+               "--out", str(c_pattern)]
+        r = run_limited(cmd, limit, work / "tau-complete", work)
+        c = {"run": r["status"], "wall_s": r["wall_s"], "peak_rss_mib": r["peak_rss_mib"]}
+        if r["status"] == "ok" and c_pattern.exists():
+            c.update(measure(read_pattern(c_pattern, len(dims)), dims, grand_total))
+            c["added"] = c["secondary"] - t["secondary"]
+        elif r["status"] == "error":
+            c["message"] = last_lines(r["stderr"])
+        t["completed"] = c
+        print(f"   tau-Argus completed by justat: {r['status']} in {r['wall_s']:.2f} s"
+              + (f", {c['added']:,} cells added" if "added" in c else ""), flush=True)
     row["tau"] = t
 
     # The primaries must be the same cells in both tools (and the rule's, from the microdata).
@@ -401,7 +418,7 @@ def fmt_audit(a):
 def print_summary(rows, env):
     head = ["table", "cells", "primaries J / τ", "secondary J: n / value (% of total)",
             "secondary τ: n / value (% of total)", "time J", "time τ", "peak J", "peak τ",
-            "audit J", "audit τ"]
+            "audit J", "audit τ", "τ completed to 0/0: n / value"]
     lines = []
     for r in rows:
         j, t = r["justat"], r["tau"]
@@ -418,11 +435,18 @@ def print_summary(rows, env):
         def tm(s):
             return f"> {r['time_limit_s']:g} s" if s["run"] == "timeout" else f"{s['wall_s']:.2f} s"
 
+        def completed(c):
+            if c is None:
+                return "-"
+            if "secondary" not in c:
+                return c["run"]
+            return f"{c['secondary']:,} / {c['secondary_value']:,} (+{c['added']:,} cells)"
+
         flag = {True: "", False: " MISMATCH", None: ""}[r["primaries_match"]]
         lines.append([
             r["table"], f"{r['cells']:,}", f"{prim(j)} / {prim(t)}{flag}", sec(j), sec(t), tm(j), tm(t),
             f"{j['peak_rss_mib']:.0f} MiB", f"{t['peak_rss_mib']:.0f} MiB",
-            fmt_audit(j.get("audit")), fmt_audit(t.get("audit")),
+            fmt_audit(j.get("audit")), fmt_audit(t.get("audit")), completed(t.get("completed")),
         ])
     widths = [max(len(x[i]) for x in [head] + lines) for i in range(len(head))]
     print()
