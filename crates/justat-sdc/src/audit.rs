@@ -222,27 +222,8 @@ fn witness(
         let next = eqs.grow(&hood);
         let grew = next.len() > hood.len();
         hood = next;
-        // The smallest change, around singletons' cells where it can.
-        let movable: Vec<Movable> = hood
-            .iter()
-            .filter(|&&c| Some(c) != fixed)
-            .map(|&c| Movable {
-                cell: c,
-                cost: singleton_weight(table, c),
-                floor: table.cells[c].value.max(0.0),
-            })
-            .collect();
-        let found =
-            cheapest_change(eqs, &movable, target, shift).map_err(|message| AuditError {
-                cell: table.label(target),
-                message,
-            })?;
-        match found {
-            Some(change) => {
-                return Ok(Some(
-                    change.into_iter().filter(|(_, d)| d.abs() > EPS).collect(),
-                ));
-            }
+        match witness_in(table, eqs, &hood, target, shift, fixed)? {
+            Some(change) => return Ok(Some(change)),
             None if grew => {
                 // With the equations that leave the neighbourhood dropped, if the target
                 // still cannot move that far, no larger neighbourhood will let it: stop here
@@ -256,6 +237,32 @@ fn witness(
             None => return Ok(None),
         }
     }
+}
+
+/// The smallest witness among the cells of `hood` (sorted), around singletons' cells where it
+/// can; `None` if there is none there.
+fn witness_in(
+    table: &Table,
+    eqs: &Equations,
+    hood: &[usize],
+    target: usize,
+    shift: f64,
+    fixed: Option<usize>,
+) -> Result<Option<Vec<(usize, f64)>>, AuditError> {
+    let movable: Vec<Movable> = hood
+        .iter()
+        .filter(|&&c| Some(c) != fixed)
+        .map(|&c| Movable {
+            cell: c,
+            cost: singleton_weight(table, c),
+            floor: table.cells[c].value.max(0.0),
+        })
+        .collect();
+    let found = cheapest_change(eqs, &movable, target, shift).map_err(|message| AuditError {
+        cell: table.label(target),
+        message,
+    })?;
+    Ok(found.map(|change| change.into_iter().filter(|(_, d)| d.abs() > EPS).collect()))
 }
 
 /// A failing primary's interval is measured exactly in neighbourhoods up to this size; past it,
@@ -486,6 +493,20 @@ impl Witnesses {
         w
     }
 
+    /// The cells of the witnesses proving any of `primaries`, sorted.
+    fn cells_moving(&self, primaries: &[usize]) -> Vec<usize> {
+        let mut cells: Vec<usize> = primaries
+            .iter()
+            .flat_map(|&q| [(q, 0), (q, 1)])
+            .filter_map(|key| self.proving.get(&key))
+            .flatten()
+            .flat_map(|&w| self.list[w].change.iter().map(|&(c, _)| c))
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        cells
+    }
+
     /// Whether a witness found so far proves `p` in direction `dir` without changing `s`.
     fn covers(&self, p: usize, dir: usize, s: usize) -> bool {
         self.proving.get(&(p, dir)).is_some_and(|ws| {
@@ -569,9 +590,18 @@ fn failures_in(
                     continue;
                 }
                 let sign = if dir == 0 { 1.0 } else { -1.0 };
-                let Some(change) =
-                    find_witness(table, eqs, &cubes, p, sign * need(p, dir), Some(s))?
-                else {
+                let shift = sign * need(p, dir);
+                // A combination of the witnesses of `p` and of the singleton's cell often
+                // moves one without the other: one small programme over their cells first.
+                let mut found = None;
+                let cells = witnesses.cells_moving(&[p, s]);
+                if cells.len() > 1 {
+                    found = witness_in(table, eqs, &cells, p, shift, Some(s))?;
+                }
+                if found.is_none() {
+                    found = find_witness(table, eqs, &cubes, p, shift, Some(s))?;
+                }
+                let Some(change) = found else {
                     failures.push((p, Some(s)));
                     break 'attackers;
                 };
