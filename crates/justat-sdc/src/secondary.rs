@@ -201,32 +201,37 @@ impl Pattern<'_> {
         let bound: f64 = product.iter().map(|&(c, _)| self.cost(c)).sum();
         let mut hood: Vec<usize> = product.iter().map(|&(c, _)| c).collect();
         hood.sort_unstable();
-        for _ in 0..GUIDED_STEPS {
+        self.grow_cheapest(&mut hood, bound, self.reach.guided_cells, GUIDED_STEPS);
+        Ok(self.perturbation(&hood, shift)?.unwrap_or(product))
+    }
+
+    /// Grows `hood` (sorted) through the relations by the movable cells cheaper than `bound`,
+    /// at most `steps` times, up to `limit` cells, the cheapest first: next to a national total
+    /// the cells nearest in the relations are other totals, and the programme would have no
+    /// room left for the cheap detours a product missed.
+    fn grow_cheapest(&self, hood: &mut Vec<usize>, bound: f64, limit: usize, steps: usize) {
+        for _ in 0..steps {
             let mut new: Vec<usize> = self
                 .eqs
-                .grow(&hood)
+                .grow(hood)
                 .into_iter()
                 .filter(|&c| {
                     hood.binary_search(&c).is_err() && self.movable(c) && self.cost(c) < bound
                 })
                 .collect();
             if new.is_empty() {
-                break;
+                return;
             }
-            // The cheapest first: next to a national total, the cells nearest in the relations
-            // are other totals, and the programme would have no room left for the cheap
-            // detours the product missed.
-            let room = self.reach.guided_cells.saturating_sub(hood.len());
+            let room = limit.saturating_sub(hood.len());
             new.sort_by(|&a, &b| self.cost(a).total_cmp(&self.cost(b)).then(a.cmp(&b)));
             let full = new.len() >= room;
             new.truncate(room);
             hood.extend(new);
             hood.sort_unstable();
             if full {
-                break;
+                return;
             }
         }
-        Ok(self.perturbation(&hood, shift)?.unwrap_or(product))
     }
 
     /// A cheaper perturbation than `found` when it suppresses large totals: one programme over
@@ -239,28 +244,7 @@ impl Pattern<'_> {
         }
         let mut hood = vec![self.target];
         for limit in WIDE_CELLS {
-            loop {
-                let mut new: Vec<usize> = self
-                    .eqs
-                    .grow(&hood)
-                    .into_iter()
-                    .filter(|&c| {
-                        hood.binary_search(&c).is_err() && self.movable(c) && self.cost(c) < bound
-                    })
-                    .collect();
-                if new.is_empty() {
-                    break;
-                }
-                let room = limit.saturating_sub(hood.len());
-                new.sort_by(|&a, &b| self.cost(a).total_cmp(&self.cost(b)).then(a.cmp(&b)));
-                let full = new.len() >= room;
-                new.truncate(room);
-                hood.extend(new);
-                hood.sort_unstable();
-                if full {
-                    break;
-                }
-            }
+            self.grow_cheapest(&mut hood, bound, limit, usize::MAX);
             if let Some(change) = self.perturbation(&hood, shift)?
                 && self.added_cost(&change) < bound
             {
