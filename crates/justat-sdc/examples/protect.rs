@@ -4,6 +4,7 @@
 
 use justat_sdc::primary::{PrimaryRules, Status};
 use justat_sdc::{Hierarchy, Table, microdata, secondary};
+use std::collections::HashMap;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,24 +15,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dims: Vec<String> = dims.split(',').map(str::to_string).collect();
     let start = Instant::now();
     let (records, distinct) = microdata::read(file, std::fs::File::open(file)?, &dims, None)?;
-    let mut with = Vec::new();
-    for (d, name) in dims.iter().enumerate() {
-        let given = hierarchies
-            .iter()
-            .find_map(|h| h.strip_prefix(&format!("{name}=")));
-        let h = match given {
-            Some(path) => Hierarchy::from_csv(name, &std::fs::read_to_string(path)?)?,
-            None => Hierarchy::flat(
-                name,
-                &distinct[d]
-                    .iter()
-                    .filter(|c| *c != "_T")
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            )?,
-        };
-        with.push((name.clone(), h));
+    let mut given = HashMap::new();
+    for h in hierarchies {
+        let (dim, path) = h.split_once('=').ok_or("a hierarchy is DIM=FILE.csv")?;
+        given.insert(
+            dim.to_string(),
+            Hierarchy::from_csv(dim, &std::fs::read_to_string(path)?)?,
+        );
     }
+    let with = microdata::dimensions(&dims, given, &distinct)?;
     let mut table = Table::from_microdata(with, records, false, &PrimaryRules::default())?;
     let primaries = table.cells.iter().filter(|c| c.status.is_primary()).count();
     let added = secondary::protect(&mut table)?;

@@ -1,6 +1,7 @@
 //! Reading microdata (one record per contributor) from CSV for tabulation.
 
-use std::collections::BTreeSet;
+use crate::hierarchy::{Hierarchy, HierarchyError};
+use std::collections::{BTreeSet, HashMap};
 
 /// Why microdata cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,31 @@ pub fn read(
         records.push((codes, value));
     }
     Ok((records, distinct))
+}
+
+/// The dimensions `names` with their hierarchies: the one given, else a flat one of the codes
+/// met in the data (`distinct`, per dimension) under a total `_T`.
+pub fn dimensions(
+    names: &[String],
+    mut given: HashMap<String, Hierarchy>,
+    distinct: &[BTreeSet<String>],
+) -> Result<Vec<(String, Hierarchy)>, HierarchyError> {
+    let mut out = Vec::with_capacity(names.len());
+    for (d, name) in names.iter().enumerate() {
+        let h = match given.remove(name) {
+            Some(h) => h,
+            None => Hierarchy::flat(
+                name,
+                &distinct[d]
+                    .iter()
+                    .filter(|c| *c != "_T")
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )?,
+        };
+        out.push((name.clone(), h));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -577,8 +577,8 @@ mod tests {
         vec![(code, sex); n]
     }
 
-    #[test]
-    fn the_protected_table_passes_the_audit() {
+    /// Five courts by sex, three cells under the threshold: TJ1 F (2), TJ3 M (1), TJ5 F (3).
+    fn five_courts() -> Table {
         let mut recs = Vec::new();
         for (c, f, m) in [
             ("TJ1", 2, 30),
@@ -590,7 +590,12 @@ mod tests {
             recs.extend(many(c, "F", f));
             recs.extend(many(c, "M", m));
         }
-        let mut t = court_table(&recs);
+        court_table(&recs)
+    }
+
+    #[test]
+    fn the_protected_table_passes_the_audit() {
+        let mut t = five_courts();
         let primaries = t.cells.iter().filter(|c| c.status.is_primary()).count();
         assert_eq!(primaries, 3, "TJ1 F (2), TJ3 M (1), TJ5 F (3)");
         let added = protect(&mut t).unwrap();
@@ -606,17 +611,7 @@ mod tests {
 
     #[test]
     fn completing_leaves_a_safe_pattern_alone_and_repairs_an_unsafe_one() {
-        let mut recs = Vec::new();
-        for (c, f, m) in [
-            ("TJ1", 2, 30),
-            ("TJ2", 20, 25),
-            ("TJ3", 12, 1),
-            ("TJ4", 40, 38),
-        ] {
-            recs.extend(many(c, "F", f));
-            recs.extend(many(c, "M", m));
-        }
-        let mut t = court_table(&recs);
+        let mut t = five_courts();
         protect(&mut t).unwrap();
         let safe: Vec<Status> = t.cells.iter().map(|c| c.status).collect();
         assert_eq!(complete(&mut t).unwrap(), 0);

@@ -106,29 +106,6 @@ fn hierarchies(args: &DimArgs) -> Result<HashMap<String, Hierarchy>> {
     Ok(out)
 }
 
-fn dims_with(
-    args: &DimArgs,
-    mut given: HashMap<String, Hierarchy>,
-    distinct: &[std::collections::BTreeSet<String>],
-) -> Result<Vec<(String, Hierarchy)>> {
-    let mut out = Vec::new();
-    for (d, name) in args.dims.iter().enumerate() {
-        let h = match given.remove(name) {
-            Some(h) => h,
-            None => Hierarchy::flat(
-                name,
-                &distinct[d]
-                    .iter()
-                    .filter(|c| *c != "_T")
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            )?,
-        };
-        out.push((name.clone(), h));
-    }
-    Ok(out)
-}
-
 /// The table of a cube's period and measure for `dims` (restricted to the linked `tables`,
 /// each `DIM=CODE[,DIM=CODE…]`), its primaries set and the latest pattern of the same cube,
 /// period and measure carried over; with the pattern to record once it is protected, and which
@@ -328,7 +305,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                         response.as_deref(),
                     )?;
                     Table::from_microdata(
-                        dims_with(&dims, given, &distinct)?,
+                        microdata::dimensions(&dims.dims, given, &distinct)?,
                         records,
                         response.is_some(),
                         &rules,
@@ -409,7 +386,8 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                 None,
             )?;
             drop(records);
-            let mut table = pattern::read(dims_with(&dims, given, &distinct)?, &text)?;
+            let mut table =
+                pattern::read(microdata::dimensions(&dims.dims, given, &distinct)?, &text)?;
             for c in &mut table.cells {
                 if c.status.is_primary() {
                     c.lower = interval / 100.0 * c.value;
