@@ -445,6 +445,21 @@ impl Proofs {
     }
 }
 
+/// What the searches of a table work on: every relation over every cell (a perturbation may
+/// move any of them), the candidate products, and which cells are suppressed.
+fn searched(table: &Table) -> (Equations, Cubes, Vec<bool>) {
+    let suppressed = table
+        .cells
+        .iter()
+        .map(|c| c.status.is_suppressed())
+        .collect();
+    (
+        Equations::new(table, |_| true),
+        Cubes::new(table),
+        suppressed,
+    )
+}
+
 /// Chooses the secondary suppressions of `table` (whose primaries are set) in place; returns
 /// how many cells were added. Each primary is protected against outsiders; then the audit
 /// ([`crate::audit::failures`], singleton attacks included) says which primaries the single
@@ -453,14 +468,7 @@ impl Proofs {
 /// perturbation crosses before the audit cost more: T4 of `bench/sdc` 147,047 against
 /// 107,699, most of those attacks being harmless once the whole pattern is there.)
 pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
-    // Every relation, over every cell: a perturbation may move any of them.
-    let eqs = Equations::new(table, |_| true);
-    let cubes = Cubes::new(table);
-    let mut suppressed: Vec<bool> = table
-        .cells
-        .iter()
-        .map(|c| c.status.is_suppressed())
-        .collect();
+    let (eqs, cubes, mut suppressed) = searched(table);
     let mut primaries: Vec<usize> = (0..table.cells.len())
         .filter(|&c| table.cells[c].status.is_primary())
         .collect();
@@ -496,13 +504,7 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
 /// only the primaries the audit finds exposed are protected, so a pattern that passes the audit
 /// comes back unchanged. Returns how many cells were added.
 pub fn complete(table: &mut Table) -> Result<usize, SuppressionError> {
-    let eqs = Equations::new(table, |_| true);
-    let cubes = Cubes::new(table);
-    let mut suppressed: Vec<bool> = table
-        .cells
-        .iter()
-        .map(|c| c.status.is_suppressed())
-        .collect();
+    let (eqs, cubes, mut suppressed) = searched(table);
     repair(table, &eqs, &cubes, &mut suppressed, &mut Proofs::default())
 }
 
