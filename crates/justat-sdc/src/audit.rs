@@ -453,16 +453,10 @@ fn suppressed_equations(table: &Table) -> Equations {
 /// no change, so any smaller one in between is too.)
 #[derive(Default)]
 struct Witnesses {
-    list: Vec<Witness>,
-    /// The first witness proving each primary in each direction (0 up, 1 down).
-    proof: HashMap<(usize, usize), usize>,
-    /// The witnesses proving each primary in each direction.
+    /// Each witness: the change of the suppressed cells.
+    list: Vec<Vec<(usize, f64)>>,
+    /// The witnesses proving each primary in each direction (0 up, 1 down), in the order found.
     proving: HashMap<(usize, usize), Vec<usize>>,
-}
-
-/// A witness: the change of the suppressed cells.
-struct Witness {
-    change: Vec<(usize, f64)>,
 }
 
 impl Witnesses {
@@ -484,13 +478,19 @@ impl Witnesses {
             for (moved, ok) in [(d, true), (-d, reversible)] {
                 let dir = if moved > 0.0 { 0 } else { 1 };
                 if ok && moved.abs() + EPS >= need(q, dir) {
-                    self.proof.entry((q, dir)).or_insert(w);
                     self.proving.entry((q, dir)).or_default().push(w);
                 }
             }
         }
-        self.list.push(Witness { change });
+        self.list.push(change);
         w
+    }
+
+    /// The first witness proving `p` in direction `dir`, if any.
+    fn first(&self, p: usize, dir: usize) -> Option<usize> {
+        self.proving
+            .get(&(p, dir))
+            .and_then(|ws| ws.first().copied())
     }
 
     /// The cells of the witnesses proving any of `primaries`, sorted.
@@ -500,7 +500,7 @@ impl Witnesses {
             .flat_map(|&q| [(q, 0), (q, 1)])
             .filter_map(|key| self.proving.get(&key))
             .flatten()
-            .flat_map(|&w| self.list[w].change.iter().map(|&(c, _)| c))
+            .flat_map(|&w| self.list[w].iter().map(|&(c, _)| c))
             .collect();
         cells.sort_unstable();
         cells.dedup();
@@ -511,7 +511,7 @@ impl Witnesses {
     fn covers(&self, p: usize, dir: usize, s: usize) -> bool {
         self.proving.get(&(p, dir)).is_some_and(|ws| {
             ws.iter()
-                .any(|&w| self.list[w].change.iter().all(|&(c, _)| c != s))
+                .any(|&w| self.list[w].iter().all(|&(c, _)| c != s))
         })
     }
 }
@@ -548,7 +548,7 @@ fn failures_in(
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     for &p in &primaries {
         for dir in 0..2 {
-            if witnesses.proof.contains_key(&(p, dir)) {
+            if witnesses.first(p, dir).is_some() {
                 continue;
             }
             let sign = if dir == 0 { 1.0 } else { -1.0 };
@@ -567,9 +567,8 @@ fn failures_in(
                 failed.insert(p);
                 break;
             };
-            let w = witnesses.add(table, change, &need);
-            // The witness moves `p` by the shift asked, at least what it needs.
-            witnesses.proof.entry((p, dir)).or_insert(w);
+            // The witness moves `p` by the shift asked, at least what it needs: it proves `p`.
+            witnesses.add(table, change, &need);
         }
     }
     failures.extend(failed.iter().map(|&p| (p, None)));
@@ -577,16 +576,15 @@ fn failures_in(
     // them. Another witness found so far may leave it alone; else one is searched with that
     // cell fixed.
     for &p in primaries.iter().filter(|p| !failed.contains(p)) {
-        // Only the singletons whose cell a witness of `p` changes can break it.
-        let witnessed = [0, 1].map(|dir| witnesses.list[witnesses.proof[&(p, dir)]].change.clone());
-        let attackers: BTreeSet<usize> = witnessed
-            .iter()
-            .flat_map(|w| w.iter().map(|&(c, _)| c))
+        // Only the singletons whose cell the first witnesses of `p` change can break them.
+        let attackers: BTreeSet<usize> = (0..2)
+            .filter_map(|dir| witnesses.first(p, dir))
+            .flat_map(|w| witnesses.list[w].iter().map(|&(c, _)| c))
             .filter(|&c| c != p && known[c] && reveals_others(table, c, p))
             .collect();
         'attackers: for s in attackers {
-            for (dir, witness) in witnessed.iter().enumerate() {
-                if !witness.iter().any(|&(c, _)| c == s) || witnesses.covers(p, dir, s) {
+            for dir in 0..2 {
+                if witnesses.covers(p, dir, s) {
                     continue;
                 }
                 let sign = if dir == 0 { 1.0 } else { -1.0 };

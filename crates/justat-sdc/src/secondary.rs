@@ -11,8 +11,8 @@
 //! cells reachable from the primary looks for a detour (in three dimensions the products of
 //! chains through the ancestors reach the national totals). Against a single contributor, the
 //! perturbations already found are combined first: one moving the primary and the singleton's
-//! cell, less one moving that cell alone, costs nothing new. Primaries are processed in a fixed order (largest protection need first, then
-//! table order), so the pattern is deterministic.
+//! cell, less one moving that cell alone, costs nothing new. Primaries are processed in a fixed
+//! order (largest protection need first, then table order), so the pattern is deterministic.
 
 use crate::hypercube::{Cubes, Search};
 use crate::lp::{Equations, Movable, cheapest_change};
@@ -300,7 +300,7 @@ struct Request<'h> {
     /// Up, down.
     directions: [bool; 2],
     /// Cells already suppressed where a perturbation is looked for first (see
-    /// [`Proofs::around`]); may be empty.
+    /// [`Proofs::cells_moving`]); may be empty.
     hint: &'h [usize],
 }
 
@@ -432,7 +432,7 @@ impl Proofs {
     /// The cells of the perturbations found so far that move `a` or `b`: a combination of
     /// them often moves one without the other, among cells already suppressed (a perturbation
     /// moving a primary and a singleton's cell, less one moving the singleton's cell alone).
-    fn around(&self, a: usize, b: usize) -> Vec<usize> {
+    fn cells_moving(&self, a: usize, b: usize) -> Vec<usize> {
         let mut cells: Vec<usize> = [a, b]
             .iter()
             .filter_map(|q| self.moving.get(q))
@@ -528,7 +528,7 @@ fn repair(
             return Ok(added);
         }
         for (cell, by) in failures {
-            let hint = by.map_or_else(Vec::new, |s| proofs.around(cell, s));
+            let hint = by.map_or_else(Vec::new, |s| proofs.cells_moving(cell, s));
             let request = Request {
                 cell,
                 known: by,
