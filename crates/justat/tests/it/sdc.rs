@@ -33,25 +33,23 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
+/// `justat sdc protect` on the fixture's microdata, by court and sex.
+const PROTECT: [&str; 8] = [
+    "sdc",
+    "protect",
+    "--microdata",
+    "micro.csv",
+    "--dims",
+    "court,sex",
+    "--hierarchy",
+    "court=court.csv",
+];
+
 #[test]
 fn protect_writes_a_pattern_that_the_audit_accepts() {
     let dir = fixture();
     let p = dir.path();
-    let out = justat(
-        p,
-        &[
-            "sdc",
-            "protect",
-            "--microdata",
-            "micro.csv",
-            "--dims",
-            "court,sex",
-            "--hierarchy",
-            "court=court.csv",
-            "--out",
-            "pattern.csv",
-        ],
-    );
+    let out = justat(p, &[&PROTECT[..], &["--out", "pattern.csv"]].concat());
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("audit: 0 exact disclosures, 0 interval violations"));
     let pattern = std::fs::read_to_string(p.join("pattern.csv")).unwrap();
@@ -102,26 +100,11 @@ fn protect_writes_a_pattern_that_the_audit_accepts() {
 
     // Starting from that unsafe pattern, the protection keeps its suppressions and adds what
     // the audit asks.
-    let args = |start: &str, out: &str| {
-        [
-            "sdc",
-            "protect",
-            "--microdata",
-            "micro.csv",
-            "--dims",
-            "court,sex",
-            "--hierarchy",
-            "court=court.csv",
-            "--start-from",
-            start,
-            "--out",
-            out,
-        ]
-        .map(str::to_string)
-    };
     let run = |start: &str, out: &str| {
-        let a = args(start, out);
-        justat(p, &a.iter().map(String::as_str).collect::<Vec<_>>())
+        justat(
+            p,
+            &[&PROTECT[..], &["--start-from", start, "--out", out]].concat(),
+        )
     };
     let repaired = run("opened.csv", "repaired.csv");
     assert!(repaired.status.success(), "{}", text(&repaired));
