@@ -209,19 +209,24 @@ pub fn reveals_others(table: &Table, singleton: usize, cell: usize) -> bool {
 /// A change of the suppressed cells that keeps every published cell and every relation, keeps
 /// cells non-negative, leaves `fixed` alone and moves `target` by `shift`: proof that an attacker
 /// cannot exclude the value moved to. Searched in growing neighbourhoods of the target (small
-/// programs on large tables); `None` when even the whole component has none.
+/// programs on large tables); `None` when even the whole component has none, or none is found
+/// in neighbourhoods of up to `limit` cells.
 fn witness(
     table: &Table,
     eqs: &Equations,
     target: usize,
     shift: f64,
     fixed: Option<usize>,
+    limit: usize,
 ) -> Result<Option<Vec<(usize, f64)>>, AuditError> {
     let mut hood = vec![target];
     loop {
         let next = eqs.grow(&hood);
         let grew = next.len() > hood.len();
         hood = next;
+        if hood.len() > limit {
+            return Ok(None);
+        }
         match witness_in(table, eqs, &hood, target, shift, fixed)? {
             Some(change) => return Ok(Some(change)),
             None if grew => {
@@ -347,6 +352,7 @@ fn find_witness(
     target: usize,
     shift: f64,
     fixed: Option<usize>,
+    limit: usize,
 ) -> Result<Option<Vec<(usize, f64)>>, AuditError> {
     let usable = |c: usize| table.cells[c].status.is_suppressed() && Some(c) != fixed;
     let cost = |c: usize| singleton_weight(table, c);
@@ -359,11 +365,10 @@ fn find_witness(
     {
         return Ok(Some(change));
     }
-    witness(table, eqs, target, shift, fixed)
+    witness(table, eqs, target, shift, fixed, limit)
 }
 
-/// Whether `change` is a witness: it moves only suppressed cells other than `fixed`, keeps
-/// them non-negative and every equation, and moves `target` by `shift`.
+/// Whether `change` is a witness: it moves `target` by `shift` and [`holds`].
 fn proves(
     table: &Table,
     eqs: &Equations,
@@ -372,15 +377,22 @@ fn proves(
     shift: f64,
     fixed: Option<usize>,
 ) -> bool {
+    let moved = change
+        .iter()
+        .any(|&(c, d)| c == target && (d - shift).abs() <= EPS);
+    moved && holds(table, eqs, change, fixed)
+}
+
+/// Whether `change` is possible for the attacker: it moves only suppressed cells other than
+/// `fixed`, keeps them non-negative and keeps every equation.
+fn holds(table: &Table, eqs: &Equations, change: &[(usize, f64)], fixed: Option<usize>) -> bool {
     let delta: HashMap<usize, f64> = change.iter().copied().collect();
-    let cells_ok = change.iter().all(|&(c, d)| {
-        table.cells[c].status.is_suppressed()
-            && Some(c) != fixed
-            && table.cells[c].value + d >= -EPS
-    });
-    let moved = delta
-        .get(&target)
-        .is_some_and(|&d| (d - shift).abs() <= EPS);
+    let cells_ok = delta.len() == change.len()
+        && change.iter().all(|&(c, d)| {
+            table.cells[c].status.is_suppressed()
+                && Some(c) != fixed
+                && table.cells[c].value + d >= -EPS
+        });
     let equations: BTreeSet<usize> = change
         .iter()
         .flat_map(|&(c, _)| eqs.by_cell[c].iter().map(|&e| e as usize))
@@ -393,7 +405,7 @@ fn proves(
             .abs()
             <= EPS
     });
-    cells_ok && moved && balanced
+    cells_ok && balanced
 }
 
 /// What changing a cell costs a witness: a singleton's cell is avoided where it can be (the
@@ -435,11 +447,31 @@ pub fn interval(
 /// protection level exists (its witness); an attacker then cannot narrow it further. A singleton
 /// attack can only break a witness that changes the singleton's cell: those are searched again
 /// with that cell fixed.
+///
+/// `certificates` are changes claimed to be witnesses (the perturbations the method found): each
+/// counts only once checked against every relation ([`holds`]), so a wrong one costs nothing but
+/// the check, and the audit stays independent of the method. Searching witnesses in a large
+/// four-dimensional pattern costs programmes over tens of thousands of cells; checking one
+/// costs a pass over its cells.
+///
+/// With a `limit`, witnesses are searched in neighbourhoods of up to that many cells only, and
+/// a primary with none there is reported failing: still sound (a pattern with no failure is
+/// safe), for callers that protect such a primary again rather than wait for programmes over a
+/// vast component.
 pub fn failures(
     table: &Table,
     singletons: bool,
+    certificates: &[Vec<(usize, f64)>],
+    limit: Option<usize>,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
-    failures_in(table, &suppressed_equations(table), singletons)
+    let limit = limit.unwrap_or(usize::MAX);
+    failures_in(
+        table,
+        &suppressed_equations(table),
+        singletons,
+        certificates,
+        limit,
+    )
 }
 
 /// The relations restricted to the suppressed cells: published cells are constants.
@@ -521,6 +553,8 @@ fn failures_in(
     table: &Table,
     eqs: &Equations,
     singletons: bool,
+    certificates: &[Vec<(usize, f64)>],
+    limit: usize,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let cubes = Cubes::new(table);
     // Whether a cell is a singleton's, known to its contributor.
@@ -545,6 +579,9 @@ fn failures_in(
         .filter(|&c| table.cells[c].status.is_primary())
         .collect();
     let mut witnesses = Witnesses::default();
+    for change in certificates.iter().filter(|c| holds(table, eqs, c, None)) {
+        witnesses.add(table, change.clone(), &need);
+    }
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     for &p in &primaries {
         for dir in 0..2 {
@@ -559,9 +596,9 @@ fn failures_in(
             } else {
                 needed.max(table.cells[p].value.min(1.0))
             };
-            let mut found = find_witness(table, eqs, &cubes, p, sign * unit, None)?;
+            let mut found = find_witness(table, eqs, &cubes, p, sign * unit, None, limit)?;
             if found.is_none() && unit > needed {
-                found = find_witness(table, eqs, &cubes, p, sign * needed, None)?;
+                found = find_witness(table, eqs, &cubes, p, sign * needed, None, limit)?;
             }
             let Some(change) = found else {
                 failed.insert(p);
@@ -597,7 +634,7 @@ fn failures_in(
                     found = witness_in(table, eqs, &cells, p, shift, Some(s))?;
                 }
                 if found.is_none() {
-                    found = find_witness(table, eqs, &cubes, p, shift, Some(s))?;
+                    found = find_witness(table, eqs, &cubes, p, shift, Some(s), limit)?;
                 }
                 let Some(change) = found else {
                     failures.push((p, Some(s)));
@@ -617,7 +654,7 @@ fn failures_in(
 /// until they show it (see [`failing_interval`]).
 pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError> {
     let eqs = suppressed_equations(table);
-    let found = failures_in(table, &eqs, singletons)?;
+    let found = failures_in(table, &eqs, singletons, &[], usize::MAX)?;
     let mut report = AuditReport::default();
     if found.is_empty() {
         return Ok(report);
@@ -725,6 +762,54 @@ mod tests {
             (0.0, 13.0),
             "down to 0, up until C2 of R1 (10) or R2 of C1 (12) is exhausted"
         );
+    }
+
+    #[test]
+    fn a_certificate_counts_only_once_it_holds() {
+        let at = |t: &Table, r: usize, c: usize| t.position(&[r as u32, c as u32]);
+        // Exposed: the primary alone in its row. A change moving it and its row total
+        // (published) does not hold, nor does one moving it by itself.
+        let exposed = grid(&[&[3, 10], &[12, 9]], &[], &[(0, 0)]);
+        let p = at(&exposed, 1, 1);
+        let bogus = [vec![(p, 1.0), (at(&exposed, 1, 0), 1.0)], vec![(p, 1.0)]];
+        assert_eq!(
+            failures(&exposed, false, &bogus, None).unwrap(),
+            [(p, None)]
+        );
+        // Protected by a cycle of six cells, which no product of changes per dimension finds:
+        // its changes given as certificates spare the programme (no neighbourhood allowed);
+        // without them, the primary is reported failing within that limit, safe without it.
+        let cycle = [(0, 0), (0, 1), (1, 1), (1, 2), (2, 2), (2, 0)];
+        let safe = grid(
+            &[&[3, 10, 4], &[12, 9, 5], &[6, 7, 8]],
+            &cycle[1..],
+            &[(0, 0)],
+        );
+        let p = at(&safe, 1, 1);
+        let turn = |d: f64| {
+            let mut change: Vec<(usize, f64)> = cycle
+                .iter()
+                .zip([d, -d, d, -d, d, -d])
+                .map(|(&(r, c), d)| (at(&safe, r + 1, c + 1), d))
+                .collect();
+            change.sort_by_key(|&(c, _)| c);
+            change
+        };
+        let certificates = [turn(1.0), turn(-1.0)];
+        assert!(
+            failures(&safe, false, &certificates, Some(0))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(failures(&safe, false, &[], Some(0)).unwrap(), [(p, None)]);
+        assert!(failures(&safe, false, &[], None).unwrap().is_empty());
+        // A certificate that would empty a cell does not hold: 3 cannot go down by 4.
+        assert!(!holds(
+            &safe,
+            &suppressed_equations(&safe),
+            &turn(-4.0),
+            None
+        ));
     }
 
     #[test]

@@ -72,6 +72,48 @@ fn axes(h: &crate::Hierarchy, code: usize) -> Vec<Axis> {
     out
 }
 
+/// Per dimension, the chain from the target's code down to the code of its largest leaf cell
+/// (going down one dimension at a time into the largest part) and up through its ancestors.
+fn chains_through(table: &Table, target: usize) -> Vec<Axis> {
+    let mut leaf = table.cells[target].codes.clone();
+    for (d, (_, h)) in table.dims.iter().enumerate() {
+        while let Some(&largest) = h.children(leaf[d] as usize).iter().max_by(|&&a, &&b| {
+            let size = |code: usize| {
+                let mut codes = leaf.clone();
+                codes[d] = code as u32;
+                let cell = &table.cells[table.position(&codes)];
+                (cell.count, cell.value)
+            };
+            let (a_size, b_size) = (size(a), size(b));
+            (a_size.0.cmp(&b_size.0))
+                .then(a_size.1.total_cmp(&b_size.1))
+                .then(b.cmp(&a))
+        }) {
+            leaf[d] = largest as u32;
+        }
+    }
+    let own = &table.cells[target].codes;
+    table
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(d, (_, h))| {
+            let below = h.ancestors(leaf[d] as usize);
+            let at = below
+                .iter()
+                .position(|&c| c == own[d] as usize)
+                .unwrap_or(0);
+            let mut axis: Axis = below[..=at].iter().rev().map(|&c| (c as u32, 1)).collect();
+            axis.extend(
+                h.ancestors(own[d] as usize)[1..]
+                    .iter()
+                    .map(|&c| (c as u32, 1)),
+            );
+            axis
+        })
+        .collect()
+}
+
 /// What a search may use: whether a cell may change, and at what cost.
 pub(crate) struct Search<'a> {
     /// Whether the cell may change (suppressed already, or may be).
@@ -104,6 +146,18 @@ impl Cubes {
         shift: f64,
         search: &Search,
     ) -> Option<Vec<(usize, f64)>> {
+        self.find_among(table, target, shift, search, MAX_PRODUCTS)
+    }
+
+    /// [`Cubes::find`] trying up to `products` products.
+    pub(crate) fn find_among(
+        &self,
+        table: &Table,
+        target: usize,
+        shift: f64,
+        search: &Search,
+        products: usize,
+    ) -> Option<Vec<(usize, f64)>> {
         let dims = self.strides.len();
         let codes = &table.cells[target].codes;
         let m = shift.abs();
@@ -117,13 +171,14 @@ impl Cubes {
         if !fits(target, 1.0) {
             return None;
         }
+        let chains = chains_through(table, target);
         // Per dimension, the candidates that work on the line through the target, cheapest
         // first by the cost of that line.
         let mut lines: Vec<Vec<(f64, &Axis)>> = Vec::with_capacity(dims);
         for (d, &own) in codes.iter().enumerate() {
             let own = own as usize;
             let mut ok: Vec<(f64, &Axis)> = Vec::new();
-            for axis in &self.axes[d][own] {
+            for axis in self.axes[d][own].iter().chain([&chains[d]]) {
                 let mut cost = 0.0;
                 let mut works = true;
                 for &(code, s) in &axis[1..] {
@@ -146,17 +201,15 @@ impl Cubes {
             ok.sort_by(|a, b| a.0.total_cmp(&b.0));
             lines.push(ok);
         }
-        // As many per dimension as the budget allows, evenly, and the cheapest chain through
-        // the ancestors besides: the cells of a product of such chains contain the target, so
-        // none is empty and one product at least is found. Without it, in four dimensions the
-        // few sibling changes kept often all cross an empty cell, and the search fell back on
-        // programmes over tens of thousands of cells.
-        let per = ((MAX_PRODUCTS as f64).powf(1.0 / dims as f64).floor() as usize).max(1);
-        for line in &mut lines {
-            let chain = line
-                .iter()
-                .position(|(_, axis)| axis.iter().all(|&(_, s)| s > 0));
-            let kept = chain.filter(|&i| i >= per).map(|i| line[i]);
+        // As many per dimension as the budget allows, evenly, and the chain through the
+        // target's largest leaf besides: every cell of a product of those chains contains that
+        // leaf, so none is empty and one product at least is found. Without it, in four
+        // dimensions the few changes kept often all cross an empty cell, and the search fell
+        // back on programmes over tens of thousands of cells.
+        let per = ((products as f64).powf(1.0 / dims as f64).floor() as usize).max(1);
+        for (line, chain) in lines.iter_mut().zip(&chains) {
+            let at = line.iter().position(|&(_, axis)| std::ptr::eq(axis, chain));
+            let kept = at.filter(|&i| i >= per).map(|i| line[i]);
             line.truncate(per);
             line.extend(kept);
         }
@@ -356,6 +409,69 @@ mod tests {
         // Moving it down by one empties it: the cells rising are free, TJ1/M must hold 1.
         let down = find_non_empty(&t, &cubes, target, -1.0).unwrap();
         assert!(keeps_relations(&t, &down));
+    }
+
+    #[test]
+    fn the_chains_through_the_largest_leaf_cross_no_empty_cell() {
+        // A sparse court × offence × sex table: for every non-empty cell, the product of its
+        // chains keeps every relation and all its cells are non-empty, so a product is found.
+        let court = Hierarchy::from_csv(
+            "court",
+            "code,parent\n_T,\nCA1,_T\nCA2,_T\nTJ1,CA1\nTJ2,CA1\nTJ3,CA2\nTJ4,CA2\n",
+        )
+        .unwrap();
+        let off = Hierarchy::from_csv(
+            "off",
+            "code,parent\n_T,\nG1,_T\nG2,_T\nO1,G1\nO2,G1\nO3,G2\nO4,G2\nO5,G2\n",
+        )
+        .unwrap();
+        let sex = Hierarchy::flat("sex", &["F".into(), "M".into()]).unwrap();
+        let (courts, offences) = (["TJ1", "TJ2", "TJ3", "TJ4"], ["O1", "O2", "O3", "O4", "O5"]);
+        let mut seed = 7u64;
+        let mut rows = Vec::new();
+        for _ in 0..25 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = (seed >> 33) as usize;
+            let codes = [
+                courts[r % 4],
+                offences[(r / 4) % 5],
+                ["F", "M"][(r / 20) % 2],
+            ];
+            rows.push((codes.iter().map(|c| c.to_string()).collect(), 1.0));
+        }
+        let dims = vec![
+            ("court".into(), court),
+            ("off".into(), off),
+            ("sex".into(), sex),
+        ];
+        let t = Table::from_microdata(dims, rows, false, &PrimaryRules::default()).unwrap();
+        let cubes = Cubes::new(&t);
+        let mut empty_leaves = 0;
+        for target in 0..t.cells.len() {
+            if t.cells[target].count == 0 {
+                empty_leaves += 1;
+                continue;
+            }
+            let chains = chains_through(&t, target);
+            let codes = &t.cells[target].codes;
+            let lines: Vec<Vec<(f64, &Axis)>> = chains.iter().map(|a| vec![(0.0, a)]).collect();
+            for (c, _) in cubes.corners(target, codes, &lines, &[0, 0, 0]) {
+                assert!(
+                    t.cells[c].count > 0,
+                    "{} from {}",
+                    t.label(c),
+                    t.label(target)
+                );
+            }
+            let change = find_non_empty(&t, &cubes, target, -1.0).unwrap();
+            assert!(keeps_relations(&t, &change), "{}", t.label(target));
+        }
+        assert!(
+            empty_leaves > 10,
+            "the table is sparse: {empty_leaves} empty cells"
+        );
     }
 
     #[test]

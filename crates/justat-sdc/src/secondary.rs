@@ -7,12 +7,14 @@
 //! Most perturbations are products of one change per dimension ([`crate::hypercube`]), found
 //! without a solver; a small linear programme around the cheapest product then looks for a
 //! cheaper combination with cells already suppressed, which keeps each programme small on
-//! large tables. When that still suppresses large totals, one wide programme over the cheapest
-//! cells reachable from the primary looks for a detour (in three dimensions the products of
-//! chains through the ancestors reach the national totals). Against a single contributor, the
-//! perturbations already found are combined first: one moving the primary and the singleton's
-//! cell, less one moving that cell alone, costs nothing new. Primaries are processed in a fixed
-//! order (largest protection need first, then table order), so the pattern is deterministic.
+//! large tables. When that still suppresses large totals, many more products are tried, then
+//! (up to three dimensions) one wide programme over the cheapest cells reachable from the
+//! primary looks for a detour (the products of chains through the ancestors reach the national
+//! totals). Against a single contributor, the perturbations already found are combined first:
+//! one moving the primary and the singleton's cell, less one moving that cell alone, costs
+//! nothing new. The perturbations are also the audit's certificates: it checks them rather than
+//! searching again. Primaries are processed in a fixed order (largest protection need first,
+//! then table order), so the pattern is deterministic.
 
 use crate::hypercube::{Cubes, Search};
 use crate::lp::{Equations, Movable, cheapest_change};
@@ -48,12 +50,9 @@ pub enum SuppressionError {
 /// Below this, a perturbation is numerical noise.
 const EPS: f64 = 1e-7;
 
-/// A perturbation costing more than this many times its target is searched again in a wide
-/// programme ([`Pattern::wider`]).
+/// A perturbation costing more than this many times its target is searched again wider
+/// ([`Pattern::wider`]).
 const WIDE_FACTOR: f64 = 100.0;
-/// How many cells that programme takes: a second, larger one when the first finds nothing
-/// cheaper.
-const WIDE_CELLS: [usize; 2] = [4000, 20000];
 
 /// How many relation steps a perturbation is searched around a product (see [`protect_cell`]).
 const GUIDED_STEPS: usize = 4;
@@ -66,24 +65,50 @@ struct Reach {
     suppressed_steps: usize,
     /// A neighbourhood larger than this is not grown further around a product.
     guided_cells: usize,
+    /// The sizes of the wide programmes of [`Pattern::wider`], a larger one when the first
+    /// finds nothing cheaper.
+    wide_cells: &'static [usize],
+    /// How many products [`Pattern::wider`] tries first, if more than the usual search.
+    wide_products: Option<usize>,
+    /// The largest neighbourhood the audit's rounds search a witness in ([`repair`]).
+    audit_cells: Option<usize>,
 }
 
 impl Reach {
     /// Measured on `bench/sdc`: in two dimensions the wide reach costs a few seconds and saves
     /// a fifth of the suppressed value (T5: 53,233 against 78,212 with 500 cells); in three,
     /// 3,000 cells took over ten minutes on T4 where 150 take half a minute (300: two minutes
-    /// for a fifth less value).
+    /// for a fifth less value), and the wide programmes brought T4 from 1,244,653 to 107,699.
+    /// In four dimensions they cost too much for what they save (T7: 139 s against 8 s for its
+    /// first 10,000 primaries, for 3 % fewer cells), and so do the audit's programmes past a
+    /// thousand cells (its first round took over 7 minutes with 5,000, 2 with 1,000); a
+    /// primary without a witness within them is protected again, which a witness then proves.
+    /// There, 50,000 products instead bring T7 from 6,962,661 to 6,429,184 for 20 s more
+    /// (in three dimensions they are no better overall: T4 107,131 against 110,095 but T6
+    /// 303,993 against 302,905, and the sparse tables of the tests 11,099 against 10,673).
     fn of(table: &Table) -> Reach {
-        if table.dims.len() <= 2 {
-            Reach {
+        match table.dims.len() {
+            0..=2 => Reach {
                 suppressed_steps: 4,
                 guided_cells: 3000,
-            }
-        } else {
-            Reach {
+                wide_cells: &[4000, 20000],
+                wide_products: None,
+                audit_cells: None,
+            },
+            3 => Reach {
                 suppressed_steps: 2,
                 guided_cells: 150,
-            }
+                wide_cells: &[4000, 20000],
+                wide_products: None,
+                audit_cells: None,
+            },
+            _ => Reach {
+                suppressed_steps: 2,
+                guided_cells: 150,
+                wide_cells: &[],
+                wide_products: Some(50_000),
+                audit_cells: Some(1000),
+            },
         }
     }
 }
@@ -169,6 +194,17 @@ impl Pattern<'_> {
         cubes.find(self.table, self.target, shift, &search)
     }
 
+    /// The cheapest of up to `products` products over all movable cells.
+    fn product_among(&self, cubes: &Cubes, shift: f64, products: usize) -> Option<Change> {
+        let usable = |c: usize| self.movable(c);
+        let cost = |c: usize| self.cost(c);
+        let search = Search {
+            usable: &usable,
+            cost: &cost,
+        };
+        cubes.find_among(self.table, self.target, shift, &search, products)
+    }
+
     /// A perturbation among the cells already suppressed alone, searched in neighbourhoods
     /// grown through suppressed cells only; `None` if there is none near.
     fn among_suppressed(&self, shift: f64) -> Result<Option<Change>, SuppressionError> {
@@ -234,16 +270,34 @@ impl Pattern<'_> {
         }
     }
 
-    /// A cheaper perturbation than `found` when it suppresses large totals: one programme over
-    /// the cheapest cells reachable from the target, many more than [`Pattern::around`] takes
-    /// (a national total suppressed costs more than a large programme once).
-    fn wider(&self, found: Change, shift: f64) -> Result<Change, SuppressionError> {
-        let bound = self.added_cost(&found);
-        if bound <= WIDE_FACTOR * (1.0 + self.table.cells[self.target].value.abs()) {
+    /// A cheaper perturbation than `found` when it suppresses large totals: the cheapest of
+    /// many more products (in four dimensions), then one programme over the cheapest cells reachable from the
+    /// target, many more than [`Pattern::around`] takes (a national total suppressed costs more
+    /// than a large programme once).
+    fn wider(&self, cubes: &Cubes, found: Change, shift: f64) -> Result<Change, SuppressionError> {
+        let too_dear = |change: &Change| {
+            self.added_cost(change)
+                > WIDE_FACTOR * (1.0 + self.table.cells[self.target].value.abs())
+        };
+        if !too_dear(&found) {
             return Ok(found);
         }
+        let more = self
+            .reach
+            .wide_products
+            .and_then(|n| self.product_among(cubes, shift, n));
+        let found = match more {
+            Some(product) if self.added_cost(&product) < self.added_cost(&found) => {
+                self.around(product, shift)?
+            }
+            _ => found,
+        };
+        if !too_dear(&found) {
+            return Ok(found);
+        }
+        let bound = self.added_cost(&found);
         let mut hood = vec![self.target];
-        for limit in WIDE_CELLS {
+        for &limit in self.reach.wide_cells {
             self.grow_cheapest(&mut hood, bound, limit, usize::MAX);
             if let Some(change) = self.perturbation(&hood, shift)?
                 && self.added_cost(&change) < bound
@@ -354,7 +408,7 @@ fn protect_cell(
             continue;
         }
         let change = match pattern.product(cubes, shift, false) {
-            Some(product) => Some(pattern.wider(pattern.around(product, shift)?, shift)?),
+            Some(product) => Some(pattern.wider(cubes, pattern.around(product, shift)?, shift)?),
             None => pattern.grown(shift)?,
         };
         let Some(change) = change else {
@@ -509,7 +563,9 @@ pub fn complete(table: &mut Table) -> Result<usize, SuppressionError> {
 }
 
 /// Rounds of audit ([`crate::audit::failures`], singleton attacks included) and protection of
-/// what it finds, until it finds nothing; returns how many cells were added.
+/// what it finds, until it finds nothing; returns how many cells were added. The audit is
+/// given the perturbations found so far as certificates: it checks each against every relation
+/// instead of searching again what the method already found.
 fn repair(
     table: &mut Table,
     eqs: &Equations,
@@ -517,10 +573,11 @@ fn repair(
     suppressed: &mut [bool],
     proofs: &mut Proofs,
 ) -> Result<usize, SuppressionError> {
+    let reach = Reach::of(table);
     let mut added = 0;
     for _ in 0..20 {
-        let failures =
-            crate::audit::failures(table, true).map_err(|e| SuppressionError::Solver {
+        let failures = crate::audit::failures(table, true, &proofs.changes, reach.audit_cells)
+            .map_err(|e| SuppressionError::Solver {
                 cell: e.cell,
                 message: e.message,
             })?;
@@ -767,7 +824,7 @@ mod sparse {
         // Products of chains through the ancestors suppressed national totals where a detour
         // through cheaper cells exists: 16,513 before the wide search and the combinations
         // against single contributors, 13,804 with them, 10,735 with the singletons left to
-        // the audit's rounds.
+        // the audit's rounds, 10,673 with the chains through the largest leaf.
         assert!(value <= 11_000.0, "{value}");
     }
 }
