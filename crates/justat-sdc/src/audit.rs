@@ -653,8 +653,19 @@ fn failures_in(
 /// Each failure found by [`failures`] is measured by linear programming in neighbourhoods grown
 /// until they show it (see [`failing_interval`]).
 pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError> {
+    audit_with(table, singletons, &[])
+}
+
+/// [`audit`], given certificates (see [`failures`]): each witness among them is checked, not
+/// searched, so the protection's certificates make the audit of a large pattern quick; a wrong
+/// one is only ignored.
+pub fn audit_with(
+    table: &Table,
+    singletons: bool,
+    certificates: &[Vec<(usize, f64)>],
+) -> Result<AuditReport, AuditError> {
     let eqs = suppressed_equations(table);
-    let found = failures_in(table, &eqs, singletons, &[], usize::MAX)?;
+    let found = failures_in(table, &eqs, singletons, certificates, usize::MAX)?;
     let mut report = AuditReport::default();
     if found.is_empty() {
         return Ok(report);

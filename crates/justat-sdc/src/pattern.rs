@@ -1,6 +1,8 @@
 //! Pattern files: one row per cell — the dimension codes, `count`, `value` (with a response
 //! variable) and `status` (`V`, `A`, `B`, `D`, `Z`) — the contract with other tools. The
 //! pattern of linked tables lists the cells of their union; cells left out are not published.
+//! Certificate files: the changes of the suppressed cells the protection found (`witness`, the
+//! dimension codes, `change`), which the audit checks instead of searching them again.
 
 use crate::hierarchy::Hierarchy;
 use crate::primary::Status;
@@ -177,6 +179,97 @@ pub fn start_from(table: &mut Table, start: &Table) -> Result<usize, PatternErro
     Ok(taken)
 }
 
+/// A change of some cells of a table: (cell, change), sorted by cell.
+pub type Certificate = Vec<(usize, f64)>;
+
+/// Writes certificates, one row per cell of each: its number, the cell's codes, its change.
+pub fn write_certificates(
+    table: &Table,
+    certificates: &[Certificate],
+    out: impl std::io::Write,
+) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["witness".to_string()];
+    header.extend(table.dims.iter().map(|(n, _)| n.clone()));
+    header.push("change".into());
+    w.write_record(&header)?;
+    for (i, certificate) in certificates.iter().enumerate() {
+        for &(c, d) in certificate {
+            let mut rec = vec![i.to_string()];
+            rec.extend(
+                table.cells[c]
+                    .codes
+                    .iter()
+                    .zip(&table.dims)
+                    .map(|(&k, (_, h))| h.code(k as usize).to_string()),
+            );
+            rec.push(format!("{d}"));
+            w.write_record(&rec)?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads certificates written by [`write_certificates`] for `table`; refuses an unknown code,
+/// a change that is not a number and a cell given twice in one certificate.
+pub fn read_certificates(table: &Table, text: &str) -> Result<Vec<Certificate>, PatternError> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let found: Vec<String> = r.headers()?.iter().map(str::to_string).collect();
+    let mut expected = vec!["witness".to_string()];
+    expected.extend(table.dims.iter().map(|(n, _)| n.clone()));
+    expected.push("change".into());
+    if found != expected {
+        return Err(PatternError::Header {
+            expected: expected.join(","),
+            found: found.join(","),
+        });
+    }
+    let mut out: Vec<Certificate> = Vec::new();
+    let mut current: Option<String> = None;
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec?;
+        let bad = |message: String| PatternError::Line { line, message };
+        let mut codes = Vec::with_capacity(table.dims.len());
+        for (d, (name, h)) in table.dims.iter().enumerate() {
+            let code = &rec[d + 1];
+            codes.push(
+                h.index(code).ok_or_else(|| {
+                    bad(format!("code `{code}` of {name} is not in its hierarchy"))
+                })? as u32,
+            );
+        }
+        let change: f64 = rec[table.dims.len() + 1].parse().map_err(|_| {
+            bad(format!(
+                "change `{}` is not a number",
+                &rec[table.dims.len() + 1]
+            ))
+        })?;
+        if current.as_deref() != Some(&rec[0]) {
+            current = Some(rec[0].to_string());
+            out.push(Vec::new());
+        }
+        let cell = table.position(&codes);
+        let certificate = out.last_mut().ok_or_else(|| bad("no witness".into()))?;
+        if certificate.iter().any(|&(c, _)| c == cell) {
+            return Err(bad(format!(
+                "cell ({}) twice in witness {}",
+                table.label(cell),
+                &rec[0]
+            )));
+        }
+        certificate.push((cell, change));
+    }
+    for certificate in &mut out {
+        certificate.sort_by_key(|&(c, _)| c);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +298,38 @@ mod tests {
             back.cells.iter().map(|c| c.status).collect::<Vec<_>>(),
             t.cells.iter().map(|c| c.status).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn certificates_round_trip_and_bad_ones_are_refused() {
+        let recs = vec![
+            (vec!["TJ1".to_string()], 1.0),
+            (vec!["TJ2".to_string()], 1.0),
+        ];
+        let t = Table::from_microdata(dims(), recs, false, &PrimaryRules::default()).unwrap();
+        let certificates = vec![vec![(1, 1.0), (2, -1.0)], vec![(0, 0.5), (1, 0.5)]];
+        let mut out = Vec::new();
+        write_certificates(&t, &certificates, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "witness,court,change\n0,TJ1,1\n0,TJ2,-1\n1,FR,0.5\n1,TJ1,0.5\n"
+        );
+        assert_eq!(read_certificates(&t, &text).unwrap(), certificates);
+        let e = |text: &str| read_certificates(&t, text).unwrap_err().to_string();
+        assert_eq!(
+            e("witness,court,change\n0,TJ3,1\n"),
+            "pattern line 2: code `TJ3` of court is not in its hierarchy"
+        );
+        assert_eq!(
+            e("witness,court,change\n0,TJ1,one\n"),
+            "pattern line 2: change `one` is not a number"
+        );
+        assert_eq!(
+            e("witness,court,change\n0,TJ1,1\n0,TJ1,1\n"),
+            "pattern line 3: cell (TJ1) twice in witness 0"
+        );
+        assert!(e("witness,sex,change\n").starts_with("pattern header"));
     }
 
     #[test]

@@ -522,6 +522,15 @@ fn searched(table: &Table) -> (Equations, Cubes, Vec<bool>) {
 /// perturbation crosses before the audit cost more: T4 of `bench/sdc` 147,047 against
 /// 107,699, most of those attacks being harmless once the whole pattern is there.)
 pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
+    Ok(protect_certified(table)?.0)
+}
+
+/// [`protect`], also returning the perturbations found: each is a change of the suppressed
+/// cells keeping every relation, a certificate the audit can check ([`crate::audit::audit_with`])
+/// instead of searching again.
+pub fn protect_certified(
+    table: &mut Table,
+) -> Result<(usize, Vec<crate::pattern::Certificate>), SuppressionError> {
     let (eqs, cubes, mut suppressed) = searched(table);
     let mut primaries: Vec<usize> = (0..table.cells.len())
         .filter(|&c| table.cells[c].status.is_primary())
@@ -551,7 +560,8 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
             }
         }
     }
-    Ok(added + repair(table, &eqs, &cubes, &mut suppressed, &mut proofs)?)
+    let added = added + repair(table, &eqs, &cubes, &mut suppressed, &mut proofs)?;
+    Ok((added, proofs.changes))
 }
 
 /// Completes a pattern given from elsewhere (e.g. by another tool; its secondary cells set):

@@ -445,15 +445,17 @@ async fn protected_tables(
         if let Some(line) = reused {
             tracing::info!(cube = %cube_id, %period, %measure, "{line}");
         }
-        justat_sdc::secondary::protect(&mut table).map_err(|e| {
-            def_error(
-                source,
-                defs[0],
-                format!("period {period}: the secret statistique cannot protect it: {e}"),
-            )
-        })?;
-        // Independent of the method: the build stops on any violation.
-        let report = justat_sdc::audit::audit(&table, true).map_err(|e| {
+        let (_, certificates) =
+            justat_sdc::secondary::protect_certified(&mut table).map_err(|e| {
+                def_error(
+                    source,
+                    defs[0],
+                    format!("period {period}: the secret statistique cannot protect it: {e}"),
+                )
+            })?;
+        // Independent of the method (its certificates are checked, not trusted): the build
+        // stops on any violation.
+        let report = justat_sdc::audit::audit_with(&table, true, &certificates).map_err(|e| {
             def_error(
                 source,
                 defs[0],

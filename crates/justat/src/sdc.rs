@@ -4,8 +4,8 @@
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use justat_sdc::audit::audit;
-use justat_sdc::secondary::{complete, protect};
+use justat_sdc::audit::audit_with;
+use justat_sdc::secondary::{complete, protect_certified};
 use justat_sdc::table::TableShape;
 use justat_sdc::{Hierarchy, PrimaryRules, Status, Table, microdata, pattern};
 use std::collections::HashMap;
@@ -74,6 +74,10 @@ pub enum SdcCommand {
         /// The pattern file to write.
         #[arg(long)]
         out: PathBuf,
+        /// Also write the perturbations found, the certificates `justat sdc audit
+        /// --certificates` checks instead of searching again (quick on large tables).
+        #[arg(long, conflicts_with = "start_from")]
+        certificates_out: Option<PathBuf>,
     },
     /// Audit a pattern: can an attacker narrow a primary cell inside its interval (by LP)?
     Audit {
@@ -85,6 +89,10 @@ pub enum SdcCommand {
         /// Protection interval required of each primary cell, in % of its value.
         #[arg(long, default_value_t = 10.0)]
         interval: f64,
+        /// Certificates written by `justat sdc protect --certificates-out`: each is checked
+        /// against every relation before it counts, and what they leave unproven is searched.
+        #[arg(long)]
+        certificates: Option<PathBuf>,
     },
 }
 
@@ -272,6 +280,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
             interval,
             start_from,
             out,
+            certificates_out,
         } => {
             let dominance = dominance
                 .map(|d| -> Result<(usize, f64)> {
@@ -344,14 +353,24 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
             }
             // `protect` only returns a pattern its audit (every primary, singleton attacks
             // included) finds nothing in; otherwise it stops with the reason, nothing written.
-            let added = if completing {
-                complete(&mut table)?
+            let (added, certificates) = if completing {
+                (complete(&mut table)?, Vec::new())
             } else {
-                protect(&mut table)?
+                protect_certified(&mut table)?
             };
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             pattern::write(&table, std::io::BufWriter::new(f))?;
+            if let Some(path) = &certificates_out {
+                let f = std::fs::File::create(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                pattern::write_certificates(&table, &certificates, std::io::BufWriter::new(f))?;
+                println!(
+                    "{} certificates written to {}",
+                    certificates.len(),
+                    path.display()
+                );
+            }
             println!("{}", summary(&table));
             if let Some((store, new)) = record {
                 let id = record_pattern(&store, &table, new).await?;
@@ -374,6 +393,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
             pattern: file,
             dims,
             interval,
+            certificates,
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
@@ -394,7 +414,16 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                     c.upper = c.lower;
                 }
             }
-            let report = audit(&table, true)?;
+            let certificates = match &certificates {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    pattern::read_certificates(&table, &text)
+                        .with_context(|| format!("--certificates {}", path.display()))?
+                }
+                None => Vec::new(),
+            };
+            let report = audit_with(&table, true, &certificates)?;
             println!("{}", summary(&table));
             println!("exact disclosures: {}", report.exact_disclosures);
             println!("interval violations: {}", report.interval_violations);

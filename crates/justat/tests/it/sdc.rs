@@ -150,6 +150,46 @@ fn protect_writes_a_pattern_that_the_audit_accepts() {
 }
 
 #[test]
+fn the_audit_checks_the_protections_certificates() {
+    let dir = fixture();
+    let p = dir.path();
+    let args = ["--out", "pattern.csv", "--certificates-out", "certs.csv"];
+    let out = justat(p, &[&PROTECT[..], &args].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let certs = std::fs::read_to_string(p.join("certs.csv")).unwrap();
+    assert!(certs.starts_with("witness,court,sex,change\n"), "{certs}");
+    let audit = |pattern: &str, certs: &str| {
+        let args = [
+            "sdc",
+            "audit",
+            "--pattern",
+            pattern,
+            "--dims",
+            "court,sex",
+            "--hierarchy",
+            "court=court.csv",
+            "--certificates",
+            certs,
+        ];
+        justat(p, &args)
+    };
+    let ok = audit("pattern.csv", "certs.csv");
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("exact disclosures: 0"), "{}", text(&ok));
+    // Certificates do not make a pattern safe: with a partner published, those crossing it no
+    // longer hold, and the audit finds the disclosure.
+    let pattern = std::fs::read_to_string(p.join("pattern.csv")).unwrap();
+    std::fs::write(p.join("opened.csv"), pattern.replacen(",D\n", ",V\n", 1)).unwrap();
+    let bad = audit("opened.csv", "certs.csv");
+    assert_eq!(bad.status.code(), Some(4), "{}", text(&bad));
+    // A certificate of another table is refused, naming the code.
+    std::fs::write(p.join("other.csv"), "witness,court,sex,change\n0,TJ9,F,1\n").unwrap();
+    let other = audit("pattern.csv", "other.csv");
+    assert!(!other.status.success());
+    assert!(text(&other).contains("`TJ9`"), "{}", text(&other));
+}
+
+#[test]
 fn magnitude_tables_take_dominance_rules() {
     let dir = fixture();
     let out = justat(
