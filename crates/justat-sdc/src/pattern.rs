@@ -282,13 +282,18 @@ mod tests {
         )]
     }
 
-    #[test]
-    fn patterns_round_trip() {
+    /// One record in each of two courts.
+    fn two_courts() -> Table {
         let recs = vec![
             (vec!["TJ1".to_string()], 1.0),
             (vec!["TJ2".to_string()], 1.0),
         ];
-        let t = Table::from_microdata(dims(), recs, false, &PrimaryRules::default()).unwrap();
+        Table::from_microdata(dims(), recs, false, &PrimaryRules::default()).unwrap()
+    }
+
+    #[test]
+    fn patterns_round_trip() {
+        let t = two_courts();
         let mut out = Vec::new();
         write(&t, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -302,11 +307,7 @@ mod tests {
 
     #[test]
     fn certificates_round_trip_and_bad_ones_are_refused() {
-        let recs = vec![
-            (vec!["TJ1".to_string()], 1.0),
-            (vec!["TJ2".to_string()], 1.0),
-        ];
-        let t = Table::from_microdata(dims(), recs, false, &PrimaryRules::default()).unwrap();
+        let t = two_courts();
         let certificates = vec![vec![(1, 1.0), (2, -1.0)], vec![(0, 0.5), (1, 0.5)]];
         let mut out = Vec::new();
         write_certificates(&t, &certificates, &mut out).unwrap();
