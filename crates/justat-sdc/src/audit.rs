@@ -6,6 +6,7 @@
 
 use crate::hypercube::{Cubes, Search};
 use crate::lp::{Equations, Movable, cheapest_change, range, relaxed_reach};
+use crate::pattern::Certificate;
 use crate::table::Table;
 use std::collections::{BTreeSet, HashMap};
 
@@ -461,7 +462,7 @@ pub fn interval(
 pub fn failures(
     table: &Table,
     singletons: bool,
-    certificates: &[Vec<(usize, f64)>],
+    certificates: &[Certificate],
     limit: Option<usize>,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let limit = limit.unwrap_or(usize::MAX);
@@ -553,7 +554,7 @@ fn failures_in(
     table: &Table,
     eqs: &Equations,
     singletons: bool,
-    certificates: &[Vec<(usize, f64)>],
+    certificates: &[Certificate],
     limit: usize,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let cubes = Cubes::new(table);
@@ -662,7 +663,7 @@ pub fn audit(table: &Table, singletons: bool) -> Result<AuditReport, AuditError>
 pub fn audit_with(
     table: &Table,
     singletons: bool,
-    certificates: &[Vec<(usize, f64)>],
+    certificates: &[Certificate],
 ) -> Result<AuditReport, AuditError> {
     let eqs = suppressed_equations(table);
     let found = failures_in(table, &eqs, singletons, certificates, usize::MAX)?;

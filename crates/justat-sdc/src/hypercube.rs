@@ -15,7 +15,7 @@ type Axis = Vec<(u32, i8)>;
 /// How many candidate changes per code are kept (a code with many descendants has many).
 const MAX_AXES: usize = 4096;
 /// How many products are tried per search, spread over the dimensions.
-const MAX_PRODUCTS: usize = 512;
+pub(crate) const MAX_PRODUCTS: usize = 512;
 
 /// The candidate changes of every code of every dimension, built once per table.
 pub(crate) struct Cubes {
@@ -76,12 +76,13 @@ fn axes(h: &crate::Hierarchy, code: usize) -> Vec<Axis> {
 /// (going down one dimension at a time into the largest part) and up through its ancestors.
 fn chains_through(table: &Table, target: usize) -> Vec<Axis> {
     let mut leaf = table.cells[target].codes.clone();
+    let strides = table.strides();
+    let mut at = target;
     for (d, (_, h)) in table.dims.iter().enumerate() {
         while let Some(&largest) = h.children(leaf[d] as usize).iter().max_by(|&&a, &&b| {
+            // The cell at `code` instead of the current one along dimension `d`.
             let size = |code: usize| {
-                let mut codes = leaf.clone();
-                codes[d] = code as u32;
-                let cell = &table.cells[table.position(&codes)];
+                let cell = &table.cells[at - leaf[d] as usize * strides[d] + code * strides[d]];
                 (cell.count, cell.value)
             };
             let (a_size, b_size) = (size(a), size(b));
@@ -89,6 +90,7 @@ fn chains_through(table: &Table, target: usize) -> Vec<Axis> {
                 .then(a_size.1.total_cmp(&b_size.1))
                 .then(b.cmp(&a))
         }) {
+            at = at - leaf[d] as usize * strides[d] + largest * strides[d];
             leaf[d] = largest as u32;
         }
     }
@@ -149,7 +151,7 @@ impl Cubes {
         self.find_among(table, target, shift, search, MAX_PRODUCTS)
     }
 
-    /// [`Cubes::find`] trying up to `products` products.
+    /// [`Cubes::find`] trying up to `products` products ([`MAX_PRODUCTS`] usually).
     pub(crate) fn find_among(
         &self,
         table: &Table,

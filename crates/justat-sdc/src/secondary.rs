@@ -16,8 +16,9 @@
 //! searching again. Primaries are processed in a fixed order (largest protection need first,
 //! then table order), so the pattern is deterministic.
 
-use crate::hypercube::{Cubes, Search};
+use crate::hypercube::{Cubes, MAX_PRODUCTS, Search};
 use crate::lp::{Equations, Movable, cheapest_change};
+use crate::pattern::Certificate;
 use crate::primary::Status;
 use crate::table::Table;
 use std::collections::HashMap;
@@ -114,7 +115,7 @@ impl Reach {
 }
 
 /// A perturbation: the change of each cell it moves, by cell.
-type Change = Vec<(usize, f64)>;
+type Change = Certificate;
 
 /// What the search for one primary's perturbation knows of the pattern so far.
 struct Pattern<'a> {
@@ -182,21 +183,16 @@ impl Pattern<'_> {
         })
     }
 
-    /// The cheapest product of changes per dimension ([`crate::hypercube`]) moving the target
-    /// by `shift`, among the suppressed cells only or among all movable ones.
-    fn product(&self, cubes: &Cubes, shift: f64, only_suppressed: bool) -> Option<Change> {
+    /// The cheapest of `products` products of changes per dimension ([`crate::hypercube`])
+    /// moving the target by `shift`, among the suppressed cells only or among all movable ones.
+    fn product(
+        &self,
+        cubes: &Cubes,
+        shift: f64,
+        only_suppressed: bool,
+        products: usize,
+    ) -> Option<Change> {
         let usable = |c: usize| self.movable(c) && (!only_suppressed || self.suppressed[c]);
-        let cost = |c: usize| self.cost(c);
-        let search = Search {
-            usable: &usable,
-            cost: &cost,
-        };
-        cubes.find(self.table, self.target, shift, &search)
-    }
-
-    /// The cheapest of up to `products` products over all movable cells.
-    fn product_among(&self, cubes: &Cubes, shift: f64, products: usize) -> Option<Change> {
-        let usable = |c: usize| self.movable(c);
         let cost = |c: usize| self.cost(c);
         let search = Search {
             usable: &usable,
@@ -271,9 +267,9 @@ impl Pattern<'_> {
     }
 
     /// A cheaper perturbation than `found` when it suppresses large totals: the cheapest of
-    /// many more products (in four dimensions), then one programme over the cheapest cells reachable from the
-    /// target, many more than [`Pattern::around`] takes (a national total suppressed costs more
-    /// than a large programme once).
+    /// many more products (in four dimensions), then one programme over the cheapest cells
+    /// reachable from the target, many more than [`Pattern::around`] takes (a national total
+    /// suppressed costs more than a large programme once).
     fn wider(&self, cubes: &Cubes, found: Change, shift: f64) -> Result<Change, SuppressionError> {
         let too_dear = |change: &Change| {
             self.added_cost(change)
@@ -285,7 +281,7 @@ impl Pattern<'_> {
         let more = self
             .reach
             .wide_products
-            .and_then(|n| self.product_among(cubes, shift, n));
+            .and_then(|n| self.product(cubes, shift, false, n));
         let found = match more {
             Some(product) if self.added_cost(&product) < self.added_cost(&found) => {
                 self.around(product, shift)?
@@ -393,7 +389,7 @@ fn protect_cell(
             target: p,
             reach: Reach::of(table),
         };
-        if let Some(change) = pattern.product(cubes, shift, true) {
+        if let Some(change) = pattern.product(cubes, shift, true, MAX_PRODUCTS) {
             changes.push(change);
             continue;
         }
@@ -407,7 +403,7 @@ fn protect_cell(
             changes.push(change);
             continue;
         }
-        let change = match pattern.product(cubes, shift, false) {
+        let change = match pattern.product(cubes, shift, false, MAX_PRODUCTS) {
             Some(product) => Some(pattern.wider(cubes, pattern.around(product, shift)?, shift)?),
             None => pattern.grown(shift)?,
         };
@@ -528,9 +524,7 @@ pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
 /// [`protect`], also returning the perturbations found: each is a change of the suppressed
 /// cells keeping every relation, a certificate the audit can check ([`crate::audit::audit_with`])
 /// instead of searching again.
-pub fn protect_certified(
-    table: &mut Table,
-) -> Result<(usize, Vec<crate::pattern::Certificate>), SuppressionError> {
+pub fn protect_certified(table: &mut Table) -> Result<(usize, Vec<Certificate>), SuppressionError> {
     let (eqs, cubes, mut suppressed) = searched(table);
     let mut primaries: Vec<usize> = (0..table.cells.len())
         .filter(|&c| table.cells[c].status.is_primary())
