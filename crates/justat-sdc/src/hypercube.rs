@@ -55,14 +55,20 @@ fn axes(h: &crate::Hierarchy, code: usize) -> Vec<Axis> {
         axis.extend(up.iter().map(|&a| (a, 1)));
         out.push(axis);
     }
-    if let Some(&parent) = h.ancestors(code).get(1) {
-        for &sibling in h.children(parent).iter().filter(|&&s| s != code) {
+    // Siblings of the code, then of each ancestor (cousins): the code's line up to the
+    // ancestor moves with it, the cousin's line down from its own ancestor against it, and the
+    // common ancestor does not move.
+    let ancestors = h.ancestors(code);
+    for (k, pair) in ancestors.windows(2).enumerate() {
+        let (below, parent) = (pair[0], pair[1]);
+        for &sibling in h.children(parent).iter().filter(|&&s| s != below) {
             for other in paths_down(h, sibling) {
                 for path in &down {
                     if out.len() == MAX_AXES {
                         return out;
                     }
                     let mut axis: Axis = path.iter().map(|&c| (c, 1)).collect();
+                    axis.extend(ancestors[1..=k].iter().map(|&a| (a as u32, 1)));
                     axis.extend(other.iter().map(|&c| (c, -1)));
                     out.push(axis);
                 }
@@ -473,6 +479,32 @@ mod tests {
         assert!(
             empty_leaves > 10,
             "the table is sparse: {empty_leaves} empty cells"
+        );
+    }
+
+    #[test]
+    fn a_cousin_carries_the_change_when_the_siblings_are_empty() {
+        // TJ2 is empty: TJ1's line goes up to its cour d'appel, then down through the other
+        // one to TJ3, cheaper than a chain through the national total (CA1 costs more than
+        // TJ3), which stays published.
+        let t = table(&[
+            ("TJ1", "F", 1),
+            ("TJ1", "M", 20),
+            ("TJ3", "F", 2),
+            ("TJ3", "M", 3),
+            ("TJ4", "F", 30),
+            ("TJ4", "M", 40),
+        ]);
+        let cubes = Cubes::new(&t);
+        let change = find_non_empty(&t, &cubes, tj1_f(&t), 1.0).unwrap();
+        assert!(keeps_relations(&t, &change));
+        let mut labels: Vec<String> = change.iter().map(|&(c, _)| t.label(c)).collect();
+        labels.sort();
+        assert_eq!(
+            labels,
+            [
+                "CA1, F", "CA1, M", "CA2, F", "CA2, M", "TJ1, F", "TJ1, M", "TJ3, F", "TJ3, M"
+            ]
         );
     }
 

@@ -1,0 +1,302 @@
+//! Publishing again the secondary cells a finished pattern does not need. A greedy pattern
+//! suppresses cells for the first primaries that the perturbations of later ones make
+//! redundant: each such cell, the most valuable first, is released when every requirement its
+//! perturbations proved is proved without it, by the perturbations found so far or by new ones
+//! among the cells still suppressed. Where the reach allows swaps, a new perturbation may also
+//! suppress other cells, as long as together they are worth less than the cell released.
+//!
+//! Measured on `bench/sdc` (with the cousins of [`crate::hypercube`]): T4 110,095 → 103,603
+//! (swaps: 100,586), T5 48,139 → 46,048, T6 302,905 → 289,357, T3 10,083 → 9,967.
+
+use super::{Change, Pattern, Proofs, Reach, SuppressionError, moves_enough, shifts};
+use crate::hypercube::{Cubes, MAX_PRODUCTS};
+use crate::lp::Equations;
+use crate::primary::Status;
+use crate::table::Table;
+use std::collections::HashMap;
+
+/// What a perturbation must prove: a primary moved in one direction (0 up, 1 down), with the
+/// cell a single contributor knows left alone if any.
+type Requirement = (usize, usize, Option<usize>);
+
+/// Whether `change` proves `req`.
+fn proves(table: &Table, change: &Change, (q, dir, known): Requirement) -> bool {
+    moves_enough(table, change, q)[dir] && known.is_none_or(|k| change.iter().all(|&(c, _)| c != k))
+}
+
+/// The perturbations found so far, whether each still holds (a cell it moves may have been
+/// released), and the perturbations moving each cell.
+struct Ledger {
+    changes: Vec<Change>,
+    holds: Vec<bool>,
+    moving: HashMap<usize, Vec<usize>>,
+}
+
+impl Ledger {
+    fn new(changes: Vec<Change>) -> Ledger {
+        let mut ledger = Ledger {
+            changes: Vec::with_capacity(changes.len()),
+            holds: Vec::with_capacity(changes.len()),
+            moving: HashMap::new(),
+        };
+        for change in changes {
+            ledger.add(change);
+        }
+        ledger
+    }
+
+    fn add(&mut self, change: Change) {
+        for &(c, _) in &change {
+            self.moving.entry(c).or_default().push(self.changes.len());
+        }
+        self.changes.push(change);
+        self.holds.push(true);
+    }
+
+    /// The perturbations still holding that move `c`.
+    fn through(&self, c: usize) -> impl Iterator<Item = usize> + '_ {
+        self.moving
+            .get(&c)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| self.holds[i])
+    }
+
+    /// Whether a perturbation still holding proves `req` without moving `dropped`.
+    fn proves_without(&self, table: &Table, req: Requirement, dropped: usize) -> bool {
+        self.through(req.0).any(|i| {
+            self.changes[i].iter().all(|&(c, _)| c != dropped)
+                && proves(table, &self.changes[i], req)
+        })
+    }
+
+    /// The requirements only the perturbations through `dropped` prove: each primary they
+    /// move, in each direction, against outsiders and against each single contributor it was
+    /// protected from (`against`).
+    fn needed(
+        &self,
+        table: &Table,
+        dropped: usize,
+        against: &HashMap<usize, Vec<usize>>,
+    ) -> Vec<Requirement> {
+        let mut needed: Vec<Requirement> = Vec::new();
+        for i in self.through(dropped) {
+            for &(q, _) in &self.changes[i] {
+                if !table.cells[q].status.is_primary() {
+                    continue;
+                }
+                let knowns = std::iter::once(None)
+                    .chain(against.get(&q).into_iter().flatten().map(|&s| Some(s)));
+                for known in knowns {
+                    for dir in 0..2 {
+                        let req = (q, dir, known);
+                        if !needed.contains(&req)
+                            && proves(table, &self.changes[i], req)
+                            && !self.proves_without(table, req, dropped)
+                        {
+                            needed.push(req);
+                        }
+                    }
+                }
+            }
+        }
+        needed
+    }
+
+    /// The cells of the perturbations still holding that move any of `cells`, except those
+    /// through `dropped`, sorted.
+    fn cells_near(&self, cells: &[usize], dropped: usize) -> Vec<usize> {
+        let mut near: Vec<usize> = cells
+            .iter()
+            .flat_map(|&c| self.through(c))
+            .filter(|&i| self.changes[i].iter().all(|&(c, _)| c != dropped))
+            .flat_map(|i| self.changes[i].iter().map(|&(c, _)| c))
+            .collect();
+        near.sort_unstable();
+        near.dedup();
+        near
+    }
+}
+
+/// The attacks a new perturbation proving `(q, dir)` against outsiders opens: each single
+/// contributor whose cell it moves learns from the others, with that cell fixed.
+fn attacks(table: &Table, change: &Change, q: usize, dir: usize) -> Vec<Requirement> {
+    change
+        .iter()
+        .map(|&(s, _)| s)
+        .filter(|&s| {
+            s != q
+                && table.cells[s].count == 1
+                && table.cells[s].status.is_primary()
+                && crate::audit::reveals_others(table, s, q)
+        })
+        .map(|s| (q, dir, Some(s)))
+        .collect()
+}
+
+/// Publishes again the secondary cells the rest of the pattern makes useless (see the
+/// module's documentation); cells suppressed before this protection (`before`) stay
+/// suppressed. The audit's rounds must check the pattern again afterwards: a perturbation
+/// found here answers the attacks it opens, but the audit may find others. Returns how many
+/// cells were released; `proofs` keeps only the perturbations still possible.
+pub(super) fn release(
+    table: &mut Table,
+    eqs: &Equations,
+    cubes: &Cubes,
+    suppressed: &mut [bool],
+    proofs: &mut Proofs,
+    before: &[bool],
+) -> Result<usize, SuppressionError> {
+    let mut ledger = Ledger::new(std::mem::take(&mut proofs.changes));
+    let mut candidates: Vec<usize> = (0..table.cells.len())
+        .filter(|&c| table.cells[c].status == Status::Secondary && !before[c])
+        .collect();
+    candidates.sort_by(|&a, &b| {
+        let value = |c: usize| table.cells[c].value;
+        value(b).total_cmp(&value(a)).then(a.cmp(&b))
+    });
+    let mut released = 0;
+    for c in candidates {
+        let needed = ledger.needed(table, c, &proofs.against);
+        if try_release(table, eqs, cubes, suppressed, &mut ledger, c, needed)? {
+            released += 1;
+        }
+    }
+    let against = std::mem::take(&mut proofs.against);
+    *proofs = Proofs {
+        against,
+        ..Proofs::default()
+    };
+    for (change, holds) in ledger.changes.into_iter().zip(ledger.holds) {
+        if holds {
+            proofs.record(table, change);
+        }
+    }
+    Ok(released)
+}
+
+/// Releases `c` if every requirement in `needed` (and every attack a new perturbation opens)
+/// is proved without it, by cells still suppressed or, with swaps, by cells worth less than it
+/// all together; otherwise leaves the pattern as it was. Perturbations found that still hold
+/// either way are kept in the ledger: they are alternatives for the cells tried next.
+fn try_release(
+    table: &mut Table,
+    eqs: &Equations,
+    cubes: &Cubes,
+    suppressed: &mut [bool],
+    ledger: &mut Ledger,
+    c: usize,
+    mut needed: Vec<Requirement>,
+) -> Result<bool, SuppressionError> {
+    let reach = Reach::of(table);
+    let worth = 1.0 + table.cells[c].value.abs();
+    suppressed[c] = false;
+    let mut found: Vec<Change> = Vec::new();
+    let mut added: Vec<usize> = Vec::new();
+    let mut cost = 0.0;
+    let mut next = 0;
+    let mut complete = true;
+    while let Some(&req) = needed.get(next) {
+        next += 1;
+        let (q, dir, known) = req;
+        let pattern = Pattern {
+            table,
+            eqs,
+            suppressed,
+            known,
+            target: q,
+            reach,
+        };
+        let near = ledger.cells_near(
+            &[Some(q), known].into_iter().flatten().collect::<Vec<_>>(),
+            c,
+        );
+        let Some(change) = reprove(&pattern, cubes, shifts(table, q)[dir], &near, &found)?
+            .filter(|change| proves(table, change, req))
+        else {
+            complete = false;
+            break;
+        };
+        if known.is_none() {
+            for attack in attacks(table, &change, q, dir) {
+                let answered = ledger.proves_without(table, attack, c)
+                    || found.iter().any(|f| proves(table, f, attack));
+                if !answered && !needed.contains(&attack) {
+                    needed.push(attack);
+                }
+            }
+        }
+        for &(d, _) in &change {
+            if !suppressed[d] {
+                suppressed[d] = true;
+                cost += 1.0 + table.cells[d].value.abs();
+                added.push(d);
+            }
+        }
+        found.push(change);
+        if cost >= worth {
+            complete = false;
+            break;
+        }
+    }
+    if complete {
+        table.cells[c].status = Status::Publishable;
+        for &d in &added {
+            table.cells[d].status = Status::Secondary;
+        }
+        let lost: Vec<usize> = ledger.through(c).collect();
+        for i in lost {
+            ledger.holds[i] = false;
+        }
+    } else {
+        // `c` itself may be among the cells added (a swap's product through it): restored last.
+        for &d in &added {
+            suppressed[d] = false;
+        }
+        suppressed[c] = true;
+        found.retain(|change| change.iter().all(|(d, _)| !added.contains(d)));
+    }
+    for change in found {
+        ledger.add(change);
+    }
+    Ok(complete)
+}
+
+/// A perturbation moving the pattern's target by `shift`: a product among the suppressed cells,
+/// then a programme over the cells of the perturbations `near` it and those just `found`, then
+/// one grown through suppressed cells; with swaps, the cheapest product over every cell and a
+/// programme around it.
+fn reprove(
+    pattern: &Pattern,
+    cubes: &Cubes,
+    shift: f64,
+    near: &[usize],
+    found: &[Change],
+) -> Result<Option<Change>, SuppressionError> {
+    if let Some(change) = pattern.product(cubes, shift, true, MAX_PRODUCTS) {
+        return Ok(Some(change));
+    }
+    let mut hint: Vec<usize> = near
+        .iter()
+        .copied()
+        .chain(found.iter().flatten().map(|&(d, _)| d))
+        .collect();
+    hint.sort_unstable();
+    hint.dedup();
+    if hint.len() > 1
+        && let Some(change) = pattern.perturbation(&hint, shift)?
+    {
+        return Ok(Some(change));
+    }
+    if let Some(change) = pattern.among_suppressed(shift)? {
+        return Ok(Some(change));
+    }
+    if !pattern.reach.swap {
+        return Ok(None);
+    }
+    match pattern.product(cubes, shift, false, MAX_PRODUCTS) {
+        Some(product) => Ok(Some(pattern.around(product, shift)?)),
+        None => Ok(None),
+    }
+}
