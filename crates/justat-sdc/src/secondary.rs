@@ -101,10 +101,12 @@ impl Reach {
     /// 303,993 against 302,905, and the sparse tables of the tests 11,099 against 10,673).
     ///
     /// In three dimensions, totals weighted twenty-one times their value per dimension they
-    /// total (Modular keeps to the inner cells of each sub-table likewise) and programmes of
-    /// 1,500 cells before 4,000 brought T4 from 103,603 to 82,131 and T6 from 289,357 to
-    /// 261,052; the 20,000-cell programme then only pays for perturbations costing over 800
-    /// times their target (below, 393 of its 441 programmes on T4 found nothing cheaper). The
+    /// total (Modular keeps to the inner cells of each sub-table likewise), programmes of
+    /// 1,500 cells before 4,000 and two passes of [`release`] with swaps brought T4 from
+    /// 110,095 to 81,862 and T6 from 302,905 to 258,777 (without the weight, release and the
+    /// cousins gave 103,603 and 289,357), in four and three times the time; the 20,000-cell
+    /// programme only pays for perturbations costing over 800 times their target (below, 393
+    /// of its 441 programmes on T4 found nothing cheaper). The
     /// weight does not help in two dimensions (T5 46,347 against 46,048 in three times the
     /// time), nor do swaps there (T5 45,842 against 46,048 in half as much time again). A
     /// second pass of [`release`] still releases a little (T4 83,398 → 82,794, T6 264,440 →

@@ -5,8 +5,10 @@
 //! among the cells still suppressed. Where the reach allows swaps, a new perturbation may also
 //! suppress other cells, as long as together they are worth less than the cell released.
 //!
-//! Measured on `bench/sdc` (with the cousins of [`crate::hypercube`]): T4 110,095 → 103,603
-//! (swaps: 100,586), T5 48,139 → 46,048, T6 302,905 → 289,357, T3 10,083 → 9,967.
+//! Measured on `bench/sdc` (with the cousins of [`crate::hypercube`], before the totals were
+//! weighted): T4 110,095 → 103,603 (with swaps 100,586), T5 48,139 → 46,048, T6 302,905 →
+//! 289,357, T3 10,083 → 9,967. In four dimensions a pass took T7 past ten minutes: it is left
+//! out there (`Reach::releases`).
 
 use super::{Change, Pattern, Proofs, Reach, SuppressionError, moves_enough, shifts};
 use crate::hypercube::{Cubes, MAX_PRODUCTS};
