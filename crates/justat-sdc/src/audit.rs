@@ -207,6 +207,16 @@ pub fn reveals_others(table: &Table, singleton: usize, cell: usize) -> bool {
     !same
 }
 
+/// Whether the single contributor of `singleton`, knowing its own cell, is an attacker of the
+/// primary `cell`: the cell is a singleton's and learning `cell` tells them of others.
+pub(crate) fn attacks(table: &Table, singleton: usize, cell: usize) -> bool {
+    let s = &table.cells[singleton];
+    singleton != cell
+        && s.status.is_primary()
+        && s.count == 1
+        && reveals_others(table, singleton, cell)
+}
+
 /// A change of the suppressed cells that keeps every published cell and every relation, keeps
 /// cells non-negative, leaves `fixed` alone and moves `target` by `shift`: proof that an attacker
 /// cannot exclude the value moved to. Searched in growing neighbourhoods of the target (small
@@ -558,12 +568,6 @@ fn failures_in(
     limit: usize,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let cubes = Cubes::new(table);
-    // Whether a cell is a singleton's, known to its contributor.
-    let known: Vec<bool> = table
-        .cells
-        .iter()
-        .map(|c| singletons && c.status.is_primary() && c.count == 1)
-        .collect();
     let mut failures: Vec<(usize, Option<usize>)> = Vec::new();
     // What each primary needs, up (0) and down (1): any movement at all for a cell asked no
     // interval (none is an exact disclosure).
@@ -618,7 +622,7 @@ fn failures_in(
         let attackers: BTreeSet<usize> = (0..2)
             .filter_map(|dir| witnesses.first(p, dir))
             .flat_map(|w| witnesses.list[w].iter().map(|&(c, _)| c))
-            .filter(|&c| c != p && known[c] && reveals_others(table, c, p))
+            .filter(|&c| singletons && attacks(table, c, p))
             .collect();
         'attackers: for s in attackers {
             for dir in 0..2 {

@@ -182,7 +182,13 @@ impl Pattern<'_> {
     fn cost(&self, c: usize) -> f64 {
         let cell = &self.table.cells[c];
         if !self.suppressed[c] {
-            (1.0 + cell.value.abs()) * (1.0 + self.reach.total_weight * self.totals(c) as f64)
+            let value = 1.0 + cell.value.abs();
+            // Called for every cell a search looks at: the totals are only counted when weighed.
+            if self.reach.total_weight == 0.0 {
+                value
+            } else {
+                value * (1.0 + self.reach.total_weight * self.totals(c) as f64)
+            }
         } else if cell.count == 1 && cell.status.is_primary() {
             0.1
         } else {
@@ -649,7 +655,10 @@ fn repair(
         }
         for (cell, by) in failures {
             if let Some(s) = by {
-                proofs.against.entry(cell).or_default().push(s);
+                let against = proofs.against.entry(cell).or_default();
+                if !against.contains(&s) {
+                    against.push(s);
+                }
             }
             let hint = by.map_or_else(Vec::new, |s| proofs.cells_moving(cell, s));
             let request = Request {

@@ -108,10 +108,9 @@ impl Ledger {
 
     /// The cells of the perturbations still holding that move any of `cells`, except those
     /// through `dropped`, sorted.
-    fn cells_near(&self, cells: &[usize], dropped: usize) -> Vec<usize> {
+    fn cells_near(&self, cells: impl Iterator<Item = usize>, dropped: usize) -> Vec<usize> {
         let mut near: Vec<usize> = cells
-            .iter()
-            .flat_map(|&c| self.through(c))
+            .flat_map(|c| self.through(c))
             .filter(|&i| self.changes[i].iter().all(|&(c, _)| c != dropped))
             .flat_map(|i| self.changes[i].iter().map(|&(c, _)| c))
             .collect();
@@ -127,12 +126,7 @@ fn attacks(table: &Table, change: &Change, q: usize, dir: usize) -> Vec<Requirem
     change
         .iter()
         .map(|&(s, _)| s)
-        .filter(|&s| {
-            s != q
-                && table.cells[s].count == 1
-                && table.cells[s].status.is_primary()
-                && crate::audit::reveals_others(table, s, q)
-        })
+        .filter(|&s| crate::audit::attacks(table, s, q))
         .map(|s| (q, dir, Some(s)))
         .collect()
 }
@@ -210,10 +204,7 @@ fn try_release(
             target: q,
             reach,
         };
-        let near = ledger.cells_near(
-            &[Some(q), known].into_iter().flatten().collect::<Vec<_>>(),
-            c,
-        );
+        let near = ledger.cells_near([Some(q), known].into_iter().flatten(), c);
         let Some(change) = reprove(&pattern, cubes, shifts(table, q)[dir], &near, &found)?
             .filter(|change| proves(table, change, req))
         else {
