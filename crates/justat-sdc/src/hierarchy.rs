@@ -269,6 +269,25 @@ impl Hierarchy {
     pub fn root(&self) -> usize {
         self.root
     }
+
+    /// For each code, how many levels lie below it: 0 for a leaf, one more than its deepest
+    /// child for a total.
+    pub fn heights(&self) -> Vec<usize> {
+        let mut heights = vec![0; self.codes.len()];
+        // Children before parents: a code's height is final once every code below it is.
+        let mut order = vec![self.root];
+        let mut next = 0;
+        while let Some(&i) = order.get(next) {
+            order.extend_from_slice(&self.children[i]);
+            next += 1;
+        }
+        for &i in order.iter().rev() {
+            if let Some(p) = self.parent[i] {
+                heights[p] = heights[p].max(heights[i] + 1);
+            }
+        }
+        heights
+    }
 }
 
 #[cfg(test)]
@@ -293,6 +312,22 @@ mod tests {
         );
         assert!(h.is_leaf(tj2));
         assert_eq!(h.code(h.root()), "FR");
+    }
+
+    #[test]
+    fn a_total_is_as_high_as_its_deepest_branch() {
+        // CA2 has a leaf of its own and one under a sub-level: its height is that of the deeper.
+        let h = Hierarchy::from_csv(
+            "court",
+            "code,parent\nFR,\nCA1,FR\nTJ1,CA1\nCA2,FR\nTJ2,CA2\nS1,CA2\nTJ3,S1\nTJ4,FR\n",
+        )
+        .unwrap();
+        let heights = h.heights();
+        let height = |code: &str| heights[h.index(code).unwrap()];
+        assert_eq!(
+            ["FR", "CA1", "CA2", "S1", "TJ1", "TJ2", "TJ3", "TJ4"].map(height),
+            [3, 1, 2, 1, 0, 0, 0, 0]
+        );
     }
 
     #[test]

@@ -3,16 +3,16 @@
 //! redundant: each such cell, the most valuable first, is released when every requirement its
 //! perturbations proved is proved without it, by the perturbations found so far or by new ones
 //! among the cells still suppressed. Where the reach allows swaps, a new perturbation may also
-//! suppress other cells, as long as together they are worth less than the cell released.
+//! suppress other cells, as long as together they are worth less than the cell released (each
+//! cell's value plus the reach's cost per cell: two cells of 5 are not worth less than one of 10).
 //!
 //! Measured on `bench/sdc` (with the cousins of [`crate::hypercube`], before the totals were
 //! weighted): T4 110,095 → 103,603 (with swaps 100,586), T5 48,139 → 46,048, T6 302,905 →
 //! 289,357, T3 10,083 → 9,967. In four dimensions a pass took T7 past ten minutes: it is left
 //! out there (`Reach::releases`).
 
-use super::{Change, Pattern, Proofs, Reach, SuppressionError, moves_enough, shifts};
-use crate::hypercube::{Cubes, MAX_PRODUCTS};
-use crate::lp::Equations;
+use super::{Change, Context, Pattern, Proofs, Reach, SuppressionError, moves_enough, shifts};
+use crate::hypercube::MAX_PRODUCTS;
 use crate::primary::Status;
 use crate::table::Table;
 use std::collections::HashMap;
@@ -138,8 +138,7 @@ fn attacks(table: &Table, change: &Change, q: usize, dir: usize) -> Vec<Requirem
 /// cells were released; `proofs` keeps only the perturbations still possible.
 pub(super) fn release(
     table: &mut Table,
-    eqs: &Equations,
-    cubes: &Cubes,
+    ctx: &Context,
     suppressed: &mut [bool],
     proofs: &mut Proofs,
     before: &[bool],
@@ -155,7 +154,7 @@ pub(super) fn release(
     let mut released = 0;
     for c in candidates {
         let needed = ledger.needed(table, c, &proofs.against);
-        if try_release(table, eqs, cubes, suppressed, &mut ledger, c, needed)? {
+        if try_release(table, ctx, suppressed, &mut ledger, c, needed)? {
             released += 1;
         }
     }
@@ -178,15 +177,14 @@ pub(super) fn release(
 /// either way are kept in the ledger: they are alternatives for the cells tried next.
 fn try_release(
     table: &mut Table,
-    eqs: &Equations,
-    cubes: &Cubes,
+    ctx: &Context,
     suppressed: &mut [bool],
     ledger: &mut Ledger,
     c: usize,
     mut needed: Vec<Requirement>,
 ) -> Result<bool, SuppressionError> {
     let reach = Reach::of(table);
-    let worth = 1.0 + table.cells[c].value.abs();
+    let worth = reach.cell_cost + table.cells[c].value.abs();
     suppressed[c] = false;
     let mut found: Vec<Change> = Vec::new();
     let mut added: Vec<usize> = Vec::new();
@@ -198,14 +196,14 @@ fn try_release(
         let (q, dir, known) = req;
         let pattern = Pattern {
             table,
-            eqs,
+            ctx,
             suppressed,
             known,
             target: q,
             reach,
         };
         let near = ledger.cells_near([Some(q), known].into_iter().flatten(), c);
-        let Some(change) = reprove(&pattern, cubes, shifts(table, q)[dir], &near, &found)?
+        let Some(change) = reprove(&pattern, shifts(table, q)[dir], &near, &found)?
             .filter(|change| proves(table, change, req))
         else {
             complete = false;
@@ -223,7 +221,7 @@ fn try_release(
         for &(d, _) in &change {
             if !suppressed[d] {
                 suppressed[d] = true;
-                cost += 1.0 + table.cells[d].value.abs();
+                cost += reach.cell_cost + table.cells[d].value.abs();
                 added.push(d);
             }
         }
@@ -262,12 +260,11 @@ fn try_release(
 /// programme around it.
 fn reprove(
     pattern: &Pattern,
-    cubes: &Cubes,
     shift: f64,
     near: &[usize],
     found: &[Change],
 ) -> Result<Option<Change>, SuppressionError> {
-    if let Some(change) = pattern.product(cubes, shift, true, MAX_PRODUCTS) {
+    if let Some(change) = pattern.product(shift, true, MAX_PRODUCTS) {
         return Ok(Some(change));
     }
     let mut hint: Vec<usize> = near
@@ -288,7 +285,7 @@ fn reprove(
     if !pattern.reach.swap {
         return Ok(None);
     }
-    match pattern.product(cubes, shift, false, MAX_PRODUCTS) {
+    match pattern.product(shift, false, MAX_PRODUCTS) {
         Some(product) => Ok(Some(pattern.around(product, shift)?)),
         None => Ok(None),
     }
