@@ -184,7 +184,7 @@ fn try_release(
     mut needed: Vec<Requirement>,
 ) -> Result<bool, SuppressionError> {
     let reach = Reach::of(table);
-    let worth = reach.cell_cost + table.cells[c].value.abs();
+    let worth = reach.worth(table.cells[c].value);
     suppressed[c] = false;
     let mut found: Vec<Change> = Vec::new();
     let mut added: Vec<usize> = Vec::new();
@@ -221,7 +221,7 @@ fn try_release(
         for &(d, _) in &change {
             if !suppressed[d] {
                 suppressed[d] = true;
-                cost += reach.cell_cost + table.cells[d].value.abs();
+                cost += reach.worth(table.cells[d].value);
                 added.push(d);
             }
         }
