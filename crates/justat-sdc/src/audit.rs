@@ -475,6 +475,20 @@ pub fn failures(
     certificates: &[Certificate],
     limit: Option<usize>,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
+    failures_of(table, singletons, certificates, limit, None)
+}
+
+/// [`failures`] among the given primaries only (all of them with `None`). Suppressing more
+/// cells only widens what an attacker must allow, so a primary that passed stays protected
+/// while the pattern grows: after protecting the failures of one round, a caller that only
+/// added suppressions need check no others.
+pub fn failures_of(
+    table: &Table,
+    singletons: bool,
+    certificates: &[Certificate],
+    limit: Option<usize>,
+    among: Option<&[usize]>,
+) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let limit = limit.unwrap_or(usize::MAX);
     failures_in(
         table,
@@ -482,6 +496,7 @@ pub fn failures(
         singletons,
         certificates,
         limit,
+        among,
     )
 }
 
@@ -566,6 +581,7 @@ fn failures_in(
     singletons: bool,
     certificates: &[Certificate],
     limit: usize,
+    among: Option<&[usize]>,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
     let cubes = Cubes::new(table);
     let mut failures: Vec<(usize, Option<usize>)> = Vec::new();
@@ -580,11 +596,33 @@ fn failures_in(
             cell.lower.max(tiny)
         }
     };
-    let primaries: Vec<usize> = (0..table.cells.len())
+    let primaries: Vec<usize> = match among {
+        Some(cells) => {
+            let mut cells = cells.to_vec();
+            cells.sort_unstable();
+            cells.dedup();
+            cells
+        }
+        None => (0..table.cells.len()).collect(),
+    };
+    let primaries: Vec<usize> = primaries
+        .into_iter()
         .filter(|&c| table.cells[c].status.is_primary())
         .collect();
+    // Only the certificates moving a primary checked can prove it: the others are not
+    // checked at all.
+    let checked = |change: &&Certificate| {
+        among.is_none()
+            || change
+                .iter()
+                .any(|&(c, _)| primaries.binary_search(&c).is_ok())
+    };
     let mut witnesses = Witnesses::default();
-    for change in certificates.iter().filter(|c| holds(table, eqs, c, None)) {
+    for change in certificates
+        .iter()
+        .filter(checked)
+        .filter(|c| holds(table, eqs, c, None))
+    {
         witnesses.add(table, change.clone(), &need);
     }
     let mut failed: BTreeSet<usize> = BTreeSet::new();
@@ -670,7 +708,7 @@ pub fn audit_with(
     certificates: &[Certificate],
 ) -> Result<AuditReport, AuditError> {
     let eqs = suppressed_equations(table);
-    let found = failures_in(table, &eqs, singletons, certificates, usize::MAX)?;
+    let found = failures_in(table, &eqs, singletons, certificates, usize::MAX, None)?;
     let mut report = AuditReport::default();
     if found.is_empty() {
         return Ok(report);
@@ -778,6 +816,27 @@ mod tests {
             (0.0, 13.0),
             "down to 0, up until C2 of R1 (10) or R2 of C1 (12) is exhausted"
         );
+    }
+
+    #[test]
+    fn failures_among_some_primaries_checks_those_only() {
+        let at = |t: &Table, r: usize, c: usize| t.position(&[r as u32, c as u32]);
+        // R1C1 is protected by a rectangle, R3C3 is alone in its row and column.
+        let t = grid(
+            &[&[3, 10, 6], &[12, 9, 7], &[5, 8, 2]],
+            &[(0, 1), (1, 0), (1, 1)],
+            &[(0, 0), (2, 2)],
+        );
+        let (safe, exposed) = (at(&t, 1, 1), at(&t, 3, 3));
+        assert_eq!(failures(&t, false, &[], None).unwrap(), [(exposed, None)]);
+        let among = |cells: &[usize]| failures_of(&t, false, &[], None, Some(cells)).unwrap();
+        assert!(among(&[safe]).is_empty());
+        assert_eq!(among(&[exposed, safe, exposed]), [(exposed, None)]);
+        assert!(
+            among(&[at(&t, 2, 2)]).is_empty(),
+            "a published cell is no primary"
+        );
+        assert!(among(&[]).is_empty());
     }
 
     #[test]
