@@ -161,13 +161,15 @@ impl Reach {
     /// each); 100 gave T6 10,530 but 254,039, in more time. In two dimensions it trades value
     /// for cells (T5 2,566 cells of 46,083 against 2,580 of 45,942), and stays 10. Those
     /// answers searched around their product in up to 600 cells rather than 150 then gave
-    /// T6 10,520 (252,636) and T4 4,538 (79,193) in a twentieth more time; 1,000 cells 10,501 (251,201) and T4
-    /// 4,534 (79,203) in a ninth more; 2,000 cells 10,492 (250,874) in a third more.
+    /// T6 10,520 (252,636) and T4 4,538 (79,193) in a twentieth more time; 1,000 cells
+    /// 10,501 (251,201) and T4 4,534 (79,203) in a ninth more; 2,000 cells 10,492 (250,874)
+    /// in a third more.
     ///
     /// Crossing a single contributor's cell for 0.03 rather than 0.1 in three dimensions then
     /// gave T6 10,478 (251,541) and T4 4,522 (78,921); 0.01 T6 10,436 (252,130) but T4 4,525
-    /// (80,330); 0.001 T6 10,367 (248,389) but T4 4,525 (82,251); 1 T6 10,542 (252,658). In two dimensions 0.01 changes little (T5 45,935
-    /// against 45,942, T3 unchanged) and four are not measured with it.
+    /// (80,330); 0.001 T6 10,367 (248,389) but T4 4,525 (82,251); 1 T6 10,542 (252,658). In
+    /// two dimensions 0.01 changes little (T5 45,935 against 45,942, T3 unchanged); four are
+    /// not measured with it.
     fn of(table: &Table) -> Reach {
         match table.dims.len() {
             0..=2 => Reach {
