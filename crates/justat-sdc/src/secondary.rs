@@ -62,6 +62,10 @@ const WIDE_FACTOR: f64 = 100.0;
 /// What suppressing a cell costs beyond its value ([`Reach::cell_cost`]).
 const CELL_COST: f64 = 10.0;
 
+/// What a perturbation pays per unit for moving a cell already suppressed: nearly nothing, so
+/// that it reuses the pattern, but something, so that it takes the shortest way.
+const CROSSING_COST: f64 = 0.01;
+
 /// What suppressing a cell costs beyond its value in three dimensions when answering a single
 /// contributor's attack ([`Reach::singleton_cell_cost`]).
 const SINGLETON_CELL_COST: f64 = 30.0;
@@ -104,7 +108,7 @@ struct Reach {
     /// Whether [`release`] may also replace a cell by cheaper ones, not only drop it.
     swap: bool,
     /// What a perturbation pays per unit for moving a single contributor's cell already
-    /// suppressed, against 0.01 for another suppressed cell: each one it crosses is an attack
+    /// suppressed, against [`CROSSING_COST`] for another: each one it crosses is an attack
     /// the audit may find, but a longer way round them can cost more cells than the attacks.
     singleton_crossing: f64,
 }
@@ -113,7 +117,7 @@ impl Reach {
     /// What suppressing a cell of this value is worth, before any weight on totals: the
     /// unit of the search's costs and of the release's swaps.
     fn worth(&self, value: f64) -> f64 {
-        self.cell_cost + value.abs()
+        self.search_cost(self.cell_cost, value, 0)
     }
 
     /// What suppressing a cell of this value costs a search, per unit: its worth with the given
@@ -262,7 +266,7 @@ impl Pattern<'_> {
         } else if cell.count == 1 && cell.status.is_primary() {
             self.reach.singleton_crossing
         } else {
-            0.01
+            CROSSING_COST
         }
     }
 
@@ -1100,8 +1104,8 @@ mod sparse {
             .map(|c| pattern.cost(c))
             .fold(f64::INFINITY, f64::min);
         assert_eq!(pattern.cost(singleton), reach.singleton_crossing);
-        assert_eq!(pattern.cost(other), 0.01);
-        assert!(0.01 < reach.singleton_crossing && reach.singleton_crossing < 0.1);
+        assert_eq!(pattern.cost(other), CROSSING_COST);
+        assert!(CROSSING_COST < reach.singleton_crossing && reach.singleton_crossing < 0.1);
         assert!(
             published >= reach.cell_cost,
             "suppressing costs more than crossing"
