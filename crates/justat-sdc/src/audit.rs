@@ -404,18 +404,15 @@ fn holds(table: &Table, eqs: &Equations, change: &[(usize, f64)], fixed: Option<
                 && Some(c) != fixed
                 && table.cells[c].value + d >= -EPS
         });
-    let equations: BTreeSet<usize> = change
-        .iter()
-        .flat_map(|&(c, _)| eqs.by_cell[c].iter().map(|&e| e as usize))
-        .collect();
-    let balanced = equations.into_iter().all(|e| {
-        eqs.terms[e]
-            .iter()
-            .map(|&(c, k)| k * delta.get(&c).copied().unwrap_or(0.0))
-            .sum::<f64>()
-            .abs()
-            <= EPS
-    });
+    // Each equation's sum over the changed cells (the others do not move), read from the
+    // cells' side.
+    let mut sums: HashMap<u32, f64> = HashMap::new();
+    for &(c, d) in change {
+        for &(e, k) in &eqs.by_cell[c] {
+            *sums.entry(e).or_default() += k * d;
+        }
+    }
+    let balanced = sums.values().all(|s| s.abs() <= EPS);
     cells_ok && balanced
 }
 

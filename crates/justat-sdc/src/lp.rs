@@ -4,12 +4,14 @@
 
 use microlp::{ComparisonOp, Error, LinearExpr, OptimizationDirection, Problem, Variable};
 
-/// Additivity equations `Σ coefficient × cell = 0`, with the equations each cell is in.
+/// Additivity equations `Σ coefficient × cell = 0`, read both ways: by equation and by cell.
 pub(crate) struct Equations {
     /// Each equation's terms (cell, coefficient).
     pub terms: Vec<Vec<(usize, f64)>>,
-    /// For each cell of the table, the equations it is in.
-    pub by_cell: Vec<Vec<u32>>,
+    /// For each cell of the table, the equations it is in and its coefficient there: a
+    /// programme over a few cells is built from these alone, without reading the long
+    /// equations of the totals whole.
+    pub by_cell: Vec<Vec<(u32, f64)>>,
 }
 
 impl Equations {
@@ -17,7 +19,7 @@ impl Equations {
     /// others are constants and drop out of a change); equations left empty are dropped.
     pub(crate) fn new(table: &crate::Table, keep: impl Fn(usize) -> bool) -> Equations {
         let mut terms = Vec::new();
-        let mut by_cell: Vec<Vec<u32>> = vec![Vec::new(); table.cells.len()];
+        let mut by_cell: Vec<Vec<(u32, f64)>> = vec![Vec::new(); table.cells.len()];
         for r in table.relations() {
             let eq: Vec<(usize, f64)> = std::iter::once((r.total, 1.0))
                 .chain(r.parts.iter().map(|&p| (p, -1.0)))
@@ -26,8 +28,8 @@ impl Equations {
             if eq.is_empty() {
                 continue;
             }
-            for &(c, _) in &eq {
-                by_cell[c].push(terms.len() as u32);
+            for &(c, coefficient) in &eq {
+                by_cell[c].push((terms.len() as u32, coefficient));
             }
             terms.push(eq);
         }
@@ -38,7 +40,7 @@ impl Equations {
     pub(crate) fn grow(&self, cells: &[usize]) -> Vec<usize> {
         let mut out = cells.to_vec();
         for &c in cells {
-            for &e in &self.by_cell[c] {
+            for &(e, _) in &self.by_cell[c] {
                 out.extend(self.terms[e as usize].iter().map(|&(c, _)| c));
             }
         }
@@ -47,16 +49,24 @@ impl Equations {
         out
     }
 
-    /// The equations some of `cells` are in, each once.
-    fn touching(&self, cells: &[usize]) -> Vec<usize> {
-        let mut out: Vec<usize> = cells
+    /// Which of `cells` each equation holds, for the equations some of them are in: entries
+    /// (equation, position in `cells`, coefficient) sorted by equation, to be read with
+    /// `chunk_by` one equation at a time. Read from the cells' side: a total's equation can
+    /// hold hundreds of cells, few of them among `cells`.
+    fn among(&self, cells: &[usize]) -> Vec<(u32, u32, f64)> {
+        let mut incidence: Vec<(u32, u32, f64)> = cells
             .iter()
-            .flat_map(|&c| self.by_cell[c].iter().map(|&e| e as usize))
+            .enumerate()
+            .flat_map(|(i, &c)| self.by_cell[c].iter().map(move |&(e, k)| (e, i as u32, k)))
             .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+        incidence.sort_unstable_by_key(|&(e, i, _)| (e, i));
+        incidence
     }
+}
+
+/// Entries of [`Equations::among`] of the same equation.
+fn same_equation(a: &(u32, u32, f64), b: &(u32, u32, f64)) -> bool {
+    a.0 == b.0
 }
 
 /// One cell a change may move: its cost per unit and how far it may go down (its value: cells
@@ -79,41 +89,30 @@ pub(crate) fn cheapest_change(
     shift: f64,
 ) -> Result<Option<Vec<(usize, f64)>>, String> {
     let cells: Vec<usize> = movable.iter().map(|m| m.cell).collect();
-    let equations = eqs.touching(&cells);
-    // Each equation's movable cells (positions in `cells`), and each cell's equations.
-    let members: Vec<Vec<u32>> = equations
-        .iter()
-        .map(|&e| {
-            eqs.terms[e]
-                .iter()
-                .filter_map(|&(c, _)| cells.binary_search(&c).ok().map(|i| i as u32))
-                .collect()
-        })
-        .collect();
-    let mut cell_equations: Vec<Vec<u32>> = vec![Vec::new(); cells.len()];
-    for (k, m) in members.iter().enumerate() {
-        for &i in m {
-            cell_equations[i as usize].push(k as u32);
-        }
-    }
+    let incidence = eqs.among(&cells);
+    let members: Vec<&[(u32, u32, f64)]> = incidence.chunk_by(same_equation).collect();
+    // The equations in `members` order, to find a cell's among them.
+    let ids: Vec<u32> = members.iter().map(|m| m[0].0).collect();
     // A cell alone among the movable ones in an equation cannot move; without it, others may
     // be left alone in theirs. Peeling them first often proves there is no change at all, and
     // leaves a smaller programme otherwise. A work list keeps it linear in the equations' size.
     let mut alive = vec![true; cells.len()];
-    let mut count: Vec<usize> = members.iter().map(Vec::len).collect();
+    let mut count: Vec<usize> = members.iter().map(|m| m.len()).collect();
     let mut lone: Vec<usize> = (0..members.len()).filter(|&k| count[k] == 1).collect();
     while let Some(k) = lone.pop() {
         if count[k] != 1 {
             continue;
         }
-        let Some(&i) = members[k].iter().find(|&&i| alive[i as usize]) else {
+        let Some(&(_, i, _)) = members[k].iter().find(|&&(_, i, _)| alive[i as usize]) else {
             continue;
         };
         alive[i as usize] = false;
-        for &k2 in &cell_equations[i as usize] {
-            count[k2 as usize] -= 1;
-            if count[k2 as usize] == 1 {
-                lone.push(k2 as usize);
+        for &(e, _) in &eqs.by_cell[cells[i as usize]] {
+            if let Ok(k2) = ids.binary_search(&e) {
+                count[k2] -= 1;
+                if count[k2] == 1 {
+                    lone.push(k2);
+                }
             }
         }
     }
@@ -137,15 +136,13 @@ pub(crate) fn cheapest_change(
             })
         })
         .collect();
-    for (k, &e) in equations.iter().enumerate() {
+    for (k, m) in members.iter().enumerate() {
         if count[k] == 0 {
             continue;
         }
         let mut lhs = LinearExpr::empty();
-        for &(c, coef) in &eqs.terms[e] {
-            if let Ok(i) = cells.binary_search(&c)
-                && let Some((up, down)) = vars[i]
-            {
+        for &(_, i, coef) in *m {
+            if let Some((up, down)) = vars[i as usize] {
                 lhs.add(up, coef);
                 lhs.add(down, -coef);
             }
@@ -210,15 +207,13 @@ pub(crate) fn relaxed_reach(
     let Some((up_t, down_t)) = vars[t] else {
         return Ok(Some(0.0));
     };
-    for e in eqs.touching(region) {
-        let inside: Option<Vec<usize>> = eqs.terms[e]
-            .iter()
-            .map(|&(c, _)| region.binary_search(&c).ok())
-            .collect();
-        let Some(inside) = inside else { continue };
+    for inside in eqs.among(region).chunk_by(same_equation) {
+        if inside.len() < eqs.terms[inside[0].0 as usize].len() {
+            continue;
+        }
         let mut lhs = LinearExpr::empty();
-        for (&i, &(_, coef)) in inside.iter().zip(&eqs.terms[e]) {
-            if let Some((up, down)) = vars[i] {
+        for &(_, i, coef) in inside {
+            if let Some((up, down)) = vars[i as usize] {
                 lhs.add(up, coef);
                 lhs.add(down, -coef);
             }
@@ -290,8 +285,8 @@ mod tests {
         ];
         let mut by_cell = vec![Vec::new(); 5];
         for (e, t) in terms.iter().enumerate() {
-            for &(c, _) in t {
-                by_cell[c].push(e as u32);
+            for &(c, k) in t {
+                by_cell[c].push((e as u32, k));
             }
         }
         Equations { terms, by_cell }

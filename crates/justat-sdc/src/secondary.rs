@@ -23,7 +23,8 @@ use crate::lp::{Equations, Movable, cheapest_change};
 use crate::pattern::Certificate;
 use crate::primary::Status;
 use crate::table::Table;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashSet;
+use std::collections::HashMap;
 
 mod release;
 
@@ -372,19 +373,23 @@ impl Pattern<'_> {
         // stays turned down (its cost and the bound do not change), and a step that runs out
         // of room is the last.
         let eqs = &self.ctx.eqs;
-        let mut seen: HashSet<usize> = hood.iter().copied().collect();
-        let mut read: HashSet<u32> = HashSet::new();
+        // Hashed with Fx: these sets are filled for every search, with keys of no adversary.
+        let mut seen: FxHashSet<usize> = hood.iter().copied().collect();
+        let mut read: FxHashSet<u32> = FxHashSet::default();
         let mut frontier = hood.clone();
         for _ in 0..steps {
-            let mut new: Vec<usize> = Vec::new();
+            let mut new: Vec<(f64, usize)> = Vec::new();
             for &c in &frontier {
-                for &e in &eqs.by_cell[c] {
+                for &(e, _) in &eqs.by_cell[c] {
                     if !read.insert(e) {
                         continue;
                     }
                     for &(d, _) in &eqs.terms[e as usize] {
-                        if seen.insert(d) && self.movable(d) && self.cost(d) < bound {
-                            new.push(d);
+                        if seen.insert(d) && self.movable(d) {
+                            let cost = self.cost(d);
+                            if cost < bound {
+                                new.push((cost, d));
+                            }
                         }
                     }
                 }
@@ -393,15 +398,15 @@ impl Pattern<'_> {
                 return;
             }
             let room = limit.saturating_sub(hood.len());
-            new.sort_by(|&a, &b| self.cost(a).total_cmp(&self.cost(b)).then(a.cmp(&b)));
+            new.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let full = new.len() >= room;
             new.truncate(room);
-            hood.extend(&new);
+            hood.extend(new.iter().map(|&(_, d)| d));
             hood.sort_unstable();
             if full {
                 return;
             }
-            frontier = new;
+            frontier = new.into_iter().map(|(_, d)| d).collect();
         }
     }
 
