@@ -63,7 +63,8 @@ const WIDE_FACTOR: f64 = 100.0;
 /// What suppressing a cell costs beyond its value ([`Reach::cell_cost`]).
 const CELL_COST: f64 = 10.0;
 
-/// [`CELL_COST`] in three dimensions, where perturbations are longer and fewer cells pay.
+/// [`CELL_COST`] in three dimensions, where it was measured to give fewer cells (see
+/// [`Reach::of`]).
 const CELL_COST_3D: f64 = 20.0;
 
 /// What a perturbation pays per unit for moving a cell already suppressed: nearly nothing, so
