@@ -1144,7 +1144,7 @@ mod sparse {
         // Three dimensions: the release counts the attacks, crossing a singleton costs less.
         assert_eq!(pattern.cost(singleton), SINGLETON_CROSSING_3D);
         assert_eq!(pattern.cost(other), CROSSING_COST);
-        assert!(SINGLETON_CROSSING_3D < CROSSING_COST);
+        assert!(reach.singleton_crossing < CROSSING_COST);
         let flat = Reach::of(&super::tests::five_courts());
         assert!(CROSSING_COST < flat.singleton_crossing);
         assert!(
