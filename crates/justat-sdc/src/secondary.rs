@@ -415,12 +415,13 @@ impl Pattern<'_> {
             new.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let full = new.len() >= room;
             new.truncate(room);
-            hood.extend(new.iter().map(|&(_, d)| d));
+            let added: Vec<usize> = new.into_iter().map(|(_, d)| d).collect();
+            hood.extend(&added);
             hood.sort_unstable();
             if full {
                 return;
             }
-            frontier = new.into_iter().map(|(_, d)| d).collect();
+            frontier = added;
         }
     }
 
