@@ -219,8 +219,9 @@ impl Reach {
     /// pass in 180 s, against 10,216 (242,622) with two in 160 s; 4 steps 10,013 (two
     /// passes), 8 steps freed 1,254 but took the pass past four minutes. The largest of those
     /// neighbourhoods cost the most time: up to 2,500 cells, T6 9,928 (238,105) with the
-    /// pass in 48 s rather than 70; up to 1,000 10,109; up to 4,000 9,861 in a sixth more
-    /// time. A second pass still frees about 60 cells for another minute, so there is one.
+    /// pass in 48 s rather than 70; up to 1,000 10,109; up to 4,000 9,861 with the pass in
+    /// 64 s. A second pass still freed about 60 cells, for another minute: three dimensions
+    /// run one.
     /// Giving up the wide programmes' 20,000 cells instead, first or against single
     /// contributors, saved time but not value (T6 330,556 and 258,395).
     fn of(table: &Table) -> Reach {
