@@ -95,8 +95,9 @@ const GUIDED_STEPS: usize = 4;
 struct Reach {
     /// Relation steps grown through suppressed cells only.
     suppressed_steps: usize,
-    /// The same when [`release`] proves again what a released cell proved: further, since
-    /// only there is a perturbation among the suppressed cells the whole point, not a shortcut.
+    /// The same when [`release`] proves again what a cell it releases proved: further, since
+    /// there a perturbation among the suppressed cells is what frees the cell, not a shortcut
+    /// before suppressing more.
     release_steps: usize,
     /// A neighbourhood grown through suppressed cells for [`release`] is not grown past this
     /// many cells: the largest programmes cost the most time for the fewest cells released.
@@ -221,9 +222,8 @@ impl Reach {
     /// neighbourhoods cost the most time: up to 2,500 cells, T6 9,928 (238,105) with the
     /// pass in 48 s rather than 70; up to 1,000 10,109; up to 4,000 9,861 with the pass in
     /// 64 s. A second pass still freed about 60 cells, for another minute: three dimensions
-    /// run one.
-    /// Giving up the wide programmes' 20,000 cells instead, first or against single
-    /// contributors, saved time but not value (T6 330,556 and 258,395).
+    /// run one. Saving the time on the wide programmes instead (none of 20,000 cells, first
+    /// or against single contributors) lost value: T6 330,556 and 258,395.
     fn of(table: &Table) -> Reach {
         match table.dims.len() {
             0..=2 => Reach {
