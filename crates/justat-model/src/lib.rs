@@ -9,6 +9,7 @@ pub mod account;
 pub mod audit;
 pub mod calendar;
 pub mod codelist;
+pub mod columns;
 pub mod embargo;
 pub mod french;
 pub mod incident;

@@ -20,11 +20,22 @@ impl Actor {
         Actor(username.to_string())
     }
 
-    /// Someone at the command line, named by their operating-system account.
+    /// Someone at the command line, named by their operating-system account: `$USER` or
+    /// `$LOGNAME` when set, else the account the process runs as (an empty or unset `$USER`,
+    /// as under cron, sudo or a container, still names someone).
     pub fn cli() -> Actor {
-        let who = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+        Actor::cli_from(
+            ["USER", "LOGNAME"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
+            || whoami::username().ok(),
+        )
+    }
+
+    fn cli_from(env: Option<String>, os_account: impl FnOnce() -> Option<String>) -> Actor {
+        let who = env
+            .or_else(|| os_account().filter(|v| !v.trim().is_empty()))
+            .unwrap_or_else(|| "unknown".into());
         Actor(format!("cli:{who}"))
     }
 
@@ -244,5 +255,21 @@ impl Store {
             None => None,
         };
         Ok(justat_model::verify_chain(&entries, head.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Actor;
+
+    #[test]
+    fn a_cli_actor_without_user_is_the_os_account() {
+        let os = || Some("marie".to_string());
+        assert_eq!(Actor::cli_from(None, os).as_str(), "cli:marie");
+        assert_eq!(
+            Actor::cli_from(Some("paul".into()), os).as_str(),
+            "cli:paul"
+        );
+        assert_eq!(Actor::cli_from(None, || None).as_str(), "cli:unknown");
     }
 }

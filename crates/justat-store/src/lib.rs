@@ -76,16 +76,29 @@ pub enum StoreError {
         url: String,
     },
     /// The database could not be reached or opened.
-    #[error("cannot open the database {url}: {source}")]
+    #[error("cannot open the database {url}: {reason}")]
     Open {
         /// The URL, without its password.
         url: String,
-        /// Why.
-        source: sqlx::Error,
+        /// Why, in one line (the server's message without its source-code line).
+        reason: String,
     },
-    /// A query failed.
-    #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    /// The database lacks migrations, and the command does not apply them.
+    #[error(
+        "the database {url} lacks {} migration(s) ({}): run `justat db migrate` with the role that owns the schema",
+        pending.len(),
+        pending.iter().map(|m| format!("{:04} {}", m.version, m.name)).collect::<Vec<_>>().join(", ")
+    )]
+    NotMigrated {
+        /// The URL, without its password.
+        url: String,
+        /// The migrations missing, oldest first.
+        pending: Vec<AppliedMigration>,
+    },
+    /// A query failed. Not a `source`: the message already holds the error, which a printed
+    /// cause chain would otherwise repeat.
+    #[error("database error: {}", sql_message(.0))]
+    Sql(sqlx::Error),
     /// Something with this key already exists.
     #[error("{what} `{key}` already exists")]
     Conflict {
@@ -198,9 +211,9 @@ impl Store {
         let backend = Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl {
             url: redact_url(url),
         })?;
-        let open_err = |source| StoreError::Open {
+        let open_err = |source: sqlx::Error| StoreError::Open {
             url: redact_url(url),
-            source,
+            reason: open_reason(&source, url),
         };
         let pool = match backend {
             Backend::Sqlite => {
@@ -237,11 +250,27 @@ impl Store {
                     .map_err(open_err)?;
                 pool
             }
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(16)
-                .connect(url)
+            Backend::Postgres => {
+                // One connection first: the pool retries a refused connection until its
+                // 30-second timeout and then reports only the timeout, where a person needs
+                // to hear at once that nothing listens at the host and port tried.
+                let probe = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(url),
+                )
                 .await
-                .map_err(open_err)?,
+                .map_err(|_| StoreError::Open {
+                    url: redact_url(url),
+                    reason: format!("no answer from {} within 10 s", postgres_address(url)),
+                })?
+                .map_err(open_err)?;
+                let _ = sqlx::Connection::close(probe).await;
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await
+                    .map_err(open_err)?
+            }
         };
         Ok(Store {
             pool,
@@ -275,6 +304,45 @@ impl Store {
 
     fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+}
+
+/// `HOST:PORT` of a PostgreSQL URL, as the driver reads it (defaults included).
+fn postgres_address(url: &str) -> String {
+    match url.parse::<sqlx::postgres::PgConnectOptions>() {
+        Ok(o) => format!("{}:{}", o.get_host(), o.get_port()),
+        Err(_) => "the server".to_string(),
+    }
+}
+
+/// Why a database could not be opened, in one line: a refused connection names the address
+/// tried, and a server's error is its message alone (the driver's display appends the line of
+/// the server's C source that raised it, which means nothing to the person reading).
+fn open_reason(err: &sqlx::Error, url: &str) -> String {
+    match err {
+        sqlx::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "connection refused by {}: is PostgreSQL running and listening there?",
+            postgres_address(url)
+        ),
+        sqlx::Error::Io(e) if Backend::of_url(url) == Some(Backend::Postgres) => {
+            format!("cannot reach {}: {e}", postgres_address(url))
+        }
+        other => sql_message(other),
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Sql(e)
+    }
+}
+
+/// A database error's text: a server's message alone, without the source line the driver
+/// appends.
+fn sql_message(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
     }
 }
 

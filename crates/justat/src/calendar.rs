@@ -272,20 +272,23 @@ async fn change(
 }
 
 fn print_list(all: &[Release]) {
-    println!(
-        "{:<24} {:<32} {:<12} {:<36} TITLE",
-        "COLLECTION", "SLUG", "STATUS", "WHEN"
-    );
+    let mut t = justat_model::columns::Columns::new(&[
+        "COLLECTION",
+        "SLUG",
+        "STATUS",
+        "WHEN (HEURE DE PARIS)",
+        "TITLE",
+    ]);
     for r in all {
-        println!(
-            "{:<24} {:<32} {:<12} {:<36} {}",
+        t.row([
             r.collection.slug(),
-            r.slug,
+            &r.slug,
             r.status.as_str(),
-            r.when_fr(),
-            r.title
-        );
+            &r.when_fr(),
+            &r.title,
+        ]);
     }
+    print!("{}", t.render());
 }
 
 /// Records a late release in the incident register, once (a restarted scheduler finds it).

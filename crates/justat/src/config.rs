@@ -28,7 +28,8 @@ pub struct Config {
     pub session_absolute_hours: u32,
     /// The largest request body accepted, in KiB.
     pub max_body_kib: u32,
-    /// Log filter (`error`, `warn`, `info`, `debug`, or a `tracing` filter directive).
+    /// Log filter (`error`, `warn`, `info`, `debug`, or a `tracing` filter directive). Logs go
+    /// to stderr; `warn` keeps them to what needs attention, `info` adds one line per request.
     pub log: String,
     /// The largest delivery uploaded through the back office, in MiB.
     pub max_upload_mib: u32,
@@ -59,7 +60,7 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             max_body_kib: 64,
-            log: "info".into(),
+            log: "warn".into(),
             max_upload_mib: 2048,
             engine_memory_mib: 1024,
             essential_collections: "chiffres-cles,infos-rapides".into(),

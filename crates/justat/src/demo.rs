@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::production::{deliver, run};
-use crate::serve::{open_store, serve_store};
+use crate::serve::serve_store;
 use anyhow::{Context, Result};
 use justat_model::calendar::{CalendarChange, Schedule};
 use justat_model::{Role, Username};
@@ -557,7 +557,7 @@ async fn release(
 }
 
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
-    let store = open_store(config).await?;
+    let store = crate::db::open_and_migrate(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
     prepare_publications(config, &store).await?;

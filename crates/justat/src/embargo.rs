@@ -57,6 +57,9 @@ pub enum EmbargoCommand {
         collection: String,
         /// The release's slug.
         slug: String,
+        /// Print the list as JSON (instants in UTC, RFC 3339).
+        #[arg(long)]
+        json: bool,
     },
     /// Write the transmission to the ASP: the list as CSV and a PDF letter (with the access
     /// log when asked), and record that it was generated.
@@ -187,17 +190,25 @@ fn print_list(collection: Collection, slug: &str, list: &EmbargoList) {
             .unwrap_or_default(),
         list.window_hours
     );
+    let mut t = justat_model::columns::Columns::new(&[
+        "USERNAME",
+        "NAME",
+        "FUNCTION",
+        "ORGANISATION",
+        "CATEGORY",
+        "JUSTIFICATION",
+    ]);
     for r in &list.recipients {
-        println!(
-            "  {:<16} {} — {}, {} ({}): {}",
-            r.username,
-            r.name,
-            r.function,
-            r.organisation,
+        t.row([
+            &r.username,
+            &r.name,
+            &r.function,
+            &r.organisation,
             r.category.as_str(),
-            r.justification
-        );
+            &r.justification,
+        ]);
     }
+    print!("{}", t.render());
 }
 
 async fn dispatch(store: &Store, policy: &CalendarPolicy, command: EmbargoCommand) -> Result<()> {
@@ -245,10 +256,16 @@ async fn dispatch(store: &Store, policy: &CalendarPolicy, command: EmbargoComman
                 .await?;
             print_list(c, &target.slug, &list);
         }
-        EmbargoCommand::List { collection, slug } => {
+        EmbargoCommand::List {
+            collection,
+            slug,
+            json,
+        } => {
             let c: Collection = collection.parse()?;
             match store.embargo_list(c, &slug).await? {
+                Some(list) if json => println!("{}", serde_json::to_string_pretty(&list)?),
                 Some(list) => print_list(c, &slug, &list),
+                None if json => println!("null"),
                 None => println!("{c}/{slug}: no embargo list"),
             }
         }

@@ -40,8 +40,12 @@ pub enum IncidentCommand {
         #[arg(long = "as", value_name = "USERNAME")]
         user: String,
     },
-    /// List the register.
-    List,
+    /// List the register (instants in Paris time).
+    List {
+        /// Print the list as JSON (instants in UTC, RFC 3339).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn print(i: &Incident) {
@@ -98,10 +102,36 @@ async fn dispatch(store: &Store, command: IncidentCommand) -> Result<()> {
                 .await?;
             print(&i);
         }
-        IncidentCommand::List => {
-            for i in store.incidents().await? {
-                print(&i);
+        IncidentCommand::List { json } => {
+            let all = store.incidents().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(());
             }
+            let mut t = justat_model::columns::Columns::new(&[
+                "ID",
+                "COLLECTION",
+                "SLUG",
+                "KIND",
+                "REPORTED (HEURE DE PARIS)",
+                "REVIEW",
+                "DESCRIPTION",
+            ])
+            .right(0);
+            for i in all {
+                t.row([
+                    format!("#{}", i.id),
+                    i.collection.slug().to_string(),
+                    i.slug,
+                    i.kind.as_str().to_string(),
+                    justat_model::french::date_time(i.reported_at),
+                    i.review
+                        .map(|r| format!("reviewed: {r}"))
+                        .unwrap_or_else(|| "NOT REVIEWED".into()),
+                    i.description,
+                ]);
+            }
+            print!("{}", t.render());
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 mod calendar;
 mod config;
+mod db;
 mod demo;
 mod embargo;
 mod incident;
@@ -113,8 +114,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DbCommand {
-    /// Apply the migrations the database lacks (they are also applied at start).
-    Migrate,
+    /// Apply the migrations the database lacks and name each (on PostgreSQL, as the role that
+    /// owns the schema; other commands refuse a PostgreSQL database that lacks migrations).
+    Migrate(db::MigrateArgs),
 }
 
 #[derive(Subcommand)]
@@ -129,7 +131,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_message(&e));
             ExitCode::FAILURE
         }
     }
@@ -151,16 +153,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Db {
-                command: DbCommand::Migrate,
-            } => {
-                let store = serve::open_store(&config).await?;
-                println!(
-                    "database {} is up to date",
-                    justat_store::redact_url(&config.database_url())
-                );
-                store.close().await;
-                Ok(ExitCode::SUCCESS)
-            }
+                command: DbCommand::Migrate(args),
+            } => db::migrate(&config, args).await,
             Command::User { command } => user::run(&config, command).await,
             Command::Delivery { command } => production::delivery(&config, command).await,
             Command::Chain { command } => production::chain(&config, command).await,
@@ -189,6 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 async fn audit_verify(config: &Config) -> Result<ExitCode> {
     let store = serve::open_store(config).await?;
+    db::warn_missing_guards(&store).await?;
     let result = store.verify_audit().await?;
     store.close().await;
     match result {
@@ -207,12 +202,58 @@ async fn audit_verify(config: &Config) -> Result<ExitCode> {
     }
 }
 
+/// An error and its causes in one message, each said once: a cause already in the message
+/// (a context repeating its source, a store error naming the driver's) is not repeated.
+fn one_message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || out.contains(text) {
+            continue;
+        }
+        if text.contains(out.as_str()) {
+            out = text.to_string();
+        } else {
+            out = format!("{out}: {text}");
+        }
+    }
+    out
+}
+
 fn init_logging(filter: &str) {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    let mut filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    // sqlx reports every statement slower than a second as a warning: noise for a person
+    // running a command (a debug build's demo has some), unless asked for by name.
+    if !filter.contains("sqlx") && !filter.trim().is_empty() {
+        filter.push_str(",sqlx::query=error");
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_message;
+    use anyhow::Context;
+
+    #[test]
+    fn an_error_chain_says_each_cause_once() {
+        let e = Err::<(), _>(anyhow::anyhow!("password authentication failed"))
+            .context("cannot open the database x: password authentication failed")
+            .context("cannot open the database x: password authentication failed")
+            .unwrap_err();
+        assert_eq!(
+            one_message(&e),
+            "cannot open the database x: password authentication failed"
+        );
+        let e = Err::<(), _>(anyhow::anyhow!("no such file"))
+            .context("cannot read a.toml")
+            .unwrap_err();
+        assert_eq!(one_message(&e), "cannot read a.toml: no such file");
+    }
 }

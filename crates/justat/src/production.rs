@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use justat_engine::chain::{Chain, RunOptions, run_chain};
 use justat_engine::ingest::add_delivery;
 use justat_engine::source::Source;
+use justat_model::columns::Columns;
 use justat_store::{Actor, Delivery, Lake, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +28,11 @@ pub enum DeliveryCommand {
         json: bool,
     },
     /// List the deliveries.
-    List,
+    List {
+        /// Print the list as JSON (instants in UTC, RFC 3339).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a delivery's report.
     Show {
         /// The delivery's number.
@@ -54,7 +59,11 @@ pub enum ChainCommand {
         json: bool,
     },
     /// List the runs.
-    Runs,
+    Runs {
+        /// Print the list as JSON (instants in UTC, RFC 3339).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a run's manifest.
     Show {
         /// The run's number.
@@ -130,7 +139,11 @@ pub fn generate(args: &GenerateArgs) -> Result<ExitCode> {
 #[derive(Subcommand)]
 pub enum CodelistCommand {
     /// List the codelists shipped with Justat.
-    List,
+    List {
+        /// Print the list as JSON (instants in UTC, RFC 3339).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a codelist as a tree, with validity periods.
     Show {
         /// Its id (`CL_COURT`).
@@ -142,7 +155,11 @@ pub enum CodelistCommand {
 pub fn codelist(command: CodelistCommand) -> Result<ExitCode> {
     use justat_model::codelist::{shipped, shipped_codelist};
     match command {
-        CodelistCommand::List => {
+        CodelistCommand::List { json } => {
+            let mut t = Columns::new(&["ID", "CODES", "LEVELS", "LABEL"])
+                .right(1)
+                .right(2);
+            let mut all = Vec::new();
             for cl in shipped() {
                 let depth = cl
                     .codes()
@@ -150,13 +167,23 @@ pub fn codelist(command: CodelistCommand) -> Result<ExitCode> {
                     .filter_map(|c| cl.depth(&c.code))
                     .max()
                     .unwrap_or(0);
-                println!(
-                    "{:<24} {:>5} codes  {} levels  {}",
-                    cl.id(),
-                    cl.len(),
-                    depth + 1,
-                    cl.label()
-                );
+                all.push(serde_json::json!({
+                    "id": cl.id(),
+                    "codes": cl.len(),
+                    "levels": depth + 1,
+                    "label": cl.label(),
+                }));
+                t.row([
+                    cl.id().to_string(),
+                    cl.len().to_string(),
+                    (depth + 1).to_string(),
+                    cl.label().to_string(),
+                ]);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                print!("{}", t.render());
             }
         }
         CodelistCommand::Show { id } => {
@@ -184,7 +211,11 @@ pub fn codelist(command: CodelistCommand) -> Result<ExitCode> {
 #[derive(Subcommand)]
 pub enum CubeCommand {
     /// List the cubes.
-    List,
+    List {
+        /// Print the list as JSON (instants in UTC, RFC 3339).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -275,16 +306,26 @@ pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitC
                 ExitCode::SUCCESS
             }
         }
-        DeliveryCommand::List => {
-            println!(
-                "{:>4}  {:<8} {:<6} {:>10} {:>10}  FILE",
-                "ID", "SOURCE", "STATUS", "KEPT", "REJECTED"
-            );
-            for d in store.deliveries().await? {
-                println!(
-                    "{:>4}  {:<8} {:<6} {:>10} {:>10}  {}",
-                    d.id, d.source, d.status, d.rows_ok, d.rows_rejected, d.file_name
-                );
+        DeliveryCommand::List { json } => {
+            let all = store.deliveries().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                let mut t = Columns::new(&["ID", "SOURCE", "STATUS", "KEPT", "REJECTED", "FILE"])
+                    .right(0)
+                    .right(3)
+                    .right(4);
+                for d in all {
+                    t.row([
+                        d.id.to_string(),
+                        d.source,
+                        d.status.to_string(),
+                        d.rows_ok.to_string(),
+                        d.rows_rejected.to_string(),
+                        d.file_name,
+                    ]);
+                }
+                print!("{}", t.render());
             }
             ExitCode::SUCCESS
         }
@@ -377,27 +418,31 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
         } => {
             run(&store, &lake, config, &chain, &deliveries, json).await?;
         }
-        ChainCommand::Runs => {
-            println!(
-                "{:>4}  {:<20} {:>3} {:<7} {:<16} CUBE",
-                "ID", "CHAIN", "V", "STATUS", "INPUTS"
-            );
-            for r in store.runs().await? {
-                let inputs = r
-                    .inputs
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                println!(
-                    "{:>4}  {:<20} {:>3} {:<7} {:<16} {}",
-                    r.id,
-                    r.chain,
-                    r.chain_version,
-                    r.status,
-                    inputs,
-                    r.cube_id.as_deref().unwrap_or("-")
-                );
+        ChainCommand::Runs { json } => {
+            let all = store.runs().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                let mut t = Columns::new(&["ID", "CHAIN", "V", "STATUS", "INPUTS", "CUBE"])
+                    .right(0)
+                    .right(2);
+                for r in all {
+                    let inputs = r
+                        .inputs
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    t.row([
+                        r.id.to_string(),
+                        r.chain.to_string(),
+                        r.chain_version.to_string(),
+                        r.status.to_string(),
+                        inputs,
+                        r.cube_id.as_deref().unwrap_or("-").to_string(),
+                    ]);
+                }
+                print!("{}", t.render());
             }
         }
         ChainCommand::Show { id } => {
@@ -412,15 +457,21 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
 pub async fn cube(config: &Config, command: CubeCommand) -> Result<ExitCode> {
     let store = open_store(config).await?;
     match command {
-        CubeCommand::List => {
-            for c in store.cubes().await? {
-                println!(
-                    "{}  {:<20} {:>8} cells  {}",
-                    c.id,
-                    c.name,
-                    c.rows,
-                    c.schema["source_line"].as_str().unwrap_or("")
-                );
+        CubeCommand::List { json } => {
+            let all = store.cubes().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                let mut t = Columns::new(&["ID", "NAME", "CELLS", "SOURCE"]).right(2);
+                for c in all {
+                    t.row([
+                        c.id.to_string(),
+                        c.name.to_string(),
+                        c.rows.to_string(),
+                        c.schema["source_line"].as_str().unwrap_or("").to_string(),
+                    ]);
+                }
+                print!("{}", t.render());
             }
         }
     }

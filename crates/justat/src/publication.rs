@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
 use justat_model::codelist::{Codelist, shipped_codelist};
+use justat_model::columns::Columns;
 use justat_model::publication::{Action, Collection, VersionState};
 use justat_render::source::PERIOD_DIMENSION;
 use justat_render::{BuildError, DataCell, DataTable, Edition, Flag, Heading, Provenance};
@@ -29,8 +30,12 @@ pub enum PublicationCommand {
         #[arg(long = "as", value_name = "USERNAME")]
         user: String,
     },
-    /// List every publication version and its state.
-    List,
+    /// List every publication version and its state (release instants in Paris time).
+    List {
+        /// Print the list as JSON (instants in UTC, RFC 3339).
+        #[arg(long)]
+        json: bool,
+    },
     /// Hand a draft to the head of service.
     Submit(ActionArgs),
     /// Send a submitted version back to draft (head of service).
@@ -124,22 +129,34 @@ async fn dispatch(config: &Config, store: &Store, command: PublicationCommand) -
             );
             Ok(())
         }
-        PublicationCommand::List => {
-            println!(
-                "{:<26} {:<34} {:>3} {:<10} {:<25} TITLE",
-                "COLLECTION", "SLUG", "V", "STATE", "RELEASE"
-            );
-            for v in store.publication_versions().await? {
-                println!(
-                    "{:<26} {:<34} {:>3} {:<10} {:<25} {}",
-                    v.collection.slug(),
-                    v.slug,
-                    v.version,
-                    v.state.as_str(),
-                    v.released_at.map(|t| t.to_string()).unwrap_or_default(),
-                    v.title
-                );
+        PublicationCommand::List { json } => {
+            let all = store.publication_versions().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(());
             }
+            let mut t = Columns::new(&[
+                "COLLECTION",
+                "SLUG",
+                "V",
+                "STATE",
+                "RELEASE (HEURE DE PARIS)",
+                "TITLE",
+            ])
+            .right(2);
+            for v in all {
+                t.row([
+                    v.collection.slug().to_string(),
+                    v.slug,
+                    v.version.to_string(),
+                    v.state.as_str().to_string(),
+                    v.released_at
+                        .map(justat_model::french::date_time)
+                        .unwrap_or_default(),
+                    v.title,
+                ]);
+            }
+            print!("{}", t.render());
             Ok(())
         }
         PublicationCommand::Submit(a) => act(store, a, Action::Submit, None).await,

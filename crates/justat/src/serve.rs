@@ -8,20 +8,9 @@ use justat_store::Store;
 use justat_web::{AppState, WebConfig};
 use std::sync::Arc;
 
-/// Opens the configured database and applies its pending migrations.
+/// Opens the configured database (migrating it or refusing it: see `crate::db`).
 pub async fn open_store(config: &Config) -> Result<Store> {
-    let url = config.database_url();
-    let store = Store::open(&url)
-        .await
-        .context("cannot open the database (check database_url / JUSTAT_DATABASE_URL)")?;
-    let applied = store
-        .migrate()
-        .await
-        .context("cannot migrate the database")?;
-    for m in applied {
-        tracing::info!(version = m.version, name = m.name, "applied migration");
-    }
-    Ok(store)
+    crate::db::open(config).await
 }
 
 fn web_config(config: &Config) -> WebConfig {
@@ -61,6 +50,7 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    crate::db::warn_missing_guards(&store).await?;
     let web = web_config(config);
     let policy = web.session;
     let purger = store.clone();

@@ -29,7 +29,7 @@ pub enum UserCommand {
     },
     /// List accounts.
     List {
-        /// Print JSON instead of a table.
+        /// Print the list as JSON (instants in UTC, RFC 3339).
         #[arg(long)]
         json: bool,
     },
@@ -114,17 +114,18 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&users)?);
             } else {
-                println!("{:<24} {:<18} {:<9} NAME", "USERNAME", "ROLE", "STATUS");
+                let mut t =
+                    justat_model::columns::Columns::new(&["USERNAME", "ROLE", "STATUS", "NAME"]);
                 for u in users {
                     let status = if u.disabled { "disabled" } else { "active" };
-                    println!(
-                        "{:<24} {:<18} {:<9} {}",
-                        u.username,
+                    t.row([
+                        u.username.as_str(),
                         u.role.as_str(),
                         status,
-                        u.display_name
-                    );
+                        &u.display_name,
+                    ]);
                 }
+                print!("{}", t.render());
             }
         }
         UserCommand::Disable { username } => {

@@ -10,6 +10,8 @@ pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
+    /// With a serving role: the owner's URL, and the roles to drop afterwards.
+    owner: Option<(String, Vec<String>)>,
 }
 
 pub async fn sqlite() -> TestDb {
@@ -21,6 +23,7 @@ pub async fn sqlite() -> TestDb {
         url,
         _dir: Some(dir),
         pg: None,
+        owner: None,
     }
 }
 
@@ -50,6 +53,63 @@ pub async fn postgres() -> Option<TestDb> {
         url,
         _dir: None,
         pg: Some((admin_url, name)),
+        owner: None,
+    })
+}
+
+/// A throw-away PostgreSQL database set up as the README says: owned by an owner role that
+/// migrates it and grants a serving role, and the store opened as the serving role. The
+/// roles log in without a password: the test cluster trusts its loopback connections.
+pub async fn postgres_serving() -> Option<TestDb> {
+    let Ok(admin_url) = std::env::var("JUSTAT_TEST_POSTGRES_URL") else {
+        eprintln!("JUSTAT_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("justat_t_{}", &justat_store::sessions::random_token()[..16]);
+    let (owner, app) = (format!("{name}_owner"), format!("{name}_app"));
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .expect("connect to JUSTAT_TEST_POSTGRES_URL");
+    for sql in [
+        format!("CREATE ROLE {owner} LOGIN"),
+        format!("CREATE ROLE {app} LOGIN"),
+        format!("CREATE DATABASE {name} OWNER {owner}"),
+        format!("REVOKE ALL ON DATABASE {name} FROM PUBLIC"),
+        format!("GRANT CONNECT ON DATABASE {name} TO {app}"),
+    ] {
+        admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    }
+    admin.close().await;
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a database URL ends with /DBNAME");
+    let as_admin = format!("{base}/{name}");
+    let on_new = sqlx::AnyPool::connect(&as_admin).await.unwrap();
+    for sql in [
+        format!("ALTER SCHEMA public OWNER TO {owner}"),
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+    ] {
+        on_new.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    }
+    on_new.close().await;
+    let host = base
+        .split_once("://")
+        .map(|(_, rest)| rest.rsplit_once('@').map_or(rest, |(_, h)| h))
+        .expect("a postgres:// URL");
+    let owner_url = format!("postgres://{owner}@{host}/{name}");
+    let url = format!("postgres://{app}@{host}/{name}");
+    let as_owner = Store::open_and_migrate(&owner_url).await.unwrap();
+    as_owner.grant_serving_role(&app).await.unwrap();
+    as_owner.close().await;
+    let store = Store::open(&url).await.unwrap();
+    assert!(store.pending_migrations().await.unwrap().is_empty());
+    Some(TestDb {
+        store,
+        url,
+        _dir: None,
+        pg: Some((admin_url, name)),
+        owner: Some((owner_url, vec![app, owner])),
     })
 }
 
@@ -64,12 +124,32 @@ impl TestDb {
                 )))
                 .await
                 .unwrap();
+            if let Some((_, roles)) = &self.owner {
+                for role in roles {
+                    admin
+                        .execute(sqlx::AssertSqlSafe(format!("DROP ROLE {role}")))
+                        .await
+                        .unwrap();
+                }
+            }
             admin.close().await;
         }
     }
 
-    /// A raw connection pool on the same database, for the tests that play the attacker.
+    /// A raw connection pool on the same database, for the tests that play the attacker
+    /// (with the schema owner's rights when the store serves as a serving role).
     pub async fn raw(&self) -> sqlx::AnyPool {
+        let url = self.owner.as_ref().map_or(&self.url, |(u, _)| u);
+        sqlx::AnyPool::connect(url).await.unwrap()
+    }
+
+    /// The schema owner's URL, when the store serves as a serving role.
+    pub fn owner_url(&self) -> Option<String> {
+        self.owner.as_ref().map(|(u, _)| u.clone())
+    }
+
+    /// A raw connection pool as the store's own role.
+    pub async fn raw_as_store(&self) -> sqlx::AnyPool {
         sqlx::AnyPool::connect(&self.url).await.unwrap()
     }
 
@@ -98,7 +178,10 @@ pub async fn add_user(store: &Store, name: &str, role: Role) -> User {
         .unwrap()
 }
 
-/// Declares each named `async fn(&TestDb)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+/// Declares each named `async fn(&TestDb)` as three tests: `NAME::sqlite`, `NAME::postgres`,
+/// and `NAME::postgres_serving_role`, where the store runs as a serving role with only the
+/// rights `Store::grant_serving_role` gives (so everything the application does is checked to
+/// need no more).
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -112,6 +195,14 @@ macro_rules! both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(db) = crate::harness::postgres().await {
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_serving_role() {
+                if let Some(db) = crate::harness::postgres_serving().await {
                     super::$name(&db).await;
                     db.finish().await;
                 }

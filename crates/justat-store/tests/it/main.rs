@@ -11,4 +11,5 @@ mod embargo;
 mod migrate;
 mod production;
 mod publications;
+mod roles;
 mod sessions;

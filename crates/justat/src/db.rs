@@ -1,0 +1,121 @@
+//! `justat db migrate`, and how the other commands open the database.
+//!
+//! Who migrates: `justat db migrate` applies the migrations a database lacks and says which
+//! (on PostgreSQL, run with the role that owns the schema); `justat demo` applies them too,
+//! as it prepares a database from nothing. Every other command applies them on SQLite — the
+//! file belongs to whoever runs Justat, and there is nobody else to ask — and on PostgreSQL
+//! refuses an outdated schema, naming the migrations missing: the serving role has no right to
+//! change the schema, and a schema shared by servers changes when its owner decides.
+
+use crate::config::Config;
+use anyhow::{Context, Result};
+use justat_store::{Backend, Store, StoreError, redact_url};
+use std::process::ExitCode;
+
+/// `justat db migrate`'s options.
+#[derive(clap::Args)]
+pub struct MigrateArgs {
+    /// The database to migrate, as the role that owns its schema (default: database_url).
+    /// Keeps the owner's password out of the serving configuration.
+    #[arg(
+        long,
+        env = "JUSTAT_MIGRATE_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    url: Option<String>,
+    /// PostgreSQL: then give ROLE the rights serving needs and no more (rows read and written;
+    /// the audit log and the calendar's history only read and appended to; no DDL).
+    #[arg(long, value_name = "ROLE")]
+    grant_to: Option<String>,
+}
+
+/// Opens the configured database for a command, migrating it or refusing it as the module's
+/// documentation says.
+pub async fn open(config: &Config) -> Result<Store> {
+    let url = config.database_url();
+    let store = Store::open(&url).await?;
+    if store.backend() == Backend::Sqlite {
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+    } else {
+        let pending = store.pending_migrations().await?;
+        if !pending.is_empty() {
+            store.close().await;
+            return Err(StoreError::NotMigrated {
+                url: redact_url(&url),
+                pending,
+            }
+            .into());
+        }
+    }
+    Ok(store)
+}
+
+/// Opens the configured database and applies the migrations it lacks, whichever the backend
+/// (`justat demo`, which prepares everything).
+pub async fn open_and_migrate(config: &Config) -> Result<Store> {
+    let store = Store::open(&config.database_url()).await?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// `justat db migrate`: applies the migrations the database lacks and names each, then grants
+/// the serving role when asked.
+pub async fn migrate(config: &Config, args: MigrateArgs) -> Result<ExitCode> {
+    let url = args.url.unwrap_or_else(|| config.database_url());
+    if Backend::of_url(&url).is_none() {
+        return Err(StoreError::UnsupportedUrl {
+            url: redact_url(&url),
+        }
+        .into());
+    }
+    let shown = redact_url(&url);
+    let store = Store::open(&url).await?;
+    let result = async {
+        let applied = store.migrate().await?;
+        if applied.is_empty() {
+            println!("database {shown} is up to date: no migration to apply");
+        } else {
+            for m in &applied {
+                println!("applied migration {:04} {}", m.version, m.name);
+            }
+            println!(
+                "database {shown}: {} migration{} applied",
+                applied.len(),
+                if applied.len() == 1 { "" } else { "s" }
+            );
+        }
+        if let Some(role) = &args.grant_to {
+            store.grant_serving_role(role).await?;
+            println!(
+                "granted `{role}` what serving needs: rows read and written, the audit log and \
+                 the calendar's history only read and appended to, no change to the schema"
+            );
+        }
+        warn_missing_guards(&store).await
+    }
+    .await;
+    store.close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Warns on stderr when the triggers that make the audit log (and the calendar's history)
+/// append-only are missing or disabled: the database then no longer refuses an edit.
+pub async fn warn_missing_guards(store: &Store) -> Result<()> {
+    let missing = store.missing_append_only_guards().await?;
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: the append-only guards {} are missing or disabled: the database no longer \
+             refuses updates and deletes of the audit log; someone with the schema owner's rights \
+             removed them (run `justat audit verify`, and re-create them as the migrations do)",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
