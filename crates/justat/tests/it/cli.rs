@@ -543,6 +543,12 @@ fn postgres_owner_migrates_and_the_serving_role_serves() {
         on_new.close().await;
         admin
     });
+    let _cleanup = DropOnExit {
+        admin_url: admin_url.clone(),
+        database: name.clone(),
+        roles: vec![app.clone(), owner.clone()],
+    };
+    rt.block_on(admin.close());
     let owner_url = format!("postgres://{owner}@{host}/{name}");
     let app_url = format!("postgres://{app}@{host}/{name}");
     let dir = tempfile::tempdir().unwrap();
@@ -645,20 +651,35 @@ fn postgres_owner_migrates_and_the_serving_role_serves() {
         assert_eq!(err.matches(words).count(), 1, "{err}");
         assert!(!err.contains("at line"), "{err}");
     }
+}
 
-    rt.block_on(async {
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .await
-            .unwrap();
-        for role in [&app, &owner] {
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("DROP ROLE {role}")))
-                .await
-                .unwrap();
-        }
-        admin.close().await;
-    });
+/// Drops a test's PostgreSQL database and roles, even when the test fails half-way.
+struct DropOnExit {
+    admin_url: String,
+    database: String,
+    roles: Vec<String>,
+}
+
+impl Drop for DropOnExit {
+    fn drop(&mut self) {
+        use sqlx::Executor;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let Ok(admin) = sqlx::AnyPool::connect(&self.admin_url).await else {
+                return;
+            };
+            let _ = admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.database
+                )))
+                .await;
+            for role in &self.roles {
+                let _ = admin
+                    .execute(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+                    .await;
+            }
+            admin.close().await;
+        });
+    }
 }
