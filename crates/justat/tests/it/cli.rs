@@ -689,3 +689,47 @@ impl Drop for DropOnExit {
         });
     }
 }
+
+/// `justat serve` with its defaults prints the address it listens on and no log line; with
+/// `JUSTAT_LOG=info` it logs one line per request.
+#[test]
+fn serve_prints_its_address_and_logs_requests_only_when_asked() {
+    use std::io::{BufRead, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(justat(&data, &["db", "migrate"], None).status.success());
+    for log in [None, Some("info")] {
+        let mut cmd = command(&data, &["serve"]);
+        cmd.env("JUSTAT_LISTEN", "127.0.0.1:0").stdin(Stdio::null());
+        match log {
+            Some(level) => cmd.env("JUSTAT_LOG", level),
+            None => cmd.env_remove("JUSTAT_LOG"),
+        };
+        let mut child = cmd.spawn().unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("serve printed `{line}`"))
+            .to_string();
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        if log.is_none() {
+            assert!(stderr.trim().is_empty(), "no log line by default: {stderr}");
+        } else {
+            assert!(
+                stderr.contains("request") && stderr.contains("/healthz"),
+                "{stderr}"
+            );
+        }
+    }
+}
