@@ -691,9 +691,9 @@ impl Drop for DropOnExit {
 }
 
 /// `justat serve` with its defaults prints the address it listens on and no log line; with
-/// `JUSTAT_LOG=info` it logs one line per request.
+/// `JUSTAT_LOG=info` it logs one line per request; it warns when the audit log lost a guard.
 #[test]
-fn serve_prints_its_address_and_logs_requests_only_when_asked() {
+fn serve_prints_its_address_logs_requests_only_when_asked_and_warns_of_a_dropped_guard() {
     use std::io::{BufRead, Read};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -732,4 +732,32 @@ fn serve_prints_its_address_and_logs_requests_only_when_asked() {
             );
         }
     }
+
+    // Serving over an audit log whose guard was dropped says so.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Executor;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&justat_store::sqlite_url(&data))
+            .await
+            .unwrap();
+        pool.execute("DROP TRIGGER audit_log_no_delete")
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let mut cmd = command(&data, &["serve"]);
+    cmd.env("JUSTAT_LISTEN", "127.0.0.1:0").stdin(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening on http://"), "{line}");
+    child.kill().unwrap();
+    let stderr = String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).to_string();
+    assert!(
+        stderr
+            .contains("warning: the append-only guards audit_log.audit_log_no_delete are missing"),
+        "{stderr}"
+    );
 }
