@@ -324,10 +324,8 @@ pub fn verify_checkpoints(
         if text.trim().is_empty() {
             continue;
         }
-        let c = SignedCheckpoint::parse(text).map_err(|e| CheckpointBreak::Unreadable {
-            line,
-            reason: e.0,
-        })?;
+        let c = SignedCheckpoint::parse(text)
+            .map_err(|e| CheckpointBreak::Unreadable { line, reason: e.0 })?;
         let seq = c.checkpoint.seq;
         if !trusted.contains(&c.public_key) {
             return Err(CheckpointBreak::UnknownKey {
@@ -436,7 +434,10 @@ mod tests {
         let line = checkpoint_line(&entries, 3, "2026-12-07T12:00:00.75Z", &key(1));
         assert!(line.starts_with(LINE_TAG), "{line}");
         assert!(line.contains(" seq=3 "), "{line}");
-        assert!(line.contains(" at=2026-12-07T12:00:00Z "), "to the second: {line}");
+        assert!(
+            line.contains(" at=2026-12-07T12:00:00Z "),
+            "to the second: {line}"
+        );
         let c = SignedCheckpoint::parse(&line).unwrap();
         assert!(c.signature_holds());
         assert_eq!(c.to_line(), line);
@@ -492,8 +493,7 @@ mod tests {
             checkpoint_line(&entries, 4, "2026-12-06T00:00:00Z", &k),
             checkpoint_line(&entries, 8, "2026-12-07T00:00:00Z", &k),
         ];
-        let report =
-            verify_checkpoints(&entries, &numbered(&lines), &[k.verifying_key()]).unwrap();
+        let report = verify_checkpoints(&entries, &numbered(&lines), &[k.verifying_key()]).unwrap();
         assert_eq!(report.checked, 2);
         assert_eq!(report.latest.unwrap().seq, 8);
         assert_eq!(report.unanchored, 2);
@@ -523,8 +523,7 @@ mod tests {
             hash: forged[9].hash.clone(),
         };
         assert_eq!(crate::verify_chain(&forged, Some(&head)), Ok(10));
-        let err =
-            verify_checkpoints(&forged, &numbered(&lines), &[k.verifying_key()]).unwrap_err();
+        let err = verify_checkpoints(&forged, &numbered(&lines), &[k.verifying_key()]).unwrap_err();
         assert_eq!(
             err,
             CheckpointBreak::Rewritten {
@@ -559,7 +558,14 @@ mod tests {
         let err =
             verify_checkpoints(&entries[..6], &numbered(&lines), &[k.verifying_key()]).unwrap_err();
         assert!(
-            matches!(err, CheckpointBreak::Truncated { seq: 8, last: 6, .. }),
+            matches!(
+                err,
+                CheckpointBreak::Truncated {
+                    seq: 8,
+                    last: 6,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert!(err.to_string().contains("TRUNCATED"), "{err}");
@@ -570,9 +576,14 @@ mod tests {
         let entries = log(5, |k| format!("{{\"n\":{k}}}"));
         let (ours, theirs) = (key(1), key(2));
         // Signed by another key: the attacker's own.
-        let foreign = vec![checkpoint_line(&entries, 5, "2026-12-07T00:00:00Z", &theirs)];
-        let err = verify_checkpoints(&entries, &numbered(&foreign), &[ours.verifying_key()])
-            .unwrap_err();
+        let foreign = vec![checkpoint_line(
+            &entries,
+            5,
+            "2026-12-07T00:00:00Z",
+            &theirs,
+        )];
+        let err =
+            verify_checkpoints(&entries, &numbered(&foreign), &[ours.verifying_key()]).unwrap_err();
         assert!(
             matches!(&err, CheckpointBreak::UnknownKey { line: 1, seq: 5, fingerprint: f } if *f == fingerprint(&theirs.verifying_key())),
             "{err:?}"
@@ -580,8 +591,8 @@ mod tests {
         // Our key written in, the hash changed: the signature no longer holds.
         let good = checkpoint_line(&entries, 5, "2026-12-07T00:00:00Z", &ours);
         let forged = vec![good.replace(entries[4].hash.as_str(), entries[3].hash.as_str())];
-        let err = verify_checkpoints(&entries, &numbered(&forged), &[ours.verifying_key()])
-            .unwrap_err();
+        let err =
+            verify_checkpoints(&entries, &numbered(&forged), &[ours.verifying_key()]).unwrap_err();
         assert_eq!(err, CheckpointBreak::BadSignature { line: 1, seq: 5 });
         assert!(err.to_string().contains("FORGED"), "{err}");
     }

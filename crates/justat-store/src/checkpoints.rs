@@ -211,7 +211,11 @@ impl Store {
     pub(crate) async fn checkpoint_after(&self, what: &str, now: Timestamp) {
         match self.checkpoint(now).await {
             Ok(Some(c)) => {
-                tracing::info!(seq = c.checkpoint.seq, after = what, "audit checkpoint signed")
+                tracing::info!(
+                    seq = c.checkpoint.seq,
+                    after = what,
+                    "audit checkpoint signed"
+                )
             }
             Ok(None) => {}
             Err(e) => {
