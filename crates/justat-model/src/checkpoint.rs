@@ -12,7 +12,8 @@
 //! new key belong to the caller.
 
 use crate::audit::{AuditEntry, AuditHead, Sha256Hex};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -85,8 +86,8 @@ impl SignedCheckpoint {
             self.checkpoint.seq,
             self.checkpoint.hash,
             self.checkpoint.at,
-            hex::encode(self.public_key.as_bytes()),
-            hex::encode(self.signature.to_bytes())
+            public_key_hex(&self.public_key),
+            self.signature_hex()
         )
     }
 
@@ -136,6 +137,11 @@ impl SignedCheckpoint {
             .is_ok()
     }
 
+    /// The signature in hexadecimal.
+    pub fn signature_hex(&self) -> String {
+        hex::encode(self.signature.to_bytes())
+    }
+
     /// The fingerprint of the key that signed it.
     pub fn fingerprint(&self) -> String {
         fingerprint(&self.public_key)
@@ -149,6 +155,11 @@ pub fn fingerprint(key: &VerifyingKey) -> String {
         "ed25519:{}",
         &hex::encode(Sha256::digest(key.as_bytes()))[..16]
     )
+}
+
+/// A public key as 64 hexadecimal digits.
+pub fn public_key_hex(key: &VerifyingKey) -> String {
+    hex::encode(key.as_bytes())
 }
 
 /// A public key written as 64 hexadecimal digits.

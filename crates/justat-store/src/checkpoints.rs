@@ -208,7 +208,7 @@ impl Store {
 
     /// Takes a checkpoint after a change already committed (a release): a failure is logged,
     /// never turned into the change's failure, which happened.
-    pub(crate) async fn checkpoint_after(&self, what: &str, now: Timestamp) {
+    pub async fn checkpoint_after(&self, what: &str, now: Timestamp) {
         match self.checkpoint(now).await {
             Ok(Some(c)) => {
                 tracing::info!(

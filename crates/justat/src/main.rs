@@ -2,6 +2,7 @@
 //!
 //! This binary only wires configuration into the library crates; it holds no business logic.
 
+mod audit;
 mod calendar;
 mod config;
 mod demo;
@@ -107,7 +108,7 @@ enum Command {
     /// The audit log.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: audit::AuditCommand,
     },
 }
 
@@ -115,12 +116,6 @@ enum Command {
 enum DbCommand {
     /// Apply the migrations the database lacks (they are also applied at start).
     Migrate,
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Check that no entry of the audit log was edited, deleted, inserted or reordered.
-    Verify,
 }
 
 fn main() -> ExitCode {
@@ -180,31 +175,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Incident { command } => incident::run(&config, command)
                 .await
                 .map(|()| ExitCode::SUCCESS),
-            Command::Audit {
-                command: AuditCommand::Verify,
-            } => audit_verify(&config).await,
+            Command::Audit { command } => audit::run(&config, command).await,
         }
     })
-}
-
-async fn audit_verify(config: &Config) -> Result<ExitCode> {
-    let store = serve::open_store(config).await?;
-    let result = store.verify_audit().await?;
-    store.close().await;
-    match result {
-        Ok(n) => {
-            println!("audit log OK: {n} entries verified, the hash chain is intact");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(broken) => {
-            println!("audit log BROKEN: {broken}");
-            println!(
-                "the entries before #{} are intact; investigate from there",
-                broken.seq()
-            );
-            Ok(ExitCode::from(2))
-        }
-    }
 }
 
 fn init_logging(filter: &str) {

@@ -21,7 +21,10 @@ pub async fn open_store(config: &Config) -> Result<Store> {
     for m in applied {
         tracing::info!(version = m.version, name = m.name, "applied migration");
     }
-    Ok(store)
+    Ok(match config.checkpoints() {
+        Some(c) => store.with_checkpoints(c),
+        None => store,
+    })
 }
 
 fn web_config(config: &Config) -> WebConfig {
@@ -77,6 +80,7 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
     });
     tokio::spawn(crate::jobs::runner(store.clone(), config.clone()));
     tokio::spawn(crate::calendar::scheduler(store.clone()));
+    tokio::spawn(crate::audit::daily_checkpoints(store.clone()));
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
     let state = AppState {
