@@ -53,6 +53,8 @@ fn every_command_has_help() {
         &["user", "disable", "--help"],
         &["user", "reset-password", "--help"],
         &["audit", "verify", "--help"],
+        &["audit", "checkpoint", "--help"],
+        &["audit", "keygen", "--help"],
     ] {
         assert!(justat(&data, args, None).status.success(), "{args:?}");
     }
