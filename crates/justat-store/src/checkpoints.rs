@@ -93,6 +93,13 @@ pub fn generate_key(path: &Path) -> Result<VerifyingKey, StoreError> {
 /// Reads the signing key at `path`.
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, StoreError> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error("read the key", path, e))?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(key = %path.display(), "the audit signing key can be read by other accounts: make it readable by its owner only (chmod 600)");
+        }
+    }
     parse_signing_key(&text).map_err(|e| StoreError::Checkpoint(format!("{}: {e}", path.display())))
 }
 

@@ -184,6 +184,23 @@ async fn a_rewrite_that_recomputes_the_chain_is_named_by_the_signed_checkpoints(
         "{out}"
     );
     assert!(out.contains("checkpoints.log"), "the file is named: {out}");
+
+    // The back office's verification says so too, rather than « intact ».
+    let s = crate::harness::Server::serve_process(p).await;
+    let marie = s.login("marie", "a-long-enough-password-1").await;
+    let page = s
+        .get("/admin/journal?verifier=1", Some(&marie.cookie))
+        .await;
+    assert!(
+        page.body.contains("Journal réécrit")
+            && page
+                .body
+                .contains("(ligne 1) atteste une autre empreinte pour l’entrée n° 3")
+            && page.body.contains("entre les n° 1 et 3"),
+        "{}",
+        page.body
+    );
+    s.stop().await;
 }
 
 #[test]
