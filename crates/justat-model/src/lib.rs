@@ -8,6 +8,7 @@
 pub mod account;
 pub mod audit;
 pub mod calendar;
+pub mod checkpoint;
 pub mod codelist;
 pub mod columns;
 pub mod embargo;

@@ -1,8 +1,9 @@
 //! The transmission to the Autorité de la statistique publique (ASP) of a release's embargo
 //! list: a CSV file (RFC 4180, UTF-8) and a letter typeset by `justat-pdf`, both listing each
 //! recipient with their function, organisation, category and justification, the list's
-//! approval, and — when asked — every access to the embargo room. Pure: the caller gives the
-//! instant of the export.
+//! approval, and — when asked — every access to the embargo room — and the latest signed
+//! checkpoint of the audit log, so that the ASP holds, out of our reach, the head of a log a
+//! later rewrite cannot reproduce. Pure: the caller gives the instant of the export.
 
 use crate::typst::{TypstDocument, lit};
 use jiff::Timestamp;
@@ -45,6 +46,24 @@ pub struct AspAccess {
     pub user_agent: String,
 }
 
+/// The latest signed checkpoint of the audit log, as transmitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AspCheckpoint {
+    /// The sequence number of the last entry covered.
+    pub seq: i64,
+    /// That entry's hash.
+    pub hash: String,
+    /// When it was signed.
+    pub at: Timestamp,
+    /// The Ed25519 signature, in hexadecimal.
+    pub signature: String,
+    /// The fingerprint of the signing key.
+    pub fingerprint: String,
+    /// The whole signed line, as in the checkpoint file (`justat audit verify --checkpoints`
+    /// reads it back).
+    pub line: String,
+}
+
 /// What is transmitted for one release.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AspExport {
@@ -62,6 +81,8 @@ pub struct AspExport {
     pub accesses: Option<Vec<AspAccess>>,
     /// When the export is made.
     pub generated_at: Timestamp,
+    /// The audit log's latest signed checkpoint, when checkpoints are configured.
+    pub checkpoint: Option<AspCheckpoint>,
 }
 
 fn csv_field(s: &str) -> String {
@@ -96,6 +117,12 @@ pub fn recipients_csv(e: &AspExport) -> Vec<u8> {
         "approuve_par",
         "approuve_le",
         "parution",
+        "journal_sequence",
+        "journal_empreinte",
+        "journal_instant",
+        "journal_signature",
+        "journal_cle",
+        "journal_ligne_signee",
     ]);
     let (by, on) = e
         .approved
@@ -104,6 +131,20 @@ pub fn recipients_csv(e: &AspExport) -> Vec<u8> {
             (w.clone(), t.to_string())
         });
     let release = e.release_at.map(|t| t.to_string()).unwrap_or_default();
+    // The checkpoint is repeated on each row, so that the file stays one table.
+    let journal = e.checkpoint.as_ref().map_or_else(
+        || vec![String::new(); 6],
+        |c| {
+            vec![
+                c.seq.to_string(),
+                c.hash.clone(),
+                c.at.to_string(),
+                c.signature.clone(),
+                c.fingerprint.clone(),
+                c.line.clone(),
+            ]
+        },
+    );
     for r in &e.recipients {
         out.push_str(&csv_line(&[
             &r.name,
@@ -117,6 +158,12 @@ pub fn recipients_csv(e: &AspExport) -> Vec<u8> {
             &by,
             &on,
             &release,
+            &journal[0],
+            &journal[1],
+            &journal[2],
+            &journal[3],
+            &journal[4],
+            &journal[5],
         ]));
     }
     out.into_bytes()
@@ -257,6 +304,44 @@ pub fn letter(e: &AspExport) -> TypstDocument {
             );
         }
     }
+    let _ = writeln!(s, "#v(1em)");
+    let _ = writeln!(
+        s,
+        "#text(weight: \"bold\", {})",
+        lit("Point de contrôle du journal d’audit")
+    );
+    match &e.checkpoint {
+        Some(c) => {
+            let _ = writeln!(
+                s,
+                "#par({})",
+                lit(&format!(
+                    "Le {}, le journal d’audit de Justat comptait {} entrées ; la dernière a pour empreinte (SHA-256) la valeur ci-dessous. Ce point de contrôle est signé par la clé Ed25519 {}. Conservez cette transmission : elle permet de vérifier plus tard que le journal n’a pas été réécrit (commande « justat audit verify --checkpoints » avec la ligne signée du fichier CSV).",
+                    french::date_time(c.at),
+                    french::integer(c.seq),
+                    c.fingerprint
+                ))
+            );
+            // Hexadecimal has no break points: the signature is shown in two halves.
+            let (sig1, sig2) = c.signature.split_at(c.signature.len() / 2);
+            let _ = writeln!(
+                s,
+                "#text(size: 8pt, {})\\\n#text(size: 8pt, {})\\\n#text(size: 8pt, {})",
+                lit(&format!("Empreinte : {}", c.hash)),
+                lit(&format!("Signature : {sig1}")),
+                lit(sig2)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "#par({})",
+                lit(
+                    "Aucune clé de signature du journal d’audit n’est configurée : cette transmission ne comporte pas de point de contrôle."
+                )
+            );
+        }
+    }
     let _ = writeln!(s, "#v(1.5em)");
     let _ = writeln!(
         s,
@@ -301,6 +386,14 @@ mod tests {
                 user_agent: "Mozilla".into(),
             }]),
             generated_at: t,
+            checkpoint: Some(AspCheckpoint {
+                seq: 42,
+                hash: "ab".repeat(32),
+                at: t,
+                signature: "cd".repeat(64),
+                fingerprint: "ed25519:0123456789abcdef".into(),
+                line: "justat-audit-checkpoint-v1 seq=42".into(),
+            }),
         }
     }
 
@@ -313,7 +406,15 @@ mod tests {
             lines[1].contains("\"Conseillère, \"\"statistiques\"\"\""),
             "{csv}"
         );
-        assert!(lines[1].ends_with("2027-03-10T11:00:00Z"));
+        assert!(lines[0].ends_with(",journal_ligne_signee"), "{csv}");
+        assert!(
+            lines[1].contains(&format!(
+                "2027-03-10T11:00:00Z,42,{},2027-03-09T10:00:00Z,{},ed25519:0123456789abcdef,justat-audit-checkpoint-v1 seq=42",
+                "ab".repeat(32),
+                "cd".repeat(64)
+            )),
+            "{csv}"
+        );
         let log = String::from_utf8(accesses_csv(&export().accesses.unwrap())).unwrap();
         assert!(log.contains("destinataire,page,1,127.0.0.1,Mozilla"));
     }
@@ -333,5 +434,17 @@ mod tests {
             ..export()
         };
         assert!(!letter(&without).source.contains("Journal des accès"));
+        assert!(doc.source.contains("comptait 42 entrées"), "{}", doc.source);
+        assert!(doc.source.contains("ed25519:0123456789abcdef"));
+        assert!(doc.source.contains(&"ab".repeat(32)));
+        let unsigned = AspExport {
+            checkpoint: None,
+            ..export()
+        };
+        assert!(
+            letter(&unsigned)
+                .source
+                .contains("ne comporte pas de point de contrôle")
+        );
     }
 }

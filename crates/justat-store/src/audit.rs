@@ -86,9 +86,9 @@ impl AuditRecord {
     }
 }
 
-const ENTRY_COLUMNS: &str = "seq, at, actor, action, object, details, prev_hash, hash";
+pub(crate) const ENTRY_COLUMNS: &str = "seq, at, actor, action, object, details, prev_hash, hash";
 
-fn entry_of(row: &AnyRow) -> Result<AuditEntry, StoreError> {
+pub(crate) fn entry_of(row: &AnyRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         seq: row.try_get("seq")?,
         at: row.try_get("at")?,

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod calendar;
+pub mod checkpoints;
 pub mod deliveries;
 pub mod embargo;
 pub mod incidents;
@@ -26,6 +27,7 @@ mod time;
 pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePolicies, User};
 pub use audit::{Actor, AuditRecord};
 pub use calendar::{NewRelease, Release, ReleaseChange};
+pub use checkpoints::CheckpointConfig;
 pub use deliveries::{Delivery, NewDelivery};
 pub use embargo::{EmbargoAccess, EmbargoList, NewRecipient, Recipient};
 pub use incidents::Incident;
@@ -160,6 +162,9 @@ pub enum StoreError {
     /// Hashing a password failed (a bug or resource exhaustion, never the user's input).
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// The audit log's signing key or checkpoint file cannot be used.
+    #[error("audit checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 /// A connection pool to Justat's database, SQLite or PostgreSQL.
@@ -170,6 +175,8 @@ pub struct Store {
     // Serialises this process's write transactions, so concurrent requests never race for
     // the next audit sequence number; other processes are handled by retries.
     write_lock: Arc<Mutex<()>>,
+    // Where the audit log's signed checkpoints go, outside the database (see `checkpoints`).
+    checkpoints: Option<Arc<CheckpointConfig>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -276,6 +283,7 @@ impl Store {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            checkpoints: None,
         })
     }
 

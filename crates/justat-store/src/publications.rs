@@ -476,6 +476,10 @@ impl Store {
             })),
         );
         w.commit(now).await?;
+        if action == Action::Release {
+            // Every release anchors the audit log outside the database.
+            self.checkpoint_after("publication.release", now).await;
+        }
         self.publication_version(collection, slug, Some(version))
             .await?
             .ok_or_else(|| StoreError::NotFound {

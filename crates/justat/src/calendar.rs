@@ -340,7 +340,8 @@ pub async fn scheduler(store: Store) {
                                 .await;
                             match done {
                                 Ok(p) if p.status == ReleaseStatus::Published => {
-                                    tracing::info!(release = %r.uid, "release published")
+                                    tracing::info!(release = %r.uid, "release published");
+                                    store.checkpoint_after("release.published", now).await;
                                 }
                                 Ok(_) => {}
                                 Err(e) => {

@@ -47,6 +47,13 @@ pub struct Config {
     /// How many hours before a release its embargo window opens (1 to 24): `H` for every
     /// collection, then `collection=H` overrides (comma-separated).
     pub embargo_hours: String,
+    /// The Ed25519 key that signs the audit log's checkpoints (made by `justat audit keygen`),
+    /// its public key beside it as `<file>.pub`. Keep it off the database host and out of the
+    /// database's backups. Empty: no checkpoints, and `audit verify` cannot see a rewrite.
+    pub audit_key: PathBuf,
+    /// The folder of the signed checkpoints (`checkpoints.log`); empty means
+    /// `<data_dir>/audit-checkpoints`.
+    pub audit_checkpoint_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -67,6 +74,8 @@ impl Default for Config {
             release_times: "12:00".into(),
             embargo_publish_names: false,
             embargo_hours: "24".into(),
+            audit_key: PathBuf::new(),
+            audit_checkpoint_dir: PathBuf::new(),
         }
     }
 }
@@ -109,6 +118,8 @@ const KEYS: &[&str] = &[
     "release_times",
     "embargo_publish_names",
     "embargo_hours",
+    "audit_key",
+    "audit_checkpoint_dir",
 ];
 
 impl Config {
@@ -276,6 +287,26 @@ impl Config {
             justat_store::sqlite_url(&self.data_dir)
         } else {
             self.database_url.clone()
+        }
+    }
+
+    /// Where the audit log's checkpoints are signed and kept; `None` without `audit_key`.
+    pub fn checkpoints(&self) -> Option<justat_store::CheckpointConfig> {
+        if self.audit_key.as_os_str().is_empty() {
+            return None;
+        }
+        Some(justat_store::CheckpointConfig {
+            key: self.audit_key.clone(),
+            dir: self.checkpoint_dir(),
+        })
+    }
+
+    /// The folder of the signed checkpoints.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        if self.audit_checkpoint_dir.as_os_str().is_empty() {
+            self.data_dir.join("audit-checkpoints")
+        } else {
+            self.audit_checkpoint_dir.clone()
         }
     }
 

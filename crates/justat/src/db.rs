@@ -51,7 +51,7 @@ pub async fn open(config: &Config) -> Result<Store> {
             .into());
         }
     }
-    Ok(store)
+    Ok(with_checkpoints(config, store))
 }
 
 /// Opens the configured database and applies the migrations it lacks, whichever the backend
@@ -62,7 +62,15 @@ pub async fn open_and_migrate(config: &Config) -> Result<Store> {
         .migrate()
         .await
         .context("cannot migrate the database")?;
-    Ok(store)
+    Ok(with_checkpoints(config, store))
+}
+
+/// The store signing checkpoints of its audit log when a key is configured.
+fn with_checkpoints(config: &Config, store: Store) -> Store {
+    match config.checkpoints() {
+        Some(c) => store.with_checkpoints(c),
+        None => store,
+    }
 }
 
 /// `justat db migrate`: applies the migrations the database lacks and names each, then grants

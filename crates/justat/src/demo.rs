@@ -556,7 +556,22 @@ async fn release(
     Ok(())
 }
 
+/// The demo's configuration: without an `audit_key`, a key in the data folder (made on first
+/// use), so that the demo's releases sign checkpoints of the audit log. A real service keeps
+/// its key off the database host (README).
+fn with_audit_key(config: &Config) -> Result<Config> {
+    let mut config = config.clone();
+    if config.audit_key.as_os_str().is_empty() {
+        config.audit_key = config.data_dir.join("demo-audit-key").join("audit.key");
+    }
+    if !config.audit_key.exists() {
+        justat_store::checkpoints::generate_key(&config.audit_key)?;
+    }
+    Ok(config)
+}
+
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
+    let config = &with_audit_key(config)?;
     let store = crate::db::open_and_migrate(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
@@ -566,6 +581,14 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()
+    );
+    let public = justat_store::checkpoints::load_public_key(&config.audit_key)?;
+    println!(
+        "audit log signed with the demo key {} ({}); checkpoints in {}; check with:\n  JUSTAT_AUDIT_KEY={} justat audit verify",
+        config.audit_key.display(),
+        justat_model::checkpoint::fingerprint(&public),
+        config.checkpoint_dir().display(),
+        config.audit_key.display()
     );
     println!();
     println!("demo accounts (for a local demo only: anyone who reads this can use them):");

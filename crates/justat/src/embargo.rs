@@ -11,7 +11,7 @@ use justat_model::calendar::CalendarPolicy;
 use justat_model::embargo::RecipientCategory;
 use justat_model::publication::Collection;
 use justat_render::asp::{
-    AspAccess, AspExport, AspRecipient, accesses_csv, letter, recipients_csv,
+    AspAccess, AspCheckpoint, AspExport, AspRecipient, accesses_csv, letter, recipients_csv,
 };
 use justat_store::{Actor, EmbargoList, NewRecipient, Store};
 use std::path::PathBuf;
@@ -148,6 +148,7 @@ pub async fn asp_files(
             .collect(),
         accesses,
         generated_at: now,
+        checkpoint: transmitted_checkpoint(store, now).await,
     };
     let base = format!("{}-{slug}", c.slug());
     let doc = letter(&export);
@@ -169,6 +170,31 @@ pub async fn asp_files(
         ));
     }
     Ok(files)
+}
+
+/// The audit log's checkpoint the transmission carries: one signed now, so that the ASP holds
+/// the head as it is; if signing fails, the latest in the file (the failure is logged); none
+/// without a key.
+async fn transmitted_checkpoint(store: &Store, now: Timestamp) -> Option<AspCheckpoint> {
+    let config = store.checkpoint_config()?;
+    let signed = match store.checkpoint(now).await {
+        Ok(Some(c)) => Some(c),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot sign an audit checkpoint for the ASP: the latest one is sent");
+            justat_store::checkpoints::latest_checkpoint(&config.file())
+                .ok()
+                .flatten()
+        }
+    }?;
+    Some(AspCheckpoint {
+        seq: signed.checkpoint.seq,
+        hash: signed.checkpoint.hash.to_string(),
+        at: signed.checkpoint.at,
+        signature: signed.signature_hex(),
+        fingerprint: signed.fingerprint(),
+        line: signed.to_line(),
+    })
 }
 
 /// Runs an embargo command.

@@ -2,6 +2,7 @@
 //!
 //! This binary only wires configuration into the library crates; it holds no business logic.
 
+mod audit;
 mod calendar;
 mod config;
 mod db;
@@ -108,7 +109,7 @@ enum Command {
     /// The audit log.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: audit::AuditCommand,
     },
 }
 
@@ -117,12 +118,6 @@ enum DbCommand {
     /// Apply the migrations the database lacks and name each (on PostgreSQL, as the role that
     /// owns the schema; other commands refuse a PostgreSQL database that lacks migrations).
     Migrate(db::MigrateArgs),
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Check that no entry of the audit log was edited, deleted, inserted or reordered.
-    Verify,
 }
 
 fn main() -> ExitCode {
@@ -174,32 +169,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Incident { command } => incident::run(&config, command)
                 .await
                 .map(|()| ExitCode::SUCCESS),
-            Command::Audit {
-                command: AuditCommand::Verify,
-            } => audit_verify(&config).await,
+            Command::Audit { command } => audit::run(&config, command).await,
         }
     })
-}
-
-async fn audit_verify(config: &Config) -> Result<ExitCode> {
-    let store = serve::open_store(config).await?;
-    db::warn_missing_guards(&store).await?;
-    let result = store.verify_audit().await?;
-    store.close().await;
-    match result {
-        Ok(n) => {
-            println!("audit log OK: {n} entries verified, the hash chain is intact");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(broken) => {
-            println!("audit log BROKEN: {broken}");
-            println!(
-                "the entries before #{} are intact; investigate from there",
-                broken.seq()
-            );
-            Ok(ExitCode::from(2))
-        }
-    }
 }
 
 /// An error and its causes in one message, each said once: a cause already in the message

@@ -67,6 +67,7 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
     });
     tokio::spawn(crate::jobs::runner(store.clone(), config.clone()));
     tokio::spawn(crate::calendar::scheduler(store.clone()));
+    tokio::spawn(crate::audit::daily_checkpoints(store.clone()));
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
     let state = AppState {

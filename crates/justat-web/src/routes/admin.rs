@@ -159,8 +159,14 @@ async fn audit_log(
         .collect();
     let verification = match q.verifier {
         Some(_) => Some(match state.store.verify_audit().await? {
-            Ok(count) => context! { ok => true, count => french::integer(count as i64) },
-            Err(br) => context! { ok => false, problem => describe_break(&br) },
+            Ok(count) => context! {
+                ok => true, count => french::integer(count as i64),
+                anchor => anchor_check(&state.store).await?,
+            },
+            Err(br) => context! {
+                ok => false, problem => describe_break(&br),
+                anchor => anchor_check(&state.store).await?,
+            },
         }),
         None => None,
     };
@@ -176,6 +182,78 @@ async fn audit_log(
         Some(&s),
         context! { entries => crate::view::ser(&rows), total, first, last, older, verification },
     )
+}
+
+/// The table checked against the signed checkpoints kept outside the database: a consistent
+/// chain proves nothing against someone who recomputed it whole.
+async fn anchor_check(store: &justat_store::Store) -> Result<minijinja::Value, WebError> {
+    let Some(config) = store.checkpoint_config() else {
+        return Ok(context! { status => "none" });
+    };
+    let key = match justat_store::checkpoints::load_public_key(&config.key) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "the audit key cannot be read");
+            return Ok(context! { status => "nokey" });
+        }
+    };
+    Ok(
+        match store
+            .verify_audit_checkpoints(&config.file(), &[key])
+            .await?
+        {
+            Ok(r) => match &r.latest {
+                None => context! { status => "empty" },
+                Some(c) => context! {
+                    status => "ok",
+                    checked => french::integer(r.checked as i64),
+                    seq => french::integer(c.seq),
+                    at => french::date_time(c.at),
+                    unanchored => french::integer(r.unanchored),
+                },
+            },
+            Err(b) => context! { status => "broken", problem => describe_checkpoint_break(&b) },
+        },
+    )
+}
+
+/// A departure from the signed checkpoints, in French.
+fn describe_checkpoint_break(b: &justat_model::checkpoint::CheckpointBreak) -> String {
+    use justat_model::checkpoint::CheckpointBreak::*;
+    match b {
+        Unreadable { line, reason } => {
+            format!("La ligne {line} du fichier des points de contrôle est illisible ({reason}).")
+        }
+        BadSignature { line, seq } => format!(
+            "Le point de contrôle de la ligne {line} (entrée n° {seq}) est falsifié : sa signature ne correspond pas à son contenu."
+        ),
+        UnknownKey {
+            line,
+            seq,
+            fingerprint,
+        } => format!(
+            "Le point de contrôle de la ligne {line} (entrée n° {seq}) est signé par une clé qui n’est pas celle de Justat ({fingerprint})."
+        ),
+        Rewritten {
+            line,
+            seq,
+            at,
+            from,
+            ..
+        } => format!(
+            "Le journal a été réécrit : le point de contrôle signé le {} (ligne {line}) atteste une autre empreinte pour l’entrée n° {seq} que celle de la base ; une entrée entre les n° {from} et {seq} a été modifiée et la chaîne recalculée.",
+            french::date_time(*at)
+        ),
+        Truncated {
+            line,
+            seq,
+            at,
+            last,
+        } => format!(
+            "Le journal a été tronqué : le point de contrôle signé le {} (ligne {line}) atteste l’entrée n° {seq}, absente de la base (sa dernière entrée est la n° {last}).",
+            french::date_time(*at)
+        ),
+    }
 }
 
 /// A chain break, in French.

@@ -64,6 +64,8 @@ fn every_command_has_help() {
         &["user", "disable", "--help"],
         &["user", "reset-password", "--help"],
         &["audit", "verify", "--help"],
+        &["audit", "checkpoint", "--help"],
+        &["audit", "keygen", "--help"],
     ] {
         assert!(justat(&data, args, None).status.success(), "{args:?}");
     }
@@ -202,6 +204,28 @@ fn editing_an_audit_row_in_the_sqlite_file_makes_verify_fail_and_name_it() {
         "the demo prints its accounts"
     );
     assert!(justat(&data, &["audit", "verify"], None).status.success());
+    // The demo's releases signed checkpoints with a key in its data folder.
+    assert!(
+        text(&prep).contains("audit log signed with the demo key"),
+        "{}",
+        text(&prep)
+    );
+    let checkpoints =
+        std::fs::read_to_string(data.join("audit-checkpoints/checkpoints.log")).unwrap();
+    assert!(checkpoints.lines().count() >= 5, "{checkpoints}");
+    let anchored = Command::new(env!("CARGO_BIN_EXE_justat"))
+        .args(["audit", "verify"])
+        .env("JUSTAT_DATA_DIR", &data)
+        .env("JUSTAT_AUDIT_KEY", data.join("demo-audit-key/audit.key"))
+        .env_remove("JUSTAT_DATABASE_URL")
+        .env_remove("JUSTAT_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        anchored.status.success() && text(&anchored).contains("checkpoints OK"),
+        "{}",
+        text(&anchored)
+    );
 
     let db = data.join("justat.db");
     let conn = Command::new("sqlite3").arg("--version").output();

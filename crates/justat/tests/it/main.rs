@@ -2,6 +2,7 @@
 //! `justat` binary driven as a user would.
 
 mod architecture;
+mod audit;
 mod calendar;
 mod cli;
 mod harness;
