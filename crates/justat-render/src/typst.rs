@@ -11,7 +11,7 @@ use crate::destinations;
 use crate::html::{chart_column, chart_rows, figure_table};
 use justat_model::Collection;
 use justat_model::french;
-use pulldown_cmark::{Event, Options, Tag, TagEnd};
+use pulldown_cmark::{Event, LinkType, Options, Tag, TagEnd};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -85,8 +85,18 @@ pub fn markdown(text: &str, charts: &BTreeSet<usize>) -> Result<String, (usize, 
             Event::Start(Tag::Strong) => out.push_str("#strong["),
             Event::Start(Tag::Emphasis) => out.push_str("#emph["),
             Event::End(TagEnd::Strong | TagEnd::Emphasis | TagEnd::Link) => out.push(']'),
-            Event::Start(Tag::Link { dest_url, .. }) => {
-                let _ = write!(out, "#link({})[", lit(&dest_url));
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => {
+                // An address in angle brackets (`<sser@justice.gouv.fr>`) is a mail address.
+                let dest = if link_type == LinkType::Email {
+                    format!("mailto:{dest_url}")
+                } else {
+                    dest_url.to_string()
+                };
+                let _ = write!(out, "#link({})[", lit(&dest));
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
                 // `vetted` let through only the charts' names.
@@ -363,5 +373,19 @@ mod tests {
         assert!(t.contains("#\" et #code \"#\"[\""), "{t}");
         assert!(t.contains("#\" $y$ = z.\""), "{t}");
         assert!(t.contains("\n- #\"un\""), "{t}");
+        let t = markdown(
+            "[site](https://insee.fr), <sser@justice.gouv.fr>, ![Carte](figure-2.svg)",
+            &BTreeSet::from([2]),
+        )
+        .unwrap();
+        assert!(t.contains("#link(\"https://insee.fr\")[#\"site\"]"), "{t}");
+        assert!(t.contains("#link(\"mailto:sser@justice.gouv.fr\")"), "{t}");
+        assert!(
+            t.contains("#image(\"figure-2.svg\", width: 100%, alt: \"Carte\")"),
+            "{t}"
+        );
+        let (line, why) = markdown("a\n\n[x](data:text/html,y)", &BTreeSet::new()).unwrap_err();
+        assert_eq!(line, 2);
+        assert!(why.starts_with("lien refusé"), "{why}");
     }
 }
