@@ -3,6 +3,7 @@
 //! a cube with every hierarchy level and total computed.
 
 use crate::EngineError;
+use crate::chain_sql::{embed, read_only};
 use crate::delivery::writer_properties;
 use crate::manifest::{InputRecord, Manifest, RuleRecord, StepRecord, peak_memory_bytes};
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -279,6 +280,7 @@ impl Chain {
                 _ => {}
             }
         }
+        check_sql(text, origin, &file.steps)?;
         Ok(Chain {
             id: file.id,
             version: file.version,
@@ -312,6 +314,71 @@ impl Chain {
             ),
         })
     }
+}
+
+/// Where each SQL text of a chain file's steps starts, read again with their spans.
+#[derive(Deserialize)]
+struct SqlSpans {
+    #[serde(default)]
+    steps: Vec<StepSqlSpans>,
+}
+
+#[derive(Deserialize)]
+struct StepSqlSpans {
+    #[serde(rename = "where")]
+    condition: Option<toml::Spanned<String>>,
+    expression: Option<toml::Spanned<String>>,
+    query: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    columns: BTreeMap<String, toml::Spanned<String>>,
+}
+
+/// Refuses a chain whose SQL is not, for a `sql` step, one read-only query, and for every other
+/// field, one expression ([`crate::chain_sql`]): an error at the file and line of the text.
+fn check_sql(text: &str, origin: &str, steps: &[Step]) -> Result<(), EngineError> {
+    let spans: SqlSpans = toml::from_str(text).map_err(|e| EngineError::ChainFile {
+        file: origin.to_string(),
+        message: e.to_string(),
+    })?;
+    let line_of = |span: Option<std::ops::Range<usize>>| {
+        span.map_or(0, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        })
+    };
+    for (i, step) in steps.iter().enumerate() {
+        let at = spans.steps.get(i);
+        let refuse =
+            |span: Option<std::ops::Range<usize>>, message: String| EngineError::ChainSql {
+                file: origin.to_string(),
+                line: line_of(span),
+                step: i + 1,
+                kind: step.kind(),
+                message,
+            };
+        let span = |s: Option<&toml::Spanned<String>>| s.map(|s| s.span());
+        match step {
+            Step::Sql { query, .. } => crate::chain_sql::check_query(query)
+                .map_err(|m| refuse(span(at.and_then(|a| a.query.as_ref())), m))?,
+            Step::Filter { condition, .. } => crate::chain_sql::check_expression(condition)
+                .map_err(|m| refuse(span(at.and_then(|a| a.condition.as_ref())), m))?,
+            Step::Rule { expression, .. } | Step::Derive { expression, .. } => {
+                crate::chain_sql::check_expression(expression)
+                    .map_err(|m| refuse(span(at.and_then(|a| a.expression.as_ref())), m))?
+            }
+            Step::Unit { columns, .. } => {
+                for (name, aggregate) in columns {
+                    crate::chain_sql::check_expression(aggregate).map_err(|m| {
+                        refuse(
+                            span(at.and_then(|a| a.columns.get(name))),
+                            format!("colonne `{name}` : {m}"),
+                        )
+                    })?;
+                }
+            }
+            Step::Recode { .. } | Step::Cube { .. } => {}
+        }
+    }
+    Ok(())
 }
 
 impl Chain {
@@ -501,7 +568,10 @@ async fn flush(
             .collect();
         let batches = state
             .ctx
-            .sql(&format!("SELECT {} FROM {name}", sums.join(", ")))
+            .sql_with_options(
+                &format!("SELECT {} FROM {name}", sums.join(", ")),
+                read_only(),
+            )
             .await?
             .collect()
             .await?;
@@ -551,11 +621,14 @@ async fn flush(
                 .join(", ");
             let rows = state
                 .ctx
-                .sql(&format!(
-                    "SELECT * EXCLUDE ({exclude}), CASE {} END AS __rule FROM {name} WHERE {}",
-                    cases.join(" "),
-                    any.join(" OR ")
-                ))
+                .sql_with_options(
+                    &format!(
+                        "SELECT * EXCLUDE ({exclude}), CASE {} END AS __rule FROM {name} WHERE {}",
+                        cases.join(" "),
+                        any.join(" OR ")
+                    ),
+                    read_only(),
+                )
                 .await?
                 .collect()
                 .await?;
@@ -597,10 +670,10 @@ async fn flush(
     };
     let kept = state
         .ctx
-        .sql(&format!(
-            "SELECT {select} FROM {name} WHERE {}",
-            seg.alive()
-        ))
+        .sql_with_options(
+            &format!("SELECT {select} FROM {name} WHERE {}", seg.alive()),
+            read_only(),
+        )
         .await?;
     *seg = Segment::default();
     Ok(kept)
@@ -729,7 +802,7 @@ async fn execute_steps(
             .map_err(|e| err(&e))?;
         let sql = |q: String| {
             let ctx = state.ctx.clone();
-            async move { ctx.sql(&q).await }
+            async move { ctx.sql_with_options(&q, read_only()).await }
         };
         let before = seg.alive();
         let flag = format!("__k{i}");
@@ -738,7 +811,8 @@ async fn execute_steps(
         df = match step {
             Step::Filter { condition, .. } => {
                 let df = sql(format!(
-                    "SELECT *, COALESCE(({condition}), FALSE) AS {} FROM {table}",
+                    "SELECT *, COALESCE({}, FALSE) AS {} FROM {table}",
+                    embed(condition),
                     quote(&flag)
                 ))
                 .await
@@ -754,7 +828,8 @@ async fn execute_steps(
                     "*".to_string()
                 };
                 sql(format!(
-                    "SELECT {select}, {expression} AS {} FROM {table}",
+                    "SELECT {select}, {} AS {} FROM {table}",
+                    embed(expression),
                     quote(column)
                 ))
                 .await
@@ -777,7 +852,8 @@ async fn execute_steps(
                     // COALESCE, not IS TRUE: same meaning (NULL fails), and DataFusion 55 derives the
                     // nullability of IS TRUE differently in its logical and physical plans.
                     let df = sql(format!(
-                        "SELECT *, COALESCE(({expression}), FALSE) AS {} FROM {table}",
+                        "SELECT *, COALESCE({}, FALSE) AS {} FROM {table}",
+                        embed(expression),
                         quote(&flag)
                     ))
                     .await
@@ -787,7 +863,8 @@ async fn execute_steps(
                 } else {
                     let warn = format!("__w{i}");
                     let df = sql(format!(
-                        "SELECT *, NOT COALESCE(({expression}), FALSE) AS {} FROM {table}",
+                        "SELECT *, NOT COALESCE({}, FALSE) AS {} FROM {table}",
+                        embed(expression),
                         quote(&warn)
                     ))
                     .await
@@ -862,7 +939,7 @@ async fn execute_steps(
                 let keys = key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
                 let mut select = keys.clone();
                 for (name, agg) in columns {
-                    select.push_str(&format!(", {agg} AS {}", quote(name)));
+                    select.push_str(&format!(", {} AS {}", embed(agg), quote(name)));
                 }
                 let grouped = sql(format!("SELECT {select} FROM {table} GROUP BY {keys}"))
                     .await
@@ -1056,11 +1133,14 @@ async fn build_cube(
     }
     let group: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
     let leaf = ctx
-        .sql(&format!(
-            "SELECT {} FROM {table} GROUP BY {}",
-            leaf_select.join(", "),
-            group.join(", ")
-        ))
+        .sql_with_options(
+            &format!(
+                "SELECT {} FROM {table} GROUP BY {}",
+                leaf_select.join(", "),
+                group.join(", ")
+            ),
+            read_only(),
+        )
         .await?;
     let leaf_batches = leaf.collect().await?;
     let leaf_table = MemTable::try_new(
@@ -1122,12 +1202,15 @@ async fn build_cube(
     }
     let order: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
     let full = ctx
-        .sql(&format!(
-            "SELECT {} FROM cube_leaf l{joins} GROUP BY {} ORDER BY {}",
-            select.join(", "),
-            order.join(", "),
-            order.join(", ")
-        ))
+        .sql_with_options(
+            &format!(
+                "SELECT {} FROM cube_leaf l{joins} GROUP BY {} ORDER BY {}",
+                select.join(", "),
+                order.join(", "),
+                order.join(", ")
+            ),
+            read_only(),
+        )
         .await?;
     let batches = full.collect().await?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();

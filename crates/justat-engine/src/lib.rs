@@ -10,6 +10,7 @@
 //!   changed: files are written in the lake's scratch folder and moved in only when complete.
 
 pub mod chain;
+pub mod chain_sql;
 pub mod cube;
 pub mod delivery;
 pub mod ingest;
@@ -69,6 +70,21 @@ pub enum EngineError {
         /// The file.
         file: String,
         /// What is wrong.
+        message: String,
+    },
+    /// A chain file's SQL is not one read-only query or expression (see `chain_sql`); the
+    /// message is in French, for the statistician who wrote the file.
+    #[error("{file}:{line}: étape {step} ({kind}) : {message}")]
+    ChainSql {
+        /// The file.
+        file: String,
+        /// The line of the SQL in the file, 1-based.
+        line: usize,
+        /// The step, from 1.
+        step: usize,
+        /// Its kind.
+        kind: &'static str,
+        /// Why it is refused.
         message: String,
     },
     /// A chain step failed.

@@ -124,6 +124,13 @@ mod tests {
         )
         .unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
+        // A chart a publication's text shows, as `justat_render::typst::markdown` writes it.
+        let shown = compile(
+            "#\"Voir le graphique : \"\n#image(\"f.svg\", width: 100%, alt: \"Répartition\")\n\n",
+            &[("f.svg".into(), svg.to_vec())],
+        )
+        .unwrap();
+        assert!(shown.starts_with(b"%PDF-"));
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! table (caption, header cells), notes and downloads, boxes and key figures.
 
 use crate::BuildError;
-use crate::body::{Block, Citation, FigureBlock, resolve_inline};
-use crate::chart;
+use crate::body::{Block, ChartKind, Citation, FigureBlock, resolve_inline};
 use crate::data::{DataCell, DataTable, Flag};
+use crate::{chart, destinations};
 use justat_model::french;
-use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
-use std::collections::BTreeMap;
+use pulldown_cmark::{Event, HeadingLevel, Tag, TagEnd};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// Escapes text for HTML content and attribute values.
@@ -27,34 +27,114 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Markdown to HTML: CommonMark with footnotes and strikethrough; raw HTML escaped; the
-/// body's `#` headings become `h2` (the page's `h1` is the title).
-pub fn markdown(text: &str) -> String {
-    let mut opts = Options::empty();
-    opts.insert(Options::ENABLE_FOOTNOTES);
-    opts.insert(Options::ENABLE_STRIKETHROUGH);
-    opts.insert(Options::ENABLE_SMART_PUNCTUATION);
-    let events = Parser::new_ext(text, opts).map(|e| match e {
-        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-        Event::Start(Tag::Heading {
-            level: HeadingLevel::H1,
-            id,
-            classes,
-            attrs,
-        }) => Event::Start(Tag::Heading {
-            level: HeadingLevel::H2,
-            id,
-            classes,
-            attrs,
-        }),
-        Event::End(TagEnd::Heading(HeadingLevel::H1)) => {
-            Event::End(TagEnd::Heading(HeadingLevel::H2))
+/// The publication's charts as its text may show them (`![…](figure-2.svg)`): each drawn again
+/// where the text places it, under ids of its own.
+#[derive(Default)]
+pub struct ChartImages<'t> {
+    /// Figure number → (chart, table, rows drawn, column drawn).
+    charts: BTreeMap<usize, (ChartKind, &'t DataTable, Vec<usize>, usize)>,
+    /// How many were drawn, to keep their ids unique in the page.
+    drawn: std::cell::Cell<usize>,
+}
+
+impl<'t> ChartImages<'t> {
+    /// The charts of a body's figures, numbered as the page numbers them.
+    pub fn of(
+        file: &str,
+        blocks: &[Block],
+        tables: &'t BTreeMap<String, DataTable>,
+    ) -> Result<ChartImages<'t>, BuildError> {
+        let mut charts = BTreeMap::new();
+        let figures = blocks.iter().filter_map(|b| match b {
+            Block::Figure(f) => Some(f),
+            _ => None,
+        });
+        for (i, fig) in figures.enumerate() {
+            if fig.chart == ChartKind::None {
+                continue;
+            }
+            let at_figure = |message| BuildError {
+                file: file.to_string(),
+                line: fig.line,
+                message,
+            };
+            let t = figure_table(file, fig, tables)?;
+            let rows = chart_rows(fig, t).map_err(at_figure)?;
+            let column = chart_column(fig, t).map_err(at_figure)?;
+            charts.insert(i + 1, (fig.chart, t, rows, column));
         }
-        e => e,
-    });
+        Ok(ChartImages {
+            charts,
+            drawn: Default::default(),
+        })
+    }
+
+    /// The numbers of the figures an image may show.
+    pub fn numbers(&self) -> BTreeSet<usize> {
+        self.charts.keys().copied().collect()
+    }
+
+    fn draw(&self, n: usize, alt: &str) -> String {
+        let Some((kind, t, rows, column)) = self.charts.get(&n) else {
+            return String::new();
+        };
+        self.drawn.set(self.drawn.get() + 1);
+        let title = if alt.trim().is_empty() {
+            format!("Figure {n}")
+        } else {
+            alt.to_string()
+        };
+        let id = format!("figure-{n}-image-{}", self.drawn.get());
+        chart::svg(*kind, t, rows, *column, &id, &title).unwrap_or_default()
+    }
+}
+
+/// Markdown to HTML: CommonMark with footnotes and strikethrough; raw HTML escaped; the
+/// body's `#` headings become `h2` (the page's `h1` is the title). Every link and image is
+/// checked first ([`destinations::vetted`]); an image, one of the publication's charts, is drawn in
+/// place. A refused one gives its message and line, counted from the text's first (0).
+pub fn markdown(text: &str, charts: &ChartImages) -> Result<String, (usize, String)> {
+    let mut events = Vec::new();
+    let mut image: Option<(usize, String)> = None;
+    for e in destinations::vetted(text, destinations::page_options(), &charts.numbers())? {
+        if let Some((n, alt)) = &mut image {
+            match e {
+                Event::End(TagEnd::Image) => {
+                    events.push(Event::InlineHtml(charts.draw(*n, alt).into()));
+                    image = None;
+                }
+                Event::Text(t) | Event::Code(t) => alt.push_str(&t),
+                _ => {}
+            }
+            continue;
+        }
+        events.push(match e {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                // `vetted` let through only the charts' names.
+                image = destinations::chart_number(&dest_url).map(|n| (n, String::new()));
+                continue;
+            }
+            Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                id,
+                classes,
+                attrs,
+            }) => Event::Start(Tag::Heading {
+                level: HeadingLevel::H2,
+                id,
+                classes,
+                attrs,
+            }),
+            Event::End(TagEnd::Heading(HeadingLevel::H1)) => {
+                Event::End(TagEnd::Heading(HeadingLevel::H2))
+            }
+            e => e,
+        });
+    }
     let mut out = String::new();
-    pulldown_cmark::html::push_html(&mut out, events);
-    out
+    pulldown_cmark::html::push_html(&mut out, events.into_iter());
+    Ok(out)
 }
 
 /// A cell as the page shows it: the value in French format, or its symbol (with its meaning
@@ -142,11 +222,19 @@ pub fn render_body(
     sizes: &BTreeMap<String, usize>,
 ) -> Result<BodyParts, BuildError> {
     let mut parts = BodyParts::default();
+    let charts = ChartImages::of(file, blocks, tables)?;
+    let markdown = |text: &str, line: usize| {
+        markdown(text, &charts).map_err(|(at, message)| BuildError {
+            file: file.to_string(),
+            line: line + at,
+            message,
+        })
+    };
     for block in blocks {
         match block {
             Block::Markdown { text, line } => {
                 let text = resolve_inline(file, *line, text, tables, &mut parts.citations)?;
-                parts.html.push_str(&markdown(&text));
+                parts.html.push_str(&markdown(&text, *line)?);
             }
             Block::Boxed { title, text, line } => {
                 let text = resolve_inline(file, *line, text, tables, &mut parts.citations)?;
@@ -154,7 +242,7 @@ pub fn render_body(
                     parts.html,
                     "<div class=\"fr-callout justat-encadre\"><h2 class=\"fr-callout__title fr-h6\">{}</h2><div class=\"fr-callout__text\">{}</div></div>",
                     escape(title),
-                    markdown(&text)
+                    markdown(&text, *line)?
                 );
             }
             Block::KeyFigures { items } => {
@@ -352,7 +440,11 @@ mod tests {
 
     #[test]
     fn raw_html_in_markdown_is_shown_as_text() {
-        let html = markdown("# Titre\n\nUn <script>alert(1)</script> **gras**.");
+        let html = markdown(
+            "# Titre\n\nUn <script>alert(1)</script> **gras**.",
+            &ChartImages::default(),
+        )
+        .unwrap();
         assert!(html.contains("<h2>Titre</h2>"), "{html}");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");

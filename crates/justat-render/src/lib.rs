@@ -10,6 +10,7 @@ pub mod asp;
 pub mod body;
 pub mod chart;
 pub mod data;
+pub mod destinations;
 pub mod feeds;
 pub mod files;
 pub mod html;

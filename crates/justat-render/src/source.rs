@@ -210,6 +210,9 @@ impl PublicationSource {
             .map_err(|e| err(1 + line_of(&front_text, e.span()), toml_message(&e)))?;
         check_front(&front).map_err(|message| err(2, message))?;
         let body: String = lines.map(|l| format!("{l}\n")).collect();
+        // Links and images are refused here, at their line, not only when a page is drawn.
+        let blocks = crate::body::parse_blocks(&pub_file, &body, closed_at + 1)?;
+        crate::destinations::check_blocks(&pub_file, &blocks)?;
 
         let tables_file = in_dir(dir, TABLES_FILE);
         let parsed: TablesFile = toml::from_str(tables).map_err(|e| BuildError {

@@ -7,11 +7,12 @@ use crate::BuildError;
 use crate::body::{Block, Citation, resolve_inline};
 use crate::chart;
 use crate::data::{DataTable, Flag};
+use crate::destinations;
 use crate::html::{chart_column, chart_rows, figure_table};
 use justat_model::Collection;
 use justat_model::french;
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
-use std::collections::BTreeMap;
+use pulldown_cmark::{Event, LinkType, Options, Tag, TagEnd};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// A Typst string literal: `"…"` with `\` and `"` escaped.
@@ -48,11 +49,31 @@ pub fn stamped(pages: usize, banner: &str) -> String {
     )
 }
 
-/// Markdown as Typst content: headings, paragraphs, emphasis, lists, links.
-pub fn markdown(text: &str) -> String {
+/// Markdown as Typst content: headings, paragraphs, emphasis, lists, links, and the
+/// publication's charts its text shows (`![…](figure-2.svg)`, `charts` being the figures that
+/// draw one). Every link and image is checked first ([`destinations::vetted`]); a refused one gives its
+/// message and line, counted from the text's first (0).
+pub fn markdown(text: &str, charts: &BTreeSet<usize>) -> Result<String, (usize, String)> {
     let mut out = String::new();
     let mut list_depth = 0usize;
-    for e in Parser::new_ext(text, Options::ENABLE_SMART_PUNCTUATION) {
+    let mut image: Option<(usize, String)> = None;
+    for e in destinations::vetted(text, Options::ENABLE_SMART_PUNCTUATION, charts)? {
+        if let Some((n, alt)) = &mut image {
+            match e {
+                Event::End(TagEnd::Image) => {
+                    let _ = write!(
+                        out,
+                        "\n#image({}, width: 100%, alt: {})\n",
+                        lit(&destinations::chart_file(*n)),
+                        lit(alt)
+                    );
+                    image = None;
+                }
+                Event::Text(t) | Event::Code(t) => alt.push_str(&t),
+                _ => {}
+            }
+            continue;
+        }
         match e {
             Event::Start(Tag::Heading { level, .. }) => {
                 let level = (level as usize).max(2);
@@ -64,8 +85,22 @@ pub fn markdown(text: &str) -> String {
             Event::Start(Tag::Strong) => out.push_str("#strong["),
             Event::Start(Tag::Emphasis) => out.push_str("#emph["),
             Event::End(TagEnd::Strong | TagEnd::Emphasis | TagEnd::Link) => out.push(']'),
-            Event::Start(Tag::Link { dest_url, .. }) => {
-                let _ = write!(out, "#link({})[", lit(&dest_url));
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => {
+                // An address in angle brackets (`<sser@justice.gouv.fr>`) is a mail address.
+                let dest = if link_type == LinkType::Email {
+                    format!("mailto:{dest_url}")
+                } else {
+                    dest_url.to_string()
+                };
+                let _ = write!(out, "#link({})[", lit(&dest));
+            }
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                // `vetted` let through only the charts' names.
+                image = destinations::chart_number(&dest_url).map(|n| (n, String::new()));
             }
             Event::Start(Tag::List(_)) => list_depth += 1,
             Event::End(TagEnd::List(_)) => {
@@ -83,7 +118,7 @@ pub fn markdown(text: &str) -> String {
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 /// The collection's accent colour and banner.
@@ -214,15 +249,27 @@ pub fn document(
     let mut files = Vec::new();
     let mut cited: Vec<Citation> = Vec::new();
     let mut figure = 0;
+    let charts = destinations::chart_figures(blocks);
+    let markdown = |text: &str, line: usize| {
+        markdown(text, &charts).map_err(|(at, message)| BuildError {
+            file: file.to_string(),
+            line: line + at,
+            message,
+        })
+    };
     for block in blocks {
         match block {
             Block::Markdown { text, line } => {
-                s.push_str(&markdown(&resolve_inline(
-                    file, *line, text, tables, &mut cited,
-                )?));
+                s.push_str(&markdown(
+                    &resolve_inline(file, *line, text, tables, &mut cited)?,
+                    *line,
+                )?);
             }
             Block::Boxed { title, text, line } => {
-                let body = markdown(&resolve_inline(file, *line, text, tables, &mut cited)?);
+                let body = markdown(
+                    &resolve_inline(file, *line, text, tables, &mut cited)?,
+                    *line,
+                )?;
                 let _ = write!(
                     s,
                     "#block(fill: luma(242), inset: 10pt, width: 100%, breakable: false)[#text(weight: \"bold\", fill: rgb(\"{accent}\"))[#{}]\n\n{body}]\n\n",
@@ -316,11 +363,29 @@ mod tests {
     #[test]
     fn text_is_never_read_as_markup() {
         assert_eq!(lit("a \"b\" \\ #c *d*"), "\"a \\\"b\\\" \\\\ #c *d*\"");
-        let t = markdown("# Titre\n\nUn *mot* et #code [x] $y$ = z.\n\n- un\n- deux\n");
+        let t = markdown(
+            "# Titre\n\nUn *mot* et #code [x] $y$ = z.\n\n- un\n- deux\n",
+            &BTreeSet::new(),
+        )
+        .unwrap();
         assert!(t.contains("#heading(level: 1)[#\"Titre\"]"), "{t}");
         assert!(t.contains("#emph[#\"mot\"]"), "{t}");
         assert!(t.contains("#\" et #code \"#\"[\""), "{t}");
         assert!(t.contains("#\" $y$ = z.\""), "{t}");
         assert!(t.contains("\n- #\"un\""), "{t}");
+        let t = markdown(
+            "[site](https://insee.fr), <sser@justice.gouv.fr>, ![Carte](figure-2.svg)",
+            &BTreeSet::from([2]),
+        )
+        .unwrap();
+        assert!(t.contains("#link(\"https://insee.fr\")[#\"site\"]"), "{t}");
+        assert!(t.contains("#link(\"mailto:sser@justice.gouv.fr\")"), "{t}");
+        assert!(
+            t.contains("#image(\"figure-2.svg\", width: 100%, alt: \"Carte\")"),
+            "{t}"
+        );
+        let (line, why) = markdown("a\n\n[x](data:text/html,y)", &BTreeSet::new()).unwrap_err();
+        assert_eq!(line, 2);
+        assert!(why.starts_with("lien refusé"), "{why}");
     }
 }

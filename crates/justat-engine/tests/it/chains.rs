@@ -430,3 +430,243 @@ async fn the_prison_chain_counts_places_once_per_establishment_and_month() {
         "{cells:?}"
     );
 }
+
+/// SQL a chain must not carry: (step kind, field, SQL, why it is refused).
+const HOSTILE_SQL: &[(&str, &str, &str, &str)] = &[
+    (
+        "sql",
+        "query",
+        "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'",
+        "DDL reading a file",
+    ),
+    (
+        "sql",
+        "query",
+        "COPY (SELECT * FROM input) TO '/tmp/leak.csv'",
+        "COPY writing a file",
+    ),
+    ("sql", "query", "INSERT INTO input VALUES (1)", "DML"),
+    ("sql", "query", "DROP TABLE input", "DDL"),
+    (
+        "sql",
+        "query",
+        "CREATE VIEW v AS SELECT * FROM input",
+        "a view",
+    ),
+    (
+        "sql",
+        "query",
+        "SET datafusion.execution.batch_size = 1",
+        "a setting",
+    ),
+    (
+        "sql",
+        "query",
+        "RESET datafusion.execution.batch_size",
+        "a reset",
+    ),
+    (
+        "sql",
+        "query",
+        "EXPLAIN ANALYZE SELECT * FROM input",
+        "EXPLAIN ANALYZE",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM input; DROP TABLE input",
+        "two statements",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM input; SELECT * FROM input",
+        "two queries",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * INTO copie FROM input",
+        "SELECT INTO",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM '/etc/passwd'",
+        "a file path as a table",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM read_parquet('/etc/x.parquet')",
+        "a file-reading table function",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM generate_series(1, 1000000000)",
+        "a table function",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM seg0",
+        "another table of the run",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM information_schema.df_settings",
+        "the catalogue",
+    ),
+    (
+        "sql",
+        "query",
+        "WITH x AS (SELECT * FROM input) SELECT * FROM x UNION ALL SELECT * FROM '/etc/passwd'",
+        "a file behind a CTE",
+    ),
+    (
+        "sql",
+        "query",
+        "SELECT * FROM input WHERE court IN (SELECT * FROM read_csv('/etc/passwd'))",
+        "a file in a subquery",
+    ),
+    (
+        "filter",
+        "where",
+        "TRUE), FALSE) AS k FROM t0; DROP TABLE t0; SELECT ((TRUE",
+        "statements around an expression",
+    ),
+    (
+        "filter",
+        "where",
+        "court IN (SELECT court FROM '/etc/passwd')",
+        "a subquery",
+    ),
+    (
+        "rule",
+        "expression",
+        "EXISTS (SELECT 1 FROM input)",
+        "a subquery in a rule",
+    ),
+    (
+        "rule",
+        "expression",
+        "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'",
+        "DDL as a rule",
+    ),
+    ("derive", "expression", "1 AS y", "an alias"),
+    (
+        "derive",
+        "expression",
+        "(SELECT count(*) FROM generate_series(1, 10))",
+        "a scalar subquery",
+    ),
+    ("derive", "expression", "age + 1, court", "two expressions"),
+    (
+        "unit",
+        "n",
+        "count(*) FROM t0 --",
+        "a FROM after an aggregate",
+    ),
+];
+
+fn hostile_step(kind: &str, field: &str, sql: &str) -> String {
+    let sql = sql.replace('\\', "\\\\").replace('"', "\\\"");
+    match kind {
+        "sql" => format!(
+            "\n[[steps]]\nkind = \"sql\"\nreviewed_by = \"relecture\"\n{field} = \"{sql}\"\n"
+        ),
+        "filter" => format!("\n[[steps]]\nkind = \"filter\"\n{field} = \"{sql}\"\n"),
+        "rule" => format!(
+            "\n[[steps]]\nkind = \"rule\"\nid = \"R\"\nseverity = \"error\"\nmessage = \"m\"\n{field} = \"{sql}\"\n"
+        ),
+        "derive" => {
+            format!("\n[[steps]]\nkind = \"derive\"\ncolumn = \"y\"\n{field} = \"{sql}\"\n")
+        }
+        _ => format!(
+            "\n[[steps]]\nkind = \"unit\"\nkey = [\"case_id\"]\n[steps.columns]\ncourt = \"min(court)\"\n{field} = \"{sql}\"\n"
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_whose_sql_is_not_one_read_only_query_is_refused_when_loaded() {
+    for (kind, field, sql, why) in HOSTILE_SQL {
+        // A harmless step first, so the hostile one is step 2, further down the file.
+        let text = format!(
+            "{HEAD}\n[[steps]]\nkind = \"derive\"\ncolumn = \"z\"\nexpression = \"1\"\n{}{CUBE}",
+            hostile_step(kind, field, sql)
+        );
+        let line = 1 + text
+            .lines()
+            .position(|l| l.starts_with(&format!("{field} = ")) && l.contains(&sql[..4]))
+            .unwrap();
+        let e = Chain::parse(&text, "chaines/hostile.toml")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("chaines/hostile.toml:{line}: étape 2 ({kind})")),
+            "{why}: line {line}: {e}"
+        );
+    }
+    // Read-only queries and expressions stay allowed.
+    for steps in [
+        hostile_step(
+            "sql",
+            "query",
+            "WITH x AS (SELECT * FROM input) SELECT * FROM x WHERE court <> 'TJ_1_118'",
+        ),
+        hostile_step(
+            "sql",
+            "query",
+            "SELECT i.* FROM input i JOIN (SELECT DISTINCT court FROM input) c ON i.court = c.court",
+        ),
+        hostile_step("filter", "where", "court <> 'TJ_1_118' -- sauf un tribunal"),
+        hostile_step(
+            "derive",
+            "expression",
+            "CASE WHEN age < 18 THEN 'M' ELSE 'A' END",
+        ),
+        hostile_step("unit", "n", "count(DISTINCT offender_id)"),
+    ] {
+        Chain::parse(&format!("{HEAD}{steps}{CUBE}"), "ok.toml").unwrap();
+    }
+    for (id, _) in justat_engine::chain::SHIPPED {
+        Chain::load(id).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chain_sql_runs_read_only_even_when_it_escaped_the_check() {
+    let env = Env::new().await;
+    let id = penal(&env, 5).await;
+    let leak = env.dir.path().join("leak.csv");
+    // A chain changed after it was loaded: the engine itself refuses to write or define.
+    for query in [
+        format!(
+            "COPY (SELECT * FROM input) TO '{}' STORED AS CSV",
+            leak.display()
+        ),
+        format!(
+            "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '{}'",
+            env.dir.path().display()
+        ),
+        "SET datafusion.execution.batch_size = 1".to_string(),
+    ] {
+        let mut c =
+            chain("\n[[steps]]\nkind = \"derive\"\ncolumn = \"year\"\nexpression = \"2024\"\n");
+        c.steps.insert(
+            1,
+            justat_engine::chain::Step::Sql {
+                name: None,
+                reviewed_by: "relecture".into(),
+                query: query.clone(),
+            },
+        );
+        let e = run(&env, &c, &[id]).await.unwrap_err().to_string();
+        assert!(e.contains("step 2 (sql)"), "{query}: {e}");
+        assert!(!leak.exists(), "{query}: wrote {}", leak.display());
+    }
+}

@@ -181,3 +181,137 @@ fn a_figure_of_an_undefined_table_stops_the_build_at_its_line() {
     let e = build(&source, &tables(), &edition()).unwrap_err();
     assert!(e.message.contains("secret statistique"), "{e}");
 }
+
+/// Links and images a publication's text must not carry: (Markdown, why it is hostile).
+const HOSTILE: &[(&str, &str)] = &[
+    ("[ici](javascript:alert(1))", "a script"),
+    ("[ici](JavaScript:alert(1))", "a script, in mixed case"),
+    ("[ici](<java\tscript:alert(1)>)", "a tab a browser drops"),
+    (
+        "[ici](<\u{1}javascript:alert(1)>)",
+        "a control character a browser trims",
+    ),
+    ("[ici](< javascript:alert(1)>)", "a space a browser trims"),
+    ("[ici](jav&#x61;script:alert(1))", "a character reference"),
+    ("[ici](&#106;avascript:alert(1))", "a decimal reference"),
+    ("[ici](javascript&colon;alert(1))", "a named reference"),
+    ("[ici](java&Tab;script:alert(1))", "a tab as a reference"),
+    ("[ici](jav%61script:alert(1))", "a percent-escape"),
+    ("[ici](javascript%3Aalert(1))", "an escaped colon"),
+    ("[ici](jav%2561script:alert(1))", "a double escape"),
+    ("[ici](data:text/html;base64,PHNjcmlwdD4=)", "a data URL"),
+    ("[ici](vbscript:msgbox(1))", "another script"),
+    ("[ici](file:///etc/passwd)", "a local file"),
+    ("<javascript:alert(1)>", "an autolink"),
+    (
+        "[ici][r]\n\n[r]: javascript:alert(1)",
+        "a reference definition",
+    ),
+    (
+        "[^1]: [ici](javascript:alert(1))\n\nNote[^1].",
+        "a footnote",
+    ),
+    ("![x](https://example.org/pixel.png)", "an outside image"),
+    ("![x](//example.org/pixel.png)", "a scheme-relative image"),
+    (
+        "![x](/admin/embargo/1/fichiers/t.csv)",
+        "a same-origin image",
+    ),
+    ("![x](donnees/t.csv)", "a relative image"),
+    ("![x](../v1/figure-1.svg)", "an image up the tree"),
+    (
+        "![x](figure-1.svg/../../../admin)",
+        "a chart's name, then up",
+    ),
+    ("![x](figure-2.svg)", "a figure that does not exist"),
+    ("![x](data:image/svg+xml;base64,PHN2Zz4=)", "a data image"),
+    (
+        "[![x](https://example.org/p.png)](https://insee.fr)",
+        "an image in a link",
+    ),
+];
+
+#[test]
+fn hostile_links_and_images_are_refused_at_their_line() {
+    for (markdown, why) in HOSTILE {
+        // The figure ends at line 15; the hostile text is at line 19.
+        let text = format!("{PUBLICATION}\nSuite.\n\n{markdown}\n");
+        let e = PublicationSource::parse("ir", &text, TABLES).unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.line),
+            ("ir/publication.md", 19),
+            "{why}: {e}"
+        );
+        assert!(e.message.contains("refusé"), "{why}: a French reason: {e}");
+        // As the editor saves it (no folder), and in a box.
+        let boxed =
+            format!("{PUBLICATION}\n::: encadre Pour en savoir plus\nVoir :\n{markdown}\n:::\n");
+        let e = PublicationSource::parse("", &boxed, TABLES).unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.line),
+            ("publication.md", 19),
+            "{why}: {e}"
+        );
+        // Each renderer refuses it too, should a source reach it unchecked.
+        let mut source = PublicationSource::parse("ir", PUBLICATION, TABLES).unwrap();
+        source.body = format!("{}\nSuite.\n\n{markdown}\n", source.body);
+        let e = build(&source, &tables(), &edition()).unwrap_err();
+        assert_eq!(e.line, 19, "{why}: {e}");
+        let blocks =
+            justat_render::body::parse_blocks("p.md", &source.body, source.body_line).unwrap();
+        let cover = justat_render::typst::Cover {
+            collection: justat_model::Collection::InfosRapides,
+            number: "n° 7".into(),
+            title: "T",
+            summary: "",
+            authors: &[],
+            version: 1,
+            address: "/p",
+            erratum: None,
+        };
+        let e = justat_render::typst::document("p.md", &cover, &blocks, &tables()).unwrap_err();
+        // (The PDF reads no footnotes: there, `[^1]: …` defines a link, refused where used.)
+        assert!(
+            e.message.contains("refusé") && (19..=21).contains(&e.line),
+            "the PDF, {why}: {e}"
+        );
+    }
+}
+
+#[test]
+fn web_mail_and_relative_links_and_the_charts_stay_allowed() {
+    let text = format!(
+        "{PUBLICATION}\nVoir [le site](https://www.justice.gouv.fr/statistiques), \
+         [l’Insee](HTTP://insee.fr), [écrire](mailto:sser@justice.gouv.fr), \
+         [les autres](/publications/infostat), [la figure](#figure-1), <https://insee.fr>.\n\n\
+         ![La répartition par sexe](figure-1.svg)\n"
+    );
+    let source = PublicationSource::parse("ir", &text, TABLES).unwrap();
+    let built = build(&source, &tables(), &edition()).unwrap();
+    for href in [
+        "href=\"https://www.justice.gouv.fr/statistiques\"",
+        "href=\"mailto:sser@justice.gouv.fr\"",
+        "href=\"/publications/infostat\"",
+        "href=\"#figure-1\"",
+    ] {
+        assert!(built.html.contains(href), "{href}: {}", built.html);
+    }
+    // The chart is drawn again where the text shows it, under ids of its own; no address.
+    assert!(!built.html.contains("<img"), "{}", built.html);
+    assert!(
+        built
+            .html
+            .contains("<title id=\"figure-1-image-1-titre\">La répartition par sexe</title>"),
+        "{}",
+        built.html
+    );
+    assert!(
+        built
+            .pdf
+            .source
+            .contains("#image(\"figure-1.svg\", width: 100%, alt: \"La répartition par sexe\")"),
+        "{}",
+        built.pdf.source
+    );
+    assert!(built.pdf.files.iter().any(|(n, _)| n == "figure-1.svg"));
+}
