@@ -13,6 +13,7 @@ pub mod data;
 pub mod feeds;
 pub mod files;
 pub mod html;
+pub mod links;
 pub mod source;
 pub mod typst;
 
