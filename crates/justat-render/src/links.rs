@@ -29,7 +29,8 @@ impl Relocation<'_> {
         // `/v<N>` of this version, or none (the latest, which is this one here).
         let rest = match rest.strip_prefix("/v") {
             Some(after) => {
-                let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                let digits =
+                    after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
                 if digits == 0 {
                     return None;
                 }
@@ -140,7 +141,9 @@ mod tests {
         assert!(out.starts_with(
             r#"<a href="/publications/infostat/detention-2026/v1">version 1, public</a><a href="/publications/infostat/detention-2026-bis">"#
         ));
-        assert!(out.contains(r#"href="https://www.insee.fr/publications/infostat/detention-2026""#));
+        assert!(
+            out.contains(r#"href="https://www.insee.fr/publications/infostat/detention-2026""#)
+        );
         assert!(out.contains(r#"<a href="/calendrier">"#));
         assert!(out.contains(r#"/v2/donnees/a/b.csv"#));
     }

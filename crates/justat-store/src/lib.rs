@@ -146,7 +146,9 @@ pub enum StoreError {
     Refused(String),
     /// What the request names changed since its author read it (e.g. an embargo list
     /// approved as shown, which a recipient was added to since): nothing was done.
-    #[error("{what} `{key}` changed since revision {seen} was shown (now {current}); read it again")]
+    #[error(
+        "{what} `{key}` changed since revision {seen} was shown (now {current}); read it again"
+    )]
     Stale {
         /// What kind of thing.
         what: &'static str,

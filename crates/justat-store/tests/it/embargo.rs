@@ -81,12 +81,26 @@ async fn a_list_is_proposed_approved_and_reopened_by_a_change(db: &TestDb) {
     let chef = Actor::user("marc");
     let refused = db
         .store
-        .approve_embargo_list(C, SLUG, &revision(db).await, Role::Statistician, &chef, now())
+        .approve_embargo_list(
+            C,
+            SLUG,
+            &revision(db).await,
+            Role::Statistician,
+            &chef,
+            now(),
+        )
         .await;
     assert!(refused.is_err(), "a statistician does not approve");
     let list = db
         .store
-        .approve_embargo_list(C, SLUG, &revision(db).await, Role::HeadOfService, &chef, now())
+        .approve_embargo_list(
+            C,
+            SLUG,
+            &revision(db).await,
+            Role::HeadOfService,
+            &chef,
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -268,7 +282,10 @@ async fn a_list_is_approved_only_as_its_approver_read_it(db: &TestDb) {
         other => panic!("a stale approval is refused: {other:?}"),
     }
     let list = db.store.embargo_list(C, SLUG).await.unwrap().unwrap();
-    assert_eq!((list.status, list.approved_by), (ListStatus::Proposed, None));
+    assert_eq!(
+        (list.status, list.approved_by),
+        (ListStatus::Proposed, None)
+    );
     assert_eq!(
         db.store.audit_page(None, 1000).await.unwrap().len(),
         audited,
@@ -277,7 +294,14 @@ async fn a_list_is_approved_only_as_its_approver_read_it(db: &TestDb) {
     // A made-up revision is refused alike.
     assert!(matches!(
         db.store
-            .approve_embargo_list(C, SLUG, "0000000000000000", Role::HeadOfService, &chef, now())
+            .approve_embargo_list(
+                C,
+                SLUG,
+                "0000000000000000",
+                Role::HeadOfService,
+                &chef,
+                now()
+            )
             .await,
         Err(StoreError::Stale { .. })
     ));
@@ -289,10 +313,17 @@ async fn a_list_is_approved_only_as_its_approver_read_it(db: &TestDb) {
         .unwrap();
     assert_eq!(list.status, ListStatus::Approved);
     assert_eq!(list.recipients.len(), 2);
-    assert_eq!(list.revision(), now_revision, "approval is not a change of the list");
+    assert_eq!(
+        list.revision(),
+        now_revision,
+        "approval is not a change of the list"
+    );
     let entry = db.store.audit_page(None, 1).await.unwrap().remove(0);
     assert_eq!(entry.action, "embargo.approve");
-    assert!(entry.details.to_string().contains(&now_revision), "{entry:?}");
+    assert!(
+        entry.details.to_string().contains(&now_revision),
+        "{entry:?}"
+    );
 
     // A recipient added while the approval is under way: either the approval comes first
     // (and the addition reopens the list) or it is refused; never Léa approved unseen.

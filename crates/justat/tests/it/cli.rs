@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn justat(data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_justat"));
+    let mut cmd = Command::new(crate::harness::justat_binary());
     cmd.args(args)
         .env("JUSTAT_DATA_DIR", data_dir)
         .env_remove("JUSTAT_DATABASE_URL")
@@ -75,7 +75,7 @@ fn config_shows_effective_values_and_their_origin() {
 fn bad_configuration_exits_non_zero_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_justat"));
+    let mut cmd = Command::new(crate::harness::justat_binary());
     let out = cmd
         .args(["db", "migrate"])
         .env("JUSTAT_DATA_DIR", &data)
@@ -88,7 +88,7 @@ fn bad_configuration_exits_non_zero_with_a_message() {
         "{}",
         text(&out)
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_justat"))
+    let out = Command::new(crate::harness::justat_binary())
         .args(["db", "migrate"])
         .env("JUSTAT_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
         .output()

@@ -248,7 +248,10 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             ("POST", "/admin/utilisateurs/{username}/mot-de-passe"),
             vec!["/admin/utilisateurs/statisticienne/mot-de-passe".into()],
         ),
-        (("GET", "/admin/livraisons"), vec!["/admin/livraisons".into()]),
+        (
+            ("GET", "/admin/livraisons"),
+            vec!["/admin/livraisons".into()],
+        ),
         (
             ("POST", "/admin/livraisons"),
             vec!["/admin/livraisons".into()],
@@ -319,7 +322,10 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             vec!["/admin/listes-embargo".into()],
         ),
         (
-            ("POST", "/admin/listes-embargo/{collection}/{slug}/transmission"),
+            (
+                "POST",
+                "/admin/listes-embargo/{collection}/{slug}/transmission",
+            ),
             vec![format!("/admin/listes-embargo/{c}/{slug}/transmission")],
         ),
         (
@@ -327,7 +333,10 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             vec!["/admin/listes-embargo/destinataires".into()],
         ),
         (
-            ("POST", "/admin/listes-embargo/{collection}/{slug}/approuver"),
+            (
+                "POST",
+                "/admin/listes-embargo/{collection}/{slug}/approuver",
+            ),
             vec![format!("/admin/listes-embargo/{c}/{slug}/approuver")],
         ),
         (
@@ -338,7 +347,10 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             ("GET", "/admin/listes-embargo/transmission/{job}/{file}"),
             transmission_files.clone(),
         ),
-        (("GET", "/admin/calendrier"), vec!["/admin/calendrier".into()]),
+        (
+            ("GET", "/admin/calendrier"),
+            vec!["/admin/calendrier".into()],
+        ),
         (
             ("POST", "/admin/calendrier/annoncer"),
             vec!["/admin/calendrier/annoncer".into()],
@@ -420,9 +432,7 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
 async fn every_link_of_the_embargo_room_stays_in_the_room_and_answers() {
     let tmp = demo();
     let s = Server::serve_process(tmp.path()).await;
-    let recipient = s
-        .login("destinataire", "justat-demo-destinataire")
-        .await;
+    let recipient = s.login("destinataire", "justat-demo-destinataire").await;
     terms_accepted(&s, &recipient).await;
     let (c, slug) = EMBARGOED;
     let public = format!("/publications/{c}/{slug}");
@@ -496,7 +506,10 @@ async fn an_embargo_list_changed_after_it_was_shown_is_not_approved() {
             ("release", format!("{c}/{slug}")),
             ("recipient", who.to_string()),
             ("function", "Conseiller".to_string()),
-            ("organisation", "Inspection générale de la Justice".to_string()),
+            (
+                "organisation",
+                "Inspection générale de la Justice".to_string(),
+            ),
             ("email", format!("{who}@justice.gouv.fr")),
             ("justification", "Préparer une note".to_string()),
             ("category", "information".to_string()),
@@ -506,7 +519,11 @@ async fn an_embargo_list_changed_after_it_was_shown_is_not_approved() {
     let post = |form: [(&'static str, String); 8]| async move {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         server
-            .post("/admin/listes-embargo/destinataires", Some(&sophie.cookie), &form)
+            .post(
+                "/admin/listes-embargo/destinataires",
+                Some(&sophie.cookie),
+                &form,
+            )
             .await
     };
     assert_eq!(post(propose("paul")).await.status, 303);
@@ -525,7 +542,9 @@ async fn an_embargo_list_changed_after_it_was_shown_is_not_approved() {
         .await;
     assert_eq!(stale.status, 409, "{}", stale.body);
     assert!(
-        stale.body.contains("La liste a changé depuis que vous l’avez affichée")
+        stale
+            .body
+            .contains("La liste a changé depuis que vous l’avez affichée")
             && stale.body.contains("Rien n’a été approuvé"),
         "{}",
         stale.body
@@ -689,7 +708,12 @@ async fn public_outputs(s: &Server, host: Option<&str>) -> Vec<(String, String)>
     .iter()
     .map(|p| p.to_string())
     .collect();
-    for c in ["chiffres-cles", "references-statistiques", "infostat", "infos-rapides"] {
+    for c in [
+        "chiffres-cles",
+        "references-statistiques",
+        "infostat",
+        "infos-rapides",
+    ] {
         paths.push(format!("/calendrier/{c}.ics"));
         paths.push(format!("/publications/{c}"));
     }
@@ -777,7 +801,10 @@ async fn public_outputs_name_no_staff_account_and_ignore_the_requests_host() {
         );
     }
     // The feeds' absolute addresses are the server's own (no `public_url` in the demo).
-    let (_, atom) = outputs.iter().find(|(p, _)| p == "/calendrier.atom").unwrap();
+    let (_, atom) = outputs
+        .iter()
+        .find(|(p, _)| p == "/calendrier.atom")
+        .unwrap();
     assert!(atom.contains(&format!("{}/calendrier", s.base)), "{atom}");
     let (_, sitemap) = outputs.iter().find(|(p, _)| p == "/sitemap.xml").unwrap();
     assert!(sitemap.contains(&format!("<loc>{}/", s.base)), "{sitemap}");
