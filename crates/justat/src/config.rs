@@ -348,6 +348,19 @@ mod tests {
     }
 
     #[test]
+    fn a_public_url_needs_its_scheme() {
+        let mut c = Config::default();
+        assert!(
+            c.check().is_ok(),
+            "empty: the address the server listens on"
+        );
+        c.public_url = "statistiques.justice.gouv.fr".into();
+        assert!(c.check().is_err());
+        c.public_url = "https://statistiques.justice.gouv.fr".into();
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
     fn defaults_work_on_a_laptop() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none.toml");

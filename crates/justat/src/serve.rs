@@ -131,3 +131,29 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sites_address_is_the_configured_one_or_the_listening_one() {
+        let mut config = Config::default();
+        let addr = |a: &str| a.parse::<std::net::SocketAddr>().unwrap();
+        assert_eq!(
+            public_url(&config, addr("127.0.0.1:8080")),
+            "http://127.0.0.1:8080"
+        );
+        // Listening on every interface: the loopback address, which a visitor cannot be
+        // sent to elsewhere (set `public_url`).
+        assert_eq!(
+            public_url(&config, addr("0.0.0.0:9000")),
+            "http://127.0.0.1:9000"
+        );
+        config.public_url = "https://statistiques.justice.gouv.fr/".into();
+        assert_eq!(
+            public_url(&config, addr("0.0.0.0:9000")),
+            "https://statistiques.justice.gouv.fr"
+        );
+    }
+}
