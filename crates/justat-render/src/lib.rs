@@ -14,6 +14,7 @@ pub mod destinations;
 pub mod feeds;
 pub mod files;
 pub mod html;
+pub mod links;
 pub mod source;
 pub mod typst;
 

@@ -85,8 +85,12 @@ pub struct ReleaseChange {
     pub new: String,
     /// Why.
     pub reason: String,
-    /// Who changed it.
+    /// Who changed it (an account, or `system` for the scheduler): for the back office and
+    /// the audit, never shown publicly.
     pub changed_by: String,
+    /// The role they changed it in, as the public history says (none for a line whose
+    /// account no longer exists and that predates the role's recording).
+    pub changed_role: Option<Role>,
     /// When.
     pub changed_at: Timestamp,
 }
@@ -214,7 +218,7 @@ impl Store {
             new: describe(state),
             reason: "annonce".into(),
         };
-        insert_change(&mut w, id, &line, actor, now).await?;
+        insert_change(&mut w, id, &line, actor, role, now).await?;
         w.record(AuditRecord::new(actor, "calendar.announce", k).with(json!({
             "title": new.title, "status": state.status.as_str(), "when": line.new,
             "justification": new.justification, "role": role.as_str(),
@@ -267,7 +271,7 @@ impl Store {
                 "{k} changed while the change was asked; look at it again"
             )));
         }
-        insert_change(&mut w, current.id, &line, actor, now).await?;
+        insert_change(&mut w, current.id, &line, actor, role, now).await?;
         // A version scheduled on this release that is not public yet follows it.
         let moved = match (change, next.schedule) {
             (CalendarChange::Reschedule { .. }, Schedule::At(new_at)) => sqlx::query(
@@ -376,7 +380,8 @@ impl Store {
 
     async fn release_history(&self, id: i64) -> Result<Vec<ReleaseChange>, StoreError> {
         let rows = sqlx::query(
-            "SELECT previous, new, reason, changed_by, changed_at FROM release_changes WHERE release_id = $1 ORDER BY id",
+            "SELECT c.previous, c.new, c.reason, c.changed_by, COALESCE(c.changed_role, u.role) AS changed_role, c.changed_at
+             FROM release_changes c LEFT JOIN users u ON u.username = c.changed_by WHERE c.release_id = $1 ORDER BY c.id",
         )
         .bind(id)
         .fetch_all(self.pool())
@@ -388,6 +393,15 @@ impl Store {
                     new: r.try_get("new")?,
                     reason: r.try_get("reason")?,
                     changed_by: r.try_get("changed_by")?,
+                    changed_role: r
+                        .try_get::<Option<String>, _>("changed_role")?
+                        .map(|role| {
+                            role.parse().map_err(|_| StoreError::Corrupt {
+                                what: "role",
+                                value: role.clone(),
+                            })
+                        })
+                        .transpose()?,
                     changed_at: time::from_db(&r.try_get::<String, _>("changed_at")?)?,
                 })
             })
@@ -440,16 +454,18 @@ async fn insert_change(
     release_id: i64,
     line: &HistoryLine,
     actor: &Actor,
+    role: Role,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO release_changes (release_id, previous, new, reason, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO release_changes (release_id, previous, new, reason, changed_by, changed_role, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(release_id)
     .bind(&line.previous)
     .bind(&line.new)
     .bind(&line.reason)
     .bind(actor.as_str())
+    .bind(role.as_str())
     .bind(time::to_db(now))
     .execute(w.conn())
     .await?;

@@ -56,6 +56,38 @@ pub struct EmbargoList {
     pub recipients: Vec<Recipient>,
 }
 
+impl EmbargoList {
+    /// The list's revision: a digest of what it grants — its window and every recipient with
+    /// all they are listed with, in order — as 16 hexadecimal digits. An approval names the
+    /// revision its author read, so that a list changed in between is not approved unseen.
+    pub fn revision(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |text: &str| {
+            // Length-prefixed: no two lists give the same bytes.
+            h.update((text.len() as u64).to_be_bytes());
+            h.update(text.as_bytes());
+        };
+        field(&self.window_hours.to_string());
+        for r in &self.recipients {
+            for text in [
+                &r.username,
+                &r.name,
+                &r.function,
+                &r.organisation,
+                &r.email,
+                &r.justification,
+                r.category.as_str(),
+                &r.added_by,
+                &r.added_at.to_string(),
+            ] {
+                field(text);
+            }
+        }
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
 /// A recipient to add to a list.
 #[derive(Debug, Clone)]
 pub struct NewRecipient {
@@ -253,11 +285,15 @@ impl Store {
         self.existing_embargo_list(collection, slug).await
     }
 
-    /// Approves a release's list (head of service only).
+    /// Approves a release's list as its approver read it (head of service only): `revision`
+    /// is [`EmbargoList::revision`] of the list shown to them. A list changed since — a
+    /// recipient added — is refused with [`StoreError::Stale`] and nothing is approved; the
+    /// revision is compared under the write lock, so no change slips in between.
     pub async fn approve_embargo_list(
         &self,
         collection: Collection,
         slug: &str,
+        revision: &str,
         role: Role,
         actor: &Actor,
         now: Timestamp,
@@ -270,6 +306,18 @@ impl Store {
         }
         let release_id = self.open_release(collection, slug, now).await?;
         let mut w = self.begin_write().await?;
+        let current = list_of(w.conn(), release_id)
+            .await?
+            .ok_or_else(|| StoreError::Refused(format!("{k} has no embargo list to approve")))?
+            .revision();
+        if current != revision.trim() {
+            return Err(StoreError::Stale {
+                what: "embargo list",
+                key: k,
+                seen: revision.trim().to_string(),
+                current,
+            });
+        }
         let done = sqlx::query(
             "UPDATE embargo_lists SET status = 'approved', approved_by = $1, approved_at = $2 WHERE release_id = $3 AND status = 'proposed'",
         )
@@ -283,7 +331,10 @@ impl Store {
                 "{k} has no proposed embargo list to approve"
             )));
         }
-        w.record(AuditRecord::new(actor, "embargo.approve", k.clone()));
+        w.record(
+            AuditRecord::new(actor, "embargo.approve", k.clone())
+                .with(json!({ "revision": current })),
+        );
         w.commit(now).await?;
         self.existing_embargo_list(collection, slug).await
     }
@@ -311,59 +362,8 @@ impl Store {
         let Some(release) = self.release(collection, slug).await? else {
             return Ok(None);
         };
-        let Some(row) = sqlx::query(
-            "SELECT status, window_hours, approved_by, approved_at, exported_at, sent_at FROM embargo_lists WHERE release_id = $1",
-        )
-        .bind(release.id)
-        .fetch_optional(self.pool())
-        .await?
-        else {
-            return Ok(None);
-        };
-        let opt_time = |col: &str| -> Result<Option<Timestamp>, StoreError> {
-            row.try_get::<Option<String>, _>(col)?
-                .map(|t| time::from_db(&t))
-                .transpose()
-        };
-        let status: String = row.try_get("status")?;
-        let recipients = sqlx::query(
-            "SELECT username, name, function, organisation, email, justification, category, added_by, added_at
-             FROM embargo_recipients WHERE release_id = $1 ORDER BY id",
-        )
-        .bind(release.id)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            let category: String = r.try_get("category")?;
-            Ok(Recipient {
-                username: r.try_get("username")?,
-                name: r.try_get("name")?,
-                function: r.try_get("function")?,
-                organisation: r.try_get("organisation")?,
-                email: r.try_get("email")?,
-                justification: r.try_get("justification")?,
-                category: category.parse().map_err(|_| StoreError::Corrupt {
-                    what: "recipient category",
-                    value: category.clone(),
-                })?,
-                added_by: r.try_get("added_by")?,
-                added_at: time::from_db(&r.try_get::<String, _>("added_at")?)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(EmbargoList {
-            status: status.parse().map_err(|_| StoreError::Corrupt {
-                what: "embargo list status",
-                value: status.clone(),
-            })?,
-            window_hours: row.try_get("window_hours")?,
-            approved_by: row.try_get("approved_by")?,
-            approved_at: opt_time("approved_at")?,
-            exported_at: opt_time("exported_at")?,
-            sent_at: opt_time("sent_at")?,
-            recipients,
-        }))
+        let mut conn = self.pool().acquire().await?;
+        list_of(&mut conn, release.id).await
     }
 
     /// The releases whose list names `username`: (collection, slug).
@@ -524,4 +524,65 @@ impl Store {
         ));
         w.commit(now).await
     }
+}
+
+/// The list of release `release_id`, read on `conn` (inside a write transaction, it is the
+/// list the transaction changes).
+async fn list_of(
+    conn: &mut sqlx::AnyConnection,
+    release_id: i64,
+) -> Result<Option<EmbargoList>, StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT status, window_hours, approved_by, approved_at, exported_at, sent_at FROM embargo_lists WHERE release_id = $1",
+    )
+    .bind(release_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let opt_time = |col: &str| -> Result<Option<Timestamp>, StoreError> {
+        row.try_get::<Option<String>, _>(col)?
+            .map(|t| time::from_db(&t))
+            .transpose()
+    };
+    let status: String = row.try_get("status")?;
+    let recipients = sqlx::query(
+        "SELECT username, name, function, organisation, email, justification, category, added_by, added_at
+         FROM embargo_recipients WHERE release_id = $1 ORDER BY id",
+    )
+    .bind(release_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        let category: String = r.try_get("category")?;
+        Ok(Recipient {
+            username: r.try_get("username")?,
+            name: r.try_get("name")?,
+            function: r.try_get("function")?,
+            organisation: r.try_get("organisation")?,
+            email: r.try_get("email")?,
+            justification: r.try_get("justification")?,
+            category: category.parse().map_err(|_| StoreError::Corrupt {
+                what: "recipient category",
+                value: category.clone(),
+            })?,
+            added_by: r.try_get("added_by")?,
+            added_at: time::from_db(&r.try_get::<String, _>("added_at")?)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Some(EmbargoList {
+        status: status.parse().map_err(|_| StoreError::Corrupt {
+            what: "embargo list status",
+            value: status.clone(),
+        })?,
+        window_hours: row.try_get("window_hours")?,
+        approved_by: row.try_get("approved_by")?,
+        approved_at: opt_time("approved_at")?,
+        exported_at: opt_time("exported_at")?,
+        sent_at: opt_time("sent_at")?,
+        recipients,
+    }))
 }

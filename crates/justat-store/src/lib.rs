@@ -159,6 +159,21 @@ pub enum StoreError {
     /// The request breaks a rule of the data (e.g. a correction without its erratum).
     #[error("{0}")]
     Refused(String),
+    /// What the request names changed since its author read it (e.g. an embargo list
+    /// approved as shown, which a recipient was added to since): nothing was done.
+    #[error(
+        "{what} `{key}` changed since revision {seen} was shown (now {current}); read it again"
+    )]
+    Stale {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its key.
+        key: String,
+        /// The revision the request names.
+        seen: String,
+        /// The revision now.
+        current: String,
+    },
     /// Hashing a password failed (a bug or resource exhaustion, never the user's input).
     #[error("password hashing failed: {0}")]
     Hashing(String),

@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_incidents.sql"),
         postgres: include_str!("../migrations/postgres/0008_incidents.sql"),
     },
+    Migration {
+        version: 10,
+        name: "release_change_roles",
+        sqlite: include_str!("../migrations/sqlite/0010_release_change_roles.sql"),
+        postgres: include_str!("../migrations/postgres/0010_release_change_roles.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.

@@ -46,14 +46,29 @@ pub struct WebConfig {
     pub upload_dir: std::path::PathBuf,
     /// The data folder, whose lake holds the publications' files.
     pub data_dir: std::path::PathBuf,
-    /// The address users reach the site at (`https://…`), for the absolute links of feeds;
-    /// empty: taken from the request's `Host`.
+    /// The address users reach the site at (`https://…`), for the absolute links of feeds,
+    /// the sitemap and the API; empty: [`DEFAULT_PUBLIC_URL`]. Never taken from a request's
+    /// `Host`, which the client chooses.
     pub public_url: String,
     /// Publish the names of early-access recipients beside a released publication (their
     /// function and organisation always are).
     pub publish_embargo_names: bool,
     /// The release calendar's rules (essential collections, standard times, embargo windows).
     pub calendar: justat_model::calendar::CalendarPolicy,
+}
+
+/// The site's address when none is configured: the default bind address (`justat serve`
+/// puts the address it listens on instead).
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+impl WebConfig {
+    /// The site's absolute address, without a trailing `/`.
+    pub fn public_url(&self) -> String {
+        match self.public_url.trim_end_matches('/') {
+            "" => DEFAULT_PUBLIC_URL.to_string(),
+            url => url.to_string(),
+        }
+    }
 }
 
 impl Default for WebConfig {
@@ -123,7 +138,9 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::publication_editor::router())
                 .merge(routes::embargo::router())
                 .merge(routes::embargo_lists::router())
-                .merge(routes::calendar_admin::router()),
+                .merge(routes::calendar_admin::router())
+                // Last, so that no handler can make a back-office answer cacheable.
+                .layer(axum::middleware::from_fn(security::private)),
         )
         .merge(routes::calendar::router())
         .route("/api/v1/openapi.json", axum::routing::get(assets::openapi))

@@ -25,8 +25,18 @@ const HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Adds the security headers to a response that does not set them itself.
+/// The `Cache-Control` of everything behind a login: no cache, shared or the browser's disk,
+/// keeps it.
+pub const PRIVATE: &str = "private, no-store";
+
+/// Adds the security headers to a response that does not set them itself. The answer to a
+/// request carrying a session cookie is [`PRIVATE`] whatever the handler said: it may be
+/// personal (a public page shows who is logged in), and a shared cache keyed on the address
+/// alone would hand it to the next visitor. The site's static files (DSFR, its own script and
+/// style sheet) are the same for everyone and keep their long cache.
 pub async fn headers(req: Request, next: Next) -> Response {
+    let with_session = crate::auth::cookie(req.headers(), crate::auth::SESSION_COOKIE).is_some()
+        && !is_static_file(req.uri().path());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     for (name, value) in HEADERS {
@@ -35,13 +45,37 @@ pub async fn headers(req: Request, next: Next) -> Response {
             h.insert(name, HeaderValue::from_static(value));
         }
     }
-    if !h.contains_key(axum::http::header::CACHE_CONTROL) {
+    if with_session {
+        h.insert(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static(PRIVATE),
+        );
+    } else if !h.contains_key(axum::http::header::CACHE_CONTROL) {
         // Pages may show a user's data: never let a shared cache keep them.
         h.insert(
             axum::http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         );
     }
+    resp
+}
+
+/// Whether `path` is one of the site's static files, identical for every visitor.
+fn is_static_file(path: &str) -> bool {
+    // The DSFR's files are under `/static/` too (`assets::dsfr_base`).
+    path.starts_with("/static/")
+}
+
+/// Makes every response of the routes it wraps (the back office and the embargo room, under
+/// `/admin`) [`PRIVATE`], overriding whatever their handler set: a file served there (an
+/// embargoed CSV, a transmission to the ASP) is never cacheable, even for a request that lost
+/// its session cookie on the way.
+pub async fn private(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static(PRIVATE),
+    );
     resp
 }
 
@@ -59,6 +93,10 @@ pub fn panic_page(_: Box<dyn std::any::Any + Send>) -> Response {
             HeaderValue::from_static(value),
         );
     }
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     resp
 }
 

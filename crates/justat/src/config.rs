@@ -18,7 +18,9 @@ pub struct Config {
     /// `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`; empty means the
     /// SQLite file `justat.db` inside `data_dir`.
     pub database_url: String,
-    /// The address users reach the site at; an `https://` address makes cookies `Secure`.
+    /// The address users reach the site at, for the absolute links of feeds, the sitemap and
+    /// the API; an `https://` address makes cookies `Secure`. Empty: `http://` and the address
+    /// the server listens on (never a request's `Host`).
     pub public_url: String,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
@@ -198,6 +200,15 @@ impl Config {
                 self.listen
             );
         }
+        if !(self.public_url.is_empty()
+            || self.public_url.starts_with("https://")
+            || self.public_url.starts_with("http://"))
+        {
+            bail!(
+                "public_url `{}` is not an address like https://statistiques.justice.gouv.fr",
+                self.public_url
+            );
+        }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             bail!("session_idle_minutes and session_absolute_hours must be at least 1");
         }
@@ -366,6 +377,19 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn a_public_url_needs_its_scheme() {
+        let mut c = Config::default();
+        assert!(
+            c.check().is_ok(),
+            "empty: the address the server listens on"
+        );
+        c.public_url = "statistiques.justice.gouv.fr".into();
+        assert!(c.check().is_err());
+        c.public_url = "https://statistiques.justice.gouv.fr".into();
+        assert!(c.check().is_ok());
     }
 
     #[test]

@@ -510,7 +510,7 @@ async fn prepare_embargo(config: &Config, store: &Store) -> Result<()> {
         // No instant asked: the calendar's.
         act_as(store, c, &slug, None, "chef", Action::Release, None).await?;
     }
-    store
+    let list = store
         .add_recipient(
             c,
             &slug,
@@ -529,7 +529,14 @@ async fn prepare_embargo(config: &Config, store: &Store) -> Result<()> {
         )
         .await?;
     store
-        .approve_embargo_list(c, &slug, Role::HeadOfService, &Actor::user("chef"), now)
+        .approve_embargo_list(
+            c,
+            &slug,
+            &list.revision(),
+            Role::HeadOfService,
+            &Actor::user("chef"),
+            now,
+        )
         .await?;
     println!(
         "embargo: {} {} scheduled for {}, readable now by `destinataire` in the embargo room",

@@ -13,7 +13,7 @@ use justat_model::publication::Collection;
 use justat_render::asp::{
     AspAccess, AspCheckpoint, AspExport, AspRecipient, accesses_csv, letter, recipients_csv,
 };
-use justat_store::{Actor, EmbargoList, NewRecipient, Store};
+use justat_store::{Actor, EmbargoList, NewRecipient, Store, StoreError};
 use std::path::PathBuf;
 
 /// Embargo commands.
@@ -46,10 +46,14 @@ pub enum EmbargoCommand {
         #[arg(long)]
         window_hours: Option<i64>,
     },
-    /// Approve a release's list (head of service).
+    /// Approve a release's list as you read it (head of service): `--revision` names the
+    /// revision `embargo list` showed; without it, the list is shown and nothing approved.
     Approve {
         #[command(flatten)]
         target: Target,
+        /// The list's revision, as `justat embargo list` shows it.
+        #[arg(long)]
+        revision: Option<String>,
     },
     /// Show a release's list.
     List {
@@ -208,13 +212,14 @@ pub async fn run(config: &Config, command: EmbargoCommand) -> Result<()> {
 
 fn print_list(collection: Collection, slug: &str, list: &EmbargoList) {
     println!(
-        "{collection}/{slug}: list {}{}, window {} h",
+        "{collection}/{slug}: list {}{}, window {} h, revision {}",
         list.status.as_str(),
         list.approved_by
             .as_ref()
             .map(|b| format!(" by {b}"))
             .unwrap_or_default(),
-        list.window_hours
+        list.window_hours,
+        list.revision()
     );
     let mut t = justat_model::columns::Columns::new(&[
         "USERNAME",
@@ -274,13 +279,43 @@ async fn dispatch(store: &Store, policy: &CalendarPolicy, command: EmbargoComman
                 .await?;
             print_list(c, &target.slug, &list);
         }
-        EmbargoCommand::Approve { target } => {
+        EmbargoCommand::Approve { target, revision } => {
             let c: Collection = target.collection.parse()?;
             let who = store.user(&target.user).await?;
-            let list = store
-                .approve_embargo_list(c, &target.slug, who.role, &Actor::user(&target.user), now)
-                .await?;
-            print_list(c, &target.slug, &list);
+            let shown = store
+                .embargo_list(c, &target.slug)
+                .await?
+                .with_context(|| format!("{c}/{} has no embargo list", target.slug))?;
+            let Some(revision) = revision else {
+                print_list(c, &target.slug, &shown);
+                bail!(
+                    "nothing approved: read the list above, then approve what you read with                      `justat embargo approve {c} {} --revision {} --as {}`",
+                    target.slug,
+                    shown.revision(),
+                    target.user
+                );
+            };
+            match store
+                .approve_embargo_list(
+                    c,
+                    &target.slug,
+                    &revision,
+                    who.role,
+                    &Actor::user(&target.user),
+                    now,
+                )
+                .await
+            {
+                Ok(list) => print_list(c, &target.slug, &list),
+                Err(e @ StoreError::Stale { .. }) => {
+                    // The list as it stands now, to read before approving it.
+                    if let Some(list) = store.embargo_list(c, &target.slug).await? {
+                        print_list(c, &target.slug, &list);
+                    }
+                    bail!("nothing approved: {e}");
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         EmbargoCommand::List {
             collection,

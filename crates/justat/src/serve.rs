@@ -13,7 +13,9 @@ pub async fn open_store(config: &Config) -> Result<Store> {
     crate::db::open(config).await
 }
 
-fn web_config(config: &Config) -> WebConfig {
+/// The web application's settings; `addr` is the address the server listens on, the site's
+/// address for feeds and the sitemap when `public_url` is not configured.
+fn web_config(config: &Config, addr: std::net::SocketAddr) -> WebConfig {
     WebConfig {
         // Checked when the configuration was loaded.
         calendar: config.calendar_policy().unwrap_or_default(),
@@ -27,10 +29,32 @@ fn web_config(config: &Config) -> WebConfig {
         max_upload_bytes: config.max_upload_mib as usize * 1024 * 1024,
         upload_dir: config.data_dir.join("uploads"),
         data_dir: config.data_dir.clone(),
-        public_url: config.public_url.trim_end_matches('/').to_string(),
+        public_url: public_url(config, addr),
         publish_embargo_names: config.embargo_publish_names,
         ..WebConfig::default()
     }
+}
+
+/// The site's address: the configured `public_url`, or `http://` and the address the server
+/// listens on (loopback for an unspecified address such as `0.0.0.0`) — never a request's
+/// `Host`, which the client chooses.
+fn public_url(config: &Config, addr: std::net::SocketAddr) -> String {
+    let configured = config.public_url.trim_end_matches('/');
+    if !configured.is_empty() {
+        return configured.to_string();
+    }
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{addr}");
+    if !config.listen.starts_with("127.") && !config.listen.starts_with("[::1]") {
+        tracing::warn!(
+            public_url = %url,
+            "public_url is not set: feeds and the sitemap name {url}; set public_url to the address users reach"
+        );
+    }
+    url
 }
 
 /// Serves until Ctrl-C or SIGTERM.
@@ -51,7 +75,7 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
         })?;
     let addr = listener.local_addr()?;
     crate::db::warn_missing_guards(&store).await?;
-    let web = web_config(config);
+    let web = web_config(config, addr);
     let policy = web.session;
     let purger = store.clone();
     tokio::spawn(async move {
@@ -97,4 +121,30 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sites_address_is_the_configured_one_or_the_listening_one() {
+        let mut config = Config::default();
+        let addr = |a: &str| a.parse::<std::net::SocketAddr>().unwrap();
+        assert_eq!(
+            public_url(&config, addr("127.0.0.1:8080")),
+            "http://127.0.0.1:8080"
+        );
+        // Listening on every interface: the loopback address, which a visitor cannot be
+        // sent to elsewhere (set `public_url`).
+        assert_eq!(
+            public_url(&config, addr("0.0.0.0:9000")),
+            "http://127.0.0.1:9000"
+        );
+        config.public_url = "https://statistiques.justice.gouv.fr/".into();
+        assert_eq!(
+            public_url(&config, addr("0.0.0.0:9000")),
+            "https://statistiques.justice.gouv.fr"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use justat_store::{Actor, NewRecipient, NewRelease, StoreError};
 both_backends!(
     a_list_is_proposed_approved_and_reopened_by_a_change,
     recipients_and_lists_are_checked_and_nothing_changes_on_refusal,
+    a_list_is_approved_only_as_its_approver_read_it,
 );
 
 const C: Collection = Collection::Infostat;
@@ -59,6 +60,16 @@ async fn add(db: &TestDb, who: &str, role: Role) -> Result<ListStatus, StoreErro
         .map(|l| l.status)
 }
 
+/// The revision of the list as it stands.
+async fn revision(db: &TestDb) -> String {
+    db.store
+        .embargo_list(C, SLUG)
+        .await
+        .unwrap()
+        .expect("a list")
+        .revision()
+}
+
 async fn a_list_is_proposed_approved_and_reopened_by_a_change(db: &TestDb) {
     add_user(&db.store, "claire", Role::EmbargoRecipient).await;
     add_user(&db.store, "paul", Role::EmbargoRecipient).await;
@@ -70,12 +81,26 @@ async fn a_list_is_proposed_approved_and_reopened_by_a_change(db: &TestDb) {
     let chef = Actor::user("marc");
     let refused = db
         .store
-        .approve_embargo_list(C, SLUG, Role::Statistician, &chef, now())
+        .approve_embargo_list(
+            C,
+            SLUG,
+            &revision(db).await,
+            Role::Statistician,
+            &chef,
+            now(),
+        )
         .await;
     assert!(refused.is_err(), "a statistician does not approve");
     let list = db
         .store
-        .approve_embargo_list(C, SLUG, Role::HeadOfService, &chef, now())
+        .approve_embargo_list(
+            C,
+            SLUG,
+            &revision(db).await,
+            Role::HeadOfService,
+            &chef,
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -219,9 +244,117 @@ async fn recipients_and_lists_are_checked_and_nothing_changes_on_refusal(db: &Te
         .unwrap();
     assert!(
         db.store
-            .approve_embargo_list(C, SLUG, Role::HeadOfService, &Actor::user("marc"), now())
+            .approve_embargo_list(
+                C,
+                SLUG,
+                &revision(db).await,
+                Role::HeadOfService,
+                &Actor::user("marc"),
+                now()
+            )
             .await
             .is_err()
+    );
+}
+
+async fn a_list_is_approved_only_as_its_approver_read_it(db: &TestDb) {
+    for who in ["claire", "paul", "lea"] {
+        add_user(&db.store, who, Role::EmbargoRecipient).await;
+    }
+    announced(db).await;
+    add(db, "claire", Role::Statistician).await.unwrap();
+    let chef = Actor::user("marc");
+    let seen = revision(db).await;
+    assert_eq!(seen.len(), 16, "{seen}");
+    // Paul is added while the head of service reads the list with Claire alone.
+    add(db, "paul", Role::Statistician).await.unwrap();
+    let now_revision = revision(db).await;
+    assert_ne!(seen, now_revision, "a recipient added is another revision");
+    let audited = db.store.audit_page(None, 1000).await.unwrap().len();
+    let stale = db
+        .store
+        .approve_embargo_list(C, SLUG, &seen, Role::HeadOfService, &chef, now())
+        .await;
+    match stale {
+        Err(StoreError::Stale {
+            seen: s, current, ..
+        }) => assert_eq!((s, current), (seen.clone(), now_revision.clone())),
+        other => panic!("a stale approval is refused: {other:?}"),
+    }
+    let list = db.store.embargo_list(C, SLUG).await.unwrap().unwrap();
+    assert_eq!(
+        (list.status, list.approved_by),
+        (ListStatus::Proposed, None)
+    );
+    assert_eq!(
+        db.store.audit_page(None, 1000).await.unwrap().len(),
+        audited,
+        "nothing recorded"
+    );
+    // A made-up revision is refused alike.
+    assert!(matches!(
+        db.store
+            .approve_embargo_list(
+                C,
+                SLUG,
+                "0000000000000000",
+                Role::HeadOfService,
+                &chef,
+                now()
+            )
+            .await,
+        Err(StoreError::Stale { .. })
+    ));
+    // The list as it stands, read again: approved, and the audit names its revision.
+    let list = db
+        .store
+        .approve_embargo_list(C, SLUG, &now_revision, Role::HeadOfService, &chef, now())
+        .await
+        .unwrap();
+    assert_eq!(list.status, ListStatus::Approved);
+    assert_eq!(list.recipients.len(), 2);
+    assert_eq!(
+        list.revision(),
+        now_revision,
+        "approval is not a change of the list"
+    );
+    let entry = db.store.audit_page(None, 1).await.unwrap().remove(0);
+    assert_eq!(entry.action, "embargo.approve");
+    assert!(
+        entry.details.to_string().contains(&now_revision),
+        "{entry:?}"
+    );
+
+    // A recipient added while the approval is under way: either the approval comes first
+    // (and the addition reopens the list) or it is refused; never Léa approved unseen.
+    add_user(&db.store, "marie", Role::EmbargoRecipient).await;
+    add(db, "marie", Role::Statistician).await.unwrap();
+    let seen = revision(db).await;
+    let store = db.store.clone();
+    let adding = tokio::spawn(async move {
+        store
+            .add_recipient(
+                C,
+                SLUG,
+                &recipient("lea"),
+                24,
+                Role::Statistician,
+                &Actor::user("sophie"),
+                now(),
+            )
+            .await
+    });
+    let approving = db
+        .store
+        .approve_embargo_list(C, SLUG, &seen, Role::HeadOfService, &chef, now())
+        .await;
+    adding.await.unwrap().unwrap();
+    let list = db.store.embargo_list(C, SLUG).await.unwrap().unwrap();
+    assert_eq!(list.recipients.len(), 4);
+    assert_eq!(
+        list.status,
+        ListStatus::Proposed,
+        "Léa is not approved: {approving:?}"
     );
 }
 

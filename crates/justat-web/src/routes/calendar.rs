@@ -9,7 +9,7 @@ use crate::error::WebError;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
@@ -18,7 +18,7 @@ use justat_model::calendar::{ReleaseStatus, Schedule, paris_instant};
 use justat_model::french;
 use justat_model::publication::Collection;
 use justat_render::feeds::{FeedItem, atom, icalendar};
-use justat_store::Release;
+use justat_store::{Release, ReleaseChange};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -57,30 +57,37 @@ pub(crate) struct Shown {
     updated: Timestamp,
 }
 
+/// A line of a release's public history: what changed, why, when, and the role of who
+/// changed it — never their account.
 #[derive(Debug, Clone, Serialize)]
 struct ShownChange {
     previous: String,
     new: String,
     reason: String,
+    /// The role, in French (« Chef·fe de service »).
     by: String,
     at: String,
     at_fr: String,
 }
 
-/// The absolute address of the site: the configured one, or the request's host.
-pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if !state.config.public_url.is_empty() {
-        return state.config.public_url.clone();
+/// Who changed a release, as the public may read it: the role the change was made in, or
+/// Justat itself for the scheduler's publication at the instant.
+fn public_author(h: &ReleaseChange) -> String {
+    if h.changed_by == justat_store::Actor::system().as_str() {
+        return "Justat (publication à l’instant prévu)".to_string();
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    h.changed_role
+        .map_or("Service statistique ministériel de la Justice", |r| {
+            r.label_fr()
         })
-        .unwrap_or("localhost");
-    format!("http://{host}")
+        .to_string()
+}
+
+/// The absolute address of the site, for what must name it in full (feeds, the sitemap, the
+/// API): the configured `public_url` — never the request's `Host`, which the client chooses
+/// and a shared cache would then hand to everyone.
+pub(crate) fn base_url(state: &AppState) -> String {
+    state.config.public_url()
 }
 
 fn anchor_of(r: &Release) -> String {
@@ -136,7 +143,7 @@ pub(crate) async fn shown_releases(
                     previous: h.previous.clone(),
                     new: h.new.clone(),
                     reason: h.reason.clone(),
-                    by: h.changed_by.clone(),
+                    by: public_author(h),
                     at: h.changed_at.to_string(),
                     at_fr: french::date_time(h.changed_at),
                 })
@@ -185,7 +192,6 @@ struct Section {
 async fn calendar_page(
     State(state): State<AppState>,
     CurrentSession(session): CurrentSession,
-    headers: HeaderMap,
     Query(f): Query<PageFilters>,
 ) -> Result<Html<String>, WebError> {
     let chosen: Option<Collection> = if f.collection.is_empty() {
@@ -196,7 +202,7 @@ async fn calendar_page(
         })?)
     };
     let now = Timestamp::now();
-    let base = base_url(&state, &headers);
+    let base = base_url(&state);
     let all: Vec<Shown> = shown_releases(&state, &base, now)
         .await?
         .into_iter()
@@ -267,8 +273,8 @@ fn ics_response(body: String, name: &str) -> Response {
         .into_response()
 }
 
-async fn ics_all(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
-    let base = base_url(&state, &headers);
+async fn ics_all(State(state): State<AppState>) -> Result<Response, WebError> {
+    let base = base_url(&state);
     let items: Vec<FeedItem> = shown_releases(&state, &base, Timestamp::now())
         .await?
         .iter()
@@ -282,14 +288,13 @@ async fn ics_all(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 
 async fn ics_collection(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(file): Path<String>,
 ) -> Result<Response, WebError> {
     let c: Collection = file
         .strip_suffix(".ics")
         .and_then(|s| s.parse().ok())
         .ok_or(WebError::NotFound)?;
-    let base = base_url(&state, &headers);
+    let base = base_url(&state);
     let items: Vec<FeedItem> = shown_releases(&state, &base, Timestamp::now())
         .await?
         .iter()
@@ -305,11 +310,8 @@ async fn ics_collection(
     ))
 }
 
-async fn atom_feed(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
-    let base = base_url(&state, &headers);
+async fn atom_feed(State(state): State<AppState>) -> Result<Response, WebError> {
+    let base = base_url(&state);
     // Published and cancelled releases, and those changed since their announcement.
     let items: Vec<FeedItem> = shown_releases(&state, &base, Timestamp::now())
         .await?
@@ -363,7 +365,6 @@ fn day_start(param: &str, value: &str) -> Result<Timestamp, String> {
 
 async fn api(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(f): Query<ApiFilters>,
 ) -> Result<Response, WebError> {
     let from = match f.from.as_deref().filter(|s| !s.is_empty()) {
@@ -401,7 +402,7 @@ async fn api(
         },
         None => None,
     };
-    let base = base_url(&state, &headers);
+    let base = base_url(&state);
     let releases: Vec<Shown> = shown_releases(&state, &base, Timestamp::now())
         .await?
         .into_iter()

@@ -235,16 +235,22 @@ async fn read(
 ) -> Result<Html<String>, WebError> {
     let (release, v, recipient, closes) = granted(&state, &s, &collection, &slug).await?;
     log_access(&state, &s, &v, "page", &meta).await?;
+    let here = format!("/admin/embargo/{}/{}", v.collection.slug(), v.slug);
     let files: Vec<(String, String)> = v
         .files
         .iter()
-        .map(|f| {
-            (
-                format!("/admin/embargo/{collection}/{slug}/fichiers/{}", f.name),
-                f.name.clone(),
-            )
-        })
+        .map(|f| (format!("{here}/fichiers/{}", f.name), f.name.clone()))
         .collect();
+    // The body was built for the public site: its links to the version's files and page
+    // answer 404 until the instant, so they are moved into the room.
+    let body = justat_render::links::relocate(
+        &v.html,
+        &justat_render::links::Relocation {
+            public: &format!("/publications/{}/{}", v.collection.slug(), v.slug),
+            version: v.version,
+            page: &here,
+        },
+    );
     page(
         "admin/embargo_publication.html",
         &v.title,
@@ -257,7 +263,7 @@ async fn read(
             recipient => crate::view::ser(&recipient),
             collection_label => v.collection.label_fr(),
             number => v.collection.number_label(&v.number),
-            body => minijinja::Value::from_safe_string(v.html.clone()),
+            body => minijinja::Value::from_safe_string(body),
             files,
         },
     )

@@ -62,6 +62,8 @@ struct ListView {
     exported: Option<String>,
     sent: Option<String>,
     window_hours: i64,
+    /// The list's revision as shown: the approval form carries it back.
+    revision: String,
     recipients: Vec<(String, String, String, &'static str, String)>,
     accesses: Vec<(String, String, String, String, String)>,
 }
@@ -133,6 +135,7 @@ async fn render(
             exported: list.exported_at.map(french::date_time),
             sent: list.sent_at.map(french::date_time),
             window_hours: list.window_hours,
+            revision: list.revision(),
             recipients: list
                 .recipients
                 .iter()
@@ -235,12 +238,19 @@ async fn propose(
     answer(&state, &s, done.map(|_| ())).await
 }
 
-/// Approves a list (head of service); a refusal is said on the page.
+#[derive(Deserialize)]
+struct ApproveForm {
+    /// The revision of the list as the page showed it.
+    revision: String,
+}
+
+/// Approves a list as the head of service read it (the revision the page showed); a list
+/// changed since, or any other refusal, is said on the page and nothing is approved.
 async fn approve(
     State(state): State<AppState>,
     Require(s, ..): Require<Produce>,
     Path((collection, slug)): Path<(String, String)>,
-    ValidForm(_): ValidForm<Vec<(String, String)>>,
+    ValidForm(f): ValidForm<ApproveForm>,
 ) -> Result<Response, WebError> {
     let c: Collection = collection.parse().map_err(|_| WebError::NotFound)?;
     let done = state
@@ -248,6 +258,7 @@ async fn approve(
         .approve_embargo_list(
             c,
             &slug,
+            &f.revision,
             s.user.role,
             &Actor::user(&s.user.username),
             Timestamp::now(),
@@ -269,6 +280,18 @@ async fn answer(
                 s,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(format!("Refusé : {m}. Rien n’a été modifié.")),
+            )
+            .await
+        }
+        Err(StoreError::Stale { .. }) => {
+            render(
+                state,
+                s,
+                StatusCode::CONFLICT,
+                Some(
+                    "La liste a changé depuis que vous l’avez affichée (un destinataire a été ajouté ou modifié). Relisez-la ci-dessous puis approuvez-la de nouveau. Rien n’a été approuvé."
+                        .to_string(),
+                ),
             )
             .await
         }

@@ -172,11 +172,8 @@ async fn search(
 
 /// The sitemap: the public pages, each collection, the calendar, and every publication public
 /// at the request's instant with its versions.
-async fn sitemap(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, WebError> {
-    let base = crate::routes::calendar::base_url(&state, &headers);
+async fn sitemap(State(state): State<AppState>) -> Result<Response, WebError> {
+    let base = crate::routes::calendar::base_url(&state);
     let now = Timestamp::now();
     let mut urls: Vec<(String, Option<Timestamp>)> = [
         "/",

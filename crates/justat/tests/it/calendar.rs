@@ -595,9 +595,25 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
     );
     let room = s.get("/admin/embargo", Some(&claire.cookie)).await;
     assert!(room.body.contains("pas encore approuvée"), "{}", room.body);
+    let listed = ok(p, &["embargo", "list", target[0], target[1]]);
+    let revision = listed
+        .split("revision ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the list's revision: {listed}"))
+        .to_string();
     ok(
         p,
-        &["embargo", "approve", target[0], target[1], "--as", "chef"],
+        &[
+            "embargo",
+            "approve",
+            target[0],
+            target[1],
+            "--revision",
+            &revision,
+            "--as",
+            "chef",
+        ],
     );
     assert_eq!(
         s.get(&page, Some(&claire.cookie)).await.status,
@@ -989,12 +1005,27 @@ async fn the_back_office_calendar_lets_each_role_do_its_part_and_says_why_not() 
     assert!(unknown.body.contains("introuvable"), "{}", unknown.body);
     assert_eq!(propose("claire").await.status, 303);
     let approve = "/admin/listes-embargo/infostat/detention-2026/approuver";
+    let revision = s
+        .store
+        .embargo_list(justat_model::Collection::Infostat, "detention-2026")
+        .await
+        .unwrap()
+        .unwrap()
+        .revision();
     let by_stat = s
-        .post(approve, Some(&stat.cookie), &[("csrf", &stat.csrf)])
+        .post(
+            approve,
+            Some(&stat.cookie),
+            &[("csrf", &stat.csrf), ("revision", &revision)],
+        )
         .await;
     assert_eq!(by_stat.status, 422, "only the head of service approves");
     let by_chef = s
-        .post(approve, Some(&chef.cookie), &[("csrf", &chef.csrf)])
+        .post(
+            approve,
+            Some(&chef.cookie),
+            &[("csrf", &chef.csrf), ("revision", &revision)],
+        )
         .await;
     assert_eq!(by_chef.status, 303);
     let list = s

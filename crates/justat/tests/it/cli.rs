@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 /// `justat` as the tests run it: on `data_dir`'s SQLite database, logs at `warn`.
 fn command(data_dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_justat"));
+    let mut cmd = Command::new(crate::harness::justat_binary());
     cmd.args(args)
         .env("JUSTAT_DATA_DIR", data_dir)
         .env_remove("JUSTAT_DATABASE_URL")
@@ -88,7 +88,7 @@ fn config_shows_effective_values_and_their_origin() {
 fn bad_configuration_exits_non_zero_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_justat"));
+    let mut cmd = Command::new(crate::harness::justat_binary());
     let out = cmd
         .args(["db", "migrate"])
         .env("JUSTAT_DATA_DIR", &data)
@@ -101,7 +101,7 @@ fn bad_configuration_exits_non_zero_with_a_message() {
         "{}",
         text(&out)
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_justat"))
+    let out = Command::new(crate::harness::justat_binary())
         .args(["db", "migrate"])
         .env("JUSTAT_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
         .output()
@@ -213,7 +213,7 @@ fn editing_an_audit_row_in_the_sqlite_file_makes_verify_fail_and_name_it() {
     let checkpoints =
         std::fs::read_to_string(data.join("audit-checkpoints/checkpoints.log")).unwrap();
     assert!(checkpoints.lines().count() >= 5, "{checkpoints}");
-    let anchored = Command::new(env!("CARGO_BIN_EXE_justat"))
+    let anchored = Command::new(crate::harness::justat_binary())
         .args(["audit", "verify"])
         .env("JUSTAT_DATA_DIR", &data)
         .env("JUSTAT_AUDIT_KEY", data.join("demo-audit-key/audit.key"))

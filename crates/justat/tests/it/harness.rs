@@ -129,7 +129,7 @@ impl Server {
     pub async fn serve_process(dir: &std::path::Path) -> Server {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_justat"))
+        let mut child = Command::new(justat_binary())
             .arg("serve")
             .current_dir(dir)
             .env("JUSTAT_DATA_DIR", dir.join("data"))
@@ -287,6 +287,15 @@ impl Server {
     }
 }
 
+/// The `justat` binary the tests drive: `JUSTAT_TEST_BINARY` when set — a copy taken right
+/// after the build, when the target folder is shared with other checkouts that may replace
+/// Cargo's copy while the tests run — else the one Cargo built.
+pub fn justat_binary() -> std::path::PathBuf {
+    std::env::var_os("JUSTAT_TEST_BINARY")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_justat").into())
+}
+
 /// Runs the `justat` binary in `dir`, its data in `dir/data`, with `stdin` if given (and no
 /// database URL or configuration file from the environment).
 pub fn justat_in(
@@ -296,7 +305,7 @@ pub fn justat_in(
 ) -> std::process::Output {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_justat"))
+    let mut child = Command::new(justat_binary())
         .args(args)
         .current_dir(dir)
         .env("JUSTAT_DATA_DIR", dir.join("data"))

@@ -9,4 +9,5 @@ mod harness;
 mod http_auth;
 mod http_site;
 mod publications;
+mod release_leaks;
 mod sdc;
