@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_incidents.sql"),
         postgres: include_str!("../migrations/postgres/0008_incidents.sql"),
     },
+    Migration {
+        version: 11,
+        name: "login_attempts_in_flight",
+        sqlite: include_str!("../migrations/sqlite/0011_login_attempts_in_flight.sql"),
+        postgres: include_str!("../migrations/postgres/0011_login_attempts_in_flight.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.

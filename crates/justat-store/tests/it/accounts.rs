@@ -11,6 +11,7 @@ both_backends!(
     a_weak_password_is_refused_and_nothing_is_written,
     login_succeeds_only_with_the_right_password_of_an_enabled_account,
     repeated_failures_slow_down_then_lock_and_the_lock_is_logged,
+    concurrent_failures_are_counted_atomically_and_decided_before_hashing,
 );
 
 fn attempt(user: &str, password: &str) -> LoginAttempt {
@@ -254,4 +255,49 @@ async fn repeated_failures_slow_down_then_lock_and_the_lock_is_logged(db: &TestD
         .await
         .unwrap();
     assert!(matches!(after, LoginOutcome::Success(_)));
+}
+
+async fn concurrent_failures_are_counted_atomically_and_decided_before_hashing(db: &TestDb) {
+    add_user(&db.store, "marie", Role::Statistician).await;
+    // No slow-down, so that only the count decides: 4 failures lock the account.
+    let policies = ThrottlePolicies {
+        account: ThrottlePolicy {
+            free_failures: 4,
+            lock_after: 4,
+            ..ThrottlePolicy::per_account()
+        },
+        ip: ThrottlePolicy::per_ip(),
+    };
+    let t0 = now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let store = db.store.clone();
+        tasks.spawn(async move {
+            store
+                .authenticate(&attempt("marie", &format!("nope-{i}")), &policies, t0)
+                .await
+                .unwrap()
+        });
+    }
+    let mut checked = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            LoginOutcome::Refused(LoginRefusal::BadCredentials) => checked += 1,
+            LoginOutcome::Refused(_) => {}
+            LoginOutcome::Success(_) => panic!("a wrong password succeeded"),
+        }
+    }
+    assert_eq!(checked, 4, "attempts checked out of 30 concurrent");
+    let log = actions(db).await;
+    assert_eq!(log.iter().filter(|a| *a == "login.failure").count(), 4);
+    assert_eq!(log.iter().filter(|a| *a == "login.lock").count(), 1);
+    let locked = db
+        .store
+        .authenticate(&attempt("marie", "marie-password-123"), &policies, t0)
+        .await
+        .unwrap();
+    assert!(
+        matches!(locked, LoginOutcome::Refused(LoginRefusal::LockedUntil(_))),
+        "{locked:?}"
+    );
 }

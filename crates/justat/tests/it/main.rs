@@ -7,5 +7,6 @@ mod cli;
 mod harness;
 mod http_auth;
 mod http_site;
+mod http_throttle;
 mod publications;
 mod sdc;
