@@ -92,6 +92,12 @@ async fn concurrent_wrong_passwords_are_checked_no_more_often_than_the_policy_al
     assert_eq!(log.iter().filter(|e| e.action == "login.lock").count(), 1);
     // Locked: the right password is refused too.
     assert_eq!(s.try_login("marie", "marie-password-123").await.status, 429);
+    // Never more hashes at once than the turns allow.
+    let peak = s.store.hashing_peak();
+    assert!(
+        (1..=s.store.hashing_limits().concurrent).contains(&peak),
+        "{peak} hashes at once"
+    );
     s.stop().await;
 }
 
@@ -160,9 +166,36 @@ async fn the_issues_burst_of_wrong_passwords_keeps_the_server_small_and_the_lock
         .filter(|e| e.action == "login.failure")
         .count();
     assert_eq!(failures, checked);
+    // And 100 at once on another account.
+    let o = justat_in(
+        tmp.path(),
+        &[
+            "user",
+            "add",
+            "paul",
+            "--role",
+            "statistician",
+            "--password-stdin",
+        ],
+        Some("a-long-enough-password-2\n"),
+    );
+    assert!(o.status.success(), "{}", output_text(&o));
+    let at_once = wrong_passwords(&s, "paul", 100, 100).await;
+    let (hwm_end, rss_end) = memory_kib(pid);
+    let checked_at_once = count(&at_once, 401);
+    eprintln!(
+        "100 wrong passwords at once: {checked_at_once} checked (401), {} refused (429), {} busy (503); \
+         server VmHWM {hwm_after} → {hwm_end} KiB, VmRSS {rss_after} → {rss_end} KiB",
+        count(&at_once, 429),
+        count(&at_once, 503),
+    );
+    assert!(
+        (1..=limit).contains(&checked_at_once),
+        "{checked_at_once} checked"
+    );
     // At most 4 hashes at once, 19 MiB each: the peak grows by less than 4 × 19 MiB and
-    // what the 200 connections themselves take.
-    let growth_mib = (hwm_after.saturating_sub(hwm_before)) / 1024;
+    // what the connections themselves take.
+    let growth_mib = (hwm_end.saturating_sub(hwm_before)) / 1024;
     assert!(
         growth_mib < 4 * 19 + 48,
         "the server's peak memory grew by {growth_mib} MiB"
