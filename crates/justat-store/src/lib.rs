@@ -156,11 +156,11 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    // Bounds the password hashes computed at once, and the memory they take.
+    hashers: Arc<passwords::Hashers>,
     // Serialises this process's write transactions, so concurrent requests never race for
     // the next audit sequence number; other processes are handled by retries.
     write_lock: Arc<Mutex<()>>,
-    // Bounds the password hashes computed at once, and the memory they take.
-    hashers: Arc<passwords::Hashers>,
 }
 
 impl std::fmt::Debug for Store {
@@ -248,11 +248,23 @@ impl Store {
                 .map_err(open_err)?,
         };
         Ok(Store {
+            hashers: passwords::Hashers::new(HashingLimits::default()),
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
-            hashers: passwords::Hashers::new(HashingLimits::default()),
         })
+    }
+
+    /// Opens the database and applies the migrations it lacks.
+    pub async fn open_and_migrate(url: &str) -> Result<Store, StoreError> {
+        let store = Store::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// This store with other bounds on password hashing (the default: one hash per core,
@@ -270,18 +282,6 @@ impl Store {
     /// The most password hashes this store has seen running at once.
     pub fn hashing_peak(&self) -> usize {
         self.hashers.peak()
-    }
-
-    /// Opens the database and applies the migrations it lacks.
-    pub async fn open_and_migrate(url: &str) -> Result<Store, StoreError> {
-        let store = Store::open(url).await?;
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// Which database this is.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Closes every connection (tests drop their PostgreSQL database afterwards).
