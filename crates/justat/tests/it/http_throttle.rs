@@ -227,7 +227,7 @@ async fn behind_a_proxy_the_address_it_added_is_used_not_the_clients_claim() {
     s.add_user("marie", Role::Statistician).await;
     // The attacker writes a new address of its own choice at each attempt; the proxy
     // appends the one it saw, 203.0.113.9, always the same.
-    let attempt = |claimed: &'static str, password: &'static str| {
+    let attempt = |user: &'static str, forwarded: &'static str, password: &'static str| {
         let s = &s;
         async move {
             let page = s.get("/connexion", None).await;
@@ -237,7 +237,7 @@ async fn behind_a_proxy_the_address_it_added_is_used_not_the_clients_claim() {
             );
             let body = serde_urlencoded::to_string([
                 ("csrf", page.csrf().as_str()),
-                ("username", "marie"),
+                ("username", user),
                 ("password", password),
             ])
             .unwrap();
@@ -245,7 +245,7 @@ async fn behind_a_proxy_the_address_it_added_is_used_not_the_clients_claim() {
                 .post(format!("{}/connexion", s.base))
                 .header("cookie", cookie)
                 .header("content-type", "application/x-www-form-urlencoded")
-                .header("x-forwarded-for", format!("{claimed}, 203.0.113.9"))
+                .header("x-forwarded-for", forwarded)
                 .body(body)
                 .send()
                 .await
@@ -254,10 +254,26 @@ async fn behind_a_proxy_the_address_it_added_is_used_not_the_clients_claim() {
                 .as_u16()
         }
     };
-    assert_eq!(attempt("198.51.100.1", "guess-one").await, 401);
-    assert_eq!(attempt("198.51.100.2", "guess-two").await, 401);
+    let marie = "marie";
+    assert_eq!(
+        attempt(marie, "198.51.100.1, 203.0.113.9", "guess-one").await,
+        401
+    );
+    assert_eq!(
+        attempt(marie, "198.51.100.2, 203.0.113.9", "guess-two").await,
+        401
+    );
     // A third made-up address does not escape the lock of the proxy-seen one.
-    assert_eq!(attempt("198.51.100.3", "marie-password-123").await, 429);
+    assert_eq!(
+        attempt(marie, "198.51.100.3, 203.0.113.9", "marie-password-123").await,
+        429
+    );
+    // Another client behind the same proxy logs in; the log names the address the proxy saw.
+    s.add_user("paul", Role::Statistician).await;
+    assert_eq!(
+        attempt("paul", "198.51.100.4, 203.0.113.10", "paul-password-123").await,
+        303
+    );
     let log = s.store.audit_page(None, 50).await.unwrap();
     let failures: Vec<_> = log.iter().filter(|e| e.action == "login.failure").collect();
     assert_eq!(failures.len(), 2);
@@ -268,6 +284,17 @@ async fn behind_a_proxy_the_address_it_added_is_used_not_the_clients_claim() {
     assert!(
         log.iter()
             .any(|e| e.action == "login.lock" && e.object == "ip:203.0.113.9")
+    );
+    let success = log.iter().find(|e| e.action == "login.success").unwrap();
+    assert!(
+        success.details.contains("\"203.0.113.10\""),
+        "{}",
+        success.details
+    );
+    assert!(
+        !success.details.contains("198.51.100.4"),
+        "{}",
+        success.details
     );
     s.stop().await;
 }
