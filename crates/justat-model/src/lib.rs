@@ -25,4 +25,4 @@ pub use audit::{AuditEntry, AuditHead, ChainBreak, Sha256Hex, verify_chain};
 pub use publication::{Action, Collection, LifecycleError, VersionState};
 pub use role::{Permission, Role};
 pub use session::{SessionPolicy, SessionStatus};
-pub use throttle::{ThrottleDecision, ThrottlePolicy, ThrottleState};
+pub use throttle::{IN_FLIGHT_EXPIRY, ThrottleDecision, ThrottlePolicy, ThrottleState};

@@ -3,8 +3,21 @@
 //! The same policy type serves per-account and per-IP counters, with different numbers.
 //! A refused attempt (too early, or locked) is not checked against the password at all, so
 //! it cannot be used to guess; it does not count as a failure either.
+//!
+//! An attempt is decided before its password is checked, and the decision reserves it
+//! ([`ThrottlePolicy::reserve`]): until it is settled ([`ThrottlePolicy::after_failure`],
+//! [`ThrottlePolicy::after_success`], [`ThrottlePolicy::release`]) it counts as a failure
+//! that may yet happen. Concurrent attempts thus cannot all be allowed on the same old count:
+//! no more passwords are checked than the policy allows failures.
 
 use jiff::{SignedDuration, Timestamp};
+
+/// How long a reserved attempt may stay unsettled before it is forgotten (the process that
+/// checked it stopped); far longer than a password check takes.
+pub const IN_FLIGHT_EXPIRY: SignedDuration = SignedDuration::from_mins(2);
+
+/// The wait suggested while attempts under way may still lock the key.
+const SETTLE_WAIT: SignedDuration = SignedDuration::from_secs(1);
 
 /// The numbers of one throttle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +72,8 @@ impl ThrottlePolicy {
         SignedDuration::from_secs_f64(secs.min(self.max_delay.as_secs_f64()))
     }
 
-    /// Whether an attempt may be checked now.
+    /// Whether an attempt may be checked now. Attempts reserved and not yet settled count as
+    /// failures: each may turn out to be one.
     pub fn decide(&self, state: &ThrottleState, now: Timestamp) -> ThrottleDecision {
         if let Some(until) = state.locked_until
             && until > now
@@ -67,9 +81,16 @@ impl ThrottlePolicy {
             return ThrottleDecision::LockedUntil(until);
         }
         let state = self.forget_old(state, now);
-        match state.last_failure {
-            Some(last) if state.failures >= self.free_failures => {
-                let allowed_at = last + self.delay_after(state.failures);
+        let pending = state.failures.saturating_add(state.in_flight);
+        if pending >= self.lock_after {
+            // Only attempts under way can bring the count this far without a lock: one more
+            // would check a password beyond the policy's budget if they all fail.
+            return ThrottleDecision::WaitUntil(now + SETTLE_WAIT);
+        }
+        let latest = state.last_failure.max(state.last_attempt);
+        match latest {
+            Some(last) if pending >= self.free_failures => {
+                let allowed_at = last + self.delay_after(pending);
                 if allowed_at > now {
                     ThrottleDecision::WaitUntil(allowed_at)
                 } else {
@@ -80,9 +101,29 @@ impl ThrottlePolicy {
         }
     }
 
-    /// The state after a failed attempt at `now`, and whether that failure locked the key.
+    /// Decides an attempt and, when it is allowed, reserves it: the state to store before the
+    /// password is checked. The refusal otherwise.
+    pub fn reserve(
+        &self,
+        state: &ThrottleState,
+        now: Timestamp,
+    ) -> Result<ThrottleState, ThrottleDecision> {
+        match self.decide(state, now) {
+            ThrottleDecision::Allowed => {
+                let mut next = self.forget_old(state, now);
+                next.in_flight += 1;
+                next.last_attempt = Some(now);
+                Ok(next)
+            }
+            refusal => Err(refusal),
+        }
+    }
+
+    /// The state after a failed attempt at `now` (settling its reservation, if any), and
+    /// whether that failure locked the key.
     pub fn after_failure(&self, state: &ThrottleState, now: Timestamp) -> (ThrottleState, bool) {
         let mut next = self.forget_old(state, now);
+        next.in_flight = next.in_flight.saturating_sub(1);
         next.failures += 1;
         next.last_failure = Some(now);
         if next.failures >= self.lock_after {
@@ -95,11 +136,37 @@ impl ThrottlePolicy {
         (next, false)
     }
 
+    /// The state after a successful attempt: its reservation settled and the failures
+    /// forgotten (attempts still under way keep theirs).
+    pub fn after_success(&self, state: &ThrottleState) -> ThrottleState {
+        ThrottleState {
+            failures: 0,
+            last_failure: None,
+            locked_until: None,
+            ..self.release(state)
+        }
+    }
+
+    /// The state after a reserved attempt ended without counting as a failure (a success on
+    /// a key that keeps its count, or a check that could not be made).
+    pub fn release(&self, state: &ThrottleState) -> ThrottleState {
+        ThrottleState {
+            in_flight: state.in_flight.saturating_sub(1),
+            ..state.clone()
+        }
+    }
+
     fn forget_old(&self, state: &ThrottleState, now: Timestamp) -> ThrottleState {
         let expired_lock = state.locked_until.is_some_and(|u| u <= now);
         let stale = state
             .last_failure
             .is_none_or(|l| l + self.forget_after <= now);
+        let abandoned = state
+            .last_attempt
+            .is_none_or(|l| l + IN_FLIGHT_EXPIRY <= now);
+        let attempt_stale = state
+            .last_attempt
+            .is_none_or(|l| l + self.forget_after.max(IN_FLIGHT_EXPIRY) <= now);
         ThrottleState {
             failures: if stale { 0 } else { state.failures },
             last_failure: if stale { None } else { state.last_failure },
@@ -107,6 +174,12 @@ impl ThrottlePolicy {
                 None
             } else {
                 state.locked_until
+            },
+            in_flight: if abandoned { 0 } else { state.in_flight },
+            last_attempt: if attempt_stale {
+                None
+            } else {
+                state.last_attempt
             },
         }
     }
@@ -121,6 +194,10 @@ pub struct ThrottleState {
     pub last_failure: Option<Timestamp>,
     /// Until when the key is locked.
     pub locked_until: Option<Timestamp>,
+    /// Attempts allowed whose password check has not ended yet.
+    pub in_flight: u32,
+    /// When the last attempt was allowed.
+    pub last_attempt: Option<Timestamp>,
 }
 
 /// What to do with an attempt.
@@ -210,5 +287,86 @@ mod tests {
             s = p.after_failure(&s, t(0)).0;
         }
         assert!(matches!(p.decide(&s, t(0)), ThrottleDecision::WaitUntil(_)));
+    }
+
+    fn no_slow_down(lock_after: u32) -> ThrottlePolicy {
+        ThrottlePolicy {
+            free_failures: lock_after,
+            lock_after,
+            ..ThrottlePolicy::per_account()
+        }
+    }
+
+    #[test]
+    fn reserved_attempts_use_up_the_budget_before_their_outcome_is_known() {
+        let p = no_slow_down(5);
+        let mut s = ThrottleState::default();
+        for n in 0..5 {
+            assert_eq!(s.in_flight, n);
+            s = p.reserve(&s, t(0)).expect("within the budget");
+        }
+        // The 6th concurrent attempt would be checked beyond the lock if all five fail.
+        assert_eq!(p.reserve(&s, t(0)), Err(ThrottleDecision::WaitUntil(t(1))));
+        for n in 0..4 {
+            let (next, locked) = p.after_failure(&s, t(0));
+            assert!(!locked, "failure {n}");
+            s = next;
+            assert!(p.reserve(&s, t(0)).is_err(), "still 5 pending");
+        }
+        let (s, locked) = p.after_failure(&s, t(0));
+        assert!(locked);
+        assert_eq!(s.in_flight, 0);
+        let until = t(0) + p.lock_for;
+        assert_eq!(
+            p.reserve(&s, t(0)),
+            Err(ThrottleDecision::LockedUntil(until))
+        );
+    }
+
+    #[test]
+    fn reserved_attempts_slow_down_like_failures() {
+        let p = ThrottlePolicy::per_account();
+        let mut s = ThrottleState::default();
+        for _ in 0..3 {
+            s = p.reserve(&s, t(0)).unwrap();
+        }
+        assert_eq!(p.reserve(&s, t(0)), Err(ThrottleDecision::WaitUntil(t(1))));
+        s = p.reserve(&s, t(1)).unwrap();
+        assert_eq!(s.in_flight, 4);
+        assert_eq!(p.reserve(&s, t(2)), Err(ThrottleDecision::WaitUntil(t(3))));
+    }
+
+    #[test]
+    fn a_success_forgets_the_failures_but_not_the_other_attempts_under_way() {
+        let p = no_slow_down(5);
+        let mut s = ThrottleState::default();
+        for _ in 0..3 {
+            s = p.reserve(&s, t(0)).unwrap();
+        }
+        s = p.after_failure(&s, t(0)).0;
+        assert_eq!((s.failures, s.in_flight), (1, 2));
+        s = p.after_success(&s);
+        assert_eq!((s.failures, s.in_flight), (0, 1));
+        assert_eq!(s.last_failure, None);
+        // A check that could not be made gives its reservation back without a failure.
+        s = p.release(&s);
+        assert_eq!((s.failures, s.in_flight), (0, 0));
+        assert_eq!(p.release(&s).in_flight, 0, "never below zero");
+    }
+
+    #[test]
+    fn reservations_never_settled_are_forgotten_after_the_expiry() {
+        let p = no_slow_down(2);
+        let mut s = ThrottleState::default();
+        for _ in 0..2 {
+            s = p.reserve(&s, t(0)).unwrap();
+        }
+        let expiry = t(0) + IN_FLIGHT_EXPIRY;
+        assert!(matches!(
+            p.decide(&s, expiry - SignedDuration::from_secs(1)),
+            ThrottleDecision::WaitUntil(_)
+        ));
+        assert_eq!(p.decide(&s, expiry), ThrottleDecision::Allowed);
+        assert_eq!(p.reserve(&s, expiry).unwrap().in_flight, 1);
     }
 }

@@ -2,9 +2,6 @@
 
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, is_unique_violation, time};
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use jiff::Timestamp;
 use justat_model::{
     Role, ThrottleDecision, ThrottlePolicy, ThrottleState, Username, validate_new_password,
@@ -92,6 +89,9 @@ pub enum LoginRefusal {
     WaitUntil(Timestamp),
     /// Locked until this instant.
     LockedUntil(Timestamp),
+    /// Every password hasher stayed busy: the password was not checked and the attempt does
+    /// not count; try again in a moment.
+    Busy,
 }
 
 /// One change to an existing account.
@@ -119,42 +119,6 @@ pub(crate) fn user_of(row: &AnyRow) -> Result<User, StoreError> {
     })
 }
 
-async fn hash_password(password: String) -> Result<String, StoreError> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| StoreError::Hashing(e.to_string()))
-    })
-    .await
-    .map_err(|e| StoreError::Hashing(e.to_string()))?
-}
-
-/// Checks `password` against `hash`, or against a fixed dummy hash when there is no account,
-/// so that unknown names take as long to refuse as wrong passwords.
-async fn verify_password(password: String, hash: Option<String>) -> Result<bool, StoreError> {
-    tokio::task::spawn_blocking(move || {
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| {
-            Argon2::default()
-                .hash_password(b"justat-timing-equaliser")
-                .map(|h| h.to_string())
-                .unwrap_or_default()
-        });
-        let stored = hash.as_deref().unwrap_or(dummy);
-        let parsed = PasswordHash::new(stored).map_err(|e| StoreError::Corrupt {
-            what: "password hash",
-            value: e.to_string(),
-        })?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(ok && hash.is_some())
-    })
-    .await
-    .map_err(|e| StoreError::Hashing(e.to_string()))?
-}
-
 fn user_object(username: &str) -> String {
     format!("user:{username}")
 }
@@ -168,7 +132,12 @@ impl Store {
         now: Timestamp,
     ) -> Result<User, StoreError> {
         validate_new_password(&new.username, &new.password)?;
-        let hash = hash_password(new.password.clone()).await?;
+        let hash = self
+            .hashers
+            .turn_waiting()
+            .await?
+            .hash(new.password.clone())
+            .await?;
         let username = new.username.as_str();
         let mut w = self.begin_write().await?;
         let inserted = sqlx::query(
@@ -279,7 +248,12 @@ impl Store {
             key: username.to_string(),
         })?;
         validate_new_password(&name, password)?;
-        let hash = hash_password(password.to_string()).await?;
+        let hash = self
+            .hashers
+            .turn_waiting()
+            .await?
+            .hash(password.to_string())
+            .await?;
         self.update_user(
             username,
             UserChange::PasswordHash(hash),
@@ -345,54 +319,70 @@ impl Store {
         Ok(after)
     }
 
-    async fn throttle_state(&self, key: &str) -> Result<ThrottleState, StoreError> {
-        let row = sqlx::query(
-            "SELECT failures, last_failure, locked_until FROM login_throttle WHERE key = $1",
-        )
-        .bind(key)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else {
-            return Ok(ThrottleState::default());
-        };
-        let opt_ts = |col: &str| -> Result<Option<Timestamp>, StoreError> {
-            row.try_get::<Option<String>, _>(col)?
-                .map(|s| time::from_db(&s))
-                .transpose()
-        };
-        Ok(ThrottleState {
-            failures: u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(u32::MAX),
-            last_failure: opt_ts("last_failure")?,
-            locked_until: opt_ts("locked_until")?,
-        })
-    }
-
     /// Checks a login attempt through both throttles, then the password. Records the
     /// success, the failure and any lock in the audit log, and keeps the throttle counters.
+    ///
+    /// The attempt is decided before any hashing, on the counts read under the write lock, and
+    /// reserved in the same transaction; the password is then checked in one of the bounded
+    /// hashing turns ([`crate::HashingLimits`]), and the reservation settled with the outcome.
+    /// Concurrent attempts therefore never check more passwords than the policies allow
+    /// failures. The work runs to its end even if the caller stops waiting, so that no
+    /// reservation is left unsettled.
     pub async fn authenticate(
         &self,
         attempt: &LoginAttempt,
         policies: &ThrottlePolicies,
         now: Timestamp,
     ) -> Result<LoginOutcome, StoreError> {
-        let account_key = format!("account:{}", attempt.username);
-        let ip_key = format!("ip:{}", attempt.ip);
-        let account_state = self.throttle_state(&account_key).await?;
-        let ip_state = self.throttle_state(&ip_key).await?;
-        for decision in [
-            policies.account.decide(&account_state, now),
-            policies.ip.decide(&ip_state, now),
-        ] {
-            match decision {
-                ThrottleDecision::Allowed => {}
-                ThrottleDecision::WaitUntil(t) => {
-                    return Ok(LoginOutcome::Refused(LoginRefusal::WaitUntil(t)));
-                }
-                ThrottleDecision::LockedUntil(t) => {
-                    return Ok(LoginOutcome::Refused(LoginRefusal::LockedUntil(t)));
-                }
-            }
+        let store = self.clone();
+        let attempt = attempt.clone();
+        let policies = *policies;
+        tokio::spawn(async move { store.authenticate_to_end(&attempt, &policies, now).await })
+            .await
+            .map_err(|e| StoreError::Hashing(e.to_string()))?
+    }
+
+    async fn authenticate_to_end(
+        &self,
+        attempt: &LoginAttempt,
+        policies: &ThrottlePolicies,
+        now: Timestamp,
+    ) -> Result<LoginOutcome, StoreError> {
+        let keys = Keys::of(attempt, policies);
+        // Already refused (waiting or locked): answered from a read, without a turn or a write.
+        let mut seen = Vec::with_capacity(2);
+        for (key, _) in keys.both() {
+            seen.push(throttle_state(self.pool(), key).await?);
         }
+        if let Err(refusal) = keys.reserve(&seen, now) {
+            return Ok(LoginOutcome::Refused(refusal));
+        }
+        let Some(turn) = self.hashers.turn().await else {
+            return Ok(LoginOutcome::Refused(LoginRefusal::Busy));
+        };
+        let mut w = self.begin_write().await?;
+        let mut current = Vec::with_capacity(2);
+        for (key, _) in keys.both() {
+            current.push(throttle_state(w.conn(), key).await?);
+        }
+        let reserved = match keys.reserve(&current, now) {
+            Ok(reserved) => reserved,
+            Err(refusal) => return Ok(LoginOutcome::Refused(refusal)),
+        };
+        for ((key, _), state) in keys.both().zip(&reserved) {
+            write_throttle(w.conn(), key, state).await?;
+        }
+        w.commit(now).await?;
+        let checked = self.check_password(attempt, turn).await;
+        self.settle(attempt, &keys, checked, now).await
+    }
+
+    /// The account named, if any, and whether the password is its own.
+    async fn check_password(
+        &self,
+        attempt: &LoginAttempt,
+        turn: crate::passwords::Turn,
+    ) -> Result<(Option<User>, bool), StoreError> {
         let row = sqlx::query(crate::dynamic(format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1"
         )))
@@ -406,15 +396,42 @@ impl Store {
             ),
             None => (None, None),
         };
-        let password_ok = verify_password(attempt.password.clone(), hash).await?;
+        let password_ok = turn.verify(attempt.password.clone(), hash).await?;
+        Ok((user, password_ok))
+    }
+
+    /// Settles a reserved attempt with its outcome, on the counts as they are now (other
+    /// attempts may have changed them meanwhile).
+    async fn settle(
+        &self,
+        attempt: &LoginAttempt,
+        keys: &Keys,
+        checked: Result<(Option<User>, bool), StoreError>,
+        now: Timestamp,
+    ) -> Result<LoginOutcome, StoreError> {
+        let mut w = self.begin_write().await?;
+        let mut current = Vec::with_capacity(2);
+        for (key, _) in keys.both() {
+            current.push(throttle_state(w.conn(), key).await?);
+        }
         let object = user_object(&attempt.username);
+        let (user, password_ok) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                // Not checked: the reservation is given back without counting a failure.
+                for ((key, policy), state) in keys.both().zip(&current) {
+                    write_throttle(w.conn(), key, &policy.release(state)).await?;
+                }
+                w.commit(now).await?;
+                return Err(e);
+            }
+        };
         match user {
             Some(user) if password_ok && !user.disabled => {
-                let mut w = self.begin_write().await?;
-                sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-                    .bind(&account_key)
-                    .execute(w.conn())
-                    .await?;
+                let account = keys.account_policy.after_success(&current[0]);
+                let ip = keys.ip_policy.release(&current[1]);
+                write_throttle(w.conn(), &keys.account, &account).await?;
+                write_throttle(w.conn(), &keys.ip, &ip).await?;
                 w.record(
                     AuditRecord::new(&Actor::user(&user.username), "login.success", object)
                         .with(json!({ "ip": attempt.ip })),
@@ -429,22 +446,10 @@ impl Store {
                     Some(_) => "wrong_password",
                 };
                 let (account_next, account_locked) =
-                    policies.account.after_failure(&account_state, now);
-                let (ip_next, ip_locked) = policies.ip.after_failure(&ip_state, now);
-                let mut w = self.begin_write().await?;
-                for (key, state) in [(&account_key, &account_next), (&ip_key, &ip_next)] {
-                    sqlx::query(
-                        "INSERT INTO login_throttle (key, failures, last_failure, locked_until) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-                           last_failure = excluded.last_failure, locked_until = excluded.locked_until",
-                    )
-                    .bind(key.as_str())
-                    .bind(i64::from(state.failures))
-                    .bind(state.last_failure.map(time::to_db))
-                    .bind(state.locked_until.map(time::to_db))
-                    .execute(w.conn())
-                    .await?;
-                }
+                    keys.account_policy.after_failure(&current[0], now);
+                let (ip_next, ip_locked) = keys.ip_policy.after_failure(&current[1], now);
+                write_throttle(w.conn(), &keys.account, &account_next).await?;
+                write_throttle(w.conn(), &keys.ip, &ip_next).await?;
                 w.record(
                     AuditRecord::new(&Actor::anonymous(), "login.failure", object.clone())
                         .with(json!({ "ip": attempt.ip, "reason": reason })),
@@ -480,4 +485,113 @@ impl Store {
             }
         }
     }
+}
+
+/// The two throttle counters of an attempt, with their policies.
+struct Keys {
+    account: String,
+    account_policy: ThrottlePolicy,
+    ip: String,
+    ip_policy: ThrottlePolicy,
+}
+
+impl Keys {
+    fn of(attempt: &LoginAttempt, policies: &ThrottlePolicies) -> Keys {
+        Keys {
+            account: format!("account:{}", attempt.username),
+            account_policy: policies.account,
+            ip: format!("ip:{}", attempt.ip),
+            ip_policy: policies.ip,
+        }
+    }
+
+    fn both(&self) -> impl Iterator<Item = (&str, &ThrottlePolicy)> {
+        [
+            (self.account.as_str(), &self.account_policy),
+            (self.ip.as_str(), &self.ip_policy),
+        ]
+        .into_iter()
+    }
+
+    /// The two counters with this attempt reserved, or why it is refused (the account's
+    /// refusal first).
+    fn reserve(
+        &self,
+        states: &[ThrottleState],
+        now: Timestamp,
+    ) -> Result<Vec<ThrottleState>, LoginRefusal> {
+        self.both()
+            .zip(states)
+            .map(|((_, policy), state)| {
+                policy.reserve(state, now).map_err(|refusal| match refusal {
+                    ThrottleDecision::WaitUntil(t) => LoginRefusal::WaitUntil(t),
+                    ThrottleDecision::LockedUntil(t) => LoginRefusal::LockedUntil(t),
+                    // `reserve` refuses with a wait or a lock only.
+                    ThrottleDecision::Allowed => LoginRefusal::WaitUntil(now),
+                })
+            })
+            .collect()
+    }
+}
+
+async fn throttle_state<'e>(
+    conn: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    key: &str,
+) -> Result<ThrottleState, StoreError> {
+    let row = sqlx::query(
+        "SELECT failures, last_failure, locked_until, in_flight, last_attempt FROM login_throttle WHERE key = $1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(ThrottleState::default());
+    };
+    let opt_ts = |col: &str| -> Result<Option<Timestamp>, StoreError> {
+        row.try_get::<Option<String>, _>(col)?
+            .map(|s| time::from_db(&s))
+            .transpose()
+    };
+    let count = |col: &str| -> Result<u32, StoreError> {
+        Ok(u32::try_from(row.try_get::<i64, _>(col)?.max(0)).unwrap_or(u32::MAX))
+    };
+    Ok(ThrottleState {
+        failures: count("failures")?,
+        last_failure: opt_ts("last_failure")?,
+        locked_until: opt_ts("locked_until")?,
+        in_flight: count("in_flight")?,
+        last_attempt: opt_ts("last_attempt")?,
+    })
+}
+
+/// Stores a counter; one back at its initial state is deleted, so the table only holds
+/// keys with something to remember.
+async fn write_throttle(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    state: &ThrottleState,
+) -> Result<(), StoreError> {
+    if *state == ThrottleState::default() {
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .execute(conn)
+            .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO login_throttle (key, failures, last_failure, locked_until, in_flight, last_attempt)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+           last_failure = excluded.last_failure, locked_until = excluded.locked_until,
+           in_flight = excluded.in_flight, last_attempt = excluded.last_attempt",
+    )
+    .bind(key)
+    .bind(i64::from(state.failures))
+    .bind(state.last_failure.map(time::to_db))
+    .bind(state.locked_until.map(time::to_db))
+    .bind(i64::from(state.in_flight))
+    .bind(state.last_attempt.map(time::to_db))
+    .execute(conn)
+    .await?;
+    Ok(())
 }

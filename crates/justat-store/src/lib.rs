@@ -18,6 +18,7 @@ pub mod incidents;
 pub mod jobs;
 pub mod lake;
 mod migrate;
+mod passwords;
 pub mod publications;
 pub mod runs;
 pub mod sdc;
@@ -34,6 +35,7 @@ pub use incidents::Incident;
 pub use jobs::{Job, JobStatus};
 pub use lake::{Lake, LakeKind};
 pub use migrate::AppliedMigration;
+pub use passwords::{HashingLimits, MAX_MEMORY_KIB, MAX_PASSES};
 pub use publications::{NewVersion, PublicationVersion, StoredFile, VersionSummary};
 pub use runs::{ChainRun, Cube, NewCube, NewRun};
 pub use sdc::{NewPattern, SdcPattern};
@@ -187,6 +189,8 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    // Bounds the password hashes computed at once, and the memory they take.
+    hashers: Arc<passwords::Hashers>,
     // Serialises this process's write transactions, so concurrent requests never race for
     // the next audit sequence number; other processes are handled by retries.
     write_lock: Arc<Mutex<()>>,
@@ -295,6 +299,7 @@ impl Store {
             }
         };
         Ok(Store {
+            hashers: passwords::Hashers::new(HashingLimits::default()),
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
@@ -312,6 +317,23 @@ impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This store with other bounds on password hashing (the default: one hash per core,
+    /// 2 to 4, and a 2 s wait for a turn).
+    pub fn with_hashing_limits(mut self, limits: HashingLimits) -> Store {
+        self.hashers = passwords::Hashers::new(limits);
+        self
+    }
+
+    /// The bounds on password hashing.
+    pub fn hashing_limits(&self) -> HashingLimits {
+        self.hashers.limits()
+    }
+
+    /// The most password hashes this store has seen running at once.
+    pub fn hashing_peak(&self) -> usize {
+        self.hashers.peak()
     }
 
     /// Closes every connection (tests drop their PostgreSQL database afterwards).

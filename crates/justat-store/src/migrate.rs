@@ -68,6 +68,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_release_change_roles.sql"),
         postgres: include_str!("../migrations/postgres/0010_release_change_roles.sql"),
     },
+    Migration {
+        version: 11,
+        name: "login_attempts_in_flight",
+        sqlite: include_str!("../migrations/sqlite/0011_login_attempts_in_flight.sql"),
+        postgres: include_str!("../migrations/postgres/0011_login_attempts_in_flight.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.

@@ -183,7 +183,8 @@ impl<C: Capability, S: Send + Sync> FromRequestParts<S> for Require<C> {
     }
 }
 
-/// The client's address and browser, for the audit log and the login throttle.
+/// The client's address and browser, for the audit log, the login throttle, sessions and the
+/// embargo access log — the one place that reads them (see [`crate::security::client_address`]).
 #[derive(Debug, Clone)]
 pub struct ClientMeta {
     /// The client's IP address.
@@ -199,25 +200,21 @@ impl FromRequestParts<AppState> for ClientMeta {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let forwarded = state
-            .config
-            .trust_forwarded_for
-            .then(|| {
-                parts
-                    .headers
-                    .get("x-forwarded-for")?
-                    .to_str()
-                    .ok()?
-                    .split(',')
-                    .next()
-                    .map(|s| s.trim().to_string())
-            })
-            .flatten();
+        let trusted_hops = if state.config.trust_forwarded_for {
+            state.config.trusted_proxy_hops.max(1)
+        } else {
+            0
+        };
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        let ip = forwarded.or(peer).unwrap_or_else(|| "unknown".to_string());
+            .map(|c| c.0.ip());
+        let ip = crate::security::client_address(
+            peer,
+            parts.headers.get_all("x-forwarded-for").iter(),
+            trusted_hops,
+        )
+        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -38,6 +38,9 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// With `trust_forwarded_for`, how many trusted proxies in a row append to
+    /// `X-Forwarded-For`: the client address is the entry this many from the right.
+    pub trusted_proxy_hops: usize,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// The largest delivery uploaded through the back office, in bytes.
@@ -78,6 +81,7 @@ impl Default for WebConfig {
             throttle: ThrottlePolicies::default(),
             secure_cookies: false,
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 2 << 30,
             upload_dir: std::env::temp_dir().join("justat-uploads"),

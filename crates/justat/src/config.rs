@@ -24,6 +24,11 @@ pub struct Config {
     pub public_url: String,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// With `trust_forwarded_for`: how many trusted reverse proxies in a row append to
+    /// `X-Forwarded-For`. The client address is the entry this many from the right (1: the
+    /// one the proxy in front of Justat added); entries further left are the client's own
+    /// claims and are ignored.
+    pub trusted_proxy_hops: u32,
     /// Minutes of inactivity after which a session ends.
     pub session_idle_minutes: u32,
     /// Hours after login after which a session ends, however active.
@@ -66,6 +71,7 @@ impl Default for Config {
             database_url: String::new(),
             public_url: String::new(),
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             max_body_kib: 64,
@@ -110,6 +116,7 @@ const KEYS: &[&str] = &[
     "database_url",
     "public_url",
     "trust_forwarded_for",
+    "trusted_proxy_hops",
     "session_idle_minutes",
     "session_absolute_hours",
     "max_body_kib",
@@ -207,6 +214,11 @@ impl Config {
             bail!(
                 "public_url `{}` is not an address like https://statistiques.justice.gouv.fr",
                 self.public_url
+            );
+        }
+        if self.trusted_proxy_hops == 0 {
+            bail!(
+                "trusted_proxy_hops must be at least 1 (to ignore X-Forwarded-For, set trust_forwarded_for = false)"
             );
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
@@ -400,6 +412,23 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert_eq!(c.database_url(), "sqlite://./justat-data/justat.db");
+    }
+
+    #[test]
+    fn the_number_of_trusted_proxies_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("justat.toml");
+        std::fs::write(
+            &file,
+            "trust_forwarded_for = true\ntrusted_proxy_hops = 2\n",
+        )
+        .unwrap();
+        let loaded = Config::load(Some(&file), &no_env).unwrap();
+        assert_eq!(loaded.config.trusted_proxy_hops, 2);
+        assert_eq!(Config::default().trusted_proxy_hops, 1);
+        let zero = |k: &str| (k == "JUSTAT_TRUSTED_PROXY_HOPS").then(|| "0".to_string());
+        let err = Config::load(Some(&file), &zero).unwrap_err();
+        assert!(format!("{err:#}").contains("trusted_proxy_hops"), "{err:#}");
     }
 
     #[test]

@@ -25,6 +25,7 @@ fn web_config(config: &Config, addr: std::net::SocketAddr) -> WebConfig {
         },
         secure_cookies: config.secure_cookies(),
         trust_forwarded_for: config.trust_forwarded_for,
+        trusted_proxy_hops: config.trusted_proxy_hops as usize,
         max_body_bytes: config.max_body_kib as usize * 1024,
         max_upload_bytes: config.max_upload_mib as usize * 1024 * 1024,
         upload_dir: config.data_dir.join("uploads"),

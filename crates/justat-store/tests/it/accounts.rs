@@ -2,7 +2,8 @@ use crate::harness::{TestDb, add_user, now};
 use jiff::SignedDuration;
 use justat_model::{PasswordProblem, Role, ThrottlePolicy, Username};
 use justat_store::{
-    Actor, LoginAttempt, LoginOutcome, LoginRefusal, NewUser, StoreError, ThrottlePolicies,
+    Actor, HashingLimits, LoginAttempt, LoginOutcome, LoginRefusal, NewUser, StoreError,
+    ThrottlePolicies,
 };
 
 both_backends!(
@@ -11,6 +12,8 @@ both_backends!(
     a_weak_password_is_refused_and_nothing_is_written,
     login_succeeds_only_with_the_right_password_of_an_enabled_account,
     repeated_failures_slow_down_then_lock_and_the_lock_is_logged,
+    concurrent_failures_are_counted_atomically_and_decided_before_hashing,
+    an_attempt_finding_every_hasher_busy_is_refused_unchecked_and_uncounted,
 );
 
 fn attempt(user: &str, password: &str) -> LoginAttempt {
@@ -254,4 +257,102 @@ async fn repeated_failures_slow_down_then_lock_and_the_lock_is_logged(db: &TestD
         .await
         .unwrap();
     assert!(matches!(after, LoginOutcome::Success(_)));
+}
+
+async fn concurrent_failures_are_counted_atomically_and_decided_before_hashing(db: &TestDb) {
+    add_user(&db.store, "marie", Role::Statistician).await;
+    // No slow-down, so that only the count decides: 4 failures lock the account.
+    let policies = ThrottlePolicies {
+        account: ThrottlePolicy {
+            free_failures: 4,
+            lock_after: 4,
+            ..ThrottlePolicy::per_account()
+        },
+        ip: ThrottlePolicy::per_ip(),
+    };
+    let t0 = now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let store = db.store.clone();
+        tasks.spawn(async move {
+            store
+                .authenticate(&attempt("marie", &format!("nope-{i}")), &policies, t0)
+                .await
+                .unwrap()
+        });
+    }
+    let mut checked = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            LoginOutcome::Refused(LoginRefusal::BadCredentials) => checked += 1,
+            LoginOutcome::Refused(_) => {}
+            LoginOutcome::Success(_) => panic!("a wrong password succeeded"),
+        }
+    }
+    assert_eq!(checked, 4, "attempts checked out of 30 concurrent");
+    let log = actions(db).await;
+    assert_eq!(log.iter().filter(|a| *a == "login.failure").count(), 4);
+    assert_eq!(log.iter().filter(|a| *a == "login.lock").count(), 1);
+    let locked = db
+        .store
+        .authenticate(&attempt("marie", "marie-password-123"), &policies, t0)
+        .await
+        .unwrap();
+    assert!(
+        matches!(locked, LoginOutcome::Refused(LoginRefusal::LockedUntil(_))),
+        "{locked:?}"
+    );
+}
+
+async fn an_attempt_finding_every_hasher_busy_is_refused_unchecked_and_uncounted(db: &TestDb) {
+    // One hash at a time and no waiting: concurrent attempts beyond the first are turned away.
+    let store = db.store.clone().with_hashing_limits(HashingLimits {
+        concurrent: 1,
+        wait: std::time::Duration::ZERO,
+    });
+    let policies = ThrottlePolicies::default();
+    let t0 = now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            store
+                .authenticate(&attempt(&format!("ghost{i}"), "nope-nope"), &policies, t0)
+                .await
+                .unwrap()
+        });
+    }
+    let (mut checked, mut busy) = (0, 0);
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            LoginOutcome::Refused(LoginRefusal::BadCredentials) => checked += 1,
+            LoginOutcome::Refused(LoginRefusal::Busy) => busy += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(checked + busy, 8);
+    assert!(checked >= 1 && busy >= 1, "{checked} checked, {busy} busy");
+    assert_eq!(store.hashing_peak(), 1);
+    // Only the checked attempts count against the shared address.
+    let log = actions(db).await;
+    assert_eq!(
+        log.iter().filter(|a| *a == "login.failure").count(),
+        checked
+    );
+    let ip = ThrottlePolicies {
+        ip: ThrottlePolicy {
+            free_failures: checked as u32 + 1,
+            lock_after: checked as u32 + 1,
+            ..ThrottlePolicy::per_ip()
+        },
+        ..policies
+    };
+    // One more failure is allowed on the address: busy attempts left nothing reserved.
+    assert_eq!(
+        store
+            .authenticate(&attempt("ghost-last", "nope-nope"), &ip, t0)
+            .await
+            .unwrap(),
+        LoginOutcome::Refused(LoginRefusal::BadCredentials)
+    );
 }

@@ -142,19 +142,33 @@ async fn login(
         }
         LoginOutcome::Refused(r) => r,
     };
-    let (status, message) = match refusal {
+    let (status, message, retry_after) = refusal_answer(refusal, now);
+    let mut resp = login_form(&state, status, &next, &attempt.username, Some(message));
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    resp
+}
+
+/// The status, the French message and the `Retry-After` delay (seconds) of a refusal.
+fn refusal_answer(refusal: LoginRefusal, now: Timestamp) -> (StatusCode, String, Option<i64>) {
+    let secs_until = |t: Timestamp| (t - now).as_secs().max(1);
+    match refusal {
         LoginRefusal::BadCredentials => (
             StatusCode::UNAUTHORIZED,
             "Identifiant ou mot de passe incorrect.".to_string(),
+            None,
         ),
         LoginRefusal::WaitUntil(t) => {
-            let secs = (t - now).as_secs().max(1);
+            let secs = secs_until(t);
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
                     "Trop de tentatives récentes : attendez {secs} seconde{} avant de réessayer.",
                     if secs > 1 { "s" } else { "" }
                 ),
+                Some(secs),
             )
         }
         LoginRefusal::LockedUntil(t) => (
@@ -163,10 +177,20 @@ async fn login(
                 "Trop de tentatives échouées : la connexion est bloquée jusqu’au {}. Si ce n’était pas vous, prévenez l’administrateur.",
                 french::date_time(t)
             ),
+            Some(secs_until(t)),
         ),
-    };
-    login_form(&state, status, &next, &attempt.username, Some(message))
+        // The password was not checked: saying so is safe, and the attempt did not count.
+        LoginRefusal::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Le service de connexion est très sollicité : votre mot de passe n’a pas été vérifié, réessayez dans quelques secondes."
+                .to_string(),
+            Some(BUSY_RETRY_SECS),
+        ),
+    }
 }
+
+/// The delay suggested when every password hasher is busy.
+const BUSY_RETRY_SECS: i64 = 2;
 
 #[derive(Deserialize)]
 struct LogoutForm {}
@@ -198,7 +222,31 @@ async fn logout(
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{BUSY_RETRY_SECS, refusal_answer, safe_next};
+    use axum::http::StatusCode;
+    use jiff::{SignedDuration, Timestamp};
+    use justat_store::LoginRefusal;
+
+    #[test]
+    fn refusals_say_when_to_come_back() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let (status, message, retry) = refusal_answer(
+            LoginRefusal::WaitUntil(now + SignedDuration::from_secs(4)),
+            now,
+        );
+        assert_eq!((status, retry), (StatusCode::TOO_MANY_REQUESTS, Some(4)));
+        assert!(message.contains("attendez 4 secondes"), "{message}");
+        let (status, _, retry) = refusal_answer(
+            LoginRefusal::LockedUntil(now + SignedDuration::from_mins(15)),
+            now,
+        );
+        assert_eq!((status, retry), (StatusCode::TOO_MANY_REQUESTS, Some(900)));
+        let (status, message, retry) = refusal_answer(LoginRefusal::Busy, now);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry, Some(BUSY_RETRY_SECS));
+        assert!(message.contains("réessayez"), "{message}");
+        assert_eq!(refusal_answer(LoginRefusal::BadCredentials, now).2, None);
+    }
 
     #[test]
     fn only_local_paths_are_returned_to() {

@@ -173,6 +173,11 @@ impl Server {
         }
     }
 
+    /// The id of the `justat serve` process, for a server started by [`Server::serve_process`].
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(|p| p.0.id())
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -8,6 +8,7 @@ mod cli;
 mod harness;
 mod http_auth;
 mod http_site;
+mod http_throttle;
 mod publications;
 mod release_leaks;
 mod sdc;
