@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_incidents.sql"),
         postgres: include_str!("../migrations/postgres/0008_incidents.sql"),
     },
+    Migration {
+        version: 13,
+        name: "job_workers",
+        sqlite: include_str!("../migrations/sqlite/0013_job_workers.sql"),
+        postgres: include_str!("../migrations/postgres/0013_job_workers.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.

@@ -9,3 +9,4 @@ mod http_auth;
 mod http_site;
 mod publications;
 mod sdc;
+mod worker;
