@@ -59,21 +59,23 @@ pub async fn work(store: Store, config: Config, worker: String, current: Current
                             .take()
                             .unwrap_or_else(|| e.to_string());
                         tracing::error!(job = id, panic = %what, "job panicked");
-                        Err(
-                            if config.worker_memory_mib > 0 && crate::worker::refused_memory(&what)
-                            {
-                                format!(
-                                    "{} ; corrigez la cause puis relancez-le ({what})",
-                                    crate::worker::over_memory(config.worker_memory_mib)
-                                )
-                            } else {
-                                format!(
-                                    "erreur interne de Justat pendant ce travail, qui est abandonné (les travaux suivants continuent) : {what}"
-                                )
-                            },
-                        )
+                        Err(format!(
+                            "erreur interne de Justat pendant ce travail, qui est abandonné (les travaux suivants continuent) : {what}"
+                        ))
                     }
                 };
+                // Memory refused under the limit may come back as an error or a panic (a
+                // buffer, a thread) rather than end the process: the reason says so first.
+                let outcome = outcome.map_err(|e| {
+                    if config.worker_memory_mib > 0 && crate::worker::refused_memory(&e) {
+                        format!(
+                            "{} ; corrigez la cause puis relancez-le ({e})",
+                            crate::worker::over_memory(config.worker_memory_mib)
+                        )
+                    } else {
+                        e
+                    }
+                });
                 if let Err(e) = &outcome {
                     tracing::warn!(job = id, error = %e, "job failed");
                 }

@@ -223,7 +223,7 @@ pub async fn supervise(store: Store, config: Config, stop: impl Future<Output = 
     };
     tokio::pin!(stop);
     let env = config.to_env();
-    let mut pause = Duration::from_secs(1);
+    let mut backoff = Backoff::default();
     for n in 1.. {
         let id = format!("serve-{}-{n}", std::process::id());
         let mut command = std::process::Command::new(&program);
@@ -238,12 +238,12 @@ pub async fn supervise(store: Store, config: Config, stop: impl Future<Output = 
         let mut child = match command.spawn() {
             Ok(c) => c,
             Err(e) => {
+                let pause = backoff.after(Duration::ZERO);
                 tracing::error!(error = %e, retry_in_s = pause.as_secs(), "cannot start a worker");
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
                     () = &mut stop => return,
                 }
-                pause = (pause * 2).min(Duration::from_secs(60));
                 continue;
             }
         };
@@ -286,16 +286,35 @@ pub async fn supervise(store: Store, config: Config, stop: impl Future<Output = 
             config.worker_memory_mib,
         );
         let lived = started.elapsed();
-        if lived > Duration::from_secs(60) {
-            pause = Duration::from_secs(1);
-        }
+        let pause = backoff.after(lived);
         tracing::error!(worker = %id, status = ?status, lived_s = lived.as_secs(), restart_in_s = pause.as_secs(), "worker process ended: {reason}");
         fail_jobs(&store, &id, &reason).await;
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = &mut stop => return,
         }
-        pause = (pause * 2).min(Duration::from_secs(60));
+    }
+}
+
+/// The pause before the next worker: 1 s, doubling up to a minute while workers die within a
+/// minute of their start (a crash loop costs little), back to 1 s after one that lived longer.
+#[derive(Debug, Default)]
+struct Backoff {
+    next: Option<Duration>,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_secs(1);
+    const MAX: Duration = Duration::from_secs(60);
+
+    /// The pause after a worker that lived `lived`.
+    fn after(&mut self, lived: Duration) -> Duration {
+        let pause = match self.next {
+            Some(next) if lived <= Self::MAX => next,
+            _ => Self::FIRST,
+        };
+        self.next = Some((pause * 2).min(Self::MAX));
+        pause
     }
 }
 
@@ -308,7 +327,7 @@ fn relay_stderr(
         let mut lines = std::io::BufReader::new(stderr);
         let mut line = Vec::new();
         while matches!(lines.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-            if String::from_utf8_lossy(&line).contains(ALLOCATION_FAILED) {
+            if refused_memory(&String::from_utf8_lossy(&line)) {
                 out_of_memory.store(true, Ordering::Relaxed);
             }
             let _ = std::io::stderr().write_all(&line);
@@ -351,10 +370,21 @@ pub fn over_memory(memory_mib: u32) -> String {
     )
 }
 
-/// Whether a panic's message says the system refused memory (a thread or a buffer the limit
-/// left no room for), rather than a fault of the code.
+/// Whether a job's error or panic says the system refused memory (a thread, a buffer, a
+/// compression library's workspace the limit left no room for), rather than a fault of the
+/// code or of the data. DataFusion's own pool (`engine_memory_mib`) says "Resources exhausted"
+/// and is not this limit.
 pub fn refused_memory(message: &str) -> bool {
-    message.contains("os error 12") || message.contains("Cannot allocate memory")
+    let message = message.to_lowercase();
+    [
+        "os error 12",
+        "cannot allocate memory",
+        "not enough memory",
+        "out of memory",
+        ALLOCATION_FAILED,
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// Why the worker's job ended, in French for the job's page.
@@ -391,6 +421,16 @@ fn crash_reason(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workers_dying_young_are_restarted_ever_more_slowly() {
+        let mut b = Backoff::default();
+        let quick = Duration::from_secs(2);
+        let pauses: Vec<u64> = (0..8).map(|_| b.after(quick).as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(b.after(Duration::from_secs(3600)).as_secs(), 1);
+        assert_eq!(b.after(quick).as_secs(), 2);
+    }
 
     #[cfg(unix)]
     #[test]

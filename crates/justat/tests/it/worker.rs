@@ -178,9 +178,9 @@ async fn the_memory_limit_stops_a_job_that_exceeds_it() {
         "{error}"
     );
     assert!(s.store.runs().await.unwrap().is_empty(), "no run recorded");
-    // Within the limit, work goes on in the restarted worker.
+    // Within the limit, work goes on (in a restarted worker when the allocator aborted the
+    // process, in the same one when the refusal came back as an error).
     let next = ended(&s, enqueue_delivery(&s, tmp.path()).await).await;
     assert_eq!(next.status, JobStatus::Done, "{:?}", next.error);
-    assert_ne!(next.worker, job.worker);
     s.stop().await;
 }
