@@ -260,7 +260,10 @@ pub async fn supervise(store: Store, config: Config, stop: impl Future<Output = 
                 Ok(Some(status)) => break Some(status),
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot watch the worker process");
+                    // Never two workers under one name: this one goes before the next starts.
+                    tracing::error!(error = %e, "cannot watch the worker process: killed");
+                    let _ = child.kill();
+                    let _ = child.wait();
                     break None;
                 }
             }
