@@ -1,5 +1,10 @@
 //! Jobs: long work asked for in the back office, queued here by the web application and
-//! executed by the server's job runner, which records progress and outcome.
+//! executed by worker processes (`justat worker`), which record progress and outcome.
+//!
+//! A worker claims a job under its name and says it is alive while it runs it
+//! ([`Store::job_heartbeat`]); a job whose worker died is marked failed, by the process that
+//! supervised the worker ([`Store::fail_worker_jobs`]) or, for a worker run apart, by any other
+//! worker once its heartbeat is stale ([`Store::fail_stale_jobs`]), never run again by itself.
 
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
@@ -74,9 +79,13 @@ pub struct Job {
     pub started_at: Option<Timestamp>,
     /// When it ended.
     pub finished_at: Option<Timestamp>,
+    /// The worker that took it.
+    pub worker: Option<String>,
+    /// When its worker last said it was alive while running it.
+    pub heartbeat_at: Option<Timestamp>,
 }
 
-const COLUMNS: &str = "id, kind, params, status, progress, result, error, created_by, created_at, started_at, finished_at";
+const COLUMNS: &str = "id, kind, params, status, progress, result, error, created_by, created_at, started_at, finished_at, worker, heartbeat_at";
 
 fn job_of(row: &AnyRow) -> Result<Job, StoreError> {
     let opt_ts = |col: &str| -> Result<Option<Timestamp>, StoreError> {
@@ -108,6 +117,8 @@ fn job_of(row: &AnyRow) -> Result<Job, StoreError> {
         created_at: time::from_db(&row.try_get::<String, _>("created_at")?)?,
         started_at: opt_ts("started_at")?,
         finished_at: opt_ts("finished_at")?,
+        worker: row.try_get("worker")?,
+        heartbeat_at: opt_ts("heartbeat_at")?,
     })
 }
 
@@ -155,20 +166,39 @@ impl Store {
         }
     }
 
-    /// Takes the oldest queued job, if any, and marks it running.
-    pub async fn claim_job(&self, now: Timestamp) -> Result<Option<Job>, StoreError> {
+    /// Takes the oldest queued job, if any, for `worker` and marks it running.
+    ///
+    /// Atomic across processes: the job changes hands only if it is still queued when the
+    /// write lock is held, so two workers never take the same job. The queue is first read
+    /// without the lock, so that idle workers polling it do not queue behind every writer.
+    pub async fn claim_job(&self, worker: &str, now: Timestamp) -> Result<Option<Job>, StoreError> {
+        let waiting = sqlx::query("SELECT id FROM jobs WHERE status = 'queued' LIMIT 1")
+            .fetch_optional(self.pool())
+            .await?;
+        if waiting.is_none() {
+            return Ok(None);
+        }
         let mut w = self.begin_write().await?;
         let row = sqlx::query("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1")
             .fetch_optional(w.conn())
             .await?;
         let Some(row) = row else { return Ok(None) };
         let id: i64 = row.try_get("id")?;
-        sqlx::query("UPDATE jobs SET status = 'running', started_at = $1, progress = 'démarré' WHERE id = $2")
-            .bind(time::to_db(now))
-            .bind(id)
-            .execute(w.conn())
-            .await?;
+        let at = time::to_db(now);
+        let taken = sqlx::query(
+            "UPDATE jobs SET status = 'running', started_at = $1, heartbeat_at = $1, worker = $2,
+               progress = 'démarré' WHERE id = $3 AND status = 'queued'",
+        )
+        .bind(&at)
+        .bind(worker)
+        .bind(id)
+        .execute(w.conn())
+        .await?
+        .rows_affected();
         w.commit(now).await?;
+        if taken == 0 {
+            return Ok(None);
+        }
         Ok(Some(self.job(id).await?))
     }
 
@@ -182,39 +212,119 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a job with its outcome.
+    /// Records that `worker` is still running job `id`; false when the job is no longer
+    /// its running job (it was marked failed meanwhile, its worker taken for dead).
+    pub async fn job_heartbeat(
+        &self,
+        id: i64,
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let res = sqlx::query(
+            "UPDATE jobs SET heartbeat_at = $1 WHERE id = $2 AND worker = $3 AND status = 'running'",
+        )
+        .bind(time::to_db(now))
+        .bind(id)
+        .bind(worker)
+        .execute(self.pool())
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Ends a job that `worker` runs with its outcome; false (nothing written) when the job
+    /// is no longer its running job: an outcome never overwrites a failure already recorded.
     pub async fn finish_job(
         &self,
         id: i64,
+        worker: &str,
         outcome: Result<serde_json::Value, String>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (status, result, error) = match outcome {
             Ok(r) => (JobStatus::Done, Some(r.to_string()), None),
             Err(e) => (JobStatus::Failed, None, Some(e)),
         };
-        sqlx::query("UPDATE jobs SET status = $1, result = $2, error = $3, finished_at = $4, progress = $5 WHERE id = $6")
-            .bind(status.as_str())
-            .bind(result)
-            .bind(error)
-            .bind(time::to_db(now))
-            .bind(if status == JobStatus::Done { "terminé" } else { "échec" })
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Marks as failed the jobs a stopped server left running; returns how many.
-    pub async fn fail_interrupted_jobs(&self, now: Timestamp) -> Result<u64, StoreError> {
         let res = sqlx::query(
-            "UPDATE jobs SET status = 'failed', error = 'interrompu par un arrêt du serveur : relancez-le', finished_at = $1,
-               progress = 'échec' WHERE status = 'running'",
+            "UPDATE jobs SET status = $1, result = $2, error = $3, finished_at = $4, progress = $5
+             WHERE id = $6 AND worker = $7 AND status = 'running'",
         )
+        .bind(status.as_str())
+        .bind(result)
+        .bind(error)
         .bind(time::to_db(now))
+        .bind(if status == JobStatus::Done {
+            "terminé"
+        } else {
+            "échec"
+        })
+        .bind(id)
+        .bind(worker)
         .execute(self.pool())
         .await?;
-        Ok(res.rows_affected())
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Marks as failed, with `reason`, the jobs `worker` was running (it stopped or died);
+    /// returns their numbers. They are not queued again: a job that killed its worker would
+    /// kill the next one.
+    pub async fn fail_worker_jobs(
+        &self,
+        worker: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.fail_running("worker = $1", worker, reason, now).await
+    }
+
+    /// Marks as failed, with `reason`, the running jobs whose worker has not said it was
+    /// alive since `stale_before` (or never did, for jobs taken before workers did); returns
+    /// their numbers.
+    pub async fn fail_stale_jobs(
+        &self,
+        stale_before: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.fail_running(
+            "COALESCE(heartbeat_at, started_at, created_at) < $1",
+            &time::to_db(stale_before),
+            reason,
+            now,
+        )
+        .await
+    }
+
+    /// `condition` reads `value` as `$1`.
+    async fn fail_running(
+        &self,
+        condition: &str,
+        value: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut w = self.begin_write().await?;
+        let ids = sqlx::query(crate::dynamic(format!(
+            "SELECT id FROM jobs WHERE status = 'running' AND {condition} ORDER BY id"
+        )))
+        .bind(value)
+        .fetch_all(w.conn())
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+        for id in &ids {
+            sqlx::query(
+                "UPDATE jobs SET status = 'failed', error = $1, finished_at = $2, progress = 'échec'
+                 WHERE id = $3 AND status = 'running'",
+            )
+            .bind(reason)
+            .bind(time::to_db(now))
+            .bind(id)
+            .execute(w.conn())
+            .await?;
+        }
+        w.commit(now).await?;
+        Ok(ids)
     }
 
     /// The job with this number.

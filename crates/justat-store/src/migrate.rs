@@ -74,6 +74,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_login_attempts_in_flight.sql"),
         postgres: include_str!("../migrations/postgres/0011_login_attempts_in_flight.sql"),
     },
+    Migration {
+        version: 13,
+        name: "job_workers",
+        sqlite: include_str!("../migrations/sqlite/0013_job_workers.sql"),
+        postgres: include_str!("../migrations/postgres/0013_job_workers.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.

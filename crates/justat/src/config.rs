@@ -61,6 +61,12 @@ pub struct Config {
     /// The folder of the signed checkpoints (`checkpoints.log`); empty means
     /// `<data_dir>/audit-checkpoints`.
     pub audit_checkpoint_dir: PathBuf,
+    /// `justat serve` starts a worker process for the back office's jobs and restarts it if
+    /// it dies; false when workers run apart (`justat worker`, e.g. as their own service).
+    pub start_worker: bool,
+    /// The memory a worker process may use, in MiB (its data segment, `RLIMIT_DATA`): a job
+    /// that needs more fails and the worker is restarted; 0 for no limit.
+    pub worker_memory_mib: u32,
 }
 
 impl Default for Config {
@@ -84,6 +90,8 @@ impl Default for Config {
             embargo_hours: "24".into(),
             audit_key: PathBuf::new(),
             audit_checkpoint_dir: PathBuf::new(),
+            start_worker: true,
+            worker_memory_mib: 4096,
         }
     }
 }
@@ -110,6 +118,9 @@ pub struct Loaded {
     pub file: Option<PathBuf>,
 }
 
+/// Below this, a worker's runtime and database connections alone would not fit.
+const MIN_WORKER_MEMORY_MIB: u32 = 64;
+
 const KEYS: &[&str] = &[
     "data_dir",
     "listen",
@@ -129,6 +140,8 @@ const KEYS: &[&str] = &[
     "embargo_hours",
     "audit_key",
     "audit_checkpoint_dir",
+    "start_worker",
+    "worker_memory_mib",
 ];
 
 impl Config {
@@ -224,8 +237,29 @@ impl Config {
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             bail!("session_idle_minutes and session_absolute_hours must be at least 1");
         }
+        if self.worker_memory_mib != 0 && self.worker_memory_mib < MIN_WORKER_MEMORY_MIB {
+            bail!(
+                "worker_memory_mib = {} is too small for a worker to start: 0 (no limit) or at least {MIN_WORKER_MEMORY_MIB}",
+                self.worker_memory_mib
+            );
+        }
         self.calendar_policy()?;
         Ok(())
+    }
+
+    /// The effective configuration as `JUSTAT_*` variables, for a process that must run with
+    /// exactly this configuration whatever its folder and files (the worker `serve` starts).
+    pub fn to_env(&self) -> Vec<(String, String)> {
+        let table = toml::Table::try_from(self).expect("the configuration serialises");
+        KEYS.iter()
+            .map(|key| {
+                let value = match &table[*key] {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (format!("JUSTAT_{}", key.to_uppercase()), value)
+            })
+            .collect()
     }
 
     /// The rules of the release calendar: essential collections and standard release times.
@@ -461,6 +495,25 @@ mod tests {
         );
         assert!(shown.contains("u:***@db"), "{shown}");
         assert!(!shown.contains("secret"));
+    }
+
+    #[test]
+    fn the_environment_carries_the_whole_configuration() {
+        let config = Config {
+            data_dir: PathBuf::from("/srv/justat data"),
+            start_worker: false,
+            worker_memory_mib: 512,
+            release_times: "infos-rapides=08:45, 09:30".into(),
+            ..Config::default()
+        };
+        let env = config.to_env();
+        assert_eq!(env.len(), KEYS.len());
+        let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let loaded = Config::load(None, &lookup).unwrap();
+        assert_eq!(loaded.config, config);
+        let env = |k: &str| (k == "JUSTAT_WORKER_MEMORY_MIB").then(|| "16".to_string());
+        let err = format!("{:#}", Config::load(None, &env).unwrap_err());
+        assert!(err.contains("worker_memory_mib = 16"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The job runner: executes the long work the back office queues (delivery checks, chain
-//! runs, publications built or previewed from the editor, transmissions to the ASP), one job at a time, recording progress for the job's page.
+//! The jobs a worker runs (`justat worker`): the long work the back office queues (delivery
+//! checks, chain runs, publications built or previewed from the editor, stamped copies,
+//! transmissions to the ASP), one job at a time, recording progress for the job's page.
 
 use crate::config::Config;
+use crate::worker::Current;
 use anyhow::Context;
 use justat_engine::chain::{Chain, RunOptions, run_chain};
 use justat_engine::ingest::add_delivery;
@@ -9,31 +11,88 @@ use justat_engine::source::Source;
 use justat_render::PublicationSource;
 use justat_render::source::{PUBLICATION_FILE, TABLES_FILE};
 use justat_store::{Actor, Job, Lake, Store};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Runs queued jobs until the process ends. Jobs a previous server left running are marked
-/// failed first (their work was rolled back: nothing is recorded before a job's last step).
-pub async fn runner(store: Store, config: Config) {
-    match store.fail_interrupted_jobs(jiff::Timestamp::now()).await {
-        Ok(n) if n > 0 => {
-            tracing::warn!(jobs = n, "jobs interrupted by the last stop marked failed")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "cannot mark interrupted jobs"),
-    }
+/// Set to `1` in a worker's environment, accepts the job kinds the end-to-end tests use to
+/// make a job panic or wait. Nothing in Justat queues them (the back
+/// office queues only its own kinds), and without the variable they are unknown kinds.
+pub const TEST_KINDS_VAR: &str = "JUSTAT_TEST_JOB_KINDS";
+
+/// Where and why the last panic of this process happened, kept by the panic hook so that a
+/// job's error names the place, which the panic's payload lacks.
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs queued jobs, as worker `worker`, until the process ends. A job that panics fails
+/// with the panic's message and place; the worker goes on with the next one.
+pub async fn work(store: Store, config: Config, worker: String, current: Current) {
+    let default_hook = Arc::new(std::panic::take_hook());
+    std::panic::set_hook(Box::new(move |info| {
+        let place = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info.payload_as_str().unwrap_or("sans message");
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{message}{place}"));
+        default_hook(info);
+    }));
+    let test_kinds = std::env::var(TEST_KINDS_VAR).is_ok_and(|v| v == "1");
     let lake = Lake::new(&config.data_dir);
+    let config = Arc::new(config);
     loop {
-        match store.claim_job(jiff::Timestamp::now()).await {
+        match store.claim_job(&worker, jiff::Timestamp::now()).await {
             Ok(Some(job)) => {
                 let id = job.id;
+                *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(id);
                 tracing::info!(job = id, kind = %job.kind, "job started");
-                let outcome = execute(&store, &lake, &config, &job).await;
+                let task = tokio::spawn({
+                    let (store, lake, config) = (store.clone(), lake.clone(), config.clone());
+                    async move { execute(&store, &lake, &config, &job, test_kinds).await }
+                });
+                let outcome = match task.await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        let what = LAST_PANIC
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .take()
+                            .unwrap_or_else(|| e.to_string());
+                        tracing::error!(job = id, panic = %what, "job panicked");
+                        Err(format!(
+                            "erreur interne de Justat pendant ce travail, qui est abandonné (les travaux suivants continuent) : {what}"
+                        ))
+                    }
+                };
+                // Memory refused under the limit may come back as an error or a panic (a
+                // buffer, a thread) rather than end the process: the reason says so first.
+                let outcome = outcome.map_err(|e| {
+                    if config.worker_memory_mib > 0 && crate::worker::refused_memory(&e) {
+                        format!(
+                            "{} ; corrigez la cause puis relancez-le ({e})",
+                            crate::worker::over_memory(config.worker_memory_mib)
+                        )
+                    } else {
+                        e
+                    }
+                });
                 if let Err(e) = &outcome {
                     tracing::warn!(job = id, error = %e, "job failed");
                 }
-                if let Err(e) = store.finish_job(id, outcome, jiff::Timestamp::now()).await {
-                    tracing::error!(job = id, error = %e, "cannot record the end of a job");
+                match store
+                    .finish_job(id, &worker, outcome, jiff::Timestamp::now())
+                    .await
+                {
+                    Ok(true) => tracing::info!(job = id, "job ended"),
+                    Ok(false) => tracing::warn!(
+                        job = id,
+                        "the job was marked failed while it ran: its outcome is not recorded"
+                    ),
+                    Err(e) => {
+                        tracing::error!(job = id, error = %e, "cannot record the end of a job")
+                    }
                 }
+                *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
             }
             Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
             Err(e) => {
@@ -69,6 +128,7 @@ async fn execute(
     lake: &Lake,
     config: &Config,
     job: &Job,
+    test_kinds: bool,
 ) -> Result<serde_json::Value, String> {
     let actor = Actor::user(&job.created_by);
     let (tx, task) = progress_writer(store, job.id);
@@ -203,6 +263,15 @@ async fn execute(
         }
         .await
         .map_err(|e: anyhow::Error| format!("{e:#}")),
+        "test_panic" if test_kinds => {
+            panic!("{}", job.params["message"].as_str().unwrap_or("test panic"))
+        }
+        "test_sleep" if test_kinds => {
+            let seconds = job.params["seconds"].as_u64().unwrap_or(0);
+            let _ = tx.send("en sommeil".into());
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            Ok(serde_json::json!({ "slept": seconds }))
+        }
         other => Err(format!("unknown job kind `{other}`")),
     };
     drop(tx);

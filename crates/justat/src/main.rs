@@ -15,6 +15,7 @@ mod publication;
 mod sdc;
 mod serve;
 mod user;
+mod worker;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -38,8 +39,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the public site and the back office.
-    Serve,
+    /// Serve the public site and the back office (with a worker process for the back
+    /// office's jobs, unless `start_worker` is false).
+    Serve {
+        /// Start no worker: jobs wait for `justat worker` processes run apart.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the back office's jobs (delivery checks, chain runs, builds, transmissions) one at
+    /// a time until stopped, apart from the web server.
+    Worker {
+        /// The name this worker writes in the jobs it takes (default: worker-PID-START).
+        #[arg(long)]
+        id: Option<String>,
+        /// Stop (failing the job under way) when standard input closes: `serve` starts its
+        /// worker so, so that the worker never outlives it.
+        #[arg(long, hide = true)]
+        supervised: bool,
+    },
     /// Prepare the demo data and accounts, then serve.
     Demo {
         /// Prepare the demo data and exit without serving.
@@ -106,6 +123,11 @@ enum Command {
         #[command(subcommand)]
         command: incident::IncidentCommand,
     },
+    /// The jobs queued for the workers.
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -120,9 +142,23 @@ enum DbCommand {
     Migrate(db::MigrateArgs),
 }
 
+#[derive(Subcommand)]
+enum JobCommand {
+    /// Show a job: its status, progress, worker, outcome or error, as JSON.
+    Show {
+        /// The job's number.
+        id: i64,
+    },
+}
+
 fn main() -> ExitCode {
-    sigpipe::reset();
     let cli = Cli::parse();
+    // A worker keeps Rust's default (a closed pipe is an error, not death): its log goes to
+    // the serve that started it, and when that one dies the worker must live long enough to
+    // mark its job failed.
+    if !matches!(cli.command, Command::Worker { .. }) {
+        sigpipe::reset();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -143,7 +179,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", loaded.render());
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Serve => serve::serve(&config).await.map(|()| ExitCode::SUCCESS),
+            Command::Serve { no_worker } => {
+                let config = Config {
+                    start_worker: config.start_worker && !no_worker,
+                    ..config
+                };
+                serve::serve(&config).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Worker { id, supervised } => worker::run(&config, id, supervised)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Demo { prepare_only } => demo::demo(&config, prepare_only)
                 .await
                 .map(|()| ExitCode::SUCCESS),
@@ -169,6 +214,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Incident { command } => incident::run(&config, command)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            Command::Job {
+                command: JobCommand::Show { id },
+            } => {
+                let store = serve::open_store(&config).await?;
+                let job = store.job(id).await?;
+                store.close().await;
+                println!("{}", serde_json::to_string_pretty(&job)?);
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Audit { command } => audit::run(&config, command).await,
         }
     })

@@ -57,6 +57,10 @@ pub enum ChainCommand {
         /// Print the run (with its manifest) as JSON.
         #[arg(long)]
         json: bool,
+        /// Queue the run as a job for a worker, as the back office does, and print the job's
+        /// number instead of running it here (`justat job show N` follows it).
+        #[arg(long, conflicts_with = "json")]
+        queue: bool,
     },
     /// List the runs.
     Runs {
@@ -414,7 +418,25 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
         ChainCommand::Run {
             chain,
             deliveries,
+            queue: true,
+            ..
+        } => {
+            Chain::load(&chain)?;
+            let job = store
+                .enqueue_job(
+                    "chain_run",
+                    serde_json::json!({ "chain": chain, "deliveries": deliveries }),
+                    &Actor::cli(),
+                    jiff::Timestamp::now(),
+                )
+                .await?;
+            println!("job {} queued", job.id);
+        }
+        ChainCommand::Run {
+            chain,
+            deliveries,
             json,
+            queue: false,
         } => {
             run(&store, &lake, config, &chain, &deliveries, json).await?;
         }

@@ -90,7 +90,22 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
             }
         }
     });
-    tokio::spawn(crate::jobs::runner(store.clone(), config.clone()));
+    // Jobs run in a worker process, so that their memory, CPU and faults stay out of the
+    // process that serves the public.
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let supervisor = config.start_worker.then(|| {
+        tokio::spawn(crate::worker::supervise(
+            store.clone(),
+            config.clone(),
+            async {
+                // A stop signal reaches the worker too: from then on it is not restarted.
+                tokio::select! {
+                    _ = worker_stopped => {}
+                    () = shutdown_signal() => {}
+                }
+            },
+        ))
+    });
     tokio::spawn(crate::calendar::scheduler(store.clone()));
     tokio::spawn(crate::audit::daily_checkpoints(store.clone()));
     println!("listening on http://{addr}");
@@ -103,6 +118,10 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
     justat_web::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;
+    let _ = stop_worker.send(());
+    if let Some(supervisor) = supervisor {
+        let _ = supervisor.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

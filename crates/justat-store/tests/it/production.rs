@@ -138,7 +138,11 @@ async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
     );
 }
 
-both_backends!(jobs_are_queued_claimed_once_and_finished);
+both_backends!(
+    jobs_are_queued_claimed_once_and_finished,
+    two_workers_never_claim_the_same_job,
+    a_dead_workers_jobs_fail_once_and_are_not_run_again
+);
 
 async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
     use justat_store::JobStatus;
@@ -153,32 +157,35 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(j.status, JobStatus::Queued);
-    let claimed = db.store.claim_job(now()).await.unwrap().unwrap();
+    let claimed = db.store.claim_job("w1", now()).await.unwrap().unwrap();
     assert_eq!(claimed.id, j.id);
     assert_eq!(claimed.status, JobStatus::Running);
+    assert_eq!(claimed.worker.as_deref(), Some("w1"));
+    assert!(claimed.heartbeat_at.is_some());
     assert!(
-        db.store.claim_job(now()).await.unwrap().is_none(),
+        db.store.claim_job("w2", now()).await.unwrap().is_none(),
         "a job is claimed once"
     );
     db.store.job_progress(j.id, "étape 2/5").await.unwrap();
     assert_eq!(db.store.job(j.id).await.unwrap().progress, "étape 2/5");
-    db.store
-        .finish_job(j.id, Ok(json!({"run": 7})), now())
-        .await
-        .unwrap();
+    assert!(
+        !db.store
+            .finish_job(j.id, "w2", Ok(json!({"run": 8})), now())
+            .await
+            .unwrap(),
+        "only the worker that runs a job ends it"
+    );
+    assert!(
+        db.store
+            .finish_job(j.id, "w1", Ok(json!({"run": 7})), now())
+            .await
+            .unwrap()
+    );
     let done = db.store.job(j.id).await.unwrap();
     assert_eq!(
         (done.status, done.result.unwrap()["run"].as_i64()),
         (JobStatus::Done, Some(7))
     );
-    let k = db
-        .store
-        .enqueue_job("delivery", json!({}), &Actor::user("marie"), now())
-        .await
-        .unwrap();
-    db.store.claim_job(now()).await.unwrap();
-    assert_eq!(db.store.fail_interrupted_jobs(now()).await.unwrap(), 1);
-    assert_eq!(db.store.job(k.id).await.unwrap().status, JobStatus::Failed);
     assert_eq!(
         db.store
             .audit_page(None, 10)
@@ -187,7 +194,96 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
             .iter()
             .filter(|e| e.action == "job.enqueue")
             .count(),
-        2
+        1
+    );
+}
+
+/// Two worker processes (two connection pools) drain one queue: each job is taken once.
+async fn two_workers_never_claim_the_same_job(db: &TestDb) {
+    let other = justat_store::Store::open(&db.url).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let j = db
+            .store
+            .enqueue_job("delivery", json!({ "n": i }), &Actor::user("marie"), now())
+            .await
+            .unwrap();
+        ids.push(j.id);
+    }
+    let drain = |store: justat_store::Store, name: &'static str| {
+        tokio::spawn(async move {
+            let mut taken = Vec::new();
+            while let Some(job) = store.claim_job(name, now()).await.unwrap() {
+                assert_eq!(job.worker.as_deref(), Some(name));
+                taken.push(job.id);
+                tokio::task::yield_now().await;
+            }
+            taken
+        })
+    };
+    let (a, b) = (drain(db.store.clone(), "a"), drain(other.clone(), "b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let mut all: Vec<i64> = a.iter().chain(&b).copied().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all, ids,
+        "every job taken exactly once (a: {a:?}, b: {b:?})"
+    );
+    for id in a {
+        assert_eq!(db.store.job(id).await.unwrap().worker.as_deref(), Some("a"));
+    }
+    other.close().await;
+}
+
+async fn a_dead_workers_jobs_fail_once_and_are_not_run_again(db: &TestDb) {
+    use justat_store::JobStatus;
+    let t0 = now();
+    let at = |s: i64| t0 + jiff::SignedDuration::from_secs(s);
+    let enqueue = || async {
+        db.store
+            .enqueue_job("chain_run", json!({}), &Actor::user("marie"), t0)
+            .await
+            .unwrap()
+            .id
+    };
+    // A supervised worker dies: its supervisor fails its job, and only its job.
+    let (j1, j2) = (enqueue().await, enqueue().await);
+    db.store.claim_job("w1", t0).await.unwrap().unwrap();
+    db.store.claim_job("w2", t0).await.unwrap().unwrap();
+    let failed = db
+        .store
+        .fail_worker_jobs("w1", "processus arrêté", at(1))
+        .await
+        .unwrap();
+    assert_eq!(failed, [j1]);
+    let job = db.store.job(j1).await.unwrap();
+    assert_eq!(
+        (job.status, job.error.as_deref(), job.progress.as_str()),
+        (JobStatus::Failed, Some("processus arrêté"), "échec")
+    );
+    assert_eq!(db.store.job(j2).await.unwrap().status, JobStatus::Running);
+    // Not queued again, and an outcome arriving late does not overwrite the failure.
+    assert!(db.store.claim_job("w3", at(2)).await.unwrap().is_none());
+    assert!(!db.store.job_heartbeat(j1, "w1", at(2)).await.unwrap());
+    assert!(
+        !db.store
+            .finish_job(j1, "w1", Ok(json!({})), at(2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.store.job(j1).await.unwrap().status, JobStatus::Failed);
+    // A worker run apart dies: its job fails once its heartbeat is stale, not before.
+    assert!(db.store.job_heartbeat(j2, "w2", at(30)).await.unwrap());
+    let stale = |before| {
+        db.store
+            .fail_stale_jobs(before, "plus de nouvelles", at(40))
+    };
+    assert!(stale(at(20)).await.unwrap().is_empty());
+    assert_eq!(stale(at(31)).await.unwrap(), [j2]);
+    let job = db.store.job(j2).await.unwrap();
+    assert_eq!(
+        (job.status, job.error.as_deref()),
+        (JobStatus::Failed, Some("plus de nouvelles"))
     );
 }
 

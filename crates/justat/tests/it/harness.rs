@@ -127,6 +127,11 @@ impl Server {
     /// `justat serve` as a process — with its job runner, which the in-process server lacks —
     /// on the data that `justat_in(dir, …)` prepared.
     pub async fn serve_process(dir: &std::path::Path) -> Server {
+        Server::serve_process_with(dir, &[]).await
+    }
+
+    /// `serve_process` with more environment variables (configuration keys, test switches).
+    pub async fn serve_process_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let mut child = Command::new(justat_binary())
@@ -137,6 +142,7 @@ impl Server {
             .env("JUSTAT_LOG", "warn")
             .env_remove("JUSTAT_DATABASE_URL")
             .env_remove("JUSTAT_CONFIG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -12,3 +12,4 @@ mod http_throttle;
 mod publications;
 mod release_leaks;
 mod sdc;
+mod worker;
