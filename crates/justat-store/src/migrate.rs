@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_incidents.sql"),
         postgres: include_str!("../migrations/postgres/0008_incidents.sql"),
     },
+    Migration {
+        version: 9,
+        name: "versions_on_release",
+        sqlite: include_str!("../migrations/sqlite/0009_versions_on_release.sql"),
+        postgres: include_str!("../migrations/postgres/0009_versions_on_release.sql"),
+    },
 ];
 
 /// A migration that [`Store::migrate`] applied.
