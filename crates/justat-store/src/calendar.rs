@@ -191,24 +191,22 @@ impl Store {
                 "{k} is already in the calendar: change its date instead"
             )));
         }
-        // A version already released for an instant to come, outside the calendar, would go
-        // public at an instant the calendar does not say.
-        let waiting = sqlx::query(
-            "SELECT v.version, v.released_at FROM dated_versions v JOIN publications p ON p.id = v.publication_id
-             WHERE p.collection = $1 AND p.slug = $2 AND v.state = 'released' AND v.released_at > $3
+        // The calendar announces a publication before it comes out: one already released
+        // (for an instant to come, or out) would be public at an instant the calendar does not
+        // say. Its corrections need no date in the calendar.
+        let released = sqlx::query(
+            "SELECT v.version FROM publication_versions v JOIN publications p ON p.id = v.publication_id
+             WHERE p.collection = $1 AND p.slug = $2 AND v.state IN ('released', 'corrected')
              ORDER BY v.version LIMIT 1",
         )
         .bind(new.collection.slug())
         .bind(&new.slug)
-        .bind(time::to_db(now))
         .fetch_optional(w.conn())
         .await?;
-        if let Some(v) = waiting {
+        if let Some(v) = released {
             let version: i64 = v.try_get("version")?;
-            let at = time::from_db(&v.try_get::<String, _>("released_at")?)?;
             return Err(StoreError::Refused(format!(
-                "{k} version {version} is already released for {} outside the calendar: announce the next release once it is out",
-                justat_model::french::date_time(at)
+                "{k} version {version} is already released outside the calendar: the calendar announces a publication before it comes out, and its corrections need no date in it"
             )));
         }
         let (month, at) = schedule_columns(state.schedule);
