@@ -1,7 +1,7 @@
 //! The release calendar: releases announced, changed and published, each change with its line
 //! in the release's public, append-only history and its audit entry. The rules (who may change
 //! what, reasons, instants) are `justat_model::calendar`'s; this module applies them and keeps
-//! the publication version a release schedules on the same instant.
+//! the publication versions a release schedules on its instant (they store none of their own).
 
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
@@ -195,6 +195,24 @@ impl Store {
                 "{k} is already in the calendar: change its date instead"
             )));
         }
+        // The calendar announces a publication before it comes out: one already released
+        // (for an instant to come, or out) would be public at an instant the calendar does not
+        // say. Its corrections need no date in the calendar.
+        let released = sqlx::query(
+            "SELECT v.version FROM publication_versions v JOIN publications p ON p.id = v.publication_id
+             WHERE p.collection = $1 AND p.slug = $2 AND v.state IN ('released', 'corrected')
+             ORDER BY v.version LIMIT 1",
+        )
+        .bind(new.collection.slug())
+        .bind(&new.slug)
+        .fetch_optional(w.conn())
+        .await?;
+        if let Some(v) = released {
+            let version: i64 = v.try_get("version")?;
+            return Err(StoreError::Refused(format!(
+                "{k} version {version} is already released outside the calendar: the calendar announces a publication before it comes out, and its corrections need no date in it"
+            )));
+        }
         let (month, at) = schedule_columns(state.schedule);
         let id: i64 = sqlx::query(
             "INSERT INTO releases (uid, collection, slug, title, status, month, release_at, sequence, justification, created_by, created_at, updated_at)
@@ -228,9 +246,9 @@ impl Store {
     }
 
     /// Changes a release, as `role` (see `justat_model::calendar::apply`), appending its
-    /// history line. A publication version already scheduled on the release and not yet
-    /// public moves with it: rescheduled to the new instant, or back to approved when the
-    /// release is cancelled.
+    /// history line. Every publication version on the release moves with it, since its
+    /// instant is the release's; a cancellation takes the released one back to approved, and
+    /// none of them is ever public.
     pub async fn change_release(
         &self,
         collection: Collection,
@@ -272,28 +290,27 @@ impl Store {
             )));
         }
         insert_change(&mut w, current.id, &line, actor, role, now).await?;
-        // A version scheduled on this release that is not public yet follows it.
-        let moved = match (change, next.schedule) {
-            (CalendarChange::Reschedule { .. }, Schedule::At(new_at)) => sqlx::query(
-                "UPDATE publication_versions SET released_at = $1
-                 WHERE publication_id = (SELECT id FROM publications WHERE collection = $2 AND slug = $3)
-                 AND state = 'released' AND released_at > $4",
-            )
-            .bind(time::to_db(new_at))
-            .bind(collection.slug())
-            .bind(slug)
-            .bind(time::to_db(now))
-            .execute(w.conn())
-            .await?
-            .rows_affected(),
-            (CalendarChange::Cancel { .. }, _) => sqlx::query(
-                "UPDATE publication_versions SET state = 'approved', released_at = NULL
+        // The versions on this release follow it without being written: their instant is the
+        // release's (`dated_versions`). A cancellation takes the one waiting back to approved;
+        // the versions it had corrected stay on the cancelled release, which has no instant.
+        let on_release: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM publication_versions
+             WHERE publication_id = (SELECT id FROM publications WHERE collection = $1 AND slug = $2)
+             AND on_release = 1",
+        )
+        .bind(collection.slug())
+        .bind(slug)
+        .fetch_one(w.conn())
+        .await?
+        .try_get("n")?;
+        let withdrawn = match change {
+            CalendarChange::Cancel { .. } => sqlx::query(
+                "UPDATE publication_versions SET state = 'approved', on_release = 0
                  WHERE publication_id = (SELECT id FROM publications WHERE collection = $1 AND slug = $2)
-                 AND state = 'released' AND released_at > $3",
+                 AND on_release = 1 AND state = 'released'",
             )
             .bind(collection.slug())
             .bind(slug)
-            .bind(time::to_db(now))
             .execute(w.conn())
             .await?
             .rows_affected(),
@@ -302,7 +319,8 @@ impl Store {
         w.record(
             AuditRecord::new(actor, audit_action(change), k).with(json!({
                 "from": line.previous, "to": line.new, "reason": line.reason,
-                "role": role.as_str(), "versions_moved": moved,
+                "role": role.as_str(), "versions_on_release": on_release,
+                "versions_withdrawn": withdrawn,
             })),
         );
         w.commit(now).await?;

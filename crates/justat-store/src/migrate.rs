@@ -63,6 +63,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_incidents.sql"),
     },
     Migration {
+        version: 9,
+        name: "versions_on_release",
+        sqlite: include_str!("../migrations/sqlite/0009_versions_on_release.sql"),
+        postgres: include_str!("../migrations/postgres/0009_versions_on_release.sql"),
+    },
+    Migration {
         version: 10,
         name: "release_change_roles",
         sqlite: include_str!("../migrations/sqlite/0010_release_change_roles.sql"),
@@ -75,10 +81,10 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_login_attempts_in_flight.sql"),
     },
     Migration {
-        version: 13,
+        version: 12,
         name: "job_workers",
-        sqlite: include_str!("../migrations/sqlite/0013_job_workers.sql"),
-        postgres: include_str!("../migrations/postgres/0013_job_workers.sql"),
+        sqlite: include_str!("../migrations/sqlite/0012_job_workers.sql"),
+        postgres: include_str!("../migrations/postgres/0012_job_workers.sql"),
     },
 ];
 

@@ -223,7 +223,17 @@ fn summary_of(row: &AnyRow) -> Result<VersionSummary, StoreError> {
     })
 }
 
-/// The instant a version is released at: its calendar release's when the calendar announces
+/// When a released version becomes public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReleaseInstant {
+    /// On its publication's calendar release: the release's instant, whatever it becomes (the
+    /// version stores none of its own, so a move or a cancellation carries it).
+    OnRelease(Timestamp),
+    /// Its own instant: no calendar release, or a correction after the release was published.
+    Own(Timestamp),
+}
+
+/// The instant a version is released at: on its calendar release when the calendar confirms
 /// one (the calendar is the public promise; a different instant asked is refused), the instant
 /// asked otherwise. A correction of a published release is released when asked. No release
 /// while an incident of the collection waits for its review.
@@ -233,7 +243,7 @@ async fn release_instant(
     slug: &str,
     asked: Option<Timestamp>,
     k: &str,
-) -> Result<Timestamp, StoreError> {
+) -> Result<ReleaseInstant, StoreError> {
     if let Some((id, kind)) = crate::incidents::unreviewed(w.conn(), collection)
         .await?
         .first()
@@ -262,13 +272,20 @@ async fn release_instant(
                 "{k}: the calendar announces its release for {}; change the date in the calendar rather than here",
                 justat_model::french::date_time(t)
             ))),
-            _ => Ok(t),
+            _ => Ok(ReleaseInstant::OnRelease(t)),
         },
-        (Some((status, _)), Some(a)) if status == "published" => Ok(a),
+        // A correction after the release: never public before the release itself was.
+        (Some((status, Some(t))), Some(a)) if status == "published" && a < t => {
+            Err(StoreError::Refused(format!(
+                "{k}: the release in the calendar was published on {}; a correction cannot be public before it",
+                justat_model::french::date_time(t)
+            )))
+        }
+        (Some((status, _)), Some(a)) if status == "published" => Ok(ReleaseInstant::Own(a)),
         (Some((status, _)), _) if status != "published" => Err(StoreError::Refused(format!(
             "{k}: its release in the calendar is {status}: its date must be confirmed first"
         ))),
-        (_, Some(a)) => Ok(a),
+        (_, Some(a)) => Ok(ReleaseInstant::Own(a)),
         (_, None) => Err(StoreError::Refused(format!(
             "{k}: releasing needs the release instant (or a confirmed date in the calendar)"
         ))),
@@ -444,9 +461,15 @@ impl Store {
                         json!({"versions_corrected": earlier.rows_affected(), "erratum": current.erratum}),
                     ));
                 }
-                sqlx::query("UPDATE publication_versions SET state = $1, released_at = $2 WHERE publication_id = $3 AND version = $4 AND state = $5")
+                // A version on the release stores no instant: the release's is read.
+                let (on_release, own) = match at {
+                    ReleaseInstant::OnRelease(_) => (1, None),
+                    ReleaseInstant::Own(t) => (0, Some(time::to_db(t))),
+                };
+                sqlx::query("UPDATE publication_versions SET state = $1, on_release = $2, released_at = $3 WHERE publication_id = $4 AND version = $5 AND state = $6")
                     .bind(to.as_str())
-                    .bind(time::to_db(at))
+                    .bind(on_release)
+                    .bind(own)
                     .bind(current.publication_id)
                     .bind(version)
                     .bind(current.state.as_str())
@@ -496,7 +519,7 @@ impl Store {
         version: Option<i64>,
     ) -> Result<Option<PublicationVersion>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM publication_versions v JOIN publications p ON p.id = v.publication_id
+            "SELECT {COLUMNS} FROM dated_versions v JOIN publications p ON p.id = v.publication_id
              WHERE p.collection = $1 AND p.slug = $2 AND (v.version = $3 OR $3 = 0)
              ORDER BY v.version DESC LIMIT 1"
         );
@@ -517,7 +540,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<PublicationVersion>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM publication_versions v JOIN publications p ON p.id = v.publication_id
+            "SELECT {COLUMNS} FROM dated_versions v JOIN publications p ON p.id = v.publication_id
              WHERE p.collection = $1 AND p.slug = $2 AND v.state IN ('released', 'corrected') AND v.released_at <= $3
              ORDER BY v.version DESC LIMIT 1"
         );
@@ -536,7 +559,7 @@ impl Store {
     pub async fn publication_versions(&self) -> Result<Vec<VersionSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT p.collection, p.slug, v.version, v.state, v.number, v.title, v.summary, v.theme, v.period, v.released_at
-             FROM publication_versions v JOIN publications p ON p.id = v.publication_id
+             FROM dated_versions v JOIN publications p ON p.id = v.publication_id
              ORDER BY p.id DESC, v.version DESC",
         )
         .fetch_all(self.pool())
@@ -548,7 +571,7 @@ impl Store {
     pub async fn public_versions(&self, now: Timestamp) -> Result<Vec<VersionSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT p.id, p.collection, p.slug, v.version, v.state, v.number, v.title, v.summary, v.theme, v.period, v.released_at
-             FROM publication_versions v JOIN publications p ON p.id = v.publication_id
+             FROM dated_versions v JOIN publications p ON p.id = v.publication_id
              WHERE v.state IN ('released', 'corrected') AND v.released_at <= $1
              ORDER BY p.id, v.version DESC",
         )
@@ -577,7 +600,7 @@ impl Store {
     ) -> Result<Vec<VersionSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT p.collection, p.slug, v.version, v.state, v.number, v.title, v.summary, v.theme, v.period, v.released_at
-             FROM publication_versions v JOIN publications p ON p.id = v.publication_id
+             FROM dated_versions v JOIN publications p ON p.id = v.publication_id
              WHERE p.collection = $1 AND p.slug = $2 AND v.state IN ('released', 'corrected') AND v.released_at <= $3
              ORDER BY v.version DESC",
         )

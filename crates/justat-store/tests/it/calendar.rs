@@ -9,6 +9,9 @@ both_backends!(
     a_release_is_announced_confirmed_moved_and_published_with_its_history,
     a_cancelled_release_takes_its_scheduled_version_back_and_says_why,
     refusals_change_nothing_and_the_history_cannot_be_edited,
+    a_moved_release_carries_its_correction_and_the_version_it_corrects,
+    a_cancelled_release_carries_its_correction_and_the_version_it_corrects,
+    a_version_cannot_be_written_with_an_instant_of_its_own_beside_its_release,
 );
 
 const C: Collection = Collection::Infostat;
@@ -348,4 +351,164 @@ async fn refusals_change_nothing_and_the_history_cannot_be_edited(db: &TestDb) {
             .is_err()
     );
     raw.close().await;
+}
+
+/// The scenario up to the correction: a confirmed release at `first`, its version 1
+/// released on it, then version 2 (a correction with its erratum) submitted, approved and
+/// released on it too, before the instant.
+async fn corrected_before_its_instant(db: &TestDb, first: jiff::Timestamp) {
+    let marc = Actor::user("marc");
+    db.store
+        .announce_release(
+            &announced(Schedule::At(first)),
+            &CalendarPolicy::default(),
+            Role::HeadOfService,
+            &marc,
+            now(),
+        )
+        .await
+        .unwrap();
+    crate::harness::approved(db, C, SLUG).await;
+    let act = |version, action, role| {
+        db.store
+            .publication_action(C, SLUG, version, action, role, &marc, None, now())
+    };
+    act(1, Action::Release, Role::HeadOfService).await.unwrap();
+    let correction = justat_store::NewVersion {
+        erratum: Some("Le tableau 2 est corrigé.".into()),
+        ..crate::harness::built(C, SLUG)
+    };
+    let v2 = db
+        .store
+        .save_build(&correction, &marc, now())
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    act(2, Action::Submit, Role::Statistician).await.unwrap();
+    act(2, Action::Approve, Role::HeadOfService).await.unwrap();
+    act(2, Action::Release, Role::HeadOfService).await.unwrap();
+    let v1 = db
+        .store
+        .publication_version(C, SLUG, Some(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v1.state, VersionState::Corrected);
+}
+
+/// Nothing of the publication is public at `at`, through any store function a public channel
+/// uses.
+async fn nothing_public_at(db: &TestDb, at: jiff::Timestamp) {
+    assert!(
+        db.store
+            .public_version(C, SLUG, at)
+            .await
+            .unwrap()
+            .is_none(),
+        "public version at {at}"
+    );
+    assert!(
+        db.store.public_versions(at).await.unwrap().is_empty(),
+        "public list at {at}"
+    );
+    assert!(
+        db.store
+            .public_history(C, SLUG, at)
+            .await
+            .unwrap()
+            .is_empty(),
+        "history at {at}"
+    );
+    for n in [1, 2] {
+        let v = db
+            .store
+            .publication_version(C, SLUG, Some(n))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !v.is_public(at),
+            "version {n} public at {at}: {:?}",
+            v.released_at
+        );
+    }
+}
+
+async fn a_moved_release_carries_its_correction_and_the_version_it_corrects(db: &TestDb) {
+    let first = now() + SignedDuration::from_hours(24 * 30);
+    let later = first + SignedDuration::from_hours(24 * 3);
+    corrected_before_its_instant(db, first).await;
+    change(
+        db,
+        CalendarChange::Reschedule {
+            at: later,
+            reason: "Données tardives".into(),
+        },
+        Role::HeadOfService,
+        now(),
+    )
+    .await
+    .unwrap();
+    // At the old instant, and up to a second before the new one, nothing is out.
+    nothing_public_at(db, first).await;
+    nothing_public_at(db, later - SignedDuration::from_secs(1)).await;
+    for n in [1, 2] {
+        let v = db
+            .store
+            .publication_version(C, SLUG, Some(n))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(v.released_at, Some(later), "version {n}");
+    }
+    // At the new instant, the correction is the publication; its corrected version is readable.
+    let v = db
+        .store
+        .public_version(C, SLUG, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.version, 2);
+    let history: Vec<i64> = db
+        .store
+        .public_history(C, SLUG, later)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(history, [2, 1]);
+}
+
+async fn a_cancelled_release_carries_its_correction_and_the_version_it_corrects(db: &TestDb) {
+    let first = now() + SignedDuration::from_hours(24 * 30);
+    corrected_before_its_instant(db, first).await;
+    change(
+        db,
+        CalendarChange::Cancel {
+            notice: "La série est suspendue.".into(),
+        },
+        Role::HeadOfService,
+        now(),
+    )
+    .await
+    .unwrap();
+    nothing_public_at(db, first).await;
+    nothing_public_at(db, first + SignedDuration::from_hours(24 * 3650)).await;
+}
+
+async fn a_version_cannot_be_written_with_an_instant_of_its_own_beside_its_release(db: &TestDb) {
+    let first = now() + SignedDuration::from_hours(24 * 30);
+    corrected_before_its_instant(db, first).await;
+    // Whoever writes the database: a version scheduled on a release has no instant of its own
+    // to drift from the release's.
+    let raw = db.raw().await;
+    let earlier = "2026-12-01T10:00:00.000000Z";
+    let written = sqlx::query("UPDATE publication_versions SET released_at = $1 WHERE version = 1")
+        .bind(earlier)
+        .execute(&raw)
+        .await;
+    raw.close().await;
+    assert!(written.is_err(), "{written:?}");
+    nothing_public_at(db, first - SignedDuration::from_secs(1)).await;
 }

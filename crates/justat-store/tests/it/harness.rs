@@ -27,6 +27,26 @@ pub async fn sqlite() -> TestDb {
     }
 }
 
+/// A temporary SQLite file on a memory file system when the machine has one (`/dev/shm`): the
+/// tests that open thousands of databases do not wait for the disk.
+pub async fn sqlite_in_memory_fs() -> TestDb {
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let url = justat_store::sqlite_url(dir.path());
+    let store = Store::open_and_migrate(&url).await.unwrap();
+    TestDb {
+        store,
+        url,
+        _dir: Some(dir),
+        pg: None,
+        owner: None,
+    }
+}
+
 /// `None` (and a note on stderr) when no PostgreSQL server is configured.
 pub async fn postgres() -> Option<TestDb> {
     let Ok(admin_url) = std::env::var("JUSTAT_TEST_POSTGRES_URL") else {

@@ -7,6 +7,7 @@ mod harness;
 mod accounts;
 mod audit;
 mod calendar;
+mod calendar_model;
 mod embargo;
 mod migrate;
 mod production;

@@ -440,6 +440,110 @@ async fn every_channel_shows_a_release_from_its_instant_and_not_a_second_before(
     s.stop().await;
 }
 
+/// The links and answers of the publication at its public address: none may answer or appear.
+async fn nothing_public(s: &Server, why: &str) {
+    let base = "/publications/infos-rapides/condamnations-2024";
+    for f in [
+        base.to_string(),
+        format!("{base}/v1"),
+        format!("{base}/v2"),
+        format!("{base}.pdf"),
+        format!("{base}/donnees/groupes.csv"),
+        format!("{base}/donnees/groupes.xlsx"),
+        format!("{base}/donnees.zip"),
+    ] {
+        assert_eq!(s.get(&f, None).await.status, 404, "{f} {why}");
+    }
+    for c in [
+        "/",
+        "/publications",
+        "/publications/infos-rapides",
+        "/sitemap.xml",
+        "/recherche?q=secret+parution",
+    ] {
+        let (status, text) = body(s, c).await;
+        assert_eq!(status, 200, "{c}");
+        assert!(!text.contains(TITLE_WORDS), "{c} shows the title {why}");
+        assert!(
+            !text.contains(&format!("{base}\"")) && !text.contains(&format!("{base}<")),
+            "{c} links to the publication {why}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_release_moved_or_cancelled_after_its_correction_carries_every_version() {
+    let tmp = prepared();
+    let p = tmp.path();
+    // Time enough to import, approve and release the correction before the instant.
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30);
+    schedule_at(p, at);
+    let corrected = publication().replacen(
+        "\n+++\n",
+        "\nerratum = \"Une note précise le champ.\"\n+++\n",
+        1,
+    );
+    std::fs::write(p.join("ir").join("publication.md"), corrected).unwrap();
+    ok(p, &["publication", "import", "ir", "--as", "sophie"]);
+    let v2 = ["infos-rapides", "condamnations-2024", "--version", "2"];
+    for (action, who) in [
+        ("submit", "sophie"),
+        ("approve", "chef"),
+        ("release", "chef"),
+    ] {
+        ok(
+            p,
+            &[&["publication", action][..], &v2, &["--as", who]].concat(),
+        );
+    }
+    let later = (at + jiff::SignedDuration::from_hours(24)).to_string();
+    let target = ["infos-rapides", "condamnations-2024"];
+    ok(
+        p,
+        &[
+            "calendar",
+            "move",
+            target[0],
+            target[1],
+            "--at",
+            &later,
+            "--reason",
+            "Données tardives",
+            "--as",
+            "chef",
+        ],
+    );
+    assert!(
+        jiff::Timestamp::now() < at,
+        "the correction and the move were done before the old instant"
+    );
+    let s = Server::on_data(p).await;
+    while jiff::Timestamp::now() < at {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nothing_public(&s, "at the old instant of a moved release").await;
+    let (_, calendar) = body(&s, "/api/v1/calendrier").await;
+    assert!(calendar.contains("\"status\":\"confirmed\""), "{calendar}");
+    s.stop().await;
+    ok(
+        p,
+        &[
+            "calendar",
+            "cancel",
+            target[0],
+            target[1],
+            "--notice",
+            "Série suspendue",
+            "--as",
+            "chef",
+        ],
+    );
+    let s = Server::on_data(p).await;
+    nothing_public(&s, "after the release was cancelled").await;
+    s.stop().await;
+    assert!(ok(p, &["audit", "verify"]).contains("OK"));
+}
+
 #[tokio::test]
 async fn a_server_killed_around_the_instant_restarts_consistent() {
     let tmp = prepared();
