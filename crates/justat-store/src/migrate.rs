@@ -256,22 +256,26 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get("s")?;
-        let tables: Vec<String> = sqlx::query(
-            "SELECT tablename::text AS t FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+        // Tables and views: `pg_tables` lists no view, yet the revoke below covers them.
+        let relations: Vec<(String, bool)> = sqlx::query(
+            "SELECT c.relname::text AS t, c.relkind IN ('v', 'm') AS is_view FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm')
+             ORDER BY c.relname",
         )
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| r.try_get("t"))
-        .collect::<Result<_, _>>()?;
+        .map(|r| Ok((r.try_get("t")?, r.try_get("is_view")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
         let mut tx = self.pool().begin().await?;
         let mut run = Vec::new();
         run.push(format!("GRANT USAGE ON SCHEMA \"{schema}\" TO \"{role}\""));
         run.push(format!(
             "REVOKE ALL ON ALL TABLES IN SCHEMA \"{schema}\" FROM \"{role}\""
         ));
-        for t in &tables {
-            let rights = if t == "schema_migrations" {
+        for (t, is_view) in &relations {
+            let rights = if *is_view || t == "schema_migrations" {
                 "SELECT"
             } else if APPEND_ONLY.contains(&t.as_str()) {
                 "SELECT, INSERT"

@@ -289,7 +289,7 @@ async fn dispatch(store: &Store, policy: &CalendarPolicy, command: EmbargoComman
             let Some(revision) = revision else {
                 print_list(c, &target.slug, &shown);
                 bail!(
-                    "nothing approved: read the list above, then approve what you read with                      `justat embargo approve {c} {} --revision {} --as {}`",
+                    "nothing approved: read the list above, then approve what you read with `justat embargo approve {c} {} --revision {} --as {}`",
                     target.slug,
                     shown.revision(),
                     target.user

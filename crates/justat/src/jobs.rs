@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Set to `1` in a worker's environment, accepts the job kinds the end-to-end tests use to
-/// make a job panic or wait. Nothing in Justat queues them (the back
-/// office queues only its own kinds), and without the variable they are unknown kinds.
+/// make a job panic or wait. Nothing in Justat queues them (the back office queues only its
+/// own kinds); without the variable, and in any release build, they are unknown kinds.
 pub const TEST_KINDS_VAR: &str = "JUSTAT_TEST_JOB_KINDS";
 
 /// Where and why the last panic of this process happened, kept by the panic hook so that a
@@ -36,7 +36,8 @@ pub async fn work(store: Store, config: Config, worker: String, current: Current
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{message}{place}"));
         default_hook(info);
     }));
-    let test_kinds = std::env::var(TEST_KINDS_VAR).is_ok_and(|v| v == "1");
+    // Only debug builds (the ones the end-to-end tests run) can be switched to test kinds.
+    let test_kinds = cfg!(debug_assertions) && std::env::var(TEST_KINDS_VAR).is_ok_and(|v| v == "1");
     let lake = Lake::new(&config.data_dir);
     let config = Arc::new(config);
     loop {

@@ -76,6 +76,15 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
         })?;
     let addr = listener.local_addr()?;
     crate::db::warn_missing_guards(&store).await?;
+    if config.trust_forwarded_for && !addr.ip().is_loopback() {
+        // The proxy's entry is only the proxy's when nobody else can reach the server.
+        tracing::warn!(
+            %addr,
+            "trust_forwarded_for is on while listening beyond loopback: a client reaching this \
+             address directly chooses the address it is throttled and logged under; listen where \
+             only the proxy reaches"
+        );
+    }
     let web = web_config(config, addr);
     let policy = web.session;
     let purger = store.clone();
