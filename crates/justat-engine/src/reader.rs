@@ -317,17 +317,19 @@ impl<R: BufRead> Records<R> {
             self.line.extend_from_slice(&chunk[..=i]);
             self.input.consume(i + 1);
             // A `\r` followed by `\n` ends the line with both, whatever the buffer boundary.
-            while cr {
-                match self.input.fill_buf() {
-                    Ok(next) => {
-                        if next.first() == Some(&b'\n') {
-                            self.line.push(b'\n');
-                            self.input.consume(1);
+            if cr {
+                loop {
+                    match self.input.fill_buf() {
+                        Ok(next) => {
+                            if next.first() == Some(&b'\n') {
+                                self.line.push(b'\n');
+                                self.input.consume(1);
+                            }
+                            break;
                         }
-                        break;
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(self.io_error(e)),
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(self.io_error(e)),
                 }
             }
             return Ok(true);

@@ -338,7 +338,10 @@ fn status_kib(field: &str) -> u64 {
 #[test]
 #[ignore = "run by fuzz_the_delivery_readers, in a child process"]
 fn fuzz_child_runs_the_cases() {
-    let dir = PathBuf::from(std::env::var("JUSTAT_FUZZ_DIR").unwrap());
+    let dir = PathBuf::from(
+        std::env::var("JUSTAT_FUZZ_DIR")
+            .expect("JUSTAT_FUZZ_DIR, set by fuzz_the_delivery_readers"),
+    );
     let deadline = std::time::Instant::now()
         + std::time::Duration::from_secs(env_or("JUSTAT_FUZZ_SECONDS", 45));
     let list = std::fs::read_to_string(dir.join("cases.txt")).unwrap();

@@ -18,13 +18,16 @@ fn penal_file(lines: &[String], eol: &str) -> Vec<u8> {
     encode(&text, Encoding::Cp850).unwrap()
 }
 
+/// A fault found: its line and its rule.
+type Fault = (i64, String);
+
 /// (line, rule) of every quarantined row, and of every example in the report.
-fn faults(env: &Env, d: &Delivery) -> (Vec<(i64, String)>, Vec<(i64, String)>) {
+fn faults(env: &Env, d: &Delivery) -> (Vec<Fault>, Vec<Fault>) {
     let q = env.read(
         LakeKind::Quarantine,
         d.quarantine_sha256.as_deref().expect("a quarantine"),
     );
-    let mut quarantined: Vec<(i64, String)> = column(&q, "line")
+    let mut quarantined: Vec<Fault> = column(&q, "line")
         .iter()
         .map(|l| l.parse().unwrap())
         .zip(column(&q, "rule"))
@@ -43,8 +46,8 @@ fn faults(env: &Env, d: &Delivery) -> (Vec<(i64, String)>, Vec<(i64, String)>) {
     (quarantined, examples)
 }
 
-fn expected(pairs: &[(i64, &str)]) -> Vec<(i64, String)> {
-    let mut v: Vec<(i64, String)> = pairs.iter().map(|(l, r)| (*l, r.to_string())).collect();
+fn expected(pairs: &[(i64, &str)]) -> Vec<Fault> {
+    let mut v: Vec<Fault> = pairs.iter().map(|(l, r)| (*l, r.to_string())).collect();
     v.sort();
     v
 }

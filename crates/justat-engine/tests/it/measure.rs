@@ -7,7 +7,9 @@ use crate::env::Env;
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement, run by bench/upload/run.sh"]
 async fn measure_one_delivery() {
-    let file = std::path::PathBuf::from(std::env::var("JUSTAT_MEASURE_FILE").unwrap());
+    let file = std::path::PathBuf::from(
+        std::env::var("JUSTAT_MEASURE_FILE").expect("JUSTAT_MEASURE_FILE: the file to deliver"),
+    );
     let source = std::env::var("JUSTAT_MEASURE_SOURCE").unwrap_or_else(|_| "penal".into());
     let env = Env::new().await;
     let bytes = std::fs::read(&file).unwrap();
