@@ -206,7 +206,8 @@ struct Case {
     what: String,
 }
 
-fn cases(seed: u64, count: usize, dir: &Path) -> Vec<Case> {
+/// Up to `count` cases from `seed`, as many as can be written before `deadline`.
+fn cases(seed: u64, count: usize, deadline: std::time::Instant, dir: &Path) -> Vec<Case> {
     let mut rng = Rng(seed | 1);
     let penal_rows: Vec<String> = (0..300).map(penal_row).collect();
     let seeds: [(&str, Vec<u8>); 3] = [
@@ -234,6 +235,9 @@ fn cases(seed: u64, count: usize, dir: &Path) -> Vec<Case> {
         what: "gzip of one 64 MiB line".into(),
     });
     for i in 0..count {
+        if std::time::Instant::now() > deadline {
+            break;
+        }
         let (source, text) = &seeds[rng.below(seeds.len())];
         let case = match rng.below(8) {
             0..=3 => {
@@ -343,7 +347,7 @@ fn fuzz_child_runs_the_cases() {
             .expect("JUSTAT_FUZZ_DIR, set by fuzz_the_delivery_readers"),
     );
     let deadline = std::time::Instant::now()
-        + std::time::Duration::from_secs(env_or("JUSTAT_FUZZ_SECONDS", 45));
+        + std::time::Duration::from_secs(env_or("JUSTAT_FUZZ_SECONDS", 60) * 2 / 3);
     let list = std::fs::read_to_string(dir.join("cases.txt")).unwrap();
     let scratch = dir.join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
@@ -387,14 +391,19 @@ fn fuzz_child_runs_the_cases() {
 fn fuzz_the_delivery_readers() {
     let seed = env_or("JUSTAT_FUZZ_SEED", 0x2311);
     let count = env_or("JUSTAT_FUZZ_CASES", 400) as usize;
+    // A third of the time to write the cases, the rest to run them.
+    let seconds = env_or("JUSTAT_FUZZ_SECONDS", 60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds / 3);
     let dir = tempfile::tempdir().unwrap();
-    let cases = cases(seed, count, dir.path());
+    let started = std::time::Instant::now();
+    let cases = cases(seed, count, deadline, dir.path());
     let mut list = String::new();
     for c in &cases {
         std::fs::write(dir.path().join(&c.name), &c.bytes).unwrap();
         list.push_str(&format!("{} {}\n", c.source, c.name));
     }
     std::fs::write(dir.path().join("cases.txt"), list).unwrap();
+    let written = started.elapsed().as_secs();
     let exe = std::env::current_exe().unwrap();
     let output = Command::new("sh")
         .arg("-c")
@@ -404,8 +413,10 @@ fn fuzz_the_delivery_readers() {
         ))
         .arg(&exe)
         .env("JUSTAT_FUZZ_DIR", dir.path())
+        .env("JUSTAT_FUZZ_SECONDS", seconds.to_string())
         .output()
         .unwrap();
+    let ran_for = started.elapsed().as_secs() - written;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -421,13 +432,16 @@ fn fuzz_the_delivery_readers() {
     };
     let mut ran = 0;
     let mut worst = (0, String::new());
+    // The harness prints `test … ...` before the first line of the child's output.
     for line in stdout.lines() {
-        if let Some(name) = line.strip_prefix("PANIC ") {
+        if let Some(at) = line.find("PANIC ") {
+            let name = &line[at + "PANIC ".len()..];
             panic!("seed {seed:#x}: {name} ({}) panicked", what(name));
         }
-        let Some(rest) = line.strip_prefix("CASE ") else {
+        let Some(at) = line.find("CASE ") else {
             continue;
         };
+        let rest = &line[at + "CASE ".len()..];
         let parts: Vec<&str> = rest.splitn(4, ' ').collect();
         let (name, outcome, peak) = (parts[0], parts[1], parts[2].parse::<u64>().unwrap());
         assert_ne!(
@@ -453,7 +467,8 @@ fn fuzz_the_delivery_readers() {
         "only {ran} cases ran before the deadline:\n{stdout}"
     );
     eprintln!(
-        "fuzz: {ran} of {} cases, seed {seed:#x}, highest peak +{} MiB: {}",
+        "fuzz: {ran} of {} cases (written in {written} s, run in {ran_for} s), seed {seed:#x}, \
+         highest peak +{} MiB: {}",
         cases.len(),
         worst.0 >> 10,
         worst.1
