@@ -72,6 +72,40 @@ fn config_shows_effective_values_and_their_origin() {
 }
 
 #[test]
+fn the_configured_read_limits_apply_to_deliveries() {
+    // Issue 23, item 11: `max_rows` (like the other read limits) reaches the engine.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut csv = String::from(
+        "case_id;offender_id;court;reception_date;orientation_date;natinf;legal_class;orientation;sex;age;minor;legal_person\r\n",
+    );
+    for n in 0..5 {
+        csv.push_str(&format!(
+            "A{n};P{n};TJ_1_119;02/01/2024;15/02/2024;7151;D;CSS_RECHINF;M;30;0;0\r\n"
+        ));
+    }
+    let file = dir.path().join("penal.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let deliver = |max_rows: &str| {
+        Command::new(env!("CARGO_BIN_EXE_justat"))
+            .args(["delivery", "add", "penal", file.to_str().unwrap()])
+            .env("JUSTAT_DATA_DIR", &data)
+            .env_remove("JUSTAT_DATABASE_URL")
+            .env_remove("JUSTAT_CONFIG")
+            .env("JUSTAT_LOG", "warn")
+            .env("JUSTAT_MAX_ROWS", max_rows)
+            .output()
+            .unwrap()
+    };
+    let out = deliver("3");
+    assert!(
+        text(&out).contains("penal.csv : ligne 5 : plus de 3 lignes de données"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn bad_configuration_exits_non_zero_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
