@@ -6,6 +6,9 @@
 
 use crate::EngineError;
 use crate::order::{SORTED_BY_KEY, SortTracker};
+use crate::reader::{
+    BoundedGunzip, RATIO_GRACE_BYTES, ReadError, ReadLimits, Records, StreamLimit,
+};
 use crate::source::{ColumnType, Source};
 use crate::value::{self, Value};
 use datafusion::arrow::array::{
@@ -23,17 +26,22 @@ use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
-use justat_model::text_encoding::{Encoding, decode};
+use justat_model::french;
+use justat_model::text_encoding::{Encoding, count_line_breaks, decode};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Rows per batch: large enough for vectorised rule evaluation, small enough for memory.
 const BATCH_ROWS: usize = 65_536;
+/// Bytes of values per batch: a batch of long rows is checked before it holds more.
+const BATCH_BYTES: usize = 64 << 20;
+/// Encoded bytes a staging or quarantine row group holds in memory before it is written out.
+const ROW_GROUP_BYTES: usize = 128 << 20;
 /// Examples kept per rule in the report.
 const EXAMPLES: usize = 5;
 /// Longest value or raw line kept in a message or the quarantine (a 100 MB line stays out).
@@ -174,6 +182,24 @@ pub fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// [`writer_properties`] with row groups also bounded in bytes: a delivery's rows may be long,
+/// and a row group is held in memory until it is written.
+fn delivery_writer_properties() -> WriterProperties {
+    WriterProperties::into_builder(writer_properties())
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .build()
+}
+
+/// A size as a statistician reads it: `1 Mio`, `20 Gio`, `512 Kio` or `1 234 octets`.
+fn size_fr(bytes: u64) -> String {
+    for (shift, unit) in [(30, "Gio"), (20, "Mio"), (10, "Kio")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", french::integer((bytes >> shift) as i64));
+        }
+    }
+    format!("{} octets", french::integer(bytes as i64))
+}
+
 fn shorten(s: &str) -> String {
     if s.chars().count() <= MAX_SHOWN {
         s.to_string()
@@ -267,6 +293,7 @@ struct Checker<'a> {
     builders: Vec<ColumnBuilder>,
     lines: Vec<i64>,
     raws: Vec<String>,
+    batch_bytes: usize,
 }
 
 enum ColumnBuilder {
@@ -371,12 +398,15 @@ impl<'a> Checker<'a> {
             File::create(&staging_path).map_err(|e| EngineError::io(&staging_path, e))?;
         let quarantine_file =
             File::create(&quarantine_path).map_err(|e| EngineError::io(&quarantine_path, e))?;
-        let staging =
-            ArrowWriter::try_new(staging_file, schema.clone(), Some(writer_properties()))?;
+        let staging = ArrowWriter::try_new(
+            staging_file,
+            schema.clone(),
+            Some(delivery_writer_properties()),
+        )?;
         let q_writer = ArrowWriter::try_new(
             quarantine_file,
             quarantine_schema(),
-            Some(writer_properties()),
+            Some(delivery_writer_properties()),
         )?;
         let leaves = source
             .columns
@@ -471,6 +501,7 @@ impl<'a> Checker<'a> {
                 .collect(),
             lines: Vec::new(),
             raws: Vec::new(),
+            batch_bytes: 0,
         };
         Ok((checker, staging_path, quarantine_path))
     }
@@ -665,6 +696,7 @@ impl<'a> Checker<'a> {
         cols.extend(self.builders.iter_mut().map(ColumnBuilder::finish));
         let batch = RecordBatch::try_new(self.schema.clone(), cols)?;
         let raws = std::mem::take(&mut self.raws);
+        self.batch_bytes = 0;
         self.check_batch(batch, Some(&raws))
     }
 
@@ -701,8 +733,10 @@ impl<'a> Checker<'a> {
         } else {
             DeliveryStatus::OkKo
         };
-        let unreadable = unreadable
-            .or_else(|| (self.rows_read == 0).then(|| format!("{file}: the file has no data row")));
+        let unreadable = unreadable.or_else(|| {
+            (self.rows_read == 0)
+                .then(|| format!("{file} : le fichier n'a aucune ligne de données"))
+        });
         let mut rules: Vec<RuleReport> = Vec::new();
         for id in &self.rule_order {
             if let Some(r) = self.counts.remove(id) {
@@ -740,12 +774,14 @@ fn render_row(batch: &RecordBatch, i: usize, sep: u8) -> Result<String, EngineEr
     Ok(parts.join(&(sep as char).to_string()))
 }
 
-/// Checks the delivered file at `path` against `source`, writing its staging and quarantine
-/// files into `scratch`. `progress` is called with the number of rows read so far.
+/// Checks the delivered file at `path` against `source` within `limits`, writing its staging
+/// and quarantine files into `scratch`. `progress` is called with the number of rows read so
+/// far. A file beyond a limit ends `KO` with the reason and the line where it went beyond.
 pub fn check_file(
     source: &Source,
     path: &Path,
     scratch: &Path,
+    limits: &ReadLimits,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<CheckedDelivery, EngineError> {
     let file_name = path.file_name().map_or_else(
@@ -755,19 +791,19 @@ pub fn check_file(
     let format = sniff_format(path)?;
     let (mut checker, staging_path, quarantine_path) = Checker::new(source, scratch)?;
     let read = match format {
-        "parquet" => read_parquet(&mut checker, path, &file_name, progress),
+        "parquet" => read_parquet(&mut checker, path, &file_name, limits, progress),
         _ => File::open(path)
             .map_err(|e| EngineError::io(path, e))
             .and_then(|f| {
-                let reader: Box<dyn Read> = if format == "csv.gz" {
-                    Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                        1 << 20,
-                        f,
-                    )))
+                let input: Box<dyn BufRead> = if format == "csv.gz" {
+                    Box::new(BufReader::with_capacity(
+                        64 << 10,
+                        BoundedGunzip::new(BufReader::with_capacity(64 << 10, f), *limits),
+                    ))
                 } else {
                     Box::new(BufReader::with_capacity(1 << 20, f))
                 };
-                read_csv(&mut checker, reader, &file_name, progress)
+                read_csv(&mut checker, input, &file_name, limits, progress)
             }),
     };
     let unreadable = match read {
@@ -799,7 +835,8 @@ pub fn check_file(
     })
 }
 
-/// Decodes one field in the source's encoding; an undecodable byte makes the file unreadable.
+/// Decodes one field in the source's encoding; an undecodable byte makes the file unreadable,
+/// named at its editor line (`line` is where the field starts).
 fn decode_field(
     bytes: &[u8],
     enc: Encoding,
@@ -809,45 +846,104 @@ fn decode_field(
 ) -> Result<String, String> {
     match enc {
         Encoding::Utf8 => std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
+            let at = e.valid_up_to();
             format!(
-                "{file}: line {line}, column {column}: byte 0x{:02X} is not valid UTF-8, the declared encoding \
-                 (is the file in Windows-1252 or CP850?)",
-                bytes[e.valid_up_to()]
+                "{file} : ligne {}, colonne {column} : l'octet 0x{:02X} n'est pas de l'UTF-8 valide, \
+                 l'encodage déclaré (le fichier est-il en Windows-1252 ou en CP850 ?)",
+                line + count_line_breaks(&bytes[..at]),
+                bytes[at]
             )
         }),
-        _ => decode(bytes, enc).map_err(|e| format!("{file}: line {line}, column {column}: {e} (declared encoding {})", enc.as_str())),
+        _ => decode(bytes, enc).map_err(|e| {
+            format!(
+                "{file} : ligne {}, colonne {column} : l'octet 0x{:02X} n'a pas de caractère en {}, \
+                 l'encodage déclaré",
+                line + e.line as u64 - 1,
+                e.byte,
+                enc.as_str()
+            )
+        }),
     }
+}
+
+/// Why reading stopped, in French, naming the line.
+fn read_error(file: &str, e: &ReadError) -> String {
+    match e {
+        ReadError::LineTooLong { line, limit } => format!(
+            "{file} : ligne {line} : ligne de plus de {} ; le fichier est refusé (limite \
+             max_record_kib). Une fin de ligne manque-t-elle ?",
+            size_fr(*limit)
+        ),
+        ReadError::RecordTooLong {
+            start_line,
+            line,
+            limit,
+        } => format!(
+            "{file} : ligne {line} : l'enregistrement commencé à la ligne {start_line} dépasse {} ; \
+             le fichier est refusé (limite max_record_kib). Un guillemet n'est-il pas refermé ?",
+            size_fr(*limit)
+        ),
+        ReadError::Stream {
+            line,
+            limit: StreamLimit::Decompressed { limit },
+        } => format!(
+            "{file} : ligne {line} : le fichier décompressé dépasse {} ; le fichier est refusé \
+             (limite max_decompressed_gib)",
+            size_fr(*limit)
+        ),
+        ReadError::Stream {
+            line,
+            limit: StreamLimit::Ratio { limit },
+        } => format!(
+            "{file} : ligne {line} : taux de compression supérieur à {limit}:1 ; le fichier est \
+             refusé comme une possible bombe de décompression (limite max_compression_ratio)"
+        ),
+        ReadError::Truncated { line } => format!(
+            "{file} : ligne {line} : le flux compressé s'arrête avant la fin (fichier gzip tronqué ?)"
+        ),
+        ReadError::Io { line, error } => format!(
+            "{file} : ligne {line} : illisible : {error} (fichier gzip corrompu ou tronqué ?)"
+        ),
+    }
+}
+
+fn too_many_rows(file: &str, line: u64, limits: &ReadLimits) -> String {
+    format!(
+        "{file} : ligne {line} : plus de {} lignes de données ; le fichier est refusé (limite \
+         max_rows)",
+        french::integer(limits.max_rows as i64)
+    )
 }
 
 fn read_csv(
     checker: &mut Checker<'_>,
-    reader: Box<dyn Read>,
+    input: Box<dyn BufRead>,
     file: &str,
+    limits: &ReadLimits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<String>, EngineError> {
     let source = checker.source;
-    let mut csv = csv::ReaderBuilder::new()
-        .delimiter(source.separator)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(reader);
-    let mut record = csv::ByteRecord::new();
+    let mut records = Records::new(input, source.separator, limits.max_record_bytes);
     let expected: Vec<&str> = source.columns.iter().map(|c| c.name.as_str()).collect();
-    // Header.
-    match csv.read_byte_record(&mut record) {
-        Ok(false) => return Ok(Some(format!("{file}: the file is empty"))),
-        Err(e) => return Ok(Some(csv_error(file, &e))),
-        Ok(true) => {}
-    }
+    let header_line = match records.next_record() {
+        Ok(None) => return Ok(Some(format!("{file} : le fichier est vide"))),
+        Err(e) => return Ok(Some(read_error(file, &e))),
+        Ok(Some(line)) => line,
+    };
     let mut header = Vec::new();
-    for (i, f) in record.iter().enumerate() {
+    for (i, f) in records.fields().enumerate() {
         let f = if i == 0 {
             f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f)
         } else {
             f
         };
-        match decode_field(f, source.encoding, file, 1, &format!("{}", i + 1)) {
+        match decode_field(
+            f,
+            source.encoding,
+            file,
+            records.field_line(i),
+            &format!("{}", i + 1),
+        ) {
             Ok(s) => header.push(s.trim().to_string()),
             Err(e) => return Ok(Some(e)),
         }
@@ -862,10 +958,10 @@ fn read_csv(
             .filter(|h| !expected.contains(&h.as_str()))
             .map(|h| shorten(h))
             .collect();
-        let mut msg = format!("{file}: line 1 (header)");
+        let mut msg = format!("{file} : ligne {header_line} (en-tête)");
         if !missing.is_empty() {
             msg.push_str(&format!(
-                ": missing column(s) {}",
+                " : colonne(s) manquante(s) {}",
                 missing
                     .iter()
                     .map(|c| format!("`{c}`"))
@@ -875,7 +971,7 @@ fn read_csv(
         }
         if !extra.is_empty() {
             msg.push_str(&format!(
-                ": unexpected column(s) {}",
+                " : colonne(s) inattendue(s) {}",
                 extra
                     .iter()
                     .map(|c| format!("`{c}`"))
@@ -884,10 +980,10 @@ fn read_csv(
             ));
         }
         if missing.is_empty() && extra.is_empty() {
-            msg.push_str(": the columns are in another order");
+            msg.push_str(" : les colonnes sont dans un autre ordre");
         }
         msg.push_str(&format!(
-            "; source `{}` v{} expects, separated by `{}`: {}",
+            " ; la source `{}` v{} attend, séparées par `{}` : {}",
             source.id,
             source.version,
             source.separator as char,
@@ -896,23 +992,27 @@ fn read_csv(
         return Ok(Some(msg));
     }
     let ncols = expected.len();
+    let separator = (source.separator as char).to_string();
     loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Err(e) => return Ok(Some(csv_error(file, &e))),
-            Ok(true) => {}
+        let line = match records.next_record() {
+            Ok(None) => break,
+            Ok(Some(line)) => line,
+            Err(e) => return Ok(Some(read_error(file, &e))),
+        };
+        if checker.rows_read >= limits.max_rows {
+            return Ok(Some(too_many_rows(file, line, limits)));
         }
-        let line = record.position().map_or(0, |p| p.line());
         checker.rows_read += 1;
-        let mut fields = Vec::with_capacity(record.len());
-        for (i, f) in record.iter().enumerate() {
-            let column = expected.get(i).copied().unwrap_or("(extra)");
-            match decode_field(f, source.encoding, file, line, column) {
+        let mut fields = Vec::with_capacity(ncols);
+        for (i, f) in records.fields().enumerate() {
+            let column = expected.get(i).copied().unwrap_or("(en trop)");
+            match decode_field(f, source.encoding, file, records.field_line(i), column) {
                 Ok(s) => fields.push(s),
                 Err(e) => return Ok(Some(e)),
             }
         }
-        let raw = fields.join(&(source.separator as char).to_string());
+        // Only the start of a line is ever shown (the quarantine keeps 200 characters).
+        let raw = shorten(&fields.join(&separator));
         if fields.len() != ncols {
             let reason = Reason {
                 rule: "COLUMN_COUNT".into(),
@@ -948,12 +1048,13 @@ fn read_csv(
             checker.reject(line, &[reason], Some(&raw))?;
             continue;
         }
+        checker.batch_bytes += fields.iter().map(String::len).sum::<usize>();
         for (b, v) in checker.builders.iter_mut().zip(values) {
             b.push(v);
         }
         checker.lines.push(line as i64);
         checker.raws.push(raw);
-        if checker.lines.len() == BATCH_ROWS {
+        if checker.lines.len() == BATCH_ROWS || checker.batch_bytes >= BATCH_BYTES {
             checker.flush_csv_batch()?;
             progress(checker.rows_read);
         }
@@ -963,32 +1064,122 @@ fn read_csv(
     Ok(None)
 }
 
-fn csv_error(file: &str, e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            format!("{file}: the compressed stream ends early (truncated gzip file?)")
+/// Refuses a Parquet file from its footer, before any row is read, when what it declares goes
+/// beyond `limits`; otherwise the batch size that keeps a batch near [`BATCH_BYTES`].
+fn parquet_bounds(
+    meta: &datafusion::parquet::file::metadata::ParquetMetaData,
+    file_len: u64,
+    file: &str,
+    limits: &ReadLimits,
+) -> Result<usize, String> {
+    let rows = meta.file_metadata().num_rows();
+    let Ok(rows) = u64::try_from(rows) else {
+        return Err(format!(
+            "{file} : fichier Parquet illisible : il annonce {rows} lignes"
+        ));
+    };
+    if rows > limits.max_rows {
+        return Err(format!(
+            "{file} : {} lignes de données, plus que la limite de {} ; le fichier est refusé \
+             (limite max_rows)",
+            french::integer(rows as i64),
+            french::integer(limits.max_rows as i64)
+        ));
+    }
+    let mut total: u64 = 0;
+    let mut widest_row: u64 = 1;
+    let mut first_row: u64 = 1;
+    for (k, group) in meta.row_groups().iter().enumerate() {
+        let n = u64::try_from(group.num_rows()).unwrap_or(0);
+        let size: u64 = group
+            .columns()
+            .iter()
+            .map(|c| u64::try_from(c.uncompressed_size()).unwrap_or(u64::MAX))
+            .fold(0, u64::saturating_add);
+        total = total.saturating_add(size);
+        let per_row = size.div_ceil(n.max(1));
+        if per_row > limits.max_record_bytes {
+            return Err(format!(
+                "{file} : lignes {first_row} à {} (groupe de lignes {}) : plus de {} par ligne ; le \
+                 fichier est refusé (limite max_record_kib)",
+                first_row + n.max(1) - 1,
+                k + 1,
+                size_fr(limits.max_record_bytes)
+            ));
         }
-        csv::ErrorKind::Io(io) => {
-            format!("{file}: cannot be read: {io} (corrupt or truncated gzip file?)")
-        }
-        _ => {
-            let line = e.position().map_or(0, |p| p.line());
-            format!("{file}: line {line}: {e}")
+        widest_row = widest_row.max(per_row);
+        first_row += n;
+    }
+    if total > limits.max_decompressed_bytes {
+        return Err(format!(
+            "{file} : le fichier décompressé dépasserait {} ; le fichier est refusé (limite \
+             max_decompressed_gib)",
+            size_fr(limits.max_decompressed_bytes)
+        ));
+    }
+    let allowed =
+        RATIO_GRACE_BYTES.saturating_add(limits.max_compression_ratio.saturating_mul(file_len));
+    if total > allowed {
+        return Err(format!(
+            "{file} : taux de compression supérieur à {}:1 ; le fichier est refusé comme une \
+             possible bombe de décompression (limite max_compression_ratio)",
+            limits.max_compression_ratio
+        ));
+    }
+    Ok((BATCH_BYTES as u64 / widest_row).clamp(1, BATCH_ROWS as u64) as usize)
+}
+
+/// The row (from 1) and column of the first text value of `batch` longer than `max` bytes.
+fn overlong_value(batch: &RecordBatch, max: u64) -> Option<(usize, usize)> {
+    for (c, array) in batch.columns().iter().enumerate() {
+        let Some(strings) = array
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::StringArray>()
+        else {
+            continue;
+        };
+        if let Some(i) = strings
+            .offsets()
+            .windows(2)
+            .position(|w| (w[1] - w[0]) as u64 > max)
+        {
+            return Some((i, c));
         }
     }
+    None
+}
+
+/// Runs a step of the Parquet reader, whose decoders may panic on a corrupt file: a panic
+/// is that file's fault and makes it unreadable, not the process's end.
+fn guarded<T>(step: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "erreur interne du lecteur".into())
+    })
 }
 
 fn read_parquet(
     checker: &mut Checker<'_>,
     path: &Path,
     file: &str,
+    limits: &ReadLimits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<String>, EngineError> {
     let f = File::open(path).map_err(|e| EngineError::io(path, e))?;
-    let builder = match ParquetRecordBatchReaderBuilder::try_new(f) {
-        Ok(b) => b.with_batch_size(BATCH_ROWS),
-        Err(e) => return Ok(Some(format!("{file}: not a readable Parquet file: {e}"))),
+    let file_len = f.metadata().map_err(|e| EngineError::io(path, e))?.len();
+    let builder = match guarded(|| ParquetRecordBatchReaderBuilder::try_new(f)) {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return Ok(Some(format!("{file} : fichier Parquet illisible : {e}"))),
+        Err(e) => return Ok(Some(format!("{file} : fichier Parquet illisible : {e}"))),
     };
+    let batch_rows = match parquet_bounds(builder.metadata(), file_len, file, limits) {
+        Ok(n) => n,
+        Err(why) => return Ok(Some(why)),
+    };
+    let builder = builder.with_batch_size(batch_rows);
     let file_schema = builder.schema().clone();
     let target = checker.schema.clone();
     // Match columns by name; each must exist with a type that converts without loss.
@@ -1000,7 +1191,7 @@ fn read_parquet(
                 let found = file_schema.field(i).data_type();
                 if !compatible(found, field.data_type()) {
                     problems.push(format!(
-                        "column `{}` is {found}, expected {}",
+                        "colonne `{}` de type {found}, {} attendu",
                         field.name(),
                         field.data_type()
                     ));
@@ -1008,7 +1199,7 @@ fn read_parquet(
                 mapping.push(i);
             }
             Err(_) => problems.push(format!(
-                "missing column `{}` ({})",
+                "colonne `{}` manquante ({})",
                 field.name(),
                 field.data_type()
             )),
@@ -1016,37 +1207,68 @@ fn read_parquet(
     }
     for f in file_schema.fields() {
         if target.index_of(f.name()).is_err() {
-            problems.push(format!("unexpected column `{}`", f.name()));
+            problems.push(format!("colonne `{}` inattendue", f.name()));
         }
     }
     if !problems.is_empty() {
         return Ok(Some(format!(
-            "{file}: the Parquet schema does not match source `{}` v{}: {}",
+            "{file} : le schéma Parquet ne correspond pas à la source `{}` v{} : {}",
             checker.source.id,
             checker.source.version,
-            problems.join("; ")
+            problems.join(" ; ")
         )));
     }
-    let reader = match builder.build() {
-        Ok(r) => r,
-        Err(e) => return Ok(Some(format!("{file}: cannot read the Parquet data: {e}"))),
+    let mut reader = match guarded(|| builder.build()) {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            return Ok(Some(format!("{file} : données Parquet illisibles : {e}")));
+        }
+        Err(e) => {
+            return Ok(Some(format!("{file} : données Parquet illisibles : {e}")));
+        }
     };
     let mut next_line = 1i64;
-    for batch in reader {
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => return Ok(Some(format!("{file}: after row {}: {e}", next_line - 1))),
+    loop {
+        let batch = match guarded(|| reader.next()) {
+            Ok(None) => break,
+            Ok(Some(Ok(b))) => b,
+            Ok(Some(Err(e))) => {
+                return Ok(Some(format!(
+                    "{file} : après la ligne {} : {e}",
+                    next_line - 1
+                )));
+            }
+            Err(e) => {
+                return Ok(Some(format!(
+                    "{file} : après la ligne {} : fichier Parquet illisible : {e}",
+                    next_line - 1
+                )));
+            }
         };
         let n = batch.num_rows();
+        if checker.rows_read + n as u64 > limits.max_rows {
+            let line = (limits.max_rows + 1) as i64;
+            return Ok(Some(too_many_rows(file, line as u64, limits)));
+        }
         let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values(
             next_line..next_line + n as i64,
         ))];
         for (field, &i) in target.fields().iter().skip(1).zip(&mapping) {
             cols.push(cast(batch.column(i), field.data_type())?);
         }
+        let batch = RecordBatch::try_new(target.clone(), cols)?;
+        if let Some((i, c)) = overlong_value(&batch, limits.max_record_bytes) {
+            return Ok(Some(format!(
+                "{file} : ligne {}, colonne {} : valeur de plus de {} ; le fichier est refusé \
+                 (limite max_record_kib)",
+                next_line + i as i64,
+                target.field(c).name(),
+                size_fr(limits.max_record_bytes)
+            )));
+        }
         next_line += n as i64;
         checker.rows_read += n as u64;
-        checker.check_batch(RecordBatch::try_new(target.clone(), cols)?, None)?;
+        checker.check_batch(batch, None)?;
         progress(checker.rows_read);
     }
     Ok(None)

@@ -3,18 +3,42 @@
 
 use crate::EngineError;
 use crate::delivery::{CheckedDelivery, check_file};
+use crate::reader::ReadLimits;
 use crate::source::Source;
 use justat_store::{Actor, Delivery, Lake, LakeKind, NewDelivery, Store};
 use std::path::Path;
 
-/// Checks `path` against `source` and records it. A file already delivered is refused before
-/// anything is written.
+/// Checks `path` against `source` within the process's [`ReadLimits`] (the configuration's)
+/// and records it. A file already delivered is refused before anything is written.
 pub async fn add_delivery(
     store: &Store,
     lake: &Lake,
     source: &Source,
     path: &Path,
     actor: &Actor,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<Delivery, EngineError> {
+    add_delivery_within(
+        store,
+        lake,
+        source,
+        path,
+        actor,
+        &ReadLimits::current(),
+        progress,
+    )
+    .await
+}
+
+/// [`add_delivery`] within `limits`. A file beyond them is recorded `KO` with its report, and
+/// its original is kept in the lake like any other.
+pub async fn add_delivery_within(
+    store: &Store,
+    lake: &Lake,
+    source: &Source,
+    path: &Path,
+    actor: &Actor,
+    limits: &ReadLimits,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Delivery, EngineError> {
     let meta = std::fs::metadata(path).map_err(|e| EngineError::io(path, e))?;
@@ -37,7 +61,7 @@ pub async fn add_delivery(
         report,
         staging,
         quarantine,
-    } = tokio::task::block_in_place(|| check_file(source, path, &scratch, progress))?;
+    } = tokio::task::block_in_place(|| check_file(source, path, &scratch, limits, progress))?;
     let ext = match report.format.as_str() {
         "parquet" => "parquet",
         "csv.gz" => "csv.gz",

@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod ingest;
 pub mod manifest;
 pub mod order;
+pub mod reader;
 pub mod source;
 pub mod value;
 

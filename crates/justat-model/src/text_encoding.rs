@@ -71,7 +71,8 @@ pub struct DecodeError {
     pub encoding: Encoding,
     /// Offset of the offending byte from the start of the input (a BOM counts).
     pub offset: usize,
-    /// 1-based line of the offending byte (lines end with `\n`).
+    /// 1-based line of the offending byte, as an editor shows it (lines end with `\n`,
+    /// `\r\n` or a lone `\r`).
     pub line: usize,
     /// 1-based column of the offending byte, in characters decoded so far on its line.
     pub column: usize,
@@ -138,6 +139,7 @@ fn decode_single_byte(
     let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
     let mut line = 1;
     let mut column = 1;
+    let mut after_cr = false;
     for (offset, &byte) in bytes.iter().enumerate() {
         let c = if byte < 0x80 {
             char::from(byte)
@@ -151,20 +153,41 @@ fn decode_single_byte(
             })?
         };
         out.push(c);
-        if c == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
+        match c {
+            '\r' => {
+                line += 1;
+                column = 1;
+            }
+            '\n' if after_cr => {}
+            '\n' => {
+                line += 1;
+                column = 1;
+            }
+            _ => column += 1,
         }
+        after_cr = c == '\r';
     }
     Ok(out)
 }
 
+/// How many lines `bytes` ends, as a text editor counts them: `\n`, `\r\n` and a lone `\r`
+/// each end one. The same in UTF-8, Windows-1252 and CP850, where both bytes are ASCII.
+pub fn count_line_breaks(bytes: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut after_cr = false;
+    for &b in bytes {
+        if b == b'\r' || (b == b'\n' && !after_cr) {
+            n += 1;
+        }
+        after_cr = b == b'\r';
+    }
+    n
+}
+
 /// 1-based line and column of the character that follows `prefix`.
 fn position(prefix: &str) -> (usize, usize) {
-    let line = 1 + prefix.bytes().filter(|&b| b == b'\n').count();
-    let last_line = prefix.rsplit('\n').next().unwrap_or("");
+    let line = 1 + count_line_breaks(prefix.as_bytes()) as usize;
+    let last_line = prefix.rsplit(['\n', '\r']).next().unwrap_or("");
     (line, 1 + last_line.chars().count())
 }
 
@@ -407,6 +430,25 @@ mod tests {
                 .count(),
             3
         );
+    }
+
+    #[test]
+    fn lines_are_counted_as_an_editor_shows_them() {
+        assert_eq!(count_line_breaks(b"a\nb\r\nc\rd"), 3);
+        assert_eq!(count_line_breaks(b"\r\n\r\n\n\r\r"), 5);
+        assert_eq!(count_line_breaks(b"abc"), 0);
+        for (text, line) in [
+            (&b"a\r\nb\r\nc\xFF"[..], 3),
+            (b"a\rb\rc\xFF", 3),
+            (b"a\n\nc\xFF", 3),
+        ] {
+            let err = decode(text, Encoding::Utf8).unwrap_err();
+            assert_eq!((err.line, err.column), (line, 2));
+            let mut cp = text.to_vec();
+            *cp.last_mut().unwrap() = 0x81;
+            let err = decode(&cp, Encoding::Windows1252).unwrap_err();
+            assert_eq!((err.line, err.column), (line, 2));
+        }
     }
 
     #[test]

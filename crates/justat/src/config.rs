@@ -1,6 +1,7 @@
 //! The effective configuration: defaults, then `justat.toml`, then `JUSTAT_*` variables.
 
 use anyhow::{Context, Result, bail};
+use justat_engine::reader::ReadLimits;
 use justat_model::calendar::CalendarPolicy;
 use justat_model::publication::Collection;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,14 @@ pub struct Config {
     pub max_upload_mib: u32,
     /// Memory the processing engine may use for a chain run before it spills to disk, in MiB.
     pub engine_memory_mib: u32,
+    /// The longest line (CSV record) a delivery may hold, in KiB; a longer one refuses it.
+    pub max_record_kib: u32,
+    /// The most a compressed delivery may decompress to, in GiB.
+    pub max_decompressed_gib: u32,
+    /// The highest compression ratio of a compressed delivery (beyond its first MiB).
+    pub max_compression_ratio: u32,
+    /// The most data rows in one delivery.
+    pub max_rows: u64,
     /// The collections whose releases are essential indicators, announced 12 months ahead
     /// (comma-separated slugs).
     pub essential_collections: String,
@@ -84,6 +93,10 @@ impl Default for Config {
             log: "warn".into(),
             max_upload_mib: 2048,
             engine_memory_mib: 1024,
+            max_record_kib: 1024,
+            max_decompressed_gib: 20,
+            max_compression_ratio: 200,
+            max_rows: 200_000_000,
             essential_collections: "chiffres-cles,infos-rapides".into(),
             release_times: "12:00".into(),
             embargo_publish_names: false,
@@ -134,6 +147,10 @@ const KEYS: &[&str] = &[
     "log",
     "max_upload_mib",
     "engine_memory_mib",
+    "max_record_kib",
+    "max_decompressed_gib",
+    "max_compression_ratio",
+    "max_rows",
     "essential_collections",
     "release_times",
     "embargo_publish_names",
@@ -243,6 +260,15 @@ impl Config {
                 self.worker_memory_mib
             );
         }
+        if self.max_record_kib == 0
+            || self.max_decompressed_gib == 0
+            || self.max_compression_ratio == 0
+            || self.max_rows == 0
+        {
+            bail!(
+                "max_record_kib, max_decompressed_gib, max_compression_ratio and max_rows must be at least 1"
+            );
+        }
         self.calendar_policy()?;
         Ok(())
     }
@@ -260,6 +286,17 @@ impl Config {
                 (format!("JUSTAT_{}", key.to_uppercase()), value)
             })
             .collect()
+    }
+
+    /// What reading one delivery may cost, from the `max_record_kib`, `max_decompressed_gib`,
+    /// `max_compression_ratio` and `max_rows` keys.
+    pub fn read_limits(&self) -> ReadLimits {
+        ReadLimits {
+            max_record_bytes: u64::from(self.max_record_kib) << 10,
+            max_decompressed_bytes: u64::from(self.max_decompressed_gib) << 30,
+            max_compression_ratio: u64::from(self.max_compression_ratio),
+            max_rows: self.max_rows,
+        }
     }
 
     /// The rules of the release calendar: essential collections and standard release times.
@@ -531,6 +568,20 @@ mod tests {
         );
         let env = |k: &str| (k == "JUSTAT_DATABASE_URL").then(|| "mysql://x".to_string());
         assert!(format!("{:#}", Config::load(None, &env).unwrap_err()).contains("not supported"));
+    }
+
+    #[test]
+    fn the_read_limits_default_to_the_engines_and_follow_the_keys() {
+        assert_eq!(Config::default().read_limits(), ReadLimits::DEFAULT);
+        let env = |k: &str| match k {
+            "JUSTAT_MAX_RECORD_KIB" => Some("64".to_string()),
+            "JUSTAT_MAX_ROWS" => Some("1000".to_string()),
+            _ => None,
+        };
+        let limits = Config::load(None, &env).unwrap().config.read_limits();
+        assert_eq!((limits.max_record_bytes, limits.max_rows), (64 << 10, 1000));
+        let env = |k: &str| (k == "JUSTAT_MAX_COMPRESSION_RATIO").then(|| "0".to_string());
+        assert!(Config::load(None, &env).is_err());
     }
 
     #[test]

@@ -171,6 +171,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let loaded = Config::load(cli.config.as_deref(), &|k| std::env::var(k).ok())?;
     init_logging(&loaded.config.log);
+    justat_engine::reader::ReadLimits::install(loaded.config.read_limits());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let config = loaded.config.clone();
     runtime.block_on(async move {

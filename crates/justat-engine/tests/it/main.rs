@@ -3,3 +3,7 @@
 mod chains;
 mod deliveries;
 mod env;
+mod fuzz;
+mod limits;
+mod lines;
+mod measure;

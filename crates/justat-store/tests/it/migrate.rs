@@ -100,7 +100,7 @@ async fn migrating_puts_drifted_versions_back_on_their_release() {
     .unwrap();
     raw.close().await;
     let applied = store.migrate().await.unwrap();
-    assert_eq!(applied.iter().map(|m| m.version).collect::<Vec<_>>(), [9]);
+    assert_eq!(applied.first().map(|m| m.version), Some(9));
     let c = Collection::Infostat;
     let moved: jiff::Timestamp = moved.parse().unwrap();
     for n in [1, 2] {

@@ -85,6 +85,40 @@ fn config_shows_effective_values_and_their_origin() {
 }
 
 #[test]
+fn the_configured_read_limits_apply_to_deliveries() {
+    // Issue 23, item 11: `max_rows` (like the other read limits) reaches the engine.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut csv = String::from(
+        "case_id;offender_id;court;reception_date;orientation_date;natinf;legal_class;orientation;sex;age;minor;legal_person\r\n",
+    );
+    for n in 0..5 {
+        csv.push_str(&format!(
+            "A{n};P{n};TJ_1_119;02/01/2024;15/02/2024;7151;D;CSS_RECHINF;M;30;0;0\r\n"
+        ));
+    }
+    let file = dir.path().join("penal.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let deliver = |max_rows: &str| {
+        Command::new(env!("CARGO_BIN_EXE_justat"))
+            .args(["delivery", "add", "penal", file.to_str().unwrap()])
+            .env("JUSTAT_DATA_DIR", &data)
+            .env_remove("JUSTAT_DATABASE_URL")
+            .env_remove("JUSTAT_CONFIG")
+            .env("JUSTAT_LOG", "warn")
+            .env("JUSTAT_MAX_ROWS", max_rows)
+            .output()
+            .unwrap()
+    };
+    let out = deliver("3");
+    assert!(
+        text(&out).contains("penal.csv : ligne 5 : plus de 3 lignes de données"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn bad_configuration_exits_non_zero_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -714,7 +748,8 @@ impl Drop for DropOnExit {
     }
 }
 
-/// `justat serve` with its defaults prints the address it listens on and no log line; with
+/// `justat serve` with its defaults (and an audit key) prints the address it listens on and no
+/// log line; with
 /// `JUSTAT_LOG=info` it logs one line per request; it warns when the audit log lost a guard.
 #[test]
 fn serve_prints_its_address_logs_requests_only_when_asked_and_warns_of_a_dropped_guard() {
@@ -722,9 +757,19 @@ fn serve_prints_its_address_logs_requests_only_when_asked_and_warns_of_a_dropped
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     assert!(justat(&data, &["db", "migrate"], None).status.success());
+    // With its audit log anchored, a server has nothing to warn of.
+    let key = dir.path().join("audit.key");
+    let keygen = justat(
+        &data,
+        &["audit", "keygen", "--out", key.to_str().unwrap()],
+        None,
+    );
+    assert!(keygen.status.success(), "{}", crate::harness::output_text(&keygen));
     for log in [None, Some("info")] {
         let mut cmd = command(&data, &["serve"]);
-        cmd.env("JUSTAT_LISTEN", "127.0.0.1:0").stdin(Stdio::null());
+        cmd.env("JUSTAT_LISTEN", "127.0.0.1:0")
+            .env("JUSTAT_AUDIT_KEY", &key)
+            .stdin(Stdio::null());
         match log {
             Some(level) => cmd.env("JUSTAT_LOG", level),
             None => cmd.env_remove("JUSTAT_LOG"),
