@@ -37,7 +37,8 @@ pub async fn work(store: Store, config: Config, worker: String, current: Current
         default_hook(info);
     }));
     // Only debug builds (the ones the end-to-end tests run) can be switched to test kinds.
-    let test_kinds = cfg!(debug_assertions) && std::env::var(TEST_KINDS_VAR).is_ok_and(|v| v == "1");
+    let test_kinds =
+        cfg!(debug_assertions) && std::env::var(TEST_KINDS_VAR).is_ok_and(|v| v == "1");
     let lake = Lake::new(&config.data_dir);
     let config = Arc::new(config);
     loop {

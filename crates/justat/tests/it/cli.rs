@@ -764,7 +764,11 @@ fn serve_prints_its_address_logs_requests_only_when_asked_and_warns_of_a_dropped
         &["audit", "keygen", "--out", key.to_str().unwrap()],
         None,
     );
-    assert!(keygen.status.success(), "{}", crate::harness::output_text(&keygen));
+    assert!(
+        keygen.status.success(),
+        "{}",
+        crate::harness::output_text(&keygen)
+    );
     for log in [None, Some("info")] {
         let mut cmd = command(&data, &["serve"]);
         cmd.env("JUSTAT_LISTEN", "127.0.0.1:0")

@@ -181,7 +181,8 @@ async fn the_memory_limit_stops_a_job_that_exceeds_it() {
     // records the run as failed. Either way no cube.
     let runs = s.store.runs().await.unwrap();
     assert!(
-        runs.iter().all(|r| r.status == "FAILED" && r.cube_id.is_none()),
+        runs.iter()
+            .all(|r| r.status == "FAILED" && r.cube_id.is_none()),
         "no cube recorded: {runs:?}"
     );
     // Within the limit, work goes on (in a restarted worker when the allocator aborted the
