@@ -63,8 +63,7 @@ const WIDE_FACTOR: f64 = 100.0;
 /// What suppressing a cell costs beyond its value ([`Reach::cell_cost`]).
 const CELL_COST: f64 = 10.0;
 
-/// [`CELL_COST`] in three dimensions, where it was measured to give fewer cells (see
-/// [`Reach::of`]).
+/// [`CELL_COST`] in three dimensions: fewer, larger cells suppressed, for more search time.
 const CELL_COST_3D: f64 = 20.0;
 
 /// What a perturbation pays per unit for moving a cell already suppressed: nearly nothing, so
@@ -72,18 +71,18 @@ const CELL_COST_3D: f64 = 20.0;
 const CROSSING_COST: f64 = 0.01;
 
 /// What suppressing a cell costs beyond its value in three dimensions when answering a single
-/// contributor's attack ([`Reach::singleton_cell_cost`]).
+/// contributor's attack ([`Reach::singleton_cell_cost`]): one cell rather than several small ones.
 const SINGLETON_CELL_COST: f64 = 60.0;
 
-/// [`Reach::singleton_crossing`] in three dimensions.
+/// [`Reach::singleton_crossing`] in three dimensions: shorter perturbations through single
+/// contributors' cells, whose attacks [`release`] then counts.
 const SINGLETON_CROSSING_3D: f64 = 0.001;
 
-/// [`Reach::release_steps`] in three dimensions, where programmes of the first two steps
-/// found nothing (none of 17,000 on T6 of `bench/sdc`) and further ones most (see
-/// [`Reach::of`]).
+/// [`Reach::release_steps`] in three dimensions: the perturbations that free a cell lie
+/// beyond the first two steps, at the price of larger programmes.
 const RELEASE_STEPS_3D: usize = 5;
 
-/// [`Reach::release_cells`] in three dimensions.
+/// [`Reach::release_cells`] in three dimensions: caps the largest, slowest release programmes.
 const RELEASE_CELLS_3D: usize = 2500;
 
 /// How many relation steps a perturbation is searched around a product (see [`protect_cell`]).
@@ -151,79 +150,10 @@ impl Reach {
         (cell_cost + value.abs()) * (1.0 + self.total_weight * levels as f64)
     }
 
-    /// Measured on `bench/sdc`: in two dimensions the wide reach costs a few seconds and saves
-    /// a fifth of the suppressed value (T5: 53,233 against 78,212 with 500 cells); in three,
-    /// 3,000 cells took over ten minutes on T4 where 150 take half a minute (300: two minutes
-    /// for a fifth less value), and the wide programmes brought T4 from 1,244,653 to 107,699.
-    /// In four dimensions they cost too much for what they save (T7: 139 s against 8 s for its
-    /// first 10,000 primaries, for 3 % fewer cells), and so do the audit's programmes past a
-    /// thousand cells (its first round took over 7 minutes with 5,000, 2 with 1,000); a
-    /// primary without a witness within them is protected again, which a witness then proves.
-    /// There, 50,000 products instead bring T7 from 6,962,661 to 6,429,184 for 20 s more
-    /// (in three dimensions they are no better overall: T4 107,131 against 110,095 but T6
-    /// 303,993 against 302,905, and the sparse tables of the tests 11,099 against 10,673).
-    ///
-    /// In three dimensions, totals weighted twenty-one times their value per dimension they
-    /// total (Modular keeps to the inner cells of each sub-table likewise), programmes of
-    /// 1,500 cells before 4,000 and two passes of [`release`] with swaps brought T4 from
-    /// 110,095 to 81,862 and T6 from 302,905 to 258,777 (without the weight, release and the
-    /// cousins gave 103,603 and 289,357), in four and three times the time; the 20,000-cell
-    /// programme only pays for perturbations costing over 800 times their target (below, 393
-    /// of its 441 programmes on T4 found nothing cheaper). The
-    /// weight does not help in two dimensions (T5 46,347 against 46,048 in three times the
-    /// time), nor do swaps there (T5 45,842 against 46,048 in half as much time again). A
-    /// second pass of [`release`] still releases a little (T4 83,398 → 82,794, T6 264,440 →
-    /// 263,776), a third next to nothing (T6 263,752); in four dimensions one pass took T7
-    /// past ten minutes.
-    ///
-    /// Weighing a total by the levels below it (a national total three, a category one)
-    /// rather than one per dimension it totals, with a cost of 20 per cell, brought T4 from
-    /// 81,822 (4,634 cells) to 79,716 (4,530) and T6 from 258,777 (10,755) to 254,078
-    /// (10,553), but T6 took half as long again; a cost of 10 keeps most of it (T4 79,693 and
-    /// 4,553, T6 255,179 and 10,578; T5 45,942 and 2,580 against 45,997 and 2,605) for a
-    /// fifth more time on T6. Scaling the wide programmes' thresholds by that cost too was
-    /// quicker but lost it (T4 86,185, T6 265,077). In four dimensions the cell cost stays 1:
-    /// T7 runs close to its ten minutes, and its searches are not measured with more.
-    ///
-    /// A cost of 30 per cell for the answers to single contributors' attacks brought T6 from
-    /// 10,578 cells (255,179) to 10,544 (253,601) and T4 from 79,693 to 79,684 (4,553 cells
-    /// each); 100 gave T6 10,530 but 254,039, in more time. In two dimensions it trades value
-    /// for cells (T5 2,566 cells of 46,083 against 2,580 of 45,942), and stays 10. Those
-    /// answers searched around their product in up to 600 cells rather than 150 then gave
-    /// T6 10,520 (252,636) and T4 4,538 (79,193) in a twentieth more time; 1,000 cells
-    /// 10,501 (251,201) and T4 4,534 (79,203) in a ninth more; 2,000 cells 10,492 (250,874)
-    /// in a third more.
-    ///
-    /// Crossing a single contributor's cell for 0.03 rather than 0.1 in three dimensions then
-    /// gave T6 10,478 (251,541) and T4 4,522 (78,921); 0.01 T6 10,436 (252,130) but T4 4,525
-    /// (80,330); 0.001 T6 10,367 (248,389) but T4 4,525 (82,251); 1 T6 10,542 (252,658). In
-    /// two dimensions 0.01 changes little (T5 45,935 against 45,942, T3 unchanged); four are
-    /// not measured with it. Once [`release`] counted the attacks it opens, 0.001 gave T6
-    /// 10,236 cells (242,919) against 10,364 (245,440) with 0.03, and T4 4,480 (81,373) against
-    /// 4,493 (78,482), but in a fifth more time on T6 (190 s against 160 s, near Modular's
-    /// time); a cost of 40 per cell (100 against a single contributor) and a third pass of
-    /// [`release`] then gave 10,156 (242,676), in 286 s. 0.003 gave T6 10,262 (243,279) in
-    /// 179 s; 0.01, the cost of any other suppressed cell, T6 10,321 (245,767) in 159 s and
-    /// T4 4,496 (79,917). Once the programmes were built from the cells' side (T6 in 123 s
-    /// rather than 160), 0.001 with a cost of 20 per cell (60 against a single contributor)
-    /// gave T6 10,216 (242,622) in 157 s and T4 4,467 (80,496) in 65 s; the completion of
-    /// Modular's pattern gains from the same costs (10,141 → 10,087 cells). Higher costs gain
-    /// more cells but not in Modular's time: 80 per cell (200) and three passes of [`release`]
-    /// 10,139 (244,255) in 205 s, 150 per cell 10,121 (247,231) in over 200 s, the wide
-    /// programmes then running for nearly every primary.
-    ///
-    /// Where [`release`] proves again what a cell proved, a search among the suppressed cells
-    /// grown two steps found nothing in three dimensions (none of 12,591 programmes on T6, nor
-    /// of 4,701 in the first phase): what it frees came from products and from the cells of
-    /// the perturbations near. Grown five steps, its programmes found 1,561 perturbations and
-    /// the first pass freed 1,071 cells rather than 584: T6 9,807 cells (236,332) with one
-    /// pass in 180 s, against 10,216 (242,622) with two in 160 s; 4 steps 10,013 (two
-    /// passes), 8 steps freed 1,254 but took the pass past four minutes. The largest of those
-    /// neighbourhoods cost the most time: up to 2,500 cells, T6 9,928 (238,105) with the
-    /// pass in 48 s rather than 70; up to 1,000 10,109; up to 4,000 9,861 with the pass in
-    /// 64 s. A second pass still freed about 60 cells, for another minute: three dimensions
-    /// run one. Saving the time on the wide programmes instead (none of 20,000 cells, first
-    /// or against single contributors) lost value: T6 330,556 and 258,395.
+    /// The settings for `table`'s number of dimensions: two search widely, three trade search
+    /// time for fewer cells (costs per cell, weighted totals, a wider release with swaps), four
+    /// keep the programmes small and bound the audit so that large tables end in minutes. How
+    /// each was chosen, with its measurements: `bench/sdc/README.md`.
     fn of(table: &Table) -> Reach {
         match table.dims.len() {
             0..=2 => Reach {
@@ -763,8 +693,8 @@ fn searched(table: &Table) -> (Context, Vec<bool>) {
 /// ([`crate::audit::failures`], singleton attacks included) says which primaries the single
 /// contributor of another cell could narrow, and those are protected against them, until it
 /// finds nothing: a pattern returned has passed it. (Protecting against every singleton a
-/// perturbation crosses before the audit cost more: T4 of `bench/sdc` 147,047 against
-/// 107,699, most of those attacks being harmless once the whole pattern is there.)
+/// perturbation crosses before the audit costs more: most of those attacks are harmless once
+/// the whole pattern is there.)
 pub fn protect(table: &mut Table) -> Result<usize, SuppressionError> {
     Ok(protect_certified(table)?.0)
 }

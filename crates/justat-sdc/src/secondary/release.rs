@@ -9,17 +9,8 @@
 //! still proved against outsiders by other perturbations, all of which move the same
 //! singleton's cell, is proved again against that singleton, or the cell stays suppressed.
 //!
-//! Measured on `bench/sdc` (with the cousins of [`crate::hypercube`], before the totals were
-//! weighted): T4 110,095 → 103,603 (with swaps 100,586), T5 48,139 → 46,048, T6 302,905 →
-//! 289,357, T3 10,083 → 9,967. In four dimensions a pass took T7 past ten minutes: it is left
-//! out there (`Reach::releases`). Counting the attacks a release opens, rather than leaving
-//! them to the audit's next round, brought T6 from 10,478 cells (251,541) to 10,364 (245,440)
-//! and T4 from 4,522 (78,921) to 4,493 (78,482) in the same time: the first pass releases 503
-//! cells on T6 where it released 782, but the next round of repair adds 4 where it added 416.
-//! Searching the suppressed cells five relation steps around a primary rather than two (in up
-//! to 2,500 cells, `Reach::release_steps` and `Reach::release_cells`) then let the first pass
-//! release 1,071 cells rather than 584 where nothing is added: in three dimensions one pass
-//! now does.
+//! In four dimensions no pass runs (`Reach::releases`): one takes too long there. What each
+//! setting gained when measured: `bench/sdc/README.md`.
 
 use super::{Change, Context, Pattern, Proofs, Reach, SuppressionError, moves_enough, shifts};
 use crate::hypercube::MAX_PRODUCTS;
