@@ -275,9 +275,10 @@ impl Config {
 
     /// The effective configuration as `JUSTAT_*` variables, for a process that must run with
     /// exactly this configuration whatever its folder and files (the worker `serve` starts).
-    pub fn to_env(&self) -> Vec<(String, String)> {
-        let table = toml::Table::try_from(self).expect("the configuration serialises");
-        KEYS.iter()
+    pub fn to_env(&self) -> Result<Vec<(String, String)>> {
+        let table = toml::Table::try_from(self).context("cannot write the configuration out")?;
+        Ok(KEYS
+            .iter()
             .map(|key| {
                 let value = match &table[*key] {
                     toml::Value::String(s) => s.clone(),
@@ -285,7 +286,7 @@ impl Config {
                 };
                 (format!("JUSTAT_{}", key.to_uppercase()), value)
             })
-            .collect()
+            .collect())
     }
 
     /// What reading one delivery may cost, from the `max_record_kib`, `max_decompressed_gib`,
@@ -543,7 +544,7 @@ mod tests {
             release_times: "infos-rapides=08:45, 09:30".into(),
             ..Config::default()
         };
-        let env = config.to_env();
+        let env = config.to_env().unwrap();
         assert_eq!(env.len(), KEYS.len());
         let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let loaded = Config::load(None, &lookup).unwrap();

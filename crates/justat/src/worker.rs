@@ -221,8 +221,14 @@ pub async fn supervise(store: Store, config: Config, stop: impl Future<Output = 
             return;
         }
     };
+    let env = match config.to_env() {
+        Ok(env) => env,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot hand the configuration to a worker: no worker, jobs wait");
+            return;
+        }
+    };
     tokio::pin!(stop);
-    let env = config.to_env();
     let mut backoff = Backoff::default();
     for n in 1.. {
         let id = format!("serve-{}-{n}", std::process::id());

@@ -15,7 +15,10 @@ pub struct TestDb {
 }
 
 pub async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
+    sqlite_in(tempfile::tempdir().unwrap()).await
+}
+
+async fn sqlite_in(dir: tempfile::TempDir) -> TestDb {
     let url = justat_store::sqlite_url(dir.path());
     let store = Store::open_and_migrate(&url).await.unwrap();
     TestDb {
@@ -36,15 +39,7 @@ pub async fn sqlite_in_memory_fs() -> TestDb {
     } else {
         tempfile::tempdir().unwrap()
     };
-    let url = justat_store::sqlite_url(dir.path());
-    let store = Store::open_and_migrate(&url).await.unwrap();
-    TestDb {
-        store,
-        url,
-        _dir: Some(dir),
-        pg: None,
-        owner: None,
-    }
+    sqlite_in(dir).await
 }
 
 /// `None` (and a note on stderr) when no PostgreSQL server is configured.
