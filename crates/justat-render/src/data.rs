@@ -2,6 +2,7 @@
 //! secret statistique, each cell with its value and its symbol. Nothing here can unmask a
 //! suppressed cell: its value is not kept.
 
+use justat_sdc::audit::Clean;
 use serde::Serialize;
 
 /// What a cell shows besides (or instead of) its value.
@@ -93,24 +94,13 @@ pub struct Heading {
     pub depth: usize,
 }
 
-/// Where a table's figures come from, for traceability.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct Provenance {
-    /// The cube (SHA-256 of its file).
-    pub cube: String,
-    /// The chain that built it, and its version.
-    pub chain: String,
-    /// The run that built it.
-    pub run: i64,
-    /// The input deliveries: number, file name, SHA-256.
-    pub deliveries: Vec<(i64, String, String)>,
-    /// The suppression pattern applied, per period: (period, pattern number).
-    pub patterns: Vec<(String, i64)>,
-}
+/// Where a table's figures come from, for traceability (recorded in the version's
+/// provenance as it is).
+pub use justat_model::provenance::TableOrigin as Provenance;
 
-/// A protected table, ready to show.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DataTable {
+/// What a protected table shows, handed to [`DataTable::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableParts {
     /// Its name in the publication.
     pub name: String,
     /// Its title.
@@ -137,7 +127,106 @@ pub struct DataTable {
     pub provenance: Provenance,
 }
 
+/// A protected table, ready to show.
+///
+/// "No number reaches a page that is not a published cell of a protected table" is kept by
+/// the types: the fields are private outside this crate, and the only constructor,
+/// [`DataTable::new`], asks for a [`Clean`], the proof of a clean audit that only
+/// `justat_sdc::audit::certify` gives (for an `Audited` table). `justat-publish` is the crate
+/// that reads a cube's cells into a table, protects and certifies it, and makes the
+/// `DataTable`s a publication cites from it; render cannot depend on it (it sits above
+/// render), so the seal is the audit's, one crate down, and the architecture test checks
+/// that no other crate calls the constructor.
+///
+/// ```compile_fail
+/// // Its fields cannot be set from outside: a table is only made from an audited pattern.
+/// let t = justat_render::DataTable { name: String::new(), ..todo!() };
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataTable {
+    pub(crate) name: String,
+    pub(crate) title: String,
+    pub(crate) rows_title: String,
+    pub(crate) columns_title: Option<String>,
+    pub(crate) unit: String,
+    pub(crate) champ: String,
+    pub(crate) source: String,
+    pub(crate) rows: Vec<Heading>,
+    pub(crate) columns: Vec<Heading>,
+    pub(crate) cells: Vec<Vec<DataCell>>,
+    pub(crate) decimals: u32,
+    pub(crate) provenance: Provenance,
+}
+
 impl DataTable {
+    /// A protected table, from what it shows and the proof that the pattern its cells come
+    /// from passed its audit.
+    pub fn new(parts: TableParts, _audited: Clean) -> DataTable {
+        let TableParts {
+            name,
+            title,
+            rows_title,
+            columns_title,
+            unit,
+            champ,
+            source,
+            rows,
+            columns,
+            cells,
+            decimals,
+            provenance,
+        } = parts;
+        DataTable {
+            name,
+            title,
+            rows_title,
+            columns_title,
+            unit,
+            champ,
+            source,
+            rows,
+            columns,
+            cells,
+            decimals,
+            provenance,
+        }
+    }
+
+    /// Its name in the publication.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// The *Champ* line.
+    pub fn champ(&self) -> &str {
+        &self.champ
+    }
+
+    /// The *Source* line.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The rows.
+    pub fn rows(&self) -> &[Heading] {
+        &self.rows
+    }
+
+    /// The columns.
+    pub fn columns(&self) -> &[Heading] {
+        &self.columns
+    }
+
+    /// Where it comes from.
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+
     /// The cell at the row and column codes; the column may be omitted when there is one.
     pub fn cell(&self, row: &str, column: Option<&str>) -> Result<DataCell, String> {
         let r = self

@@ -18,7 +18,7 @@ pub mod links;
 pub mod source;
 pub mod typst;
 
-pub use data::{DataCell, DataTable, Flag, Heading, Provenance};
+pub use data::{DataCell, DataTable, Flag, Heading, Provenance, TableParts};
 pub use source::{FrontMatter, PublicationSource, TableDef};
 
 use sha2::{Digest, Sha256};

@@ -732,6 +732,65 @@ pub fn audit_with(
     Ok(report)
 }
 
+/// A table whose suppression pattern the audit finds nothing in (every primary cell, singleton
+/// attacks included). Only [`certify`] makes one, and it cannot be changed afterwards: whoever
+/// reads its cells reads the pattern as it was audited.
+#[derive(Debug, Clone)]
+pub struct Audited {
+    table: Table,
+}
+
+impl Audited {
+    /// The audited table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The proof that this table passed its audit, for the types that demand one.
+    pub fn proof(&self) -> Clean {
+        Clean { _sealed: () }
+    }
+}
+
+/// Proof that a clean audit ran: its field is private, so [`Audited::proof`] is the only way to
+/// get one, and [`certify`] the only way to get an [`Audited`]. A type whose constructor asks
+/// for a `Clean` (a publication's `DataTable`) cannot be made without an audited pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clean {
+    _sealed: (),
+}
+
+/// Why [`certify`] refused a table.
+#[derive(Debug, thiserror::Error)]
+pub enum CertifyError {
+    /// The audit could not be completed.
+    #[error(transparent)]
+    Failed(#[from] AuditError),
+    /// The audit found primary cells the pattern does not protect.
+    #[error(
+        "the protection audit finds {exact_disclosures} exact disclosures and {interval_violations} interval violations"
+    )]
+    Violations {
+        /// The primary cells exactly disclosed.
+        exact_disclosures: usize,
+        /// The primary cells narrowed inside their protection interval.
+        interval_violations: usize,
+    },
+}
+
+/// Audits a protected table (singleton attacks included, `certificates` checked before they
+/// count, see [`audit_with`]) and returns it as [`Audited`] when the audit finds nothing.
+pub fn certify(table: Table, certificates: &[Certificate]) -> Result<Audited, CertifyError> {
+    let report = audit_with(&table, true, certificates)?;
+    if !report.violations.is_empty() {
+        return Err(CertifyError::Violations {
+            exact_disclosures: report.exact_disclosures,
+            interval_violations: report.interval_violations,
+        });
+    }
+    Ok(Audited { table })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

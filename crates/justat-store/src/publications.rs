@@ -55,7 +55,7 @@ pub struct NewVersion {
     /// The figures.
     pub figures: serde_json::Value,
     /// Where every figure and cited value comes from.
-    pub provenance: serde_json::Value,
+    pub provenance: justat_model::Provenance,
     /// Its files (already in the lake).
     pub files: Vec<StoredFile>,
     /// The SHA-256 of its content.
@@ -97,8 +97,8 @@ pub struct PublicationVersion {
     pub sources: serde_json::Value,
     /// The figures.
     pub figures: serde_json::Value,
-    /// The provenance.
-    pub provenance: serde_json::Value,
+    /// Where every figure and cited value comes from.
+    pub provenance: justat_model::Provenance,
     /// Its files.
     pub files: Vec<StoredFile>,
     /// Its content hash.
@@ -388,7 +388,10 @@ impl Store {
         .bind(&new.html)
         .bind(new.sources.to_string())
         .bind(new.figures.to_string())
-        .bind(new.provenance.to_string())
+        .bind(serde_json::to_string(&new.provenance).map_err(|e| StoreError::Corrupt {
+            what: "publication provenance",
+            value: e.to_string(),
+        })?)
         .bind(json!(new.files).to_string())
         .bind(&new.content_hash)
         .bind(actor.as_str())

@@ -85,7 +85,7 @@ pub struct Cube {
     /// Number of cells.
     pub rows: i64,
     /// Its schema.
-    pub schema: serde_json::Value,
+    pub schema: justat_model::CubeSchema,
     /// When it was first produced.
     pub created_at: Timestamp,
 }
@@ -148,7 +148,13 @@ fn cube_of(row: &AnyRow) -> Result<Cube, StoreError> {
         chain: row.try_get("chain")?,
         name: row.try_get("name")?,
         rows: row.try_get("rows")?,
-        schema: json_of(row, "schema")?,
+        schema: {
+            let text: String = row.try_get("schema")?;
+            serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+                what: "cube schema",
+                value: text,
+            })?
+        },
         created_at: time::from_db(&row.try_get::<String, _>("created_at")?)?,
     })
 }

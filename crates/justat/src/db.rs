@@ -1,6 +1,6 @@
-//! `justat db migrate`, and how the other commands open the database.
+//! How the commands open the database.
 //!
-//! Who migrates: `justat db migrate` applies the migrations a database lacks and says which
+//! Who migrates: `justat db migrate` (`crate::commands::db`) applies the migrations a database lacks and says which
 //! (on PostgreSQL, run with the role that owns the schema); `justat demo` applies them too,
 //! as it prepares a database from nothing. Every other command applies them on SQLite — the
 //! file belongs to whoever runs Justat, and there is nobody else to ask — and on PostgreSQL
@@ -10,29 +10,10 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use justat_store::{Backend, Store, StoreError, redact_url};
-use std::process::ExitCode;
-
-/// `justat db migrate`'s options.
-#[derive(clap::Args)]
-pub struct MigrateArgs {
-    /// The database to migrate, as the role that owns its schema (default: database_url).
-    /// Keeps the owner's password out of the serving configuration.
-    #[arg(
-        long,
-        env = "JUSTAT_MIGRATE_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    url: Option<String>,
-    /// PostgreSQL: then give ROLE the rights serving needs and no more (rows read and written;
-    /// the audit log and the calendar's history only read and appended to; no DDL).
-    #[arg(long, value_name = "ROLE")]
-    grant_to: Option<String>,
-}
 
 /// Opens the configured database for a command, migrating it or refusing it as the module's
 /// documentation says.
-pub async fn open(config: &Config) -> Result<Store> {
+pub async fn open_store(config: &Config) -> Result<Store> {
     let url = config.database_url();
     let store = Store::open(&url).await?;
     if store.backend() == Backend::Sqlite {
@@ -71,46 +52,6 @@ fn with_checkpoints(config: &Config, store: Store) -> Store {
         Some(c) => store.with_checkpoints(c),
         None => store,
     }
-}
-
-/// `justat db migrate`: applies the migrations the database lacks and names each, then grants
-/// the serving role when asked.
-pub async fn migrate(config: &Config, args: MigrateArgs) -> Result<ExitCode> {
-    let url = args.url.unwrap_or_else(|| config.database_url());
-    if Backend::of_url(&url).is_none() {
-        return Err(StoreError::UnsupportedUrl {
-            url: redact_url(&url),
-        }
-        .into());
-    }
-    let shown = redact_url(&url);
-    let store = Store::open(&url).await?;
-    let result = async {
-        let applied = store.migrate().await?;
-        if applied.is_empty() {
-            println!("database {shown} is up to date: no migration to apply");
-        } else {
-            for m in &applied {
-                println!("applied migration {:04} {}", m.version, m.name);
-            }
-            println!(
-                "database {shown}: {} migration{} applied",
-                applied.len(),
-                if applied.len() == 1 { "" } else { "s" }
-            );
-        }
-        if let Some(role) = &args.grant_to {
-            store.grant_serving_role(role).await?;
-            println!(
-                "granted `{role}` what serving needs: rows read and written, the audit log and \
-                 the calendar's history only read and appended to, no change to the schema"
-            );
-        }
-        warn_missing_guards(&store).await
-    }
-    .await;
-    store.close().await;
-    result.map(|()| ExitCode::SUCCESS)
 }
 
 /// Warns on stderr when the triggers that make the audit log (and the calendar's history)

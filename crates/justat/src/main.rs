@@ -1,21 +1,22 @@
 //! The `justat` command: the server, the demo and the administration commands.
 //!
 //! This binary only wires configuration into the library crates; it holds no business logic.
+//! Its modules: the commands (`commands`, one module each, none importing another) and the
+//! infrastructure they share — the configuration (`config`), the database opened or migrated
+//! (`db`), the progress bars and printed reports of long operations (`progress`), the server
+//! (`server`) with its tasks by the clock (`scheduler`), and the worker process (`worker`)
+//! executing the back office's jobs (`jobs`).
 
-mod audit;
-mod calendar;
+mod commands;
 mod config;
 mod db;
-mod demo;
-mod embargo;
-mod incident;
 mod jobs;
-mod production;
-mod publication;
-mod sdc;
-mod serve;
-mod user;
+mod progress;
+mod scheduler;
+mod server;
 mod worker;
+
+use commands::{audit, calendar, demo, embargo, incident, production, publication, sdc, user};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -139,7 +140,7 @@ enum Command {
 enum DbCommand {
     /// Apply the migrations the database lacks and name each (on PostgreSQL, as the role that
     /// owns the schema; other commands refuse a PostgreSQL database that lacks migrations).
-    Migrate(db::MigrateArgs),
+    Migrate(commands::db::MigrateArgs),
 }
 
 #[derive(Subcommand)]
@@ -185,7 +186,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     start_worker: config.start_worker && !no_worker,
                     ..config
                 };
-                serve::serve(&config).await.map(|()| ExitCode::SUCCESS)
+                server::serve(&config).await.map(|()| ExitCode::SUCCESS)
             }
             Command::Worker { id, supervised } => worker::run(&config, id, supervised)
                 .await
@@ -195,7 +196,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS),
             Command::Db {
                 command: DbCommand::Migrate(args),
-            } => db::migrate(&config, args).await,
+            } => commands::db::migrate(&config, args).await,
             Command::User { command } => user::run(&config, command).await,
             Command::Delivery { command } => production::delivery(&config, command).await,
             Command::Chain { command } => production::chain(&config, command).await,
@@ -218,7 +219,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Job {
                 command: JobCommand::Show { id },
             } => {
-                let store = serve::open_store(&config).await?;
+                let store = db::open_store(&config).await?;
                 let job = store.job(id).await?;
                 store.close().await;
                 println!("{}", serde_json::to_string_pretty(&job)?);

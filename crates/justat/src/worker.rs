@@ -17,7 +17,7 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use jiff::{SignedDuration, Timestamp};
-use justat_store::Store;
+use justat_store::{Lake, Store};
 use std::io::{BufRead, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,7 +50,7 @@ pub async fn run(config: &Config, id: Option<String>, supervised: bool) -> Resul
         )
     });
     limit_memory(config.worker_memory_mib)?;
-    let store = crate::serve::open_store(config).await?;
+    let store = crate::db::open_store(config).await?;
     let current = Current::default();
     spawn_watch(
         config.database_url(),
@@ -59,8 +59,94 @@ pub async fn run(config: &Config, id: Option<String>, supervised: bool) -> Resul
         supervised,
     )?;
     tracing::info!(worker = %id, pid = std::process::id(), memory_mib = config.worker_memory_mib, "worker started");
-    crate::jobs::work(store, config.clone(), id, current).await;
+    work(store, config.clone(), id, current).await;
     Ok(())
+}
+
+/// Where and why the last panic of this process happened, kept by the panic hook so that a
+/// job's error names the place, which the panic's payload lacks.
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs queued jobs, as worker `worker`, until the process ends. A job that panics fails
+/// with the panic's message and place; the worker goes on with the next one.
+async fn work(store: Store, config: Config, worker: String, current: Current) {
+    let default_hook = Arc::new(std::panic::take_hook());
+    std::panic::set_hook(Box::new(move |info| {
+        let place = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info.payload_as_str().unwrap_or("sans message");
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{message}{place}"));
+        default_hook(info);
+    }));
+    // Only debug builds (the ones the end-to-end tests run) can be switched to test kinds.
+    let test_kinds = cfg!(debug_assertions)
+        && std::env::var(crate::jobs::TEST_KINDS_VAR).is_ok_and(|v| v == "1");
+    let lake = Lake::new(&config.data_dir);
+    let config = Arc::new(config);
+    loop {
+        match store.claim_job(&worker, jiff::Timestamp::now()).await {
+            Ok(Some(job)) => {
+                let id = job.id;
+                *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(id);
+                tracing::info!(job = id, kind = %job.kind, "job started");
+                let task = tokio::spawn({
+                    let (store, lake, config) = (store.clone(), lake.clone(), config.clone());
+                    async move { crate::jobs::execute(&store, &lake, &config, &job, test_kinds).await }
+                });
+                let outcome = match task.await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        let what = LAST_PANIC
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .take()
+                            .unwrap_or_else(|| e.to_string());
+                        tracing::error!(job = id, panic = %what, "job panicked");
+                        Err(format!(
+                            "erreur interne de Justat pendant ce travail, qui est abandonné (les travaux suivants continuent) : {what}"
+                        ))
+                    }
+                };
+                // Memory refused under the limit may come back as an error or a panic (a
+                // buffer, a thread) rather than end the process: the reason says so first.
+                let outcome = outcome.map_err(|e| {
+                    if config.worker_memory_mib > 0 && refused_memory(&e) {
+                        format!(
+                            "{} ; corrigez la cause puis relancez-le ({e})",
+                            over_memory(config.worker_memory_mib)
+                        )
+                    } else {
+                        e
+                    }
+                });
+                if let Err(e) = &outcome {
+                    tracing::warn!(job = id, error = %e, "job failed");
+                }
+                match store
+                    .finish_job(id, &worker, outcome, jiff::Timestamp::now())
+                    .await
+                {
+                    Ok(true) => tracing::info!(job = id, "job ended"),
+                    Ok(false) => tracing::warn!(
+                        job = id,
+                        "the job was marked failed while it ran: its outcome is not recorded"
+                    ),
+                    Err(e) => {
+                        tracing::error!(job = id, error = %e, "cannot record the end of a job")
+                    }
+                }
+                *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            }
+            Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the job queue");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
 }
 
 /// Caps the process's data segment (heap and private anonymous mappings, thread stacks

@@ -2,7 +2,9 @@
 //! downloads, and the XLSX read back with the numbers the page shows.
 
 use calamine::{Data, Reader, Xlsx};
-use justat_render::{DataCell, DataTable, Edition, Heading, Provenance, PublicationSource, build};
+use justat_render::{
+    DataCell, DataTable, Edition, Heading, Provenance, PublicationSource, TableParts, build,
+};
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
@@ -43,9 +45,23 @@ fn heading(code: &str, label: &str, depth: usize) -> Heading {
     }
 }
 
+/// The proof of a clean audit, from a table without a primary cell (a `DataTable` needs one).
+fn clean_audit() -> justat_sdc::audit::Clean {
+    let codes = ["A".to_string(), "B".to_string()];
+    let dims = vec![(
+        "d".to_string(),
+        justat_sdc::Hierarchy::flat("d", &codes).unwrap(),
+    )];
+    let cells = codes.iter().map(|c| (vec![c.clone()], 50));
+    let table =
+        justat_sdc::Table::from_aggregates(dims, cells, &justat_sdc::PrimaryRules::default())
+            .unwrap();
+    justat_sdc::audit::certify(table, &[]).unwrap().proof()
+}
+
 fn tables() -> BTreeMap<String, DataTable> {
     let v = DataCell::value;
-    let t = DataTable {
+    let t = TableParts {
         name: "t".into(),
         title: "Condamnations selon l'infraction et le sexe".into(),
         rows_title: "Infraction".into(),
@@ -71,7 +87,7 @@ fn tables() -> BTreeMap<String, DataTable> {
         decimals: 0,
         provenance: Provenance::default(),
     };
-    BTreeMap::from([("t".to_string(), t)])
+    BTreeMap::from([("t".to_string(), DataTable::new(t, clean_audit()))])
 }
 
 fn edition() -> Edition {

@@ -245,7 +245,7 @@ pub fn built(
         html: "<p>x</p>".into(),
         sources: serde_json::json!({}),
         figures: serde_json::json!([]),
-        provenance: serde_json::json!({"tables": {}}),
+        provenance: justat_model::Provenance::default(),
         files: vec![],
         content_hash: "ab".repeat(32),
     }

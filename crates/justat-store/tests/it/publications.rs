@@ -28,7 +28,7 @@ fn version(title: &str, erratum: Option<&str>) -> NewVersion {
         html: "<p>Texte</p>".into(),
         sources: serde_json::json!({"publication.md": "+++"}),
         figures: serde_json::json!([]),
-        provenance: serde_json::json!({"tables": {}}),
+        provenance: justat_model::Provenance::default(),
         files: vec![StoredFile {
             name: "t.csv".into(),
             media_type: "text/csv".into(),

@@ -378,7 +378,7 @@ async fn chains(
         .await?
         .into_iter()
         .map(|c| context! { id => c.id.clone(), short => c.id[..12].to_string(), name => c.name, rows => french::integer(c.rows),
-            source_line => c.schema["source_line"].as_str().unwrap_or("").to_string() })
+            source_line => c.schema.source_line.unwrap_or_default() })
         .collect();
     page(
         "admin/chains.html",

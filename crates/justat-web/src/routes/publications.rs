@@ -362,24 +362,16 @@ struct SourceLine {
 }
 
 fn sources_block(v: &PublicationVersion) -> Vec<SourceLine> {
-    let Some(tables) = v.provenance["tables"].as_object() else {
-        return Vec::new();
-    };
-    tables
+    v.provenance
+        .tables
         .values()
         .map(|t| SourceLine {
-            title: t["title"].as_str().unwrap_or_default().to_string(),
-            source: t["source"].as_str().unwrap_or_default().to_string(),
-            champ: t["champ"].as_str().unwrap_or_default().to_string(),
-            chain: t["provenance"]["chain"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            cube: t["provenance"]["cube"]
-                .as_str()
-                .map(|c| c.chars().take(12).collect())
-                .unwrap_or_default(),
-            deliveries: t["provenance"]["deliveries"].as_array().map_or(0, Vec::len),
+            title: t.title.clone(),
+            source: t.source.clone(),
+            champ: t.champ.clone(),
+            chain: t.provenance.chain.clone(),
+            cube: t.provenance.cube.chars().take(12).collect(),
+            deliveries: t.provenance.deliveries.len(),
         })
         .collect()
 }

@@ -169,23 +169,17 @@ struct TableView {
     patterns: Vec<(String, i64)>,
 }
 
-fn tables_view(p: &serde_json::Value) -> Vec<TableView> {
-    let Some(tables) = p["tables"].as_object() else {
-        return Vec::new();
-    };
-    tables
+fn tables_view(p: &justat_model::Provenance) -> Vec<TableView> {
+    p.tables
         .iter()
-        .map(|(name, t)| {
-            let pr = &t["provenance"];
-            TableView {
-                name: name.clone(),
-                title: t["title"].as_str().unwrap_or_default().to_string(),
-                cube: pr["cube"].as_str().unwrap_or_default().to_string(),
-                chain: pr["chain"].as_str().unwrap_or_default().to_string(),
-                run: pr["run"].as_i64().unwrap_or(0),
-                deliveries: serde_json::from_value(pr["deliveries"].clone()).unwrap_or_default(),
-                patterns: serde_json::from_value(pr["patterns"].clone()).unwrap_or_default(),
-            }
+        .map(|(name, t)| TableView {
+            name: name.clone(),
+            title: t.title.clone(),
+            cube: t.provenance.cube.clone(),
+            chain: t.provenance.chain.clone(),
+            run: t.provenance.run,
+            deliveries: t.provenance.deliveries.clone(),
+            patterns: t.provenance.patterns.clone(),
         })
         .collect()
 }
@@ -197,13 +191,12 @@ struct CitationView {
     cells: String,
 }
 
-fn citations_view(p: &serde_json::Value) -> Vec<CitationView> {
-    let list: Vec<(String, String, Vec<String>)> =
-        serde_json::from_value(p["citations"].clone()).unwrap_or_default();
-    list.into_iter()
+fn citations_view(p: &justat_model::Provenance) -> Vec<CitationView> {
+    p.citations
+        .iter()
         .map(|(text, table, cells)| CitationView {
-            text,
-            table,
+            text: text.clone(),
+            table: table.clone(),
             cells: cells.join(" ; "),
         })
         .collect()

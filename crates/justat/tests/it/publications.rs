@@ -292,7 +292,7 @@ async fn the_back_office_moves_a_version_through_the_lifecycle_by_role() {
         html: "<p>Corps de l’essai</p>".into(),
         sources: serde_json::json!({}),
         figures: serde_json::json!([]),
-        provenance: serde_json::json!({"tables": {}, "citations": []}),
+        provenance: justat_model::Provenance::default(),
         files: vec![],
         content_hash: "00".repeat(32),
     };

@@ -2,7 +2,7 @@
 //! list. A collection's next release waits for the review of its incidents.
 
 use crate::config::Config;
-use crate::serve::open_store;
+use crate::db::open_store;
 use anyhow::Result;
 use clap::Subcommand;
 use jiff::Timestamp;

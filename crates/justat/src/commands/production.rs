@@ -2,15 +2,13 @@
 //! from the command line.
 
 use crate::config::Config;
-use crate::serve::open_store;
+use crate::db::open_store;
+use crate::progress::{bar, deliver, print_delivery, run};
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
-use justat_engine::chain::{Chain, RunOptions, run_chain};
-use justat_engine::ingest::add_delivery;
-use justat_engine::source::Source;
+use justat_engine::chain::Chain;
 use justat_model::columns::Columns;
-use justat_store::{Actor, Delivery, Lake, Store};
+use justat_store::{Actor, Lake};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -222,82 +220,6 @@ pub enum CubeCommand {
     },
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}] {wide_bar} {pos}/{len}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    pb.set_message(what.to_string());
-    pb
-}
-
-/// Prints a delivery's report for people.
-pub fn print_delivery(d: &Delivery) {
-    println!(
-        "delivery #{} ({} v{}, {}): {} — {} rows read, {} kept, {} rejected",
-        d.id,
-        d.source,
-        d.source_version,
-        d.file_name,
-        d.status,
-        d.rows_read,
-        d.rows_ok,
-        d.rows_rejected
-    );
-    if let Some(why) = d.report["unreadable"].as_str() {
-        println!("  unreadable: {why}");
-    }
-    if let Some(rules) = d.report["rules"].as_array() {
-        for r in rules {
-            println!(
-                "  {:<20} {:>8} rows",
-                r["rule"].as_str().unwrap_or(""),
-                r["count"]
-            );
-            for e in r["examples"].as_array().into_iter().flatten() {
-                println!(
-                    "      line {}: {}",
-                    e["line"],
-                    e["message"].as_str().unwrap_or("")
-                );
-            }
-        }
-    }
-    println!("  sha256 {}", d.sha256);
-}
-
-/// Adds a delivery; prints its report.
-pub async fn deliver(
-    store: &Store,
-    lake: &Lake,
-    source: &str,
-    file: &std::path::Path,
-    json: bool,
-) -> Result<Delivery> {
-    let source = Source::load(source)?;
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("cannot read {}", file.display()))?
-        .len();
-    let pb = bar(size / 80, &format!("checking {}", file.display()));
-    let delivery = add_delivery(store, lake, &source, file, &Actor::cli(), &mut |rows| {
-        pb.set_position(rows)
-    })
-    .await;
-    pb.finish_and_clear();
-    let delivery = delivery?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&delivery)?);
-    } else {
-        print_delivery(&delivery);
-    }
-    Ok(delivery)
-}
-
 pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitCode> {
     let store = open_store(config).await?;
     let lake = Lake::new(&config.data_dir);
@@ -345,70 +267,6 @@ pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitC
     };
     store.close().await;
     Ok(code)
-}
-
-/// Runs a chain with a progress bar; prints the outcome.
-pub async fn run(
-    store: &Store,
-    lake: &Lake,
-    config: &Config,
-    chain: &str,
-    deliveries: &[i64],
-    json: bool,
-) -> Result<justat_store::ChainRun> {
-    let chain = Chain::load(chain)?;
-    let options = RunOptions {
-        memory_limit_bytes: config.engine_memory_mib as usize * 1024 * 1024,
-        ..RunOptions::default()
-    };
-    let pb = bar(chain.steps.len() as u64, &format!("running {}", chain.id));
-    let result = run_chain(
-        store,
-        lake,
-        &chain,
-        deliveries,
-        &options,
-        &Actor::cli(),
-        &mut |done, _, what| {
-            pb.set_position(done as u64);
-            pb.set_message(format!("{} — {what}", chain.id));
-        },
-    )
-    .await;
-    pb.finish_and_clear();
-    let run = result?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
-    } else {
-        println!(
-            "run #{} of {} v{}: {} — cube {} ({} cells) in {} ms",
-            run.id,
-            run.chain,
-            run.chain_version,
-            run.status,
-            run.cube_id.as_deref().unwrap_or("-"),
-            run.manifest["cube"][1],
-            run.manifest["duration_ms"]
-        );
-        for s in run.manifest["steps"].as_array().into_iter().flatten() {
-            println!(
-                "  {:>2} {:<8} {:<34} {:>10} rows",
-                s["index"],
-                s["kind"].as_str().unwrap_or(""),
-                s["name"].as_str().unwrap_or(""),
-                s["rows_after"]
-            );
-        }
-        for r in run.manifest["rules"].as_array().into_iter().flatten() {
-            println!(
-                "  rule {:<24} {:<8} {:>8} failed",
-                r["id"].as_str().unwrap_or(""),
-                r["severity"].as_str().unwrap_or(""),
-                r["failed"]
-            );
-        }
-    }
-    Ok(run)
 }
 
 pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
@@ -490,7 +348,7 @@ pub async fn cube(config: &Config, command: CubeCommand) -> Result<ExitCode> {
                         c.id.to_string(),
                         c.name.to_string(),
                         c.rows.to_string(),
-                        c.schema["source_line"].as_str().unwrap_or("").to_string(),
+                        c.schema.source_line.clone().unwrap_or_default(),
                     ]);
                 }
                 print!("{}", t.render());

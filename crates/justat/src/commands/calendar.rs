@@ -1,21 +1,17 @@
 //! `justat calendar …`: announcing releases and changing their dates, as the head of service or
-//! a statistician; and the scheduler that records each release as published once its instant
-//! has come and its publication is public.
+//! a statistician (the scheduler that records each release as published is `crate::scheduler`).
 
 use crate::config::Config;
-use crate::serve::open_store;
+use crate::db::open_store;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use justat_model::calendar::{
-    CalendarChange, CalendarPolicy, Month, ReleaseStatus, Schedule, day_flags, paris_day,
-    paris_instant,
+    CalendarChange, CalendarPolicy, Month, Schedule, day_flags, paris_day, paris_instant,
 };
-use justat_model::incident::IncidentKind;
 use justat_model::publication::Collection;
 use justat_store::{Actor, NewRelease, Release, Store};
-use std::time::Duration;
 
 /// Calendar commands.
 #[derive(Subcommand)]
@@ -289,80 +285,4 @@ fn print_list(all: &[Release]) {
         ]);
     }
     print!("{}", t.render());
-}
-
-/// Records a late release in the incident register, once (a restarted scheduler finds it).
-async fn record_late(store: &Store, r: &Release, now: Timestamp) -> Result<()> {
-    let known = store.incidents().await?.iter().any(|i| {
-        i.collection == r.collection && i.slug == r.slug && i.kind == IncidentKind::LateRelease
-    });
-    if !known {
-        store
-            .report_incident(
-                r.collection,
-                &r.slug,
-                IncidentKind::LateRelease,
-                &format!(
-                    "La parution « {} » annoncée pour le {} n’était pas publique à cet instant.",
-                    r.title,
-                    r.when_fr()
-                ),
-                &Actor::system(),
-                now,
-            )
-            .await?;
-    }
-    Ok(())
-}
-
-/// Records as published each confirmed release whose instant has come and whose publication
-/// is public; a release whose instant passed without a public publication is late, and said
-/// once in the log. What the public sees does not wait for this: every channel asks whether
-/// the publication is public at the request's instant.
-pub async fn scheduler(store: Store) {
-    let mut late: std::collections::BTreeSet<i64> = Default::default();
-    loop {
-        let now = Timestamp::now();
-        match store.due_releases(now).await {
-            Ok(due) => {
-                for r in due {
-                    match store.public_version(r.collection, &r.slug, now).await {
-                        Ok(Some(_)) => {
-                            let done = store
-                                .change_release(
-                                    r.collection,
-                                    &r.slug,
-                                    &CalendarChange::Publish,
-                                    justat_model::Role::HeadOfService,
-                                    &Actor::system(),
-                                    now,
-                                )
-                                .await;
-                            match done {
-                                Ok(p) if p.status == ReleaseStatus::Published => {
-                                    tracing::info!(release = %r.uid, "release published");
-                                    store.checkpoint_after("release.published", now).await;
-                                }
-                                Ok(_) => {}
-                                Err(e) => {
-                                    tracing::warn!(release = %r.uid, error = %e, "cannot record a release as published")
-                                }
-                            }
-                        }
-                        Ok(None) => {
-                            if late.insert(r.id) {
-                                tracing::warn!(release = %r.uid, "release instant passed and its publication is not public: late release");
-                                if let Err(e) = record_late(&store, &r, now).await {
-                                    tracing::warn!(release = %r.uid, error = %e, "cannot record the late release in the incident register");
-                                }
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "cannot read a publication"),
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot read the calendar"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }

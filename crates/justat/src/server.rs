@@ -1,4 +1,6 @@
-//! `justat serve`: open and migrate the store, then serve until interrupted.
+//! The server: the web application on the configured address until interrupted, with its
+//! worker process (`crate::worker`) and its tasks by the clock (`crate::scheduler`). `justat
+//! serve` and `justat demo` run it.
 
 use crate::config::Config;
 use anyhow::{Context, Result};
@@ -7,11 +9,6 @@ use justat_model::SessionPolicy;
 use justat_store::Store;
 use justat_web::{AppState, WebConfig};
 use std::sync::Arc;
-
-/// Opens the configured database (migrating it or refusing it: see `crate::db`).
-pub async fn open_store(config: &Config) -> Result<Store> {
-    crate::db::open(config).await
-}
 
 /// The web application's settings; `addr` is the address the server listens on, the site's
 /// address for feeds and the sitemap when `public_url` is not configured.
@@ -60,7 +57,7 @@ fn public_url(config: &Config, addr: std::net::SocketAddr) -> String {
 
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: &Config) -> Result<()> {
-    let store = open_store(config).await?;
+    let store = crate::db::open_store(config).await?;
     serve_store(config, store).await
 }
 
@@ -115,8 +112,8 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
             },
         ))
     });
-    tokio::spawn(crate::calendar::scheduler(store.clone()));
-    tokio::spawn(crate::audit::daily_checkpoints(store.clone()));
+    tokio::spawn(crate::scheduler::releases(store.clone()));
+    tokio::spawn(crate::scheduler::daily_checkpoints(store.clone()));
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
     let state = AppState {

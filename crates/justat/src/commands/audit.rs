@@ -1,14 +1,13 @@
 //! `justat audit …`: the verification of the audit log — its hash chain, and the table
-//! against the signed checkpoints kept outside the database — the signing key, the
-//! checkpoints taken on demand, and the server's daily checkpoint.
+//! against the signed checkpoints kept outside the database — the signing key and the
+//! checkpoints taken on demand (the server's daily checkpoint is `crate::scheduler`'s).
 
 use crate::config::Config;
-use crate::serve::open_store;
+use crate::db::open_store;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use justat_model::checkpoint::{fingerprint, parse_public_key, public_key_hex};
-use justat_store::Store;
 use justat_store::checkpoints::{generate_key, load_public_key, read_checkpoint_lines};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -157,28 +156,4 @@ async fn verify(config: &Config, extra_keys: &[String], file: Option<PathBuf>) -
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Signs a checkpoint whenever the last one is older than 23 hours: at least one a day while
-/// the server runs (checked every ten minutes).
-pub async fn daily_checkpoints(store: Store) {
-    if store.checkpoint_config().is_none() {
-        tracing::warn!(
-            "no audit_key configured: the audit log is not anchored outside the database (see `justat audit keygen`)"
-        );
-        return;
-    }
-    loop {
-        match store
-            .checkpoint_if_older(SignedDuration::from_hours(23), Timestamp::now())
-            .await
-        {
-            Ok(Some(c)) => {
-                tracing::info!(seq = c.checkpoint.seq, "daily audit checkpoint signed")
-            }
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "cannot sign the daily audit checkpoint"),
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
-    }
 }

@@ -3,16 +3,13 @@
 //! statistique publique (a CSV file and a PDF letter, with the access log on request).
 
 use crate::config::Config;
-use crate::serve::open_store;
+use crate::db::open_store;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
 use justat_model::calendar::CalendarPolicy;
 use justat_model::embargo::RecipientCategory;
 use justat_model::publication::Collection;
-use justat_render::asp::{
-    AspAccess, AspCheckpoint, AspExport, AspRecipient, accesses_csv, letter, recipients_csv,
-};
 use justat_store::{Actor, EmbargoList, NewRecipient, Store, StoreError};
 use std::path::PathBuf;
 
@@ -94,111 +91,6 @@ pub struct Target {
     /// Who acts.
     #[arg(long = "as", value_name = "USERNAME")]
     user: String,
-}
-
-/// The transmission to the ASP of a release's list: (file name, media type, bytes) of the
-/// list as CSV, the PDF letter and, when asked, the access log as CSV.
-pub async fn asp_files(
-    store: &Store,
-    c: Collection,
-    slug: &str,
-    access_log: bool,
-    now: Timestamp,
-) -> Result<Vec<(String, &'static str, Vec<u8>)>> {
-    let release = store
-        .release(c, slug)
-        .await?
-        .with_context(|| format!("{c}/{slug} is not in the calendar"))?;
-    let list = store
-        .embargo_list(c, slug)
-        .await?
-        .with_context(|| format!("{c}/{slug} has no embargo list"))?;
-    let accesses = if access_log {
-        Some(
-            store
-                .embargo_accesses(c, slug)
-                .await?
-                .into_iter()
-                .map(|a| AspAccess {
-                    at: a.at,
-                    who: a.who,
-                    file: a.file,
-                    version: a.version,
-                    ip: a.ip,
-                    user_agent: a.user_agent,
-                })
-                .collect::<Vec<_>>(),
-        )
-    } else {
-        None
-    };
-    let export = AspExport {
-        release: format!("{}, {}", release.title, c.label_fr()),
-        release_at: release.release_at,
-        window_hours: list.window_hours,
-        approved: list.approved_by.clone().zip(list.approved_at),
-        recipients: list
-            .recipients
-            .iter()
-            .map(|r| AspRecipient {
-                name: r.name.clone(),
-                function: r.function.clone(),
-                organisation: r.organisation.clone(),
-                email: r.email.clone(),
-                category: r.category.label_fr().to_string(),
-                justification: r.justification.clone(),
-                proposed: (r.added_by.clone(), r.added_at),
-            })
-            .collect(),
-        accesses,
-        generated_at: now,
-        checkpoint: transmitted_checkpoint(store, now).await,
-    };
-    let base = format!("{}-{slug}", c.slug());
-    let doc = letter(&export);
-    let pdf = justat_pdf::compile(&doc.source, &doc.files)
-        .map_err(|e| anyhow::anyhow!("the letter cannot be typeset: {e}"))?;
-    let mut files = vec![
-        (
-            format!("{base}-destinataires.csv"),
-            "text/csv; charset=utf-8",
-            recipients_csv(&export),
-        ),
-        (format!("{base}-lettre-asp.pdf"), "application/pdf", pdf),
-    ];
-    if let Some(a) = &export.accesses {
-        files.push((
-            format!("{base}-acces.csv"),
-            "text/csv; charset=utf-8",
-            accesses_csv(a),
-        ));
-    }
-    Ok(files)
-}
-
-/// The audit log's checkpoint the transmission carries: one signed now, so that the ASP holds
-/// the head as it is; if signing fails, the latest in the file (the failure is logged); none
-/// without a key.
-async fn transmitted_checkpoint(store: &Store, now: Timestamp) -> Option<AspCheckpoint> {
-    let config = store.checkpoint_config()?;
-    let signed = match store.checkpoint(now).await {
-        Ok(Some(c)) => Some(c),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot sign an audit checkpoint for the ASP: the latest one is sent");
-            justat_store::checkpoints::latest_checkpoint(&config.file())
-                .ok()
-                .flatten()
-        }
-    }?;
-    Some(AspCheckpoint {
-        seq: signed.checkpoint.seq,
-        hash: signed.checkpoint.hash.to_string(),
-        at: signed.checkpoint.at,
-        signature: signed.signature_hex(),
-        fingerprint: signed.fingerprint(),
-        line: signed.to_line(),
-    })
 }
 
 /// Runs an embargo command.
@@ -340,13 +232,14 @@ async fn dispatch(store: &Store, policy: &CalendarPolicy, command: EmbargoComman
             if !who.role.allows(justat_model::Permission::ReadEmbargoLists) {
                 bail!("{} may not read embargo lists", target.user);
             }
-            let written = asp_files(store, c, &target.slug, access_log, now).await?;
+            let written =
+                justat_publish::asp_files(store, c, &target.slug, access_log, now).await?;
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
-            for (name, _, bytes) in &written {
-                std::fs::write(out.join(name), bytes)
-                    .with_context(|| format!("cannot write {name}"))?;
-                println!("{}", out.join(name).display());
+            for f in &written {
+                std::fs::write(out.join(&f.name), &f.bytes)
+                    .with_context(|| format!("cannot write {}", f.name))?;
+                println!("{}", out.join(&f.name).display());
             }
             store
                 .record_asp_export(c, &target.slug, false, &Actor::user(&target.user), now)

@@ -4,11 +4,13 @@
 //! cubes, protected, approved and released (one of them corrected), then the server.
 
 use crate::config::Config;
-use crate::production::{deliver, run};
-use crate::serve::serve_store;
+use crate::progress::{deliver, run};
+use crate::server::serve_store;
 use anyhow::{Context, Result};
 use justat_model::calendar::{CalendarChange, Schedule};
 use justat_model::{Role, Username};
+use justat_publish::CubeTable;
+use justat_sdc::table::TableShape;
 use justat_store::{Actor, Lake, NewRelease, NewUser, Store, StoreError};
 use justat_synth::{GenerateOptions, SourceKind};
 
@@ -138,11 +140,21 @@ async fn protect_demo_tables(config: &Config, store: &Store, cube: &str) -> Resu
     let dims: Vec<String> = ["offence_group", "main_sentence", "sex", "age_band"]
         .map(String::from)
         .to_vec();
-    let tables = ["age_band=_T,sex=_T", "age_band=_T,main_sentence=_T"].map(String::from);
+    let held = |fixed: [(&str, &str); 2]| TableShape {
+        fixed: fixed.map(|(d, c)| (d.to_string(), c.to_string())).to_vec(),
+        shown: Vec::new(),
+    };
+    let tables = [
+        held([("age_band", "_T"), ("sex", "_T")]),
+        held([("age_band", "_T"), ("main_sentence", "_T")]),
+    ];
     let period = DEMO_YEARS.end().to_string();
-    let (mut table, new, _) = crate::sdc::cube_table(
-        config,
+    let lake = Lake::new(&config.data_dir);
+    let CubeTable {
+        mut table, pattern, ..
+    } = justat_publish::cube_table(
         store,
+        &lake,
         cube,
         &period,
         "condamnations",
@@ -152,7 +164,7 @@ async fn protect_demo_tables(config: &Config, store: &Store, cube: &str) -> Resu
     )
     .await?;
     let added = justat_sdc::secondary::protect(&mut table)?;
-    let id = crate::sdc::record_pattern(store, &table, new).await?;
+    let id = justat_publish::record_pattern(store, &table, pattern).await?;
     println!(
         "secret statistique: convictions {period} by offence group × sentence and × sex protected together ({added} secondary suppressions, audit clean), pattern #{id}"
     );
@@ -171,8 +183,12 @@ macro_rules! demo_publication {
     ($dir:literal, $released:literal) => {
         DemoPublication {
             dir: $dir,
-            publication: include_str!(concat!("../../../publications/", $dir, "/publication.md")),
-            tables: include_str!(concat!("../../../publications/", $dir, "/tables.toml")),
+            publication: include_str!(concat!(
+                "../../../../publications/",
+                $dir,
+                "/publication.md"
+            )),
+            tables: include_str!(concat!("../../../../publications/", $dir, "/tables.toml")),
             released: $released,
         }
     };
@@ -199,6 +215,7 @@ async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
         return Ok(());
     }
     let statistician = Actor::user("statisticienne");
+    let lake = Lake::new(&config.data_dir);
     for p in DEMO_PUBLICATIONS {
         let first = if p.dir == "infos-rapides-condamnations-2024" {
             // The first version, without the note its correction adds.
@@ -218,7 +235,7 @@ async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
             .timestamp();
         let source = justat_render::PublicationSource::parse(p.dir, &first, p.tables)?;
         let (c, slug) = (source.front.collection, source.front.slug.clone());
-        crate::publication::import_source(config, store, &source, &statistician).await?;
+        justat_publish::import_source(store, &lake, &source, &statistician).await?;
         let title = calendar_title(&source.front);
         announce_past(store, c, &slug, &title, released).await?;
         release(store, c, &slug, released).await?;
@@ -240,7 +257,7 @@ async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
                 1,
             );
             let source = justat_render::PublicationSource::parse(p.dir, &corrected, p.tables)?;
-            crate::publication::import_source(config, store, &source, &statistician).await?;
+            justat_publish::import_source(store, &lake, &source, &statistician).await?;
             release(
                 store,
                 c,
@@ -492,10 +509,11 @@ async fn prepare_embargo(config: &Config, store: &Store) -> Result<()> {
         )
         .await?;
     let statistician = Actor::user("statisticienne");
-    crate::publication::import_source(config, store, &source, &statistician).await?;
+    let lake = Lake::new(&config.data_dir);
+    justat_publish::import_source(store, &lake, &source, &statistician).await?;
     {
-        use crate::publication::act_as;
         use justat_model::Action;
+        use justat_publish::act_as;
         act_as(
             store,
             c,
@@ -555,8 +573,8 @@ async fn release(
     slug: &str,
     at: jiff::Timestamp,
 ) -> Result<()> {
-    use crate::publication::act_as;
     use justat_model::Action;
+    use justat_publish::act_as;
     act_as(store, c, slug, None, "statisticienne", Action::Submit, None).await?;
     act_as(store, c, slug, None, "chef", Action::Approve, None).await?;
     act_as(store, c, slug, None, "chef", Action::Release, Some(at)).await?;

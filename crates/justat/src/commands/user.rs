@@ -1,7 +1,7 @@
 //! `justat user …`: account administration from the command line.
 
 use crate::config::Config;
-use crate::serve::open_store;
+use crate::db::open_store;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use justat_model::{Role, Username};

@@ -4,10 +4,11 @@
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use justat_publish::{CubeTable, cube_table, pattern_summary, record_pattern};
 use justat_sdc::audit::audit_with;
 use justat_sdc::secondary::{complete, protect_certified};
 use justat_sdc::table::TableShape;
-use justat_sdc::{Hierarchy, PrimaryRules, Status, Table, microdata, pattern};
+use justat_sdc::{Hierarchy, PrimaryRules, Table, microdata, pattern};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,108 +115,7 @@ fn hierarchies(args: &DimArgs) -> Result<HashMap<String, Hierarchy>> {
     Ok(out)
 }
 
-/// The table of a cube's period and measure for `dims` (restricted to the linked `tables`,
-/// each `DIM=CODE[,DIM=CODE…]`), its primaries set and the latest pattern of the same cube,
-/// period and measure carried over; with the pattern to record once it is protected, and which
-/// earlier pattern it starts from, said for the user (the caller decides where: a command
-/// prints it, the server's job runner, whose standard output may be closed, logs it).
-#[allow(clippy::too_many_arguments)]
-pub async fn cube_table(
-    config: &Config,
-    store: &justat_store::Store,
-    cube: &str,
-    period: &str,
-    measure: &str,
-    dims: &[String],
-    tables: &[String],
-    rules: &PrimaryRules,
-) -> Result<(Table, justat_store::NewPattern, Option<String>)> {
-    let c = store.cube(cube).await?;
-    let path = justat_store::Lake::new(&config.data_dir).path(
-        justat_store::LakeKind::Cube,
-        &c.id,
-        "parquet",
-    );
-    let cells = justat_engine::cube::read_cells(&path, dims, period, measure)?;
-    let mut table_dims = Vec::new();
-    for name in dims {
-        let codelist = c.schema["dimensions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|d| d["column"] == name.as_str())
-            .and_then(|d| d["codelist"].as_str())
-            .with_context(|| format!("the cube has no dimension `{name}`"))?;
-        let cl = justat_model::codelist::shipped_codelist(codelist)
-            .with_context(|| format!("unknown codelist {codelist}"))?;
-        let d = table_dims.len();
-        let used: std::collections::BTreeSet<String> =
-            cells.iter().map(|(codes, _)| codes[d].clone()).collect();
-        table_dims.push((name.clone(), Hierarchy::from_codelist_used(&cl, &used)?));
-    }
-    let mut table = Table::from_aggregates(table_dims, cells, rules)?;
-    if !tables.is_empty() {
-        table.restrict_to(&table_shapes(tables, dims)?)?;
-    }
-    // A later protection of the same cube, period and measure starts from the
-    // earlier pattern: what was published stays published.
-    let mut reused = None;
-    if let Some(earlier) = store.latest_pattern(&c.id, period, measure).await? {
-        if earlier.dims != dims {
-            bail!(
-                "pattern #{} of this cube and period has dimensions {}: protect with the same --dims",
-                earlier.id,
-                earlier.dims.join(",")
-            );
-        }
-        let cells = earlier
-            .cells
-            .iter()
-            .map(|(codes, letter)| {
-                let status = Status::from_letter(letter)
-                    .with_context(|| format!("pattern #{}: status `{letter}`", earlier.id))?;
-                Ok((codes.clone(), status))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        table.reuse(&cells)?;
-        reused = Some(format!(
-            "starting from pattern #{} of this cube and period ({})",
-            earlier.id, earlier.summary
-        ));
-    }
-    Ok((
-        table,
-        justat_store::NewPattern {
-            cube_id: c.id.clone(),
-            period: period.to_string(),
-            measure: measure.to_string(),
-            dims: dims.to_vec(),
-            cells: Vec::new(),
-            summary: String::new(),
-        },
-        reused,
-    ))
-}
-
-/// Records a protected cube table's pattern; returns its number.
-pub async fn record_pattern(
-    store: &justat_store::Store,
-    table: &Table,
-    mut new: justat_store::NewPattern,
-) -> Result<i64> {
-    new.cells = table
-        .pattern_cells()
-        .into_iter()
-        .map(|(codes, s)| (codes, s.letter().to_string()))
-        .collect();
-    new.summary = summary(table);
-    let recorded = store
-        .record_pattern(&new, &justat_store::Actor::cli(), jiff::Timestamp::now())
-        .await?;
-    Ok(recorded.id)
-}
-
-/// Parses `--table DIM=CODE[,DIM=CODE…]` values.
+/// Parses `--table DIM=CODE[,DIM=CODE…]` values into the linked tables' shapes.
 fn table_shapes(tables: &[String], dims: &[String]) -> Result<Vec<TableShape>> {
     tables
         .iter()
@@ -243,27 +143,7 @@ fn table_shapes(tables: &[String], dims: &[String]) -> Result<Vec<TableShape>> {
         .collect()
 }
 
-fn summary(table: &Table) -> String {
-    let n = |s: Status| table.cells.iter().filter(|c| c.status == s).count();
-    let secondary_value: f64 = table
-        .cells
-        .iter()
-        .filter(|c| c.status == Status::Secondary)
-        .map(|c| c.value)
-        .sum::<f64>()
-        // An empty sum is -0 in IEEE arithmetic: printed as 0.
-        + 0.0;
-    format!(
-        "{} cells: {} primary by frequency (A), {} by dominance (B), {} secondary (D, value {}), {} empty (Z)",
-        table.cells.len() - n(Status::NotPublished),
-        n(Status::PrimaryFrequency),
-        n(Status::PrimaryDominance),
-        n(Status::Secondary),
-        secondary_value,
-        n(Status::Empty)
-    )
-}
-
+/// Runs a disclosure-control command; exit code 4 when an audit finds violations.
 pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
     match command {
         SdcCommand::Protect {
@@ -325,15 +205,21 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                         period.context("--cube needs --period (a TIME_PERIOD of the cube)")?;
                     let measure =
                         measure.context("--cube needs --measure (a count measure of the cube)")?;
-                    let store = crate::serve::open_store(config).await?;
-                    let (table, new, reused) = cube_table(
-                        config, &store, &cube, &period, &measure, &dims.dims, &tables, &rules,
+                    let shapes = table_shapes(&tables, &dims.dims)?;
+                    let store = crate::db::open_store(config).await?;
+                    let lake = justat_store::Lake::new(&config.data_dir);
+                    let CubeTable {
+                        table,
+                        pattern,
+                        reused,
+                    } = cube_table(
+                        &store, &lake, &cube, &period, &measure, &dims.dims, &shapes, &rules,
                     )
                     .await?;
                     if let Some(line) = reused {
                         println!("{line}");
                     }
-                    record = Some((store, new));
+                    record = Some((store, pattern));
                     table
                 }
                 _ => bail!("give --microdata FILE.csv or --cube ID"),
@@ -371,7 +257,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                     path.display()
                 );
             }
-            println!("{}", summary(&table));
+            println!("{}", pattern_summary(&table));
             if let Some((store, new)) = record {
                 let id = record_pattern(&store, &table, new).await?;
                 store.close().await;
@@ -424,7 +310,7 @@ pub async fn run(config: &Config, command: SdcCommand) -> Result<ExitCode> {
                 None => Vec::new(),
             };
             let report = audit_with(&table, true, &certificates)?;
-            println!("{}", summary(&table));
+            println!("{}", pattern_summary(&table));
             println!("exact disclosures: {}", report.exact_disclosures);
             println!("interval violations: {}", report.interval_violations);
             for v in report.violations.iter().take(20) {
