@@ -577,7 +577,8 @@ mod tests {
     fn table_with_a_primary() -> Table {
         let codes = ["A".to_string(), "B".to_string()];
         let dims = vec![("d".to_string(), Hierarchy::flat("d", &codes).unwrap())];
-        let cells = [(vec!["A".to_string()], 2), (vec!["B".to_string()], 50)];
+        let cell = |code: &str, count| (vec![code.to_string()], count);
+        let cells = [cell("_T", 52), cell("A", 2), cell("B", 50)];
         Table::from_aggregates(dims, cells, &PrimaryRules::default()).unwrap()
     }
 

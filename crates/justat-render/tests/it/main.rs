@@ -52,7 +52,7 @@ fn clean_audit() -> justat_sdc::audit::Clean {
         "d".to_string(),
         justat_sdc::Hierarchy::flat("d", &codes).unwrap(),
     )];
-    let cells = codes.iter().map(|c| (vec![c.clone()], 50));
+    let cells = [("_T", 100), ("A", 50), ("B", 50)].map(|(c, n)| (vec![c.to_string()], n));
     let table =
         justat_sdc::Table::from_aggregates(dims, cells, &justat_sdc::PrimaryRules::default())
             .unwrap();
