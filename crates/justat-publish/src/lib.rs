@@ -63,6 +63,10 @@ pub enum PublishError {
     /// A table reads a dimension its cube lacks (its definition was checked before: a bug).
     #[error("dimension")]
     UnknownDimension,
+    /// A table reads no period with a certified pattern (every period a definition reads is
+    /// protected before its table is made: a bug).
+    #[error("table `{0}` has no audited pattern")]
+    NoAuditedPattern(String),
     /// A cube names a codelist Justat does not ship.
     #[error("unknown codelist {0}")]
     UnknownCodelist(String),

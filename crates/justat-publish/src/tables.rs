@@ -415,7 +415,7 @@ fn data_table(
         .iter()
         .find_map(|p| table_of(p))
         .map(|(t, _)| t.proof())
-        .ok_or(PublishError::UnknownDimension)?;
+        .ok_or_else(|| PublishError::NoAuditedPattern(def.name.clone()))?;
     let parts = TableParts {
         name: def.name.clone(),
         title: def.title.clone(),
