@@ -10,7 +10,6 @@
 //!   changed: files are written in the lake's scratch folder and moved in only when complete.
 
 pub mod chain;
-pub mod chain_sql;
 pub mod cube;
 pub mod delivery;
 pub mod ingest;
@@ -73,7 +72,7 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
-    /// A chain file's SQL is not one read-only query or expression (see `chain_sql`); the
+    /// A chain file's SQL is not one read-only query or expression (see `chain::sql_guard`); the
     /// message is in French, for the statistician who wrote the file.
     #[error("{file}:{line}: étape {step} ({kind}) : {message}")]
     ChainSql {

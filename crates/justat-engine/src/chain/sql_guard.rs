@@ -69,6 +69,12 @@ pub fn embed(expression: &str) -> String {
     format!("({expression}\n)")
 }
 
+/// Writes a column or table name into a statement: double-quoted, so that its case and any
+/// character survive, with an inner `"` doubled.
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
 fn not_a_query(statement: &str) -> String {
     let head: Vec<&str> = statement.split_whitespace().take(3).collect();
     format!(
