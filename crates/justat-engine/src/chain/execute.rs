@@ -3,7 +3,7 @@
 
 use super::barrier::{Segment, Tally, flush};
 use super::file::{Chain, Step};
-use super::steps::{self, Outcome, Rows, Scratch};
+use super::steps::{self, CubeFile, Outcome, Rows, Scratch};
 use crate::EngineError;
 use crate::manifest::{RuleRecord, StepRecord};
 use datafusion::arrow::array::RecordBatch;
@@ -125,7 +125,6 @@ async fn execute_steps(
         let table = format!("t{i}");
         ctx.register_table(table.as_str(), df.clone().into_view())
             .map_err(|e| fail(&e))?;
-        let step_at = tally.steps.len();
         let rows = Rows {
             ctx: &ctx,
             df: &df,
@@ -140,60 +139,57 @@ async fn execute_steps(
             &mut tally.rules,
             scratch,
             &fail,
-        )
-        .await?;
-        let rows_after = match outcome {
+        );
+        let rows_after = match outcome.await? {
             Outcome::PerRow(next) => {
                 df = next;
                 // Counted at the next barrier, with the other per-row steps.
-                seg.count_rows_after(step_at);
+                seg.count_rows_after(tally.steps.len());
                 0
             }
             Outcome::Reshaped(next) => {
                 df = next;
-                tracing::debug!(
-                    step = i + 1,
-                    kind = step.kind(),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "step done"
-                );
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::debug!(step = i + 1, kind = step.kind(), elapsed_ms, "step done");
                 count(&df).await.map_err(|e| fail(&e))?
             }
             Outcome::Cube(cube) => {
-                tracing::debug!(
-                    step = i + 1,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "cube built"
-                );
-                tally.steps.push(StepRecord {
-                    index: i + 1,
-                    kind: "cube".into(),
-                    name: step.label(),
-                    rows_after: cube.rows,
-                });
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::debug!(step = i + 1, elapsed_ms, "cube built");
+                tally.steps.push(record(i, step, cube.rows));
                 progress(total, total, "done");
-                return Ok(RunOutput {
-                    cube_bytes: cube.bytes,
-                    cube_schema: cube.schema,
-                    cube_rows: cube.rows,
-                    cube_name: step.label().unwrap_or_default(),
-                    quarantine: tally.quarantine,
-                    steps: tally.steps,
-                    rules: tally.rules,
-                });
+                return Ok(output(tally, step, cube));
             }
         };
-        tally.steps.push(StepRecord {
-            index: i + 1,
-            kind: step.kind().into(),
-            name: step.label(),
-            rows_after,
-        });
+        tally.steps.push(record(i, step, rows_after));
     }
     Err(EngineError::ChainFile {
         file: chain.id.clone(),
         message: "a chain ends with a cube step (checked when parsed)".into(),
     })
+}
+
+/// The manifest's line for the step at position `i`.
+fn record(i: usize, step: &Step, rows_after: u64) -> StepRecord {
+    StepRecord {
+        index: i + 1,
+        kind: step.kind().into(),
+        name: step.label(),
+        rows_after,
+    }
+}
+
+/// What a run that reached its cube step gives.
+fn output(tally: Tally, cube_step: &Step, cube: CubeFile) -> RunOutput {
+    RunOutput {
+        cube_bytes: cube.bytes,
+        cube_schema: cube.schema,
+        cube_rows: cube.rows,
+        cube_name: cube_step.label().unwrap_or_default(),
+        quarantine: tally.quarantine,
+        steps: tally.steps,
+        rules: tally.rules,
+    }
 }
 
 /// The run's session and its input rows. Inputs that all arrived sorted by a key prefix

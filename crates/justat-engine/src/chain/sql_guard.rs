@@ -1,3 +1,6 @@
+//! What SQL a chain file may carry, checked with DataFusion's parser when the chain is loaded,
+//! and planned read-only when it runs.
+//!
 //! The SQL a chain file may carry: a `sql` step's query is one read-only query (`SELECT`,
 //! `WITH … SELECT`, `VALUES`) over the table `input` and its own `WITH` tables; a filter's
 //! condition, a rule's or a derivation's expression and a unit's aggregates are each one
