@@ -2,6 +2,18 @@
 //! is checked into staging and quarantine files, then versioned chains turn staging data into
 //! cubes, each run leaving a manifest.
 //!
+//! The modules, from a delivered file to a cube:
+//! - [`source`]: the declared schema of an application's extract, from its TOML file;
+//! - [`reader`]: bounded reading of a delivered file (CSV records, gzip guard, [`reader::ReadLimits`]);
+//! - [`value`]: one field's text parsed into its declared type;
+//! - [`delivery`]: a delivered file checked (ESS levels 0–1) into staging and quarantine files,
+//!   with one reader per format, the checks, the writers and the report apart;
+//! - [`order`]: the key order a delivery's rows arrived in, recorded for the chains;
+//! - [`ingest`]: adding a delivery — dedup, check, lake, store;
+//! - [`chain`]: a chain file's steps run as DataFusion SQL into a cube, one module per step kind;
+//! - [`manifest`]: what a run records about its inputs, steps and rules;
+//! - [`cube`]: a cube's cells read back for disclosure control and publications.
+//!
 //! Architecture invariants:
 //! - the only crate that depends on DataFusion; its API takes and returns Justat's own types;
 //! - original files, staging, quarantine and cubes go to the content-addressed lake and are
@@ -10,7 +22,6 @@
 //!   changed: files are written in the lake's scratch folder and moved in only when complete.
 
 pub mod chain;
-pub mod chain_sql;
 pub mod cube;
 pub mod delivery;
 pub mod ingest;
@@ -73,7 +84,7 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
-    /// A chain file's SQL is not one read-only query or expression (see `chain_sql`); the
+    /// A chain file's SQL is not one read-only query or expression (see `chain::sql_guard`); the
     /// message is in French, for the statistician who wrote the file.
     #[error("{file}:{line}: étape {step} ({kind}) : {message}")]
     ChainSql {

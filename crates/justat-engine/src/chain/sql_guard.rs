@@ -1,3 +1,6 @@
+//! What SQL a chain file may carry, checked with DataFusion's parser when the chain is loaded,
+//! and planned read-only when it runs.
+//!
 //! The SQL a chain file may carry: a `sql` step's query is one read-only query (`SELECT`,
 //! `WITH … SELECT`, `VALUES`) over the table `input` and its own `WITH` tables; a filter's
 //! condition, a rule's or a derivation's expression and a unit's aggregates are each one
@@ -67,6 +70,12 @@ pub fn check_expression(sql: &str) -> Result<(), String> {
 /// followed by a line break so that a trailing `--` comment cannot swallow the statement's end.
 pub fn embed(expression: &str) -> String {
     format!("({expression}\n)")
+}
+
+/// Writes a column or table name into a statement: double-quoted, so that its case and any
+/// character survive, with an inner `"` doubled.
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 fn not_a_query(statement: &str) -> String {
