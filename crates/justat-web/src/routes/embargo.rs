@@ -272,9 +272,6 @@ async fn read(
 /// The job kind the binary's job runner stamps a recipient's copy of a PDF for.
 pub const COPY_JOB: &str = "embargo_copy";
 
-/// The name of a version's PDF among its files.
-const PDF_NAME: &str = "publication.pdf";
-
 async fn download(
     State(state): State<AppState>,
     Require(s, ..): Require<ReadUnderEmbargo>,
@@ -285,7 +282,7 @@ async fn download(
     if v.file(&file).is_none() {
         return Err(WebError::NotFound);
     }
-    if file != PDF_NAME {
+    if file != justat_render::PDF_NAME {
         log_access(&state, &s, &v, &file, &meta).await?;
         return crate::routes::publications::serve_file(&state, &v, &file);
     }
@@ -354,8 +351,8 @@ async fn download(
             (
                 axum::http::header::CONTENT_DISPOSITION,
                 format!(
-                    "attachment; filename=\"{}-v{}-embargo-{}.pdf\"",
-                    v.slug, v.version, s.user.username
+                    "attachment; filename=\"{}\"",
+                    justat_render::stamped_copy_name(&v.slug, v.version, &s.user.username)
                 ),
             ),
         ],

@@ -11,7 +11,6 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
-use justat_model::calendar::ReleaseStatus;
 use justat_model::french;
 use justat_model::publication::Collection;
 use justat_store::{Lake, LakeKind, PublicationVersion, VersionSummary};
@@ -247,10 +246,10 @@ async fn render_version(
         .collect();
     let newest = history.first().is_some_and(|h| h.current);
     let pdf_size = v
-        .file(justat_render_names::PDF)
+        .file(justat_render::PDF_NAME)
         .map(|f| f.size.div_ceil(1024).to_string());
     let zip = v
-        .file(justat_render_names::ZIP)
+        .file(justat_render::ZIP_NAME)
         .map(|f| (f.size.div_ceil(1024)).to_string());
     let sources = sources_block(&v);
     // The calendar: this release's history of dates, and the collection's next release.
@@ -279,14 +278,7 @@ async fn render_version(
         .unwrap_or_default();
     let next_release = releases
         .iter()
-        .filter(|r| {
-            r.collection == v.collection
-                && matches!(
-                    r.status,
-                    ReleaseStatus::Provisional | ReleaseStatus::Confirmed
-                )
-                && r.state().schedule.earliest() > now
-        })
+        .filter(|r| r.collection == v.collection && r.state().is_upcoming(now))
         .min_by_key(|r| r.state().schedule.earliest())
         .map(|r| {
             context! {
@@ -328,9 +320,9 @@ async fn render_version(
             history => crate::view::ser(&history),
             newest => newest,
             latest_href => base.clone(),
-            zip_href => format!("{base}/v{}/donnees.zip", v.version),
+            zip_href => format!("{base}/v{}/{}", v.version, justat_render::ZIP_NAME),
             zip_size => zip,
-            pdf_href => format!("{base}/v{}/{}.pdf", v.version, v.slug),
+            pdf_href => format!("{base}/v{}/{}", v.version, justat_render::pdf_public_name(&v.slug)),
             pdf_size => pdf_size,
             sources => crate::view::ser(&sources),
             calendar_history,
@@ -339,14 +331,6 @@ async fn render_version(
             canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
         },
     )
-}
-
-/// The names of files every version has (kept here so the web does not depend on the renderer).
-mod justat_render_names {
-    /// The archive of all the data of a version.
-    pub const ZIP: &str = "donnees.zip";
-    /// The PDF of a version.
-    pub const PDF: &str = "publication.pdf";
 }
 
 /// The public "Sources et méthodes" of a version: for each table, its source line, scope,
@@ -390,9 +374,9 @@ async fn latest_page(
     Path((collection, slug)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     // `…/<slug>.pdf` is the latest version's PDF.
-    if let Some(slug) = slug.strip_suffix(".pdf") {
+    if let Some(slug) = justat_render::slug_of_pdf_public_name(&slug) {
         let v = public(&state, &collection, slug, None).await?;
-        return serve_file(&state, &v, justat_render_names::PDF);
+        return serve_file(&state, &v, justat_render::PDF_NAME);
     }
     let v = public(&state, &collection, &slug, None).await?;
     Ok(render_version(&state, s.as_ref(), v, true)
@@ -405,7 +389,7 @@ async fn version_or_zip(
     CurrentSession(s): CurrentSession,
     Path((collection, slug, part)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {
-    if part == justat_render_names::ZIP {
+    if part == justat_render::ZIP_NAME {
         let v = public(&state, &collection, &slug, None).await?;
         return serve_file(&state, &v, &part);
     }
@@ -437,10 +421,10 @@ async fn version_zip(
     State(state): State<AppState>,
     Path((collection, slug, version, file)): Path<(String, String, String, String)>,
 ) -> Result<Response, WebError> {
-    let stored = if file == justat_render_names::ZIP {
-        justat_render_names::ZIP
-    } else if file == format!("{slug}.pdf") {
-        justat_render_names::PDF
+    let stored = if file == justat_render::ZIP_NAME {
+        justat_render::ZIP_NAME
+    } else if file == justat_render::pdf_public_name(&slug) {
+        justat_render::PDF_NAME
     } else {
         return Err(WebError::NotFound);
     };
@@ -460,11 +444,7 @@ pub(crate) fn serve_file(
     let path = Lake::new(&state.config.data_dir).path(LakeKind::Publication, &f.sha256, ext);
     let bytes = std::fs::read(&path)
         .map_err(|e| WebError::Internal(format!("cannot read {}: {e}", path.display())))?;
-    let download = if name == justat_render_names::PDF {
-        format!("{}-v{}.pdf", v.slug, v.version)
-    } else {
-        format!("{}-v{}-{}", v.slug, v.version, name)
-    };
+    let download = justat_render::download_name(&v.slug, v.version, name);
     Ok((
         [
             (header::CONTENT_TYPE, f.media_type.clone()),
