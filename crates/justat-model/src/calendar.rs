@@ -190,6 +190,58 @@ impl ReleaseState {
     }
 }
 
+/// A kind of change asked of a release, without its values: what the back office offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// [`CalendarChange::Confirm`].
+    Confirm,
+    /// [`CalendarChange::MoveMonth`].
+    MoveMonth,
+    /// [`CalendarChange::Reschedule`].
+    Reschedule,
+    /// [`CalendarChange::Cancel`].
+    Cancel,
+}
+
+impl ChangeKind {
+    /// Every kind the back office may offer, in the order it offers them.
+    pub const ALL: [ChangeKind; 4] = [
+        ChangeKind::Confirm,
+        ChangeKind::MoveMonth,
+        ChangeKind::Reschedule,
+        ChangeKind::Cancel,
+    ];
+}
+
+/// The kinds of change `role` may ask of a release in `state` at `now`. Each kind is tried
+/// through [`apply`] with values it accepts whenever the kind itself is allowed (an instant 400
+/// days ahead, a month far ahead, a reason), so what is offered is what `apply` decides.
+pub fn offered_changes(state: ReleaseState, role: Role, now: Timestamp) -> Vec<ChangeKind> {
+    let later = now + jiff::SignedDuration::from_hours(24 * 400);
+    let far_month = Month {
+        year: 2100,
+        month: 1,
+    };
+    ChangeKind::ALL
+        .into_iter()
+        .filter(|kind| {
+            let change = match kind {
+                ChangeKind::Confirm => CalendarChange::Confirm { at: later },
+                ChangeKind::MoveMonth => CalendarChange::MoveMonth {
+                    month: far_month,
+                    reason: "x".into(),
+                },
+                ChangeKind::Reschedule => CalendarChange::Reschedule {
+                    at: later,
+                    reason: "x".into(),
+                },
+                ChangeKind::Cancel => CalendarChange::Cancel { notice: "x".into() },
+            };
+            apply(state, &change, role, now).is_ok()
+        })
+        .collect()
+}
+
 /// A change asked of a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CalendarChange {
@@ -1039,6 +1091,47 @@ mod tests {
             ..c(now - second)
         };
         assert_eq!(published.shown_status(now, false), ReleaseStatus::Published);
+    }
+
+    #[test]
+    fn the_back_office_offers_the_changes_apply_accepts() {
+        let now = at(NOW);
+        let head = Role::HeadOfService;
+        let p = provisional("2027-06");
+        let c = confirmed("2027-06-10T10:00:00Z");
+        for (state, role) in [
+            (p, head),
+            (c, head),
+            (p, Role::Statistician),
+            (c, Role::Admin),
+        ] {
+            let offered = offered_changes(state, role, now);
+            for kind in ChangeKind::ALL {
+                let expected = match kind {
+                    ChangeKind::Confirm => changes()[0].clone(),
+                    ChangeKind::MoveMonth => changes()[1].clone(),
+                    ChangeKind::Reschedule => CalendarChange::Reschedule {
+                        at: at("2027-06-17T10:00:00Z"),
+                        reason: "données tardives".into(),
+                    },
+                    ChangeKind::Cancel => CalendarChange::Cancel {
+                        notice: "série suspendue".into(),
+                    },
+                };
+                assert_eq!(
+                    offered.contains(&kind),
+                    apply(state, &expected, role, now).is_ok(),
+                    "{kind:?} of {state:?} as {role:?}"
+                );
+            }
+        }
+        assert!(offered_changes(p, head, now).contains(&ChangeKind::Confirm));
+        assert!(!offered_changes(c, head, now).contains(&ChangeKind::Confirm));
+        let cancelled = ReleaseState {
+            status: ReleaseStatus::Cancelled,
+            ..c
+        };
+        assert!(offered_changes(cancelled, head, now).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::embargo::{Access, ListStatus, Window, access, window};
 use justat_model::french;
-use justat_model::publication::{Collection, VersionState};
+use justat_model::publication::{Collection, is_frozen_before_release};
 use justat_store::{Actor, AuditRecord, JobStatus, PublicationVersion, Recipient, Release};
 use minijinja::context;
 use serde::Serialize;
@@ -69,10 +69,9 @@ async fn grant(
         .publication_version(collection, slug, None)
         .await?;
     // The frozen version: approved, or scheduled and not public yet.
-    let frozen = version.as_ref().is_some_and(|v| {
-        v.state == VersionState::Approved
-            || (v.state == VersionState::Released && !v.is_public(now))
-    });
+    let frozen = version
+        .as_ref()
+        .is_some_and(|v| is_frozen_before_release(v.state, v.released_at, now));
     let recipient = list
         .as_ref()
         .and_then(|l| l.recipients.iter().find(|r| r.username == username))
