@@ -110,6 +110,39 @@ struct RoomLine {
     href: Option<String>,
 }
 
+/// What the room says of a release, and the link to read it when access is granted.
+fn room_state(
+    access: Access,
+    window: Window,
+    c: Collection,
+    slug: &str,
+) -> (String, Option<String>) {
+    match (access, window) {
+        (Access::Granted, Window::Open { closes }) => (
+            format!("Accès ouvert jusqu’au {}", french::date_time(closes)),
+            Some(format!("/admin/embargo/{}/{slug}", c.slug())),
+        ),
+        (_, Window::Before { opens, .. }) => (
+            format!("Accès à partir du {}", french::date_time(opens)),
+            None,
+        ),
+        (_, Window::Closed) => (
+            "Parue : l’accès anticipé est terminé ; la publication est sur le site public"
+                .to_string(),
+            None,
+        ),
+        (Access::NotListed, _) => (
+            "La liste des destinataires n’est pas encore approuvée".to_string(),
+            None,
+        ),
+        _ => (
+            "Pas encore d’accès : la date ou la version de la publication n’est pas encore arrêtée"
+                .to_string(),
+            None,
+        ),
+    }
+}
+
 async fn room(
     State(state): State<AppState>,
     Require(s, ..): Require<ReadUnderEmbargo>,
@@ -122,30 +155,7 @@ async fn room(
             let Some(g) = grant(&state, &s.user.username, c, &slug, now).await? else {
                 continue;
             };
-            let (text, href) = match (g.access, g.window) {
-                (Access::Granted, Window::Open { closes }) => (
-                    format!("Accès ouvert jusqu’au {}", french::date_time(closes)),
-                    Some(format!("/admin/embargo/{}/{slug}", c.slug())),
-                ),
-                (_, Window::Before { opens, .. }) => (
-                    format!("Accès à partir du {}", french::date_time(opens)),
-                    None,
-                ),
-                (_, Window::Closed) => (
-                    "Parue : l’accès anticipé est terminé ; la publication est sur le site public"
-                        .to_string(),
-                    None,
-                ),
-                (Access::NotListed, _) => (
-                    "La liste des destinataires n’est pas encore approuvée".to_string(),
-                    None,
-                ),
-                _ => (
-                    "Pas encore d’accès : la date ou la version de la publication n’est pas encore arrêtée"
-                        .to_string(),
-                    None,
-                ),
-            };
+            let (text, href) = room_state(g.access, g.window, c, &slug);
             lines.push(RoomLine {
                 title: g.release.title.clone(),
                 collection: c.label_fr(),

@@ -376,19 +376,10 @@ async fn run(
     )
 }
 
-async fn job(
-    State(state): State<AppState>,
-    Require(s, ..): Require<Produce>,
-    Path(id): Path<i64>,
-) -> Result<Html<String>, WebError> {
-    let j = state.store.job(id).await.map_err(not_found_as_404)?;
-    let pending = matches!(j.status, JobStatus::Queued | JobStatus::Running);
-    let status = match j.status {
-        JobStatus::Queued => "En attente",
-        JobStatus::Running => "En cours",
-        JobStatus::Done => "Terminé",
-        JobStatus::Failed => "Échec",
-    };
+/// What a job does, in French, and the link to its result once it has one (the editor for a
+/// publication's build).
+fn job_summary(j: &justat_store::Job) -> (String, Option<(String, String)>) {
+    let id = j.id;
     let what = match j.kind.as_str() {
         "delivery" => format!(
             "Contrôle de la livraison « {} »",
@@ -426,6 +417,23 @@ async fn job(
                 })
         })
     };
+    (what, link)
+}
+
+async fn job(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let j = state.store.job(id).await.map_err(not_found_as_404)?;
+    let pending = matches!(j.status, JobStatus::Queued | JobStatus::Running);
+    let status = match j.status {
+        JobStatus::Queued => "En attente",
+        JobStatus::Running => "En cours",
+        JobStatus::Done => "Terminé",
+        JobStatus::Failed => "Échec",
+    };
+    let (what, link) = job_summary(&j);
     let ctx = context! { id, what, status, pending, progress => j.progress, error => j.error,
     href => link.as_ref().map(|l| l.0.clone()), link_label => link.map(|l| l.1) };
     page(

@@ -124,6 +124,21 @@ fn folded(s: &str) -> String {
         .collect()
 }
 
+/// Whether every word asked (folded) appears in a publication's title, summary, theme,
+/// collection, number or period.
+fn found(words: &[String], v: &justat_store::VersionSummary) -> bool {
+    let text = folded(&format!(
+        "{} {} {} {} {} {}",
+        v.title,
+        v.summary,
+        v.theme,
+        v.collection.label_fr(),
+        v.collection.number_label(&v.number),
+        v.period
+    ));
+    words.iter().all(|w| text.contains(w.as_str()))
+}
+
 /// Search of the public publications (title, summary, theme, collection, number, period):
 /// every word asked must appear.
 async fn search(
@@ -141,18 +156,7 @@ async fn search(
             .public_versions(Timestamp::now())
             .await?
             .iter()
-            .filter(|v| {
-                let text = folded(&format!(
-                    "{} {} {} {} {} {}",
-                    v.title,
-                    v.summary,
-                    v.theme,
-                    v.collection.label_fr(),
-                    v.collection.number_label(&v.number),
-                    v.period
-                ));
-                words.iter().all(|w| text.contains(w.as_str()))
-            })
+            .filter(|v| found(&words, v))
             .map(latest_of)
             .collect()
     };

@@ -13,7 +13,7 @@ use axum::routing::get;
 use jiff::Timestamp;
 use justat_model::french;
 use justat_model::publication::Collection;
-use justat_store::{Lake, LakeKind, PublicationVersion, VersionSummary};
+use justat_store::{Lake, LakeKind, PublicationVersion, Release, VersionSummary};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -252,8 +252,45 @@ async fn render_version(
         .file(justat_render::ZIP_NAME)
         .map(|f| (f.size.div_ceil(1024)).to_string());
     let sources = sources_block(&v);
-    // The calendar: this release's history of dates, and the collection's next release.
-    let releases = state.store.releases().await?;
+    let (calendar_history, next_release) = calendar_block(&state.store.releases().await?, &v, now);
+    let early_access = early_access(state, &v).await?;
+    let template = format!("publication_{}.html", v.collection.slug().replace('-', "_"));
+    page(
+        &template,
+        &v.title,
+        "publications",
+        session,
+        context! {
+            v => crate::view::ser(&v),
+            body => minijinja::Value::from_safe_string(v.html.clone()),
+            collection_label => v.collection.label_fr(),
+            collection_slug => v.collection.slug(),
+            number => v.collection.number_label(&v.number),
+            released => v.released_at.map(french::date_time),
+            authors => v.authors.join(", "),
+            history => crate::view::ser(&history),
+            newest => newest,
+            latest_href => base.clone(),
+            zip_href => format!("{base}/v{}/{}", v.version, justat_render::ZIP_NAME),
+            zip_size => zip,
+            pdf_href => format!("{base}/v{}/{}", v.version, justat_render::pdf_public_name(&v.slug)),
+            pdf_size => pdf_size,
+            sources => crate::view::ser(&sources),
+            calendar_history,
+            next_release,
+            early_access,
+            canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
+        },
+    )
+}
+
+/// The calendar's part of a version's page: its release's history of dates, and the next
+/// release of its collection still to come at `now`.
+fn calendar_block(
+    releases: &[Release],
+    v: &PublicationVersion,
+    now: Timestamp,
+) -> (Vec<String>, Option<minijinja::Value>) {
     let calendar_history: Vec<String> = releases
         .iter()
         .find(|r| r.collection == v.collection && r.slug == v.slug)
@@ -287,48 +324,27 @@ async fn render_version(
                 href => format!("/calendrier#parution-{}-{}", r.collection.slug(), r.slug),
             }
         });
-    // Early access, published with the release: function and organisation (names if so set).
-    let early_access: Vec<String> = match state.store.embargo_list(v.collection, &v.slug).await? {
-        Some(list) if list.status == justat_model::embargo::ListStatus::Approved => list
-            .recipients
-            .iter()
-            .map(|r| {
-                let who = format!("{}, {}", r.function, r.organisation);
-                if state.config.publish_embargo_names {
-                    format!("{} ({who})", r.name)
-                } else {
-                    who
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let template = format!("publication_{}.html", v.collection.slug().replace('-', "_"));
-    page(
-        &template,
-        &v.title,
-        "publications",
-        session,
-        context! {
-            v => crate::view::ser(&v),
-            body => minijinja::Value::from_safe_string(v.html.clone()),
-            collection_label => v.collection.label_fr(),
-            collection_slug => v.collection.slug(),
-            number => v.collection.number_label(&v.number),
-            released => v.released_at.map(french::date_time),
-            authors => v.authors.join(", "),
-            history => crate::view::ser(&history),
-            newest => newest,
-            latest_href => base.clone(),
-            zip_href => format!("{base}/v{}/{}", v.version, justat_render::ZIP_NAME),
-            zip_size => zip,
-            pdf_href => format!("{base}/v{}/{}", v.version, justat_render::pdf_public_name(&v.slug)),
-            pdf_size => pdf_size,
-            sources => crate::view::ser(&sources),
-            calendar_history,
-            next_release,
-            early_access,
-            canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
+    (calendar_history, next_release)
+}
+
+/// Who had early access to a version, published with the release once its list is approved:
+/// function and organisation, and names if the service publishes them.
+async fn early_access(state: &AppState, v: &PublicationVersion) -> Result<Vec<String>, WebError> {
+    Ok(
+        match state.store.embargo_list(v.collection, &v.slug).await? {
+            Some(list) if list.status == justat_model::embargo::ListStatus::Approved => list
+                .recipients
+                .iter()
+                .map(|r| {
+                    let who = format!("{}, {}", r.function, r.organisation);
+                    if state.config.publish_embargo_names {
+                        format!("{} ({who})", r.name)
+                    } else {
+                        who
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
         },
     )
 }
