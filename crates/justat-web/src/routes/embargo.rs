@@ -1,8 +1,9 @@
 //! The embargo room: a listed recipient accepts the embargo terms once, then reads — only
 //! while the window is open — the frozen version of the releases they are listed on, marked
 //! with the embargo's end and their name. Every view and download is in the audit log (who,
-//! when, which version and file, address, user agent). Anything else answers as what does not
-//! exist.
+//! when, which version and file, address, user agent). The PDF is the recipient's own stamped
+//! copy, made by the job runner when they ask for it (a POST; reading a page queues nothing).
+//! Anything else answers as what does not exist.
 
 use crate::AppState;
 use crate::auth::{ClientMeta, ReadUnderEmbargo, Require, SessionCtx, page};
