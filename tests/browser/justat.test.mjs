@@ -526,8 +526,17 @@ pageTest('the embargo recipient reads the release under embargo while the public
   assert.ok((await page.getByText('Claire Dubois').count()) >= 1, 'marked with her name');
   assert.ok((await page.locator('table caption').count()) >= 1, 'the tables have their captions');
   await assertAccessible(page, 'publication under embargo');
-  // Her own copy of the PDF, stamped with the embargo's end and her name by the job runner.
+  // Her own copy of the PDF, stamped with the embargo's end and her name by the job runner
+  // once she asks for it.
   const pdfUrl = `${baseUrl}/admin/embargo/references-statistiques/peines-selon-l-infraction-2024/fichiers/publication.pdf`;
+  await page.goto(pdfUrl);
+  await assertAccessible(page, 'the offer of a stamped copy');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.endsWith('/fichiers/publication.pdf')),
+    page.getByRole('button', { name: 'Préparer mon exemplaire' }).click(),
+  ]);
+  // Left before it reloads itself into the download: the copy is fetched below.
+  await page.goto(`${baseUrl}/admin/embargo`);
   let copy;
   for (let i = 0; i < 150 && !copy; i++) {
     const r = await page.request.get(pdfUrl);

@@ -166,6 +166,82 @@ pub struct ReleaseState {
     pub schedule: Schedule,
 }
 
+impl ReleaseState {
+    /// Whether the release is still to come at `now`: announced (provisional or confirmed, neither
+    /// out nor cancelled) and its earliest instant strictly after `now` — at its instant it is no
+    /// longer to come. The « Prochaines parutions » of the home page and of a publication's page.
+    ///
+    /// The calendar page's « Parutions à venir » is wider: it lists every release whose
+    /// [`shown_status`](ReleaseState::shown_status) is provisional or confirmed, so a late release
+    /// (its date passed, its publication not public yet) stays there until it is out.
+    pub fn is_upcoming(self, now: Timestamp) -> bool {
+        !self.status.is_final() && self.schedule.earliest() > now
+    }
+
+    /// The status every public channel shows at `now`: a confirmed release whose instant has
+    /// come and whose publication is public is out, whatever the scheduler has recorded yet (it
+    /// records it shortly after; the public must not wait for it).
+    pub fn shown_status(self, now: Timestamp, publication_public: bool) -> ReleaseStatus {
+        let due = matches!(self.schedule, Schedule::At(t) if t <= now);
+        match self.status {
+            ReleaseStatus::Confirmed if due && publication_public => ReleaseStatus::Published,
+            s => s,
+        }
+    }
+}
+
+/// A kind of change asked of a release, without its values: what the back office offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// [`CalendarChange::Confirm`].
+    Confirm,
+    /// [`CalendarChange::MoveMonth`].
+    MoveMonth,
+    /// [`CalendarChange::Reschedule`].
+    Reschedule,
+    /// [`CalendarChange::Cancel`].
+    Cancel,
+}
+
+impl ChangeKind {
+    /// Every kind the back office may offer, in the order it offers them.
+    pub const ALL: [ChangeKind; 4] = [
+        ChangeKind::Confirm,
+        ChangeKind::MoveMonth,
+        ChangeKind::Reschedule,
+        ChangeKind::Cancel,
+    ];
+}
+
+/// The kinds of change `role` may ask of a release in `state` at `now`. Each kind is tried
+/// through [`apply`] with values it accepts whenever the kind itself is allowed (an instant 400
+/// days ahead, a month far ahead, a reason), so what is offered is what `apply` decides.
+pub fn offered_changes(state: ReleaseState, role: Role, now: Timestamp) -> Vec<ChangeKind> {
+    let later = now + jiff::SignedDuration::from_hours(24 * 400);
+    let far_month = Month {
+        year: 2100,
+        month: 1,
+    };
+    ChangeKind::ALL
+        .into_iter()
+        .filter(|kind| {
+            let change = match kind {
+                ChangeKind::Confirm => CalendarChange::Confirm { at: later },
+                ChangeKind::MoveMonth => CalendarChange::MoveMonth {
+                    month: far_month,
+                    reason: "x".into(),
+                },
+                ChangeKind::Reschedule => CalendarChange::Reschedule {
+                    at: later,
+                    reason: "x".into(),
+                },
+                ChangeKind::Cancel => CalendarChange::Cancel { notice: "x".into() },
+            };
+            apply(state, &change, role, now).is_ok()
+        })
+        .collect()
+}
+
 /// A change asked of a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CalendarChange {
@@ -941,6 +1017,121 @@ mod tests {
         ] {
             assert!(announce(Collection::Infostat, month("2027-06"), role, &p, None, now).is_err());
         }
+    }
+
+    #[test]
+    fn a_release_is_upcoming_strictly_before_its_earliest_instant() {
+        let now = at(NOW);
+        let second = jiff::SignedDuration::from_secs(1);
+        let instant = |t: Timestamp| ReleaseState {
+            status: ReleaseStatus::Confirmed,
+            schedule: Schedule::At(t),
+        };
+        assert!(instant(now + second).is_upcoming(now));
+        assert!(
+            !instant(now).is_upcoming(now),
+            "the instant itself is not to come"
+        );
+        assert!(!instant(now - second).is_upcoming(now));
+        // Provisional: from its month's first midnight in Paris (2026-12-31T23:00Z for January).
+        let january = provisional("2027-01");
+        let midnight = at("2026-12-31T23:00:00Z");
+        assert!(january.is_upcoming(midnight - second));
+        assert!(!january.is_upcoming(midnight), "its month has begun");
+        assert!(
+            !provisional("2026-12").is_upcoming(now),
+            "the current month"
+        );
+        // Cancelled or out: never to come, whatever their date.
+        for status in [ReleaseStatus::Cancelled, ReleaseStatus::Published] {
+            let s = ReleaseState {
+                status,
+                ..instant(now + second)
+            };
+            assert!(!s.is_upcoming(now), "{status:?}");
+            let s = ReleaseState {
+                status,
+                ..provisional("2027-06")
+            };
+            assert!(!s.is_upcoming(now), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_due_confirmed_release_is_shown_out_once_its_publication_is_public() {
+        let now = at(NOW);
+        let second = jiff::SignedDuration::from_secs(1);
+        let c = |t: Timestamp| ReleaseState {
+            status: ReleaseStatus::Confirmed,
+            schedule: Schedule::At(t),
+        };
+        assert_eq!(c(now).shown_status(now, true), ReleaseStatus::Published);
+        assert_eq!(
+            c(now - second).shown_status(now, true),
+            ReleaseStatus::Published
+        );
+        assert_eq!(
+            c(now + second).shown_status(now, true),
+            ReleaseStatus::Confirmed
+        );
+        assert_eq!(
+            c(now).shown_status(now, false),
+            ReleaseStatus::Confirmed,
+            "late: its publication is not public"
+        );
+        let p = provisional("2026-11");
+        assert_eq!(p.shown_status(now, true), ReleaseStatus::Provisional);
+        let cancelled = ReleaseState {
+            status: ReleaseStatus::Cancelled,
+            ..c(now - second)
+        };
+        assert_eq!(cancelled.shown_status(now, true), ReleaseStatus::Cancelled);
+        let published = ReleaseState {
+            status: ReleaseStatus::Published,
+            ..c(now - second)
+        };
+        assert_eq!(published.shown_status(now, false), ReleaseStatus::Published);
+    }
+
+    #[test]
+    fn the_back_office_offers_the_changes_apply_accepts() {
+        let now = at(NOW);
+        let head = Role::HeadOfService;
+        let p = provisional("2027-06");
+        let c = confirmed("2027-06-10T10:00:00Z");
+        for (state, role) in [
+            (p, head),
+            (c, head),
+            (p, Role::Statistician),
+            (c, Role::Admin),
+        ] {
+            let offered = offered_changes(state, role, now);
+            for kind in ChangeKind::ALL {
+                let expected = match kind {
+                    ChangeKind::Confirm => changes()[0].clone(),
+                    ChangeKind::MoveMonth => changes()[1].clone(),
+                    ChangeKind::Reschedule => CalendarChange::Reschedule {
+                        at: at("2027-06-17T10:00:00Z"),
+                        reason: "données tardives".into(),
+                    },
+                    ChangeKind::Cancel => CalendarChange::Cancel {
+                        notice: "série suspendue".into(),
+                    },
+                };
+                assert_eq!(
+                    offered.contains(&kind),
+                    apply(state, &expected, role, now).is_ok(),
+                    "{kind:?} of {state:?} as {role:?}"
+                );
+            }
+        }
+        assert!(offered_changes(p, head, now).contains(&ChangeKind::Confirm));
+        assert!(!offered_changes(c, head, now).contains(&ChangeKind::Confirm));
+        let cancelled = ReleaseState {
+            status: ReleaseStatus::Cancelled,
+            ..c
+        };
+        assert!(offered_changes(cancelled, head, now).is_empty());
     }
 
     #[test]

@@ -146,6 +146,17 @@ pub fn window(
     }
 }
 
+/// Whether an embargo list may still be proposed for a release at `now`: neither out nor
+/// cancelled, and its confirmed instant, if it has one, still ahead (a provisional release may
+/// get its list before its date is fixed).
+pub fn takes_list(release: ReleaseState, now: Timestamp) -> bool {
+    !release.status.is_final()
+        && match release.schedule {
+            Schedule::At(at) => at > now,
+            Schedule::Month(_) => true,
+        }
+}
+
 /// Whether a recipient may read a release now, and if not why (the embargo room says it; the
 /// publication's address answers as for anything that does not exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,5 +277,52 @@ mod tests {
             assert_eq!(s.as_str().parse::<ListStatus>(), Ok(s));
         }
         assert!("presse".parse::<RecipientCategory>().is_err());
+    }
+
+    #[test]
+    fn a_list_is_taken_until_the_confirmed_instant_and_never_once_out_or_cancelled() {
+        let now = at("2026-12-03T09:00:00Z");
+        let second = SignedDuration::from_secs(1);
+        let at_instant = |t: Timestamp, status| ReleaseState {
+            status,
+            schedule: Schedule::At(t),
+        };
+        assert!(takes_list(
+            at_instant(now + second, ReleaseStatus::Confirmed),
+            now
+        ));
+        assert!(
+            !takes_list(at_instant(now, ReleaseStatus::Confirmed), now),
+            "the instant itself"
+        );
+        assert!(!takes_list(
+            at_instant(now - second, ReleaseStatus::Confirmed),
+            now
+        ));
+        let month = Schedule::Month("2026-11".parse().unwrap());
+        let provisional = ReleaseState {
+            status: ReleaseStatus::Provisional,
+            schedule: month,
+        };
+        assert!(
+            takes_list(provisional, now),
+            "a provisional date, even a past month"
+        );
+        for status in [ReleaseStatus::Cancelled, ReleaseStatus::Published] {
+            assert!(
+                !takes_list(at_instant(now + second, status), now),
+                "{status:?}"
+            );
+            assert!(
+                !takes_list(
+                    ReleaseState {
+                        status,
+                        schedule: month
+                    },
+                    now
+                ),
+                "{status:?}"
+            );
+        }
     }
 }

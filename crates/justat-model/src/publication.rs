@@ -267,6 +267,23 @@ pub fn is_public(state: VersionState, released_at: Option<Timestamp>, now: Times
     state.was_released() && released_at.is_some_and(|at| now >= at)
 }
 
+/// Whether a version is the frozen one the embargo room shows at `now`: approved, or released
+/// on an instant still ahead (scheduled, not public yet).
+pub fn is_frozen_before_release(
+    state: VersionState,
+    released_at: Option<Timestamp>,
+    now: Timestamp,
+) -> bool {
+    state == VersionState::Approved
+        || (state == VersionState::Released && !is_public(state, released_at, now))
+}
+
+/// Whether the back office offers to edit a version: only the latest one (`is_latest`), a
+/// draft rebuilt in place or a released version corrected by a new one.
+pub fn offers_edit(state: VersionState, is_latest: bool) -> bool {
+    is_latest && (state == VersionState::Draft || state.was_released())
+}
+
 /// Whether `slug` may name a publication in a public address: lower-case ASCII letters,
 /// digits and single hyphens, 1 to 80 characters, neither starting nor ending with a hyphen.
 pub fn is_valid_slug(slug: &str) -> bool {
@@ -380,6 +397,39 @@ mod tests {
         }
         for bad in ["", "-a", "a-", "a--b", "Été", "a b", "a/b", &"x".repeat(81)] {
             assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_embargo_room_shows_an_approved_or_scheduled_version_until_its_instant() {
+        let now: Timestamp = "2026-12-03T09:00:00Z".parse().unwrap();
+        let second = jiff::SignedDuration::from_secs(1);
+        let frozen = |s, at: Option<Timestamp>| is_frozen_before_release(s, at, now);
+        assert!(frozen(VersionState::Approved, None));
+        assert!(frozen(VersionState::Released, Some(now + second)));
+        assert!(
+            !frozen(VersionState::Released, Some(now)),
+            "public at its instant"
+        );
+        assert!(!frozen(VersionState::Released, Some(now - second)));
+        for s in [
+            VersionState::Draft,
+            VersionState::Submitted,
+            VersionState::Corrected,
+        ] {
+            assert!(!frozen(s, Some(now + second)), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_latest_draft_or_released_version_is_offered_for_editing() {
+        for s in STATES {
+            let expected = matches!(
+                s,
+                VersionState::Draft | VersionState::Released | VersionState::Corrected
+            );
+            assert_eq!(offers_edit(s, true), expected, "{s:?}");
+            assert!(!offers_edit(s, false), "{s:?} of an older version");
         }
     }
 }

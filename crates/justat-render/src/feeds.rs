@@ -1,6 +1,7 @@
 //! The release calendar as feeds: iCalendar (RFC 5545) for calendar applications and Atom
-//! (RFC 4287) for feed readers. Pure text out of the calendar's items: no clock, no I/O, so the
-//! same calendar gives the same bytes.
+//! (RFC 4287) for feed readers; and the site's pages as a sitemap (sitemaps.org 0.9) for search
+//! engines. Pure text out of their items: no clock, no I/O, so the same items give the same
+//! bytes.
 
 use jiff::Timestamp;
 use justat_model::calendar::{ReleaseStatus, Schedule};
@@ -211,6 +212,36 @@ pub fn atom(title: &str, self_url: &str, site: &str, items: &[FeedItem]) -> Stri
     s
 }
 
+/// A page of the sitemap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SitemapPage {
+    /// Its path on the site (`/publications/infostat/detention-2026/v2`).
+    pub path: String,
+    /// When it last changed (a publication's release), if it is known.
+    pub modified: Option<Timestamp>,
+}
+
+/// The sitemap of the site at `base` (its absolute address, without a final `/`): one `<url>`
+/// per page, in the order given.
+pub fn sitemap(base: &str, pages: &[SitemapPage]) -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for page in pages {
+        let _ = write!(
+            s,
+            "  <url><loc>{}</loc>",
+            xml(&format!("{base}{}", page.path))
+        );
+        if let Some(t) = page.modified {
+            let _ = write!(s, "<lastmod>{}</lastmod>", rfc3339(t));
+        }
+        s.push_str("</url>\n");
+    }
+    s.push_str("</urlset>\n");
+    s
+}
+
 fn rfc3339(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
@@ -283,6 +314,45 @@ mod tests {
             assert!(l.len() <= 75);
         }
         assert_eq!(folded.replace("\r\n ", "").trim_end(), long);
+    }
+
+    #[test]
+    fn the_sitemap_lists_each_page_with_its_release_and_escapes_addresses() {
+        let pages = [
+            SitemapPage {
+                path: "/".into(),
+                modified: None,
+            },
+            SitemapPage {
+                path: "/publications/infostat/detention-2026/v1".into(),
+                modified: Some("2026-11-05T11:00:00Z".parse().unwrap()),
+            },
+        ];
+        assert_eq!(
+            sitemap("https://stats.justice.gouv.fr", &pages),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n\
+             \x20 <url><loc>https://stats.justice.gouv.fr/</loc></url>\n\
+             \x20 <url><loc>https://stats.justice.gouv.fr/publications/infostat/detention-2026/v1</loc>\
+             <lastmod>2026-11-05T11:00:00Z</lastmod></url>\n\
+             </urlset>\n"
+        );
+        let odd = sitemap(
+            "http://h/a?b=1&c=<2>",
+            &[SitemapPage {
+                path: "/\"x\"".into(),
+                modified: None,
+            }],
+        );
+        assert!(
+            odd.contains("<loc>http://h/a?b=1&amp;c=&lt;2&gt;/&quot;x&quot;</loc>"),
+            "{odd}"
+        );
+        assert_eq!(
+            sitemap("http://h", &[]),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n</urlset>\n"
+        );
     }
 
     #[test]

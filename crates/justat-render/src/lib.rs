@@ -86,6 +86,40 @@ pub const PDF_NAME: &str = "publication.pdf";
 /// The name of the archive of all the data of a version.
 pub const ZIP_NAME: &str = "donnees.zip";
 
+/// The name a version's PDF has in its public addresses, `<slug>.pdf`: the latest version's
+/// `/publications/<collection>/<slug>.pdf` and a version's `…/<slug>/v<N>/<slug>.pdf`.
+pub fn pdf_public_name(slug: &str) -> String {
+    format!("{slug}.pdf")
+}
+
+/// The slug a PDF's public name (`<slug>.pdf`) names, if it is one.
+pub fn slug_of_pdf_public_name(name: &str) -> Option<&str> {
+    name.strip_suffix(".pdf")
+}
+
+/// What a version's files are prefixed with when they leave it, `<slug>-v<N>`: the names inside
+/// its zip, and the names its files are saved under.
+pub fn version_stem(slug: &str, version: i64) -> String {
+    format!("{slug}-v{version}")
+}
+
+/// The name a version's file `name` is saved under when downloaded: `<slug>-v<N>.pdf` for its
+/// PDF, `<slug>-v<N>-<name>` for the others (as inside its zip).
+pub fn download_name(slug: &str, version: i64, name: &str) -> String {
+    let stem = version_stem(slug, version);
+    if name == PDF_NAME {
+        format!("{stem}.pdf")
+    } else {
+        format!("{stem}-{name}")
+    }
+}
+
+/// The name an embargo recipient's stamped copy of a version's PDF is saved under:
+/// `<slug>-v<N>-embargo-<username>.pdf`.
+pub fn stamped_copy_name(slug: &str, version: i64, username: &str) -> String {
+    format!("{}-embargo-{username}.pdf", version_stem(slug, version))
+}
+
 /// The address prefix of a version's data files.
 pub fn data_base(edition: &Edition) -> String {
     format!("{}/donnees", edition.address)
@@ -150,7 +184,7 @@ pub fn build(
             bytes: xlsx,
         });
     }
-    let root = format!("{}-v{}", front.slug, edition.version);
+    let root = version_stem(&front.slug, i64::from(edition.version));
     let mut archived: Vec<(String, Vec<u8>)> = vec![(
         "LISEZMOI.txt".into(),
         readme(source, &title, &meta, tables).into_bytes(),
@@ -260,4 +294,35 @@ fn readme(
         files::CONTACT
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_versions_files_are_named_after_its_slug_and_version() {
+        assert_eq!(pdf_public_name("detention-2026"), "detention-2026.pdf");
+        assert_eq!(
+            slug_of_pdf_public_name("detention-2026.pdf"),
+            Some("detention-2026")
+        );
+        assert_eq!(slug_of_pdf_public_name("detention-2026"), None);
+        assert_eq!(
+            download_name("detention-2026", 2, PDF_NAME),
+            "detention-2026-v2.pdf"
+        );
+        assert_eq!(
+            download_name("detention-2026", 2, ZIP_NAME),
+            "detention-2026-v2-donnees.zip"
+        );
+        assert_eq!(
+            download_name("detention-2026", 2, "stock.fr.csv"),
+            "detention-2026-v2-stock.fr.csv"
+        );
+        assert_eq!(
+            stamped_copy_name("detention-2026", 2, "claire"),
+            "detention-2026-v2-embargo-claire.pdf"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use crate::{Store, StoreError, time};
 use jiff::Timestamp;
 use justat_model::Role;
 use justat_model::calendar::ReleaseStatus;
-use justat_model::embargo::{ListStatus, MAX_WINDOW_HOURS, RecipientCategory};
+use justat_model::embargo::{ListStatus, MAX_WINDOW_HOURS, RecipientCategory, takes_list};
 use justat_model::publication::Collection;
 use serde::Serialize;
 use serde_json::json;
@@ -171,7 +171,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let k = key(collection, slug);
         let r = self.existing_release(collection, slug).await?;
-        if r.status.is_final() || r.release_at.is_some_and(|t| t <= now) {
+        if !takes_list(r.state(), now) {
             return Err(StoreError::Refused(format!(
                 "{k} is {} : its embargo list can no longer change",
                 if r.status == ReleaseStatus::Cancelled {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod form;
 mod routes;
 pub mod security;
+mod upload;
 pub mod view;
 
 use axum::Router;

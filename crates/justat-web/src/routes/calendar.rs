@@ -108,11 +108,7 @@ pub(crate) async fn shown_releases(
             .public_version(r.collection, &r.slug, now)
             .await?
             .is_some();
-        let due = matches!(r.state().schedule, Schedule::At(t) if t <= now);
-        let status = match r.status {
-            ReleaseStatus::Confirmed if due && public => ReleaseStatus::Published,
-            s => s,
-        };
+        let status = r.state().shown_status(now, public);
         let paris = r.release_at.map(|t| {
             french::in_paris(t)
                 .strftime("%Y-%m-%dT%H:%M:%S%:z")

@@ -15,7 +15,8 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use justat_model::calendar::{
-    CalendarChange, CalendarPolicy, Month, Schedule, day_flags, paris_day, paris_instant,
+    CalendarChange, CalendarPolicy, ChangeKind, Month, Schedule, day_flags, offered_changes,
+    paris_day, paris_instant,
 };
 use justat_model::publication::Collection;
 use justat_store::{Actor, NewRelease, StoreError};
@@ -44,6 +45,16 @@ struct Line {
     offers: Vec<&'static str>,
 }
 
+/// The path segment of a kind of change in the back office's addresses and forms.
+fn change_path(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Confirm => "confirmer",
+        ChangeKind::MoveMonth => "changer-de-mois",
+        ChangeKind::Reschedule => "deplacer",
+        ChangeKind::Cancel => "annuler",
+    }
+}
+
 async fn render(
     state: &AppState,
     s: &SessionCtx,
@@ -67,30 +78,10 @@ async fn render(
                     .collect(),
                 Schedule::Month(_) => Vec::new(),
             };
-            let probe =
-                |c: CalendarChange| justat_model::calendar::apply(r.state(), &c, role, now).is_ok();
-            let later = now + jiff::SignedDuration::from_hours(24 * 400);
-            let mut offers = Vec::new();
-            if probe(CalendarChange::Confirm { at: later }) {
-                offers.push("confirmer");
-            }
-            if Month::new(2100, 1).is_some_and(|month| {
-                probe(CalendarChange::MoveMonth {
-                    month,
-                    reason: "x".into(),
-                })
-            }) {
-                offers.push("changer-de-mois");
-            }
-            if probe(CalendarChange::Reschedule {
-                at: later,
-                reason: "x".into(),
-            }) {
-                offers.push("deplacer");
-            }
-            if probe(CalendarChange::Cancel { notice: "x".into() }) {
-                offers.push("annuler");
-            }
+            let offers = offered_changes(r.state(), role, now)
+                .into_iter()
+                .map(change_path)
+                .collect();
             Line {
                 collection: r.collection.label_fr(),
                 collection_slug: r.collection.slug(),
@@ -257,6 +248,26 @@ async fn announce(
     }
 }
 
+/// The change a form asks, its reason given: a cancellation needs nothing more (its schedule is
+/// not read), a confirmation or a new instant a date, a new month a month.
+fn asked_change(
+    kind: ChangeKind,
+    reason: String,
+    schedule: impl FnOnce() -> Result<Schedule, String>,
+) -> Result<CalendarChange, String> {
+    if kind == ChangeKind::Cancel {
+        return Ok(CalendarChange::Cancel { notice: reason });
+    }
+    match (kind, schedule()?) {
+        (ChangeKind::Confirm, Schedule::At(at)) => Ok(CalendarChange::Confirm { at }),
+        (ChangeKind::Reschedule, Schedule::At(at)) => Ok(CalendarChange::Reschedule { at, reason }),
+        (ChangeKind::MoveMonth, Schedule::Month(month)) => {
+            Ok(CalendarChange::MoveMonth { month, reason })
+        }
+        _ => Err("indiquez une date (ou un mois pour une date provisoire)".to_string()),
+    }
+}
+
 #[derive(Deserialize)]
 struct ChangeForm {
     #[serde(default)]
@@ -276,27 +287,13 @@ async fn change(
     ValidForm(f): ValidForm<ChangeForm>,
 ) -> Result<Response, WebError> {
     let c: Collection = collection.parse().map_err(|_| WebError::NotFound)?;
-    let asked = match what.as_str() {
-        "annuler" => Ok(CalendarChange::Cancel { notice: f.reason }),
-        "confirmer" | "deplacer" | "changer-de-mois" => {
-            match schedule_of(&state.config.calendar, c, &f.month, &f.date, &f.time) {
-                Ok(Schedule::At(at)) if what == "confirmer" => Ok(CalendarChange::Confirm { at }),
-                Ok(Schedule::At(at)) if what == "deplacer" => Ok(CalendarChange::Reschedule {
-                    at,
-                    reason: f.reason,
-                }),
-                Ok(Schedule::Month(month)) if what == "changer-de-mois" => {
-                    Ok(CalendarChange::MoveMonth {
-                        month,
-                        reason: f.reason,
-                    })
-                }
-                Ok(_) => Err("indiquez une date (ou un mois pour une date provisoire)".to_string()),
-                Err(e) => Err(e),
-            }
-        }
-        _ => return Err(WebError::NotFound),
-    };
+    let kind = ChangeKind::ALL
+        .into_iter()
+        .find(|k| change_path(*k) == what)
+        .ok_or(WebError::NotFound)?;
+    let asked = asked_change(kind, f.reason, || {
+        schedule_of(&state.config.calendar, c, &f.month, &f.date, &f.time)
+    });
     let asked = match asked {
         Ok(a) => a,
         Err(e) => return render(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, Some(e)).await,

@@ -1,8 +1,9 @@
 //! The embargo room: a listed recipient accepts the embargo terms once, then reads — only
 //! while the window is open — the frozen version of the releases they are listed on, marked
 //! with the embargo's end and their name. Every view and download is in the audit log (who,
-//! when, which version and file, address, user agent). Anything else answers as what does not
-//! exist.
+//! when, which version and file, address, user agent). The PDF is the recipient's own stamped
+//! copy, made by the job runner when they ask for it (a POST; reading a page queues nothing).
+//! Anything else answers as what does not exist.
 
 use crate::AppState;
 use crate::auth::{ClientMeta, ReadUnderEmbargo, Require, SessionCtx, page};
@@ -15,8 +16,8 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::embargo::{Access, ListStatus, Window, access, window};
 use justat_model::french;
-use justat_model::publication::{Collection, VersionState};
-use justat_store::{Actor, AuditRecord, PublicationVersion, Recipient, Release};
+use justat_model::publication::{Collection, is_frozen_before_release};
+use justat_store::{Actor, AuditRecord, JobStatus, PublicationVersion, Recipient, Release};
 use minijinja::context;
 use serde::Serialize;
 
@@ -28,6 +29,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/embargo/{collection}/{slug}/fichiers/{file}",
             get(download),
+        )
+        .route(
+            "/embargo/{collection}/{slug}/exemplaire",
+            post(prepare_copy),
         )
 }
 
@@ -65,10 +70,9 @@ async fn grant(
         .publication_version(collection, slug, None)
         .await?;
     // The frozen version: approved, or scheduled and not public yet.
-    let frozen = version.as_ref().is_some_and(|v| {
-        v.state == VersionState::Approved
-            || (v.state == VersionState::Released && !v.is_public(now))
-    });
+    let frozen = version
+        .as_ref()
+        .is_some_and(|v| is_frozen_before_release(v.state, v.released_at, now));
     let recipient = list
         .as_ref()
         .and_then(|l| l.recipients.iter().find(|r| r.username == username))
@@ -107,6 +111,39 @@ struct RoomLine {
     href: Option<String>,
 }
 
+/// What the room says of a release, and the link to read it when access is granted.
+fn room_state(
+    access: Access,
+    window: Window,
+    c: Collection,
+    slug: &str,
+) -> (String, Option<String>) {
+    match (access, window) {
+        (Access::Granted, Window::Open { closes }) => (
+            format!("Accès ouvert jusqu’au {}", french::date_time(closes)),
+            Some(format!("/admin/embargo/{}/{slug}", c.slug())),
+        ),
+        (_, Window::Before { opens, .. }) => (
+            format!("Accès à partir du {}", french::date_time(opens)),
+            None,
+        ),
+        (_, Window::Closed) => (
+            "Parue : l’accès anticipé est terminé ; la publication est sur le site public"
+                .to_string(),
+            None,
+        ),
+        (Access::NotListed, _) => (
+            "La liste des destinataires n’est pas encore approuvée".to_string(),
+            None,
+        ),
+        _ => (
+            "Pas encore d’accès : la date ou la version de la publication n’est pas encore arrêtée"
+                .to_string(),
+            None,
+        ),
+    }
+}
+
 async fn room(
     State(state): State<AppState>,
     Require(s, ..): Require<ReadUnderEmbargo>,
@@ -119,30 +156,7 @@ async fn room(
             let Some(g) = grant(&state, &s.user.username, c, &slug, now).await? else {
                 continue;
             };
-            let (text, href) = match (g.access, g.window) {
-                (Access::Granted, Window::Open { closes }) => (
-                    format!("Accès ouvert jusqu’au {}", french::date_time(closes)),
-                    Some(format!("/admin/embargo/{}/{slug}", c.slug())),
-                ),
-                (_, Window::Before { opens, .. }) => (
-                    format!("Accès à partir du {}", french::date_time(opens)),
-                    None,
-                ),
-                (_, Window::Closed) => (
-                    "Parue : l’accès anticipé est terminé ; la publication est sur le site public"
-                        .to_string(),
-                    None,
-                ),
-                (Access::NotListed, _) => (
-                    "La liste des destinataires n’est pas encore approuvée".to_string(),
-                    None,
-                ),
-                _ => (
-                    "Pas encore d’accès : la date ou la version de la publication n’est pas encore arrêtée"
-                        .to_string(),
-                    None,
-                ),
-            };
+            let (text, href) = room_state(g.access, g.window, c, &slug);
             lines.push(RoomLine {
                 title: g.release.title.clone(),
                 collection: c.label_fr(),
@@ -272,8 +286,95 @@ async fn read(
 /// The job kind the binary's job runner stamps a recipient's copy of a PDF for.
 pub const COPY_JOB: &str = "embargo_copy";
 
-/// The name of a version's PDF among its files.
-const PDF_NAME: &str = "publication.pdf";
+/// Where a recipient's own copy of a version's PDF stands.
+enum StampedCopy {
+    /// Made: its SHA-256 in the lake.
+    Ready(String),
+    /// Asked for, being made.
+    Pending,
+    /// The job failed, with its error.
+    Failed(String),
+    /// Not asked for yet.
+    NotAsked,
+}
+
+/// The recipient's copy of version `v`: made, being made, failed, or not asked for.
+async fn stamped_copy(
+    state: &AppState,
+    username: &str,
+    v: &PublicationVersion,
+) -> Result<StampedCopy, WebError> {
+    let copy = state
+        .store
+        .embargo_copy(v.collection, &v.slug, username, v.version)
+        .await?;
+    if let Some(sha) = copy {
+        return Ok(StampedCopy::Ready(sha));
+    }
+    let last = state
+        .store
+        .latest_job(COPY_JOB, username)
+        .await?
+        .filter(|j| j.params["slug"] == v.slug.as_str() && j.params["version"] == v.version);
+    Ok(match last {
+        Some(j) => match j.status {
+            JobStatus::Queued | JobStatus::Running => StampedCopy::Pending,
+            JobStatus::Failed => StampedCopy::Failed(j.error.unwrap_or_default()),
+            JobStatus::Done => StampedCopy::NotAsked,
+        },
+        None => StampedCopy::NotAsked,
+    })
+}
+
+/// What the job runner needs to stamp `recipient`'s copy of `v`: the version, and the banner
+/// on every page (the embargo's end and who the copy is for).
+fn copy_job_params(
+    v: &PublicationVersion,
+    recipient: &Recipient,
+    closes: Timestamp,
+) -> serde_json::Value {
+    serde_json::json!({
+        "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
+        "banner": format!(
+            "Sous embargo jusqu’au {} — exemplaire de {} ({}) — ne pas diffuser",
+            french::date_time(closes), recipient.name, recipient.organisation
+        ),
+    })
+}
+
+/// The address of a recipient's copy of a release's PDF in the room.
+fn copy_href(collection: &str, slug: &str) -> String {
+    format!(
+        "/admin/embargo/{collection}/{slug}/fichiers/{}",
+        justat_render::PDF_NAME
+    )
+}
+
+/// Asks the job runner for the recipient's stamped copy of the PDF, unless it is made or being
+/// made, then sends them to it.
+async fn prepare_copy(
+    State(state): State<AppState>,
+    Require(s, ..): Require<ReadUnderEmbargo>,
+    Path((collection, slug)): Path<(String, String)>,
+    ValidForm(_): ValidForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let (_, v, recipient, closes) = granted(&state, &s, &collection, &slug).await?;
+    if v.file(justat_render::PDF_NAME).is_none() {
+        return Err(WebError::NotFound);
+    }
+    if let StampedCopy::NotAsked = stamped_copy(&state, &s.user.username, &v).await? {
+        state
+            .store
+            .enqueue_job(
+                COPY_JOB,
+                copy_job_params(&v, &recipient, closes),
+                &Actor::user(&s.user.username),
+                Timestamp::now(),
+            )
+            .await?;
+    }
+    Ok(Redirect::to(&copy_href(&collection, &slug)).into_response())
+}
 
 async fn download(
     State(state): State<AppState>,
@@ -281,66 +382,53 @@ async fn download(
     meta: ClientMeta,
     Path((collection, slug, file)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {
-    let (_, v, recipient, closes) = granted(&state, &s, &collection, &slug).await?;
+    let (_, v, _, _) = granted(&state, &s, &collection, &slug).await?;
     if v.file(&file).is_none() {
         return Err(WebError::NotFound);
     }
-    if file != PDF_NAME {
+    if file != justat_render::PDF_NAME {
         log_access(&state, &s, &v, &file, &meta).await?;
         return crate::routes::publications::serve_file(&state, &v, &file);
     }
     // The PDF is the recipient's own copy, stamped with the embargo's end and their name,
-    // made once by the job runner (which typesets); until then this page waits for it.
-    let copy = state
-        .store
-        .embargo_copy(v.collection, &v.slug, &s.user.username, v.version)
-        .await?;
-    let Some(sha) = copy else {
-        let last = state
-            .store
-            .latest_job(COPY_JOB, &s.user.username)
-            .await?
-            .filter(|j| j.params["slug"] == v.slug.as_str() && j.params["version"] == v.version);
-        match last.as_ref().map(|j| j.status) {
-            // Being made: wait for it rather than ask again.
-            Some(justat_store::JobStatus::Queued | justat_store::JobStatus::Running) => {}
-            Some(justat_store::JobStatus::Failed) => {
-                return Err(WebError::Internal(format!(
-                    "the stamped copy failed: {}",
-                    last.and_then(|j| j.error).unwrap_or_default()
-                )));
-            }
-            _ => {
-                state
-                    .store
-                    .enqueue_job(
-                COPY_JOB,
-                serde_json::json!({
-                    "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
-                    "banner": format!(
-                        "Sous embargo jusqu’au {} — exemplaire de {} ({}) — ne pas diffuser",
-                        french::date_time(closes), recipient.name, recipient.organisation
-                    ),
-                }),
-                        &Actor::user(&s.user.username),
-                        Timestamp::now(),
-                    )
-                    .await?;
-            }
+    // made once by the job runner (which typesets) when they ask for it (a POST: reading a
+    // page never queues work); until then this page offers to ask, or waits for it.
+    let pending = match stamped_copy(&state, &s.user.username, &v).await? {
+        StampedCopy::Ready(sha) => return serve_copy(&state, &s, &v, &sha, &meta).await,
+        StampedCopy::Failed(error) => {
+            return Err(WebError::Internal(format!(
+                "the stamped copy failed: {error}"
+            )));
         }
-        return Ok(page(
-            "admin/embargo_copy.html",
-            "Préparation de votre exemplaire",
-            "admin",
-            Some(&s),
-            context! { href => format!("/admin/embargo/{collection}/{slug}/fichiers/{file}") },
-        )?
-        .into_response());
+        StampedCopy::Pending => true,
+        StampedCopy::NotAsked => false,
     };
-    log_access(&state, &s, &v, &file, &meta).await?;
+    Ok(page(
+        "admin/embargo_copy.html",
+        "Préparation de votre exemplaire",
+        "admin",
+        Some(&s),
+        context! {
+            pending,
+            href => copy_href(&collection, &slug),
+            action => format!("/admin/embargo/{collection}/{slug}/exemplaire"),
+        },
+    )?
+    .into_response())
+}
+
+/// The recipient's stamped copy, its download logged.
+async fn serve_copy(
+    state: &AppState,
+    s: &SessionCtx,
+    v: &PublicationVersion,
+    sha: &str,
+    meta: &ClientMeta,
+) -> Result<Response, WebError> {
+    log_access(state, s, v, justat_render::PDF_NAME, meta).await?;
     let path = justat_store::Lake::new(&state.config.data_dir).path(
         justat_store::LakeKind::Transmission,
-        &sha,
+        sha,
         "pdf",
     );
     let bytes = std::fs::read(&path)
@@ -354,8 +442,8 @@ async fn download(
             (
                 axum::http::header::CONTENT_DISPOSITION,
                 format!(
-                    "attachment; filename=\"{}-v{}-embargo-{}.pdf\"",
-                    v.slug, v.version, s.user.username
+                    "attachment; filename=\"{}\"",
+                    justat_render::stamped_copy_name(&v.slug, v.version, &s.user.username)
                 ),
             ),
         ],

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::Permission;
-use justat_model::embargo::RecipientCategory;
+use justat_model::embargo::{RecipientCategory, takes_list};
 use justat_model::french;
 use justat_model::publication::Collection;
 use justat_store::{Actor, JobStatus, Lake, LakeKind, NewRecipient, StoreError};
@@ -88,7 +88,7 @@ async fn render(
     for r in state.store.releases().await? {
         let Some(list) = state.store.embargo_list(r.collection, &r.slug).await? else {
             // A release still to come may get a list.
-            if !r.status.is_final() && r.release_at.is_none_or(|t| t > now) {
+            if takes_list(r.state(), now) {
                 open.push((
                     format!("{}/{}", r.collection.slug(), r.slug),
                     r.title.clone(),
@@ -112,7 +112,7 @@ async fn render(
                 )
             })
             .collect();
-        if !r.status.is_final() && r.release_at.is_none_or(|t| t > now) {
+        if takes_list(r.state(), now) {
             open.push((
                 format!("{}/{}", r.collection.slug(), r.slug),
                 r.title.clone(),

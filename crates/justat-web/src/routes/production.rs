@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::auth::{Produce, Require, SessionCtx, page};
 use crate::error::WebError;
 use crate::form::ValidForm;
+use crate::upload::{UploadRefusal, read_delivery_form};
 use crate::view::ser;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -16,7 +17,6 @@ use justat_model::french;
 use justat_store::{Actor, JobStatus, StoreError};
 use minijinja::context;
 use serde::Serialize;
-use std::io::Write;
 
 pub(crate) fn router(max_upload: usize) -> Router<AppState> {
     Router::new()
@@ -91,121 +91,27 @@ async fn deliveries(State(state): State<AppState>, Require(s, ..): Require<Produ
 async fn upload(
     State(state): State<AppState>,
     Require(s, ..): Require<Produce>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
-    let bad = |m: &str| WebError::BadRequest(m.to_string()).into_response();
-    let mut csrf_ok = false;
-    let mut source = None;
-    let mut saved: Option<(std::path::PathBuf, String)> = None;
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return WebError::TooLarge.into_response();
-            }
-            Err(e) => {
-                return bad(&format!(
-                    "Le formulaire envoyé n’a pas pu être lu ({}).",
-                    e.body_text()
-                ));
-            }
-        };
-        match field.name().unwrap_or("") {
-            "csrf" => {
-                let v = field.text().await.unwrap_or_default();
-                csrf_ok = v == s.csrf;
-            }
-            _ if !csrf_ok => return WebError::Csrf.into_response(),
-            "source" => source = Some(field.text().await.unwrap_or_default()),
-            "file" => {
-                let name = field.file_name().unwrap_or("livraison").to_string();
-                let name: String = name
-                    .chars()
-                    .filter(|c| !matches!(c, '/' | '\\' | '\0'))
-                    .collect();
-                if let Err(e) = std::fs::create_dir_all(&state.config.upload_dir) {
-                    return WebError::Internal(format!("upload dir: {e}")).into_response();
-                }
-                let path = state.config.upload_dir.join(format!(
-                    "{}-{}",
-                    justat_store::sessions::random_token(),
-                    name
-                ));
-                let mut file = match std::fs::File::create(&path) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        return WebError::Internal(format!("upload file: {e}")).into_response();
-                    }
-                };
-                let mut field = field;
-                let mut size = 0usize;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            size += chunk.len();
-                            if let Err(e) = file.write_all(&chunk) {
-                                let _ = std::fs::remove_file(&path);
-                                return WebError::Internal(format!("upload write: {e}"))
-                                    .into_response();
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            let _ = std::fs::remove_file(&path);
-                            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                                return WebError::TooLarge.into_response();
-                            }
-                            return bad(&format!(
-                                "Le fichier n’a pas été reçu en entier ({}).",
-                                e.body_text()
-                            ));
-                        }
-                    }
-                }
-                if size == 0 {
-                    let _ = std::fs::remove_file(&path);
-                    return deliveries_page(
-                        &state,
-                        &s,
-                        StatusCode::BAD_REQUEST,
-                        Some("Choisissez un fichier à déposer : le fichier reçu est vide.".into()),
-                    )
-                    .await;
-                }
-                saved = Some((path, name));
-            }
-            other => {
-                return bad(&format!(
-                    "Champ inattendu dans le formulaire : « {other} »."
-                ));
-            }
+    let refused =
+        |message: String| deliveries_page(&state, &s, StatusCode::BAD_REQUEST, Some(message));
+    let form = match read_delivery_form(form, &s.csrf, &state.config.upload_dir).await {
+        Ok(form) => form,
+        Err(UploadRefusal::EmptyFile) => {
+            return refused("Choisissez un fichier à déposer : le fichier reçu est vide.".into())
+                .await;
         }
-    }
-    if !csrf_ok {
-        return WebError::Csrf.into_response();
-    }
-    let Some((path, name)) = saved else {
-        return deliveries_page(
-            &state,
-            &s,
-            StatusCode::BAD_REQUEST,
-            Some("Choisissez un fichier à déposer.".into()),
-        )
-        .await;
+        Err(UploadRefusal::Error(e)) => return e.into_response(),
     };
-    let source = source.unwrap_or_default();
-    if !state.catalog.sources.iter().any(|c| c.id == source) {
-        let _ = std::fs::remove_file(&path);
-        return deliveries_page(
-            &state,
-            &s,
-            StatusCode::BAD_REQUEST,
-            Some(format!("La source « {source} » n’existe pas.")),
-        )
-        .await;
+    let Some(file) = form.file else {
+        return refused("Choisissez un fichier à déposer.".into()).await;
+    };
+    if !state.catalog.sources.iter().any(|c| c.id == form.source) {
+        crate::upload::remove(file.path).await;
+        return refused(format!("La source « {} » n’existe pas.", form.source)).await;
     }
-    let params = serde_json::json!({ "source": source, "path": path, "file_name": name });
+    let params =
+        serde_json::json!({ "source": form.source, "path": file.path, "file_name": file.name });
     enqueue(&state, &s, "delivery", params).await
 }
 
@@ -470,19 +376,10 @@ async fn run(
     )
 }
 
-async fn job(
-    State(state): State<AppState>,
-    Require(s, ..): Require<Produce>,
-    Path(id): Path<i64>,
-) -> Result<Html<String>, WebError> {
-    let j = state.store.job(id).await.map_err(not_found_as_404)?;
-    let pending = matches!(j.status, JobStatus::Queued | JobStatus::Running);
-    let status = match j.status {
-        JobStatus::Queued => "En attente",
-        JobStatus::Running => "En cours",
-        JobStatus::Done => "Terminé",
-        JobStatus::Failed => "Échec",
-    };
+/// What a job does, in French, and the link to its result once it has one (the editor for a
+/// publication's build).
+fn job_summary(j: &justat_store::Job) -> (String, Option<(String, String)>) {
+    let id = j.id;
     let what = match j.kind.as_str() {
         "delivery" => format!(
             "Contrôle de la livraison « {} »",
@@ -520,6 +417,23 @@ async fn job(
                 })
         })
     };
+    (what, link)
+}
+
+async fn job(
+    State(state): State<AppState>,
+    Require(s, ..): Require<Produce>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, WebError> {
+    let j = state.store.job(id).await.map_err(not_found_as_404)?;
+    let pending = matches!(j.status, JobStatus::Queued | JobStatus::Running);
+    let status = match j.status {
+        JobStatus::Queued => "En attente",
+        JobStatus::Running => "En cours",
+        JobStatus::Done => "Terminé",
+        JobStatus::Failed => "Échec",
+    };
+    let (what, link) = job_summary(&j);
     let ctx = context! { id, what, status, pending, progress => j.progress, error => j.error,
     href => link.as_ref().map(|l| l.0.clone()), link_label => link.map(|l| l.1) };
     page(

@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
-use justat_model::calendar::ReleaseStatus;
 use justat_model::french;
+use justat_render::feeds::{self, SitemapPage};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -85,12 +85,7 @@ async fn home(
         .releases()
         .await?
         .into_iter()
-        .filter(|r| {
-            matches!(
-                r.status,
-                ReleaseStatus::Provisional | ReleaseStatus::Confirmed
-            ) && r.state().schedule.earliest() > now
-        })
+        .filter(|r| r.state().is_upcoming(now))
         .take(4)
         .map(|r| (r.when_fr(), r.title.clone(), r.collection.label_fr()))
         .collect();
@@ -129,6 +124,21 @@ fn folded(s: &str) -> String {
         .collect()
 }
 
+/// Whether every word asked (folded) appears in a publication's title, summary, theme,
+/// collection, number or period.
+fn found(words: &[String], v: &justat_store::VersionSummary) -> bool {
+    let text = folded(&format!(
+        "{} {} {} {} {} {}",
+        v.title,
+        v.summary,
+        v.theme,
+        v.collection.label_fr(),
+        v.collection.number_label(&v.number),
+        v.period
+    ));
+    words.iter().all(|w| text.contains(w.as_str()))
+}
+
 /// Search of the public publications (title, summary, theme, collection, number, period):
 /// every word asked must appear.
 async fn search(
@@ -146,18 +156,7 @@ async fn search(
             .public_versions(Timestamp::now())
             .await?
             .iter()
-            .filter(|v| {
-                let text = folded(&format!(
-                    "{} {} {} {} {} {}",
-                    v.title,
-                    v.summary,
-                    v.theme,
-                    v.collection.label_fr(),
-                    v.collection.number_label(&v.number),
-                    v.period
-                ));
-                words.iter().all(|w| text.contains(w.as_str()))
-            })
+            .filter(|v| found(&words, v))
             .map(latest_of)
             .collect()
     };
@@ -170,12 +169,12 @@ async fn search(
     )
 }
 
-/// The sitemap: the public pages, each collection, the calendar, and every publication public
-/// at the request's instant with its versions.
-async fn sitemap(State(state): State<AppState>) -> Result<Response, WebError> {
-    let base = crate::routes::calendar::base_url(&state);
-    let now = Timestamp::now();
-    let mut urls: Vec<(String, Option<Timestamp>)> = [
+/// The pages a search engine is told of: the public pages, each collection, the calendar, and
+/// every publication public at `now` with each of its versions (a version's page before its
+/// publication's latest page).
+async fn sitemap_pages(state: &AppState, now: Timestamp) -> Result<Vec<SitemapPage>, WebError> {
+    let page = |path: String, modified| SitemapPage { path, modified };
+    let mut pages: Vec<SitemapPage> = [
         "/",
         "/publications",
         "/calendrier",
@@ -185,36 +184,28 @@ async fn sitemap(State(state): State<AppState>) -> Result<Response, WebError> {
         "/donnees-personnelles",
     ]
     .iter()
-    .map(|p| (p.to_string(), None))
+    .map(|p| page(p.to_string(), None))
     .collect();
     for c in justat_model::Collection::ALL {
-        urls.push((format!("/publications/{}", c.slug()), None));
+        pages.push(page(format!("/publications/{}", c.slug()), None));
     }
     for v in state.store.public_versions(now).await? {
-        let page = format!("/publications/{}/{}", v.collection.slug(), v.slug);
+        let latest = format!("/publications/{}/{}", v.collection.slug(), v.slug);
         for h in state
             .store
             .public_history(v.collection, &v.slug, now)
             .await?
         {
-            urls.push((format!("{page}/v{}", h.version), h.released_at));
+            pages.push(page(format!("{latest}/v{}", h.version), h.released_at));
         }
-        urls.push((page, v.released_at));
+        pages.push(page(latest, v.released_at));
     }
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-    );
-    for (path, modified) in urls {
-        xml.push_str(&format!("  <url><loc>{base}{path}</loc>"));
-        if let Some(t) = modified {
-            xml.push_str(&format!(
-                "<lastmod>{}</lastmod>",
-                t.strftime("%Y-%m-%dT%H:%M:%SZ")
-            ));
-        }
-        xml.push_str("</url>\n");
-    }
-    xml.push_str("</urlset>\n");
+    Ok(pages)
+}
+
+/// The sitemap of what is public at the request's instant.
+async fn sitemap(State(state): State<AppState>) -> Result<Response, WebError> {
+    let pages = sitemap_pages(&state, Timestamp::now()).await?;
     Ok((
         [
             (
@@ -223,7 +214,7 @@ async fn sitemap(State(state): State<AppState>) -> Result<Response, WebError> {
             ),
             (axum::http::header::CACHE_CONTROL, "no-cache"),
         ],
-        xml,
+        feeds::sitemap(&crate::routes::calendar::base_url(&state), &pages),
     )
         .into_response())
 }

@@ -11,10 +11,9 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
-use justat_model::calendar::ReleaseStatus;
 use justat_model::french;
 use justat_model::publication::Collection;
-use justat_store::{Lake, LakeKind, PublicationVersion, VersionSummary};
+use justat_store::{Lake, LakeKind, PublicationVersion, Release, VersionSummary};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -247,14 +246,51 @@ async fn render_version(
         .collect();
     let newest = history.first().is_some_and(|h| h.current);
     let pdf_size = v
-        .file(justat_render_names::PDF)
+        .file(justat_render::PDF_NAME)
         .map(|f| f.size.div_ceil(1024).to_string());
     let zip = v
-        .file(justat_render_names::ZIP)
+        .file(justat_render::ZIP_NAME)
         .map(|f| (f.size.div_ceil(1024)).to_string());
     let sources = sources_block(&v);
-    // The calendar: this release's history of dates, and the collection's next release.
-    let releases = state.store.releases().await?;
+    let (calendar_history, next_release) = calendar_block(&state.store.releases().await?, &v, now);
+    let early_access = early_access(state, &v).await?;
+    let template = format!("publication_{}.html", v.collection.slug().replace('-', "_"));
+    page(
+        &template,
+        &v.title,
+        "publications",
+        session,
+        context! {
+            v => crate::view::ser(&v),
+            body => minijinja::Value::from_safe_string(v.html.clone()),
+            collection_label => v.collection.label_fr(),
+            collection_slug => v.collection.slug(),
+            number => v.collection.number_label(&v.number),
+            released => v.released_at.map(french::date_time),
+            authors => v.authors.join(", "),
+            history => crate::view::ser(&history),
+            newest => newest,
+            latest_href => base.clone(),
+            zip_href => format!("{base}/v{}/{}", v.version, justat_render::ZIP_NAME),
+            zip_size => zip,
+            pdf_href => format!("{base}/v{}/{}", v.version, justat_render::pdf_public_name(&v.slug)),
+            pdf_size => pdf_size,
+            sources => crate::view::ser(&sources),
+            calendar_history,
+            next_release,
+            early_access,
+            canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
+        },
+    )
+}
+
+/// The calendar's part of a version's page: its release's history of dates, and the next
+/// release of its collection still to come at `now`.
+fn calendar_block(
+    releases: &[Release],
+    v: &PublicationVersion,
+    now: Timestamp,
+) -> (Vec<String>, Option<minijinja::Value>) {
     let calendar_history: Vec<String> = releases
         .iter()
         .find(|r| r.collection == v.collection && r.slug == v.slug)
@@ -279,14 +315,7 @@ async fn render_version(
         .unwrap_or_default();
     let next_release = releases
         .iter()
-        .filter(|r| {
-            r.collection == v.collection
-                && matches!(
-                    r.status,
-                    ReleaseStatus::Provisional | ReleaseStatus::Confirmed
-                )
-                && r.state().schedule.earliest() > now
-        })
+        .filter(|r| r.collection == v.collection && r.state().is_upcoming(now))
         .min_by_key(|r| r.state().schedule.earliest())
         .map(|r| {
             context! {
@@ -295,58 +324,29 @@ async fn render_version(
                 href => format!("/calendrier#parution-{}-{}", r.collection.slug(), r.slug),
             }
         });
-    // Early access, published with the release: function and organisation (names if so set).
-    let early_access: Vec<String> = match state.store.embargo_list(v.collection, &v.slug).await? {
-        Some(list) if list.status == justat_model::embargo::ListStatus::Approved => list
-            .recipients
-            .iter()
-            .map(|r| {
-                let who = format!("{}, {}", r.function, r.organisation);
-                if state.config.publish_embargo_names {
-                    format!("{} ({who})", r.name)
-                } else {
-                    who
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let template = format!("publication_{}.html", v.collection.slug().replace('-', "_"));
-    page(
-        &template,
-        &v.title,
-        "publications",
-        session,
-        context! {
-            v => crate::view::ser(&v),
-            body => minijinja::Value::from_safe_string(v.html.clone()),
-            collection_label => v.collection.label_fr(),
-            collection_slug => v.collection.slug(),
-            number => v.collection.number_label(&v.number),
-            released => v.released_at.map(french::date_time),
-            authors => v.authors.join(", "),
-            history => crate::view::ser(&history),
-            newest => newest,
-            latest_href => base.clone(),
-            zip_href => format!("{base}/v{}/donnees.zip", v.version),
-            zip_size => zip,
-            pdf_href => format!("{base}/v{}/{}.pdf", v.version, v.slug),
-            pdf_size => pdf_size,
-            sources => crate::view::ser(&sources),
-            calendar_history,
-            next_release,
-            early_access,
-            canonical => if latest { base.clone() } else { format!("{base}/v{}", v.version) },
-        },
-    )
+    (calendar_history, next_release)
 }
 
-/// The names of files every version has (kept here so the web does not depend on the renderer).
-mod justat_render_names {
-    /// The archive of all the data of a version.
-    pub const ZIP: &str = "donnees.zip";
-    /// The PDF of a version.
-    pub const PDF: &str = "publication.pdf";
+/// Who had early access to a version, published with the release once its list is approved:
+/// function and organisation, and names if the service publishes them.
+async fn early_access(state: &AppState, v: &PublicationVersion) -> Result<Vec<String>, WebError> {
+    Ok(
+        match state.store.embargo_list(v.collection, &v.slug).await? {
+            Some(list) if list.status == justat_model::embargo::ListStatus::Approved => list
+                .recipients
+                .iter()
+                .map(|r| {
+                    let who = format!("{}, {}", r.function, r.organisation);
+                    if state.config.publish_embargo_names {
+                        format!("{} ({who})", r.name)
+                    } else {
+                        who
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+    )
 }
 
 /// The public "Sources et méthodes" of a version: for each table, its source line, scope,
@@ -382,9 +382,9 @@ async fn latest_page(
     Path((collection, slug)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     // `…/<slug>.pdf` is the latest version's PDF.
-    if let Some(slug) = slug.strip_suffix(".pdf") {
+    if let Some(slug) = justat_render::slug_of_pdf_public_name(&slug) {
         let v = public(&state, &collection, slug, None).await?;
-        return serve_file(&state, &v, justat_render_names::PDF);
+        return serve_file(&state, &v, justat_render::PDF_NAME);
     }
     let v = public(&state, &collection, &slug, None).await?;
     Ok(render_version(&state, s.as_ref(), v, true)
@@ -397,7 +397,7 @@ async fn version_or_zip(
     CurrentSession(s): CurrentSession,
     Path((collection, slug, part)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {
-    if part == justat_render_names::ZIP {
+    if part == justat_render::ZIP_NAME {
         let v = public(&state, &collection, &slug, None).await?;
         return serve_file(&state, &v, &part);
     }
@@ -429,10 +429,10 @@ async fn version_zip(
     State(state): State<AppState>,
     Path((collection, slug, version, file)): Path<(String, String, String, String)>,
 ) -> Result<Response, WebError> {
-    let stored = if file == justat_render_names::ZIP {
-        justat_render_names::ZIP
-    } else if file == format!("{slug}.pdf") {
-        justat_render_names::PDF
+    let stored = if file == justat_render::ZIP_NAME {
+        justat_render::ZIP_NAME
+    } else if file == justat_render::pdf_public_name(&slug) {
+        justat_render::PDF_NAME
     } else {
         return Err(WebError::NotFound);
     };
@@ -452,11 +452,7 @@ pub(crate) fn serve_file(
     let path = Lake::new(&state.config.data_dir).path(LakeKind::Publication, &f.sha256, ext);
     let bytes = std::fs::read(&path)
         .map_err(|e| WebError::Internal(format!("cannot read {}: {e}", path.display())))?;
-    let download = if name == justat_render_names::PDF {
-        format!("{}-v{}.pdf", v.slug, v.version)
-    } else {
-        format!("{}-v{}-{}", v.slug, v.version, name)
-    };
+    let download = justat_render::download_name(&v.slug, v.version, name);
     Ok((
         [
             (header::CONTENT_TYPE, f.media_type.clone()),

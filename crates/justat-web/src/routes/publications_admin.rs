@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::french;
-use justat_model::publication::{Action, Collection, VersionState};
+use justat_model::publication::{Action, Collection};
 use justat_store::{Actor, StoreError};
 use minijinja::context;
 use serde::Serialize;
@@ -126,8 +126,10 @@ async fn show(
     let public = v.is_public(Timestamp::now());
     // Only the latest version is edited: a draft is rebuilt in place, a released one corrected.
     let latest = state.store.publication_version(c, &slug, None).await?;
-    let editable = latest.is_some_and(|l| l.version == v.version)
-        && (v.state == VersionState::Draft || v.state.was_released());
+    let editable = justat_model::publication::offers_edit(
+        v.state,
+        latest.is_some_and(|l| l.version == v.version),
+    );
     page(
         "admin/publication.html",
         &v.title,

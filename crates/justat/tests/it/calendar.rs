@@ -750,7 +750,23 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
     assert_eq!(read.status, 200);
     assert!(read.body.contains("Sous embargo jusqu’au") && read.body.contains("Claire Dubois"));
     assert!(read.body.contains(TITLE_WORDS));
-    // Her own copy of the PDF, stamped by the job runner: the page waits for it.
+    // Her own copy of the PDF, stamped by the job runner once she asks for it (reading the
+    // page asks nothing); then the page waits for it.
+    let offer = s.get(&pdf, Some(&claire.cookie)).await;
+    assert_eq!(offer.status, 200);
+    assert!(
+        offer.body.contains("Préparer mon exemplaire") && !offer.body.contains("data-job-pending"),
+        "{}",
+        offer.body
+    );
+    let asked = s
+        .post(
+            &format!("{page}/exemplaire"),
+            Some(&claire.cookie),
+            &[("csrf", &claire.csrf)],
+        )
+        .await;
+    assert_eq!((asked.status, asked.location()), (303, pdf.clone()));
     let mut copy = Vec::new();
     for _ in 0..300 {
         let r = s
@@ -782,6 +798,14 @@ async fn a_listed_recipient_reads_under_embargo_and_nobody_else_sees_anything() 
     // Nobody else: another recipient, a statistician, a logged-out user, the public.
     assert_eq!(s.get(&page, Some(&paul.cookie)).await.status, 404);
     assert_eq!(s.get(&pdf, Some(&paul.cookie)).await.status, 404);
+    let asked = s
+        .post(
+            &format!("{page}/exemplaire"),
+            Some(&paul.cookie),
+            &[("csrf", &paul.csrf)],
+        )
+        .await;
+    assert_eq!(asked.status, 404, "no copy for who is not listed");
     assert_eq!(s.get(&page, Some(&sophie.cookie)).await.status, 403);
     assert_ne!(s.get(&page, None).await.status, 200);
     let public = "/publications/infos-rapides/condamnations-2024";

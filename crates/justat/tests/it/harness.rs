@@ -92,13 +92,23 @@ impl Server {
     }
 
     pub async fn start_on(dir: tempfile::TempDir, url: String, config: WebConfig) -> Server {
+        Server::start_with_catalog(dir, url, config, justat_web::Catalog::default()).await
+    }
+
+    /// The in-process server knowing the sources and chains of `catalog`.
+    pub async fn start_with_catalog(
+        dir: tempfile::TempDir,
+        url: String,
+        config: WebConfig,
+        catalog: justat_web::Catalog,
+    ) -> Server {
         let store = Store::open_and_migrate(&url).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
-            catalog: Arc::new(justat_web::Catalog::default()),
+            catalog: Arc::new(catalog),
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -316,3 +316,148 @@ async fn a_database_failure_gets_the_dsfr_500_page() {
     assert_eq!(s.get("/healthz", None).await.status, 503);
     s.stop().await;
 }
+
+/// A multipart body of the delivery form: `(name, file name if a file, content)` per field.
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "justat-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, file, content) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                     Content-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn an_uploaded_delivery_is_streamed_to_disk_and_queued_and_a_refused_one_leaves_nothing() {
+    let uploads = tempfile::tempdir().unwrap();
+    let upload_dir = uploads.path().join("depots");
+    let config = WebConfig {
+        upload_dir: upload_dir.clone(),
+        max_upload_bytes: 1 << 20,
+        ..WebConfig::default()
+    };
+    let catalog = justat_web::Catalog {
+        sources: vec![justat_web::CatalogEntry {
+            id: "penal".into(),
+            label: "Chaîne pénale".into(),
+            source: None,
+            version: None,
+        }],
+        chains: Vec::new(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = justat_store::sqlite_url(dir.path());
+    let s = Server::start_with_catalog(dir, url, config, catalog).await;
+    let sophie = s.login_as("sophie", Role::Statistician).await;
+    let post = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| {
+        let s = &s;
+        let cookie = sophie.cookie.clone();
+        async move {
+            let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields
+                .iter()
+                .map(|(n, f, c)| (*n, *f, c.as_slice()))
+                .collect();
+            let (content_type, body) = multipart(&borrowed);
+            s.post_raw("/admin/livraisons", Some(&cookie), &content_type, body)
+                .await
+        }
+    };
+    let csrf = sophie.csrf.clone().into_bytes();
+    // Several hundred kilobytes: many chunks through the writer.
+    let content: Vec<u8> = (0..300_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+
+    let r = post(vec![
+        ("csrf", None, csrf.clone()),
+        ("source", None, b"penal".to_vec()),
+        ("file", Some("extraction/penal.csv"), content.clone()),
+    ])
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let job_id: i64 = r
+        .location()
+        .strip_prefix("/admin/taches/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("a job page: {}", r.location()));
+    let job = s.store.job(job_id).await.unwrap();
+    assert_eq!(job.kind, "delivery");
+    assert_eq!(job.params["source"], "penal");
+    assert_eq!(
+        job.params["file_name"], "extractionpenal.csv",
+        "no path separator"
+    );
+    let path = std::path::PathBuf::from(job.params["path"].as_str().unwrap());
+    assert!(path.starts_with(&upload_dir), "{path:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), content, "every byte written");
+    assert_eq!(files_in(&upload_dir), vec![path.clone()]);
+
+    // Refused: nothing more is left in the upload folder.
+    let r = post(vec![
+        ("csrf", None, csrf.clone()),
+        ("source", None, b"penal".to_vec()),
+        ("file", Some("vide.csv"), Vec::new()),
+    ])
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("le fichier reçu est vide"), "{}", r.body);
+    let r = post(vec![
+        ("csrf", None, csrf.clone()),
+        ("source", None, b"inconnue".to_vec()),
+        ("file", Some("penal.csv"), content.clone()),
+    ])
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("La source « inconnue » n’existe pas."),
+        "{}",
+        r.body
+    );
+    let r = post(vec![
+        ("csrf", None, csrf.clone()),
+        ("source", None, b"penal".to_vec()),
+    ])
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("Choisissez un fichier à déposer."),
+        "{}",
+        r.body
+    );
+    let r = post(vec![
+        ("csrf", None, vec![b'0'; 64]),
+        ("source", None, b"penal".to_vec()),
+        ("file", Some("penal.csv"), content.clone()),
+    ])
+    .await;
+    assert_eq!(r.status, 403, "a wrong CSRF token, checked before the file");
+    let too_large: Vec<u8> = vec![b'x'; 2 << 20];
+    let r = post(vec![
+        ("csrf", None, csrf.clone()),
+        ("source", None, b"penal".to_vec()),
+        ("file", Some("grand.csv"), too_large),
+    ])
+    .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(files_in(&upload_dir), vec![path], "no partial file left");
+}

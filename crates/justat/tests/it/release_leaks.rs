@@ -137,8 +137,19 @@ fn nested_routes() -> BTreeSet<(String, String)> {
     routes
 }
 
-/// Waits for the job runner to make the recipient's copy of the PDF; its bytes.
-async fn stamped_copy(s: &Server, cookie: &str, href: &str) -> reqwest::Response {
+/// Asks the job runner for the recipient's copy of the PDF of the room's release at `room`,
+/// and waits for it; its bytes.
+async fn stamped_copy(s: &Server, recipient: &Session, room: &str) -> reqwest::Response {
+    let asked = s
+        .post(
+            &format!("{room}/exemplaire"),
+            Some(&recipient.cookie),
+            &[("csrf", &recipient.csrf)],
+        )
+        .await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let href = asked.location();
+    let cookie = &recipient.cookie;
     for _ in 0..600 {
         let r = s
             .client
@@ -177,12 +188,7 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
     let (c, slug) = EMBARGOED;
     let room = format!("/admin/embargo/{c}/{slug}");
     // The recipient's stamped PDF, made by the job runner, is walked too.
-    stamped_copy(
-        &s,
-        &recipient.cookie,
-        &format!("{room}/fichiers/publication.pdf"),
-    )
-    .await;
+    stamped_copy(&s, recipient, &room).await;
     // A transmission to the ASP, prepared by the job runner, with its files.
     let asp = &sessions["asp"];
     let job = s
@@ -312,7 +318,14 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             ("POST", "/admin/embargo/conditions"),
             vec!["/admin/embargo/conditions".into()],
         ),
-        (("GET", "/admin/embargo/{collection}/{slug}"), vec![room]),
+        (
+            ("GET", "/admin/embargo/{collection}/{slug}"),
+            vec![room.clone()],
+        ),
+        (
+            ("POST", "/admin/embargo/{collection}/{slug}/exemplaire"),
+            vec![format!("{room}/exemplaire")],
+        ),
         (
             ("GET", "/admin/embargo/{collection}/{slug}/fichiers/{file}"),
             room_files.clone(),
@@ -856,5 +869,112 @@ async fn public_outputs_name_no_staff_account_and_ignore_the_requests_host() {
         };
         assert!(found.is_empty(), "{path} names staff accounts {found:?}");
     }
+    s.stop().await;
+}
+
+/// The addresses of a route's path, each `{parameter}` replaced by each of its `values`.
+fn expand(path: &str, values: &BTreeMap<&str, Vec<String>>) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for segment in path.split('/').skip(1) {
+        let options = match segment.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(p) => values
+                .get(p)
+                .unwrap_or_else(|| panic!("give this walk values for {{{p}}} of {path}"))
+                .clone(),
+            None => vec![segment.to_string()],
+        };
+        out = out
+            .iter()
+            .flat_map(|o| options.iter().map(move |v| format!("{o}/{v}")))
+            .collect();
+    }
+    out
+}
+
+async fn jobs_queued(s: &Server) -> i64 {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&s.url).await.unwrap();
+    let n = sqlx::query("SELECT COUNT(*) AS n FROM jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get::<i64, _>("n");
+    pool.close().await;
+    n
+}
+
+#[tokio::test]
+async fn no_get_request_queues_work() {
+    let tmp = demo();
+    let s = Server::serve_process(tmp.path()).await;
+    let sessions = logged_in(&s).await;
+    let recipient = &sessions["destinataire"];
+    terms_accepted(&s, recipient).await;
+    let (c, slug) = EMBARGOED;
+    let version = s
+        .store
+        .publication_version(c.parse().unwrap(), slug, None)
+        .await
+        .unwrap()
+        .expect("the embargoed version");
+    let mut files: Vec<String> = version.files.iter().map(|f| f.name.clone()).collect();
+    assert!(files.iter().any(|f| f == "publication.pdf"), "{files:?}");
+    files.push("inconnu.csv".into());
+    let values: BTreeMap<&str, Vec<String>> = [
+        ("collection", vec![c.to_string()]),
+        ("slug", vec![slug.to_string()]),
+        ("version", vec![format!("v{}", version.version)]),
+        ("file", files),
+        ("id", vec!["1".to_string()]),
+        ("job", vec!["1".to_string()]),
+    ]
+    .into_iter()
+    .collect();
+    let mut pages: Vec<String> = nested_routes()
+        .into_iter()
+        .filter(|(method, _)| method == "GET")
+        .flat_map(|(_, path)| expand(&path, &values))
+        .collect();
+    let public = format!("/publications/{c}/{slug}");
+    pages.extend(
+        [
+            "/",
+            "/publications",
+            "/recherche?q=peines",
+            "/sitemap.xml",
+            "/calendrier",
+            "/calendrier.ics",
+            "/calendrier.atom",
+            "/api/v1/calendrier",
+            &public,
+            &format!("{public}.pdf"),
+            &format!("{public}/donnees.zip"),
+        ]
+        .map(String::from),
+    );
+    let before = jobs_queued(&s).await;
+    let pdf = format!("/admin/embargo/{c}/{slug}/fichiers/publication.pdf");
+    assert!(pages.contains(&pdf), "{pages:?}");
+    for page in &pages {
+        for (user, session) in &sessions {
+            let reply = s.get(page, Some(&session.cookie)).await;
+            if *user == "destinataire" && *page == pdf {
+                assert_eq!(reply.status, 200, "{}", reply.body);
+                assert!(
+                    reply.body.contains("Préparer mon exemplaire"),
+                    "{}",
+                    reply.body
+                );
+            }
+        }
+        s.get(page, None).await;
+    }
+    assert_eq!(
+        jobs_queued(&s).await,
+        before,
+        "a GET queued a job ({} addresses as each account)",
+        pages.len()
+    );
     s.stop().await;
 }
