@@ -5,6 +5,7 @@ use crate::EngineError;
 use crate::delivery::{CheckedDelivery, check_file};
 use crate::reader::ReadLimits;
 use crate::source::Source;
+use justat_model::Sha256Hex;
 use justat_store::{Actor, Delivery, Lake, LakeKind, NewDelivery, Store};
 use std::path::Path;
 
@@ -46,7 +47,7 @@ pub async fn add_delivery_within(
         return Err(EngineError::io(path, std::io::Error::other("not a file")));
     }
     let sha = Lake::hash_file(path).map_err(|e| EngineError::io(path, e))?;
-    if let Some(earlier) = store.delivery_by_sha256(sha.as_str()).await? {
+    if let Some(earlier) = store.delivery_by_sha256(&sha).await? {
         return Err(EngineError::AlreadyDelivered {
             file: path.display().to_string(),
             id: earlier.id,
@@ -67,12 +68,12 @@ pub async fn add_delivery_within(
         "csv.gz" => "csv.gz",
         _ => "csv",
     };
-    let put = |kind, file: &Path, ext: &str| -> Result<String, EngineError> {
+    let put = |kind, file: &Path, ext: &str| -> Result<Sha256Hex, EngineError> {
         let sha = lake
             .put_file(kind, file, ext)
             .map_err(|e| EngineError::io(file, e))?;
         let _ = std::fs::remove_file(file);
-        Ok(sha.to_string())
+        Ok(sha)
     };
     lake.put_file(LakeKind::Delivery, path, ext)
         .map_err(|e| EngineError::io(path, e))?;
@@ -88,10 +89,10 @@ pub async fn add_delivery_within(
         source: source.id.clone(),
         source_version: source.version,
         file_name: report.file.clone(),
-        sha256: sha.to_string(),
+        sha256: sha,
         size_bytes: meta.len() as i64,
         format: report.format.clone(),
-        status: report.status.as_str().to_string(),
+        status: report.status,
         rows_read: report.rows_read as i64,
         rows_ok: report.rows_ok as i64,
         rows_rejected: report.rows_rejected as i64,

@@ -2,6 +2,7 @@
 //! cube, with the row counts after each step and the failures of each rule.
 
 use crate::chain::{Chain, Severity};
+use justat_model::Sha256Hex;
 use serde::Serialize;
 
 /// One input of a run.
@@ -12,9 +13,9 @@ pub struct InputRecord {
     /// Its source.
     pub source: String,
     /// SHA-256 of the original file.
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     /// SHA-256 of its staging file.
-    pub staging_sha256: String,
+    pub staging_sha256: Sha256Hex,
     /// Valid rows it holds.
     pub rows: u64,
 }
@@ -53,7 +54,7 @@ pub struct Manifest {
     /// Its version.
     pub chain_version: i64,
     /// SHA-256 of the chain file.
-    pub chain_sha256: String,
+    pub chain_sha256: Sha256Hex,
     /// The software that ran it.
     pub software: String,
     /// The engine.
@@ -69,9 +70,9 @@ pub struct Manifest {
     /// Failures per rule.
     pub rules: Vec<RuleRecord>,
     /// The quarantine file of the run, if rows were rejected.
-    pub quarantine_sha256: Option<String>,
+    pub quarantine_sha256: Option<Sha256Hex>,
     /// The cube (id, cells).
-    pub cube: Option<(String, u64)>,
+    pub cube: Option<(Sha256Hex, u64)>,
     /// Duration in milliseconds.
     pub duration_ms: u64,
     /// Peak resident memory of the process, in bytes.
@@ -104,7 +105,7 @@ impl Manifest {
         &mut self,
         steps: Vec<StepRecord>,
         rules: Vec<RuleRecord>,
-        cube: Option<(String, u64)>,
+        cube: Option<(Sha256Hex, u64)>,
         elapsed: std::time::Duration,
         peak: Option<u64>,
     ) {

@@ -109,7 +109,7 @@ pub struct Source {
     /// The codelists its columns use, by id.
     pub codelists: BTreeMap<String, Codelist>,
     /// SHA-256 of the source file.
-    pub sha256: String,
+    pub sha256: justat_model::Sha256Hex,
 }
 
 /// The sources shipped with Justat.
@@ -200,7 +200,7 @@ impl Source {
             columns: file.columns,
             rules: file.rules,
             codelists,
-            sha256: justat_model::Sha256Hex::of(text.as_bytes()).to_string(),
+            sha256: justat_model::Sha256Hex::of(text.as_bytes()),
         })
     }
 

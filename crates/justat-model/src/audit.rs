@@ -5,42 +5,9 @@
 //! separate head (last sequence number and hash, written in the same transaction as each
 //! entry) lets the verification also see entries removed from the end.
 
+pub use crate::digest::Sha256Hex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::fmt;
-
-/// A SHA-256 digest as 64 lowercase hexadecimal characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct Sha256Hex(String);
-
-impl Sha256Hex {
-    /// The `prev_hash` of the first entry of a chain.
-    pub fn genesis() -> Sha256Hex {
-        Sha256Hex("0".repeat(64))
-    }
-
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Sha256Hex {
-        Sha256Hex(hex::encode(Sha256::digest(bytes)))
-    }
-
-    /// Wraps a stored digest. Anything that is not 64 lowercase hex digits is kept as it is
-    /// (a tampered row may hold anything) and simply never matches a computed digest.
-    pub fn from_stored(s: String) -> Sha256Hex {
-        Sha256Hex(s)
-    }
-
-    /// The digest as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Sha256Hex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// One entry of the audit log, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,7 +70,7 @@ pub fn entry_hash(seq: i64, content: EntryContent<'_>, prev_hash: &Sha256Hex) ->
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
-    Sha256Hex(hex::encode(h.finalize()))
+    Sha256Hex::from_hasher(h)
 }
 
 impl AuditEntry {

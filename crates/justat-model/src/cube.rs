@@ -40,6 +40,7 @@ pub struct CubeSchema {
 
 /// A dimension of a cube: its column and the codelist of its codes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CubeDimension {
     /// The codelist (`CL_…`).
     pub codelist: String,
@@ -49,6 +50,7 @@ pub struct CubeDimension {
 
 /// A measure of a cube.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CubeMeasure {
     /// How it is computed.
     pub aggregate: Aggregate,
@@ -64,7 +66,7 @@ pub struct CubeMeasure {
 pub enum Aggregate {
     /// Number of rows (units).
     Count,
-    /// Sum of a column.
+    /// Sum of a column (decimals summed exactly, to the cent).
     Sum,
 }
 

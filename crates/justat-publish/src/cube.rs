@@ -2,6 +2,7 @@
 //! recorded once the table is protected.
 
 use crate::PublishError;
+use justat_model::Sha256Hex;
 use justat_model::codelist::shipped_codelist;
 use justat_sdc::table::TableShape;
 use justat_sdc::{Hierarchy, PrimaryRules, Status, Table};
@@ -30,7 +31,7 @@ pub struct CubeTable {
 pub async fn cube_table(
     store: &Store,
     lake: &Lake,
-    cube: &str,
+    cube: &Sha256Hex,
     period: &str,
     measure: &str,
     dims: &[String],

@@ -154,7 +154,7 @@ pub async fn transmit_to_asp(
         stored.push(StoredFile {
             name: f.name.clone(),
             media_type: f.media_type.to_string(),
-            sha256: sha.to_string(),
+            sha256: sha,
             size: f.bytes.len() as u64,
         });
     }
@@ -189,7 +189,7 @@ pub async fn stamped_copy(
     )?;
     let sha = lake.put_bytes(LakeKind::Transmission, &copy, "pdf")?;
     store
-        .record_embargo_copy(c, slug, recipient, version, sha.as_str(), now)
+        .record_embargo_copy(c, slug, recipient, version, &sha, now)
         .await?;
     Ok(sha)
 }

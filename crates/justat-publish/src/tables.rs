@@ -4,6 +4,7 @@
 
 use crate::cube::{cube_table, record_pattern};
 use crate::{PublishError, with_causes};
+use justat_model::Sha256Hex;
 use justat_model::codelist::{Codelist, shipped_codelist};
 use justat_model::cube::CubeSchema;
 use justat_render::source::PERIOD_DIMENSION;
@@ -28,7 +29,7 @@ pub enum Patterns {
 }
 
 /// (cube, measure, period): what one linked pattern covers.
-type PatternKey = (String, String, String);
+type PatternKey = (Sha256Hex, String, String);
 
 /// A table definition's error, at its line of `tables.toml`.
 fn def_error(source: &PublicationSource, def: &TableDef, message: String) -> BuildError {
@@ -148,16 +149,16 @@ pub async fn protected_tables(
         );
     }
     let runs = store.runs().await?;
-    let mut origins: BTreeMap<&str, CubeOrigin> = BTreeMap::new();
+    let mut origins: BTreeMap<&Sha256Hex, CubeOrigin> = BTreeMap::new();
     for cube in cube_of.values() {
-        if !origins.contains_key(cube.id.as_str()) {
+        if !origins.contains_key(&cube.id) {
             origins.insert(&cube.id, CubeOrigin::of(store, cube, &runs).await?);
         }
     }
     let mut out = BTreeMap::new();
     for def in &source.tables {
         let cube = cube_of[&def.name];
-        let t = data_table(source, def, cube, &origins[cube.id.as_str()], &protected)?;
+        let t = data_table(source, def, cube, &origins[&cube.id], &protected)?;
         out.insert(def.name.clone(), t);
     }
     Ok(out)
@@ -215,13 +216,11 @@ struct CubeOrigin {
 
 impl CubeOrigin {
     async fn of(store: &Store, cube: &Cube, runs: &[ChainRun]) -> Result<CubeOrigin, PublishError> {
-        let run = runs
-            .iter()
-            .find(|r| r.cube_id.as_deref() == Some(cube.id.as_str()));
+        let run = runs.iter().find(|r| r.cube_id.as_ref() == Some(&cube.id));
         let mut deliveries = Vec::new();
         for id in run.map(|r| r.inputs.as_slice()).unwrap_or_default() {
             let d = store.delivery(*id).await?;
-            deliveries.push((d.id, d.file_name, d.sha256));
+            deliveries.push((d.id, d.file_name, d.sha256.to_string()));
         }
         Ok(CubeOrigin {
             chain: run.map_or(cube.chain.clone(), |r| {
@@ -434,7 +433,7 @@ fn data_table(
             .decimals
             .unwrap_or(if def.shares_of.is_some() { 1 } else { 0 }),
         provenance: Provenance {
-            cube: cube.id.clone(),
+            cube: cube.id.to_string(),
             chain: origin.chain.clone(),
             run: origin.run,
             deliveries: origin.deliveries.clone(),

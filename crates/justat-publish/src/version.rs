@@ -107,7 +107,7 @@ pub async fn import_source(
         files.push(StoredFile {
             name: f.name.clone(),
             media_type: f.media_type.to_string(),
-            sha256: sha.to_string(),
+            sha256: sha,
             size: f.bytes.len() as u64,
         });
     }

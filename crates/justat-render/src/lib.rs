@@ -75,7 +75,7 @@ pub struct Built {
     /// The files: per table `<name>.csv`, `<name>.fr.csv`, `<name>.xlsx`, and `donnees.zip`.
     pub files: Vec<OutFile>,
     /// SHA-256 of the content (source files and the protected tables): what approval freezes.
-    pub content_hash: String,
+    pub content_hash: justat_model::Sha256Hex,
     /// The PDF's Typst source and images, for `justat-pdf` to compile.
     pub pdf: typst::TypstDocument,
 }
@@ -246,7 +246,10 @@ pub fn build(
 }
 
 /// SHA-256 over the source files and the protected tables, in a fixed order.
-pub fn content_hash(source: &PublicationSource, tables: &BTreeMap<String, DataTable>) -> String {
+pub fn content_hash(
+    source: &PublicationSource,
+    tables: &BTreeMap<String, DataTable>,
+) -> justat_model::Sha256Hex {
     let mut h = Sha256::new();
     for (name, text) in &source.files {
         h.update(name.as_bytes());
@@ -268,7 +271,7 @@ pub fn content_hash(source: &PublicationSource, tables: &BTreeMap<String, DataTa
         }
         h.update(t.provenance.cube.as_bytes());
     }
-    hex::encode(h.finalize())
+    justat_model::Sha256Hex::from_hasher(h)
 }
 
 fn readme(

@@ -3,6 +3,7 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, is_unique_violation, time};
 use jiff::Timestamp;
+use justat_model::{DeliveryStatus, Sha256Hex};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -18,13 +19,13 @@ pub struct NewDelivery {
     /// The file's name as received (for people; the file is addressed by its digest).
     pub file_name: String,
     /// SHA-256 of the original file.
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     /// Its size.
     pub size_bytes: i64,
     /// `csv`, `csv.gz` or `parquet`.
     pub format: String,
-    /// `OK`, `OK_KO` or `KO`.
-    pub status: String,
+    /// How its checks ended.
+    pub status: DeliveryStatus,
     /// Data rows read.
     pub rows_read: i64,
     /// Rows that passed every check.
@@ -32,9 +33,9 @@ pub struct NewDelivery {
     /// Rows sent to quarantine.
     pub rows_rejected: i64,
     /// Digest of the staging Parquet (absent when KO).
-    pub staging_sha256: Option<String>,
+    pub staging_sha256: Option<Sha256Hex>,
     /// Digest of the quarantine Parquet (absent when nothing was rejected).
-    pub quarantine_sha256: Option<String>,
+    pub quarantine_sha256: Option<Sha256Hex>,
     /// The check report (counts per rule, first examples).
     pub report: serde_json::Value,
 }
@@ -51,13 +52,13 @@ pub struct Delivery {
     /// The file's name as received.
     pub file_name: String,
     /// SHA-256 of the original file.
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     /// Its size in bytes.
     pub size_bytes: i64,
     /// `csv`, `csv.gz` or `parquet`.
     pub format: String,
-    /// `OK`, `OK_KO` or `KO`.
-    pub status: String,
+    /// How its checks ended.
+    pub status: DeliveryStatus,
     /// Data rows read.
     pub rows_read: i64,
     /// Rows that passed every check.
@@ -65,9 +66,9 @@ pub struct Delivery {
     /// Rows sent to quarantine.
     pub rows_rejected: i64,
     /// Digest of the staging Parquet.
-    pub staging_sha256: Option<String>,
+    pub staging_sha256: Option<Sha256Hex>,
     /// Digest of the quarantine Parquet.
-    pub quarantine_sha256: Option<String>,
+    pub quarantine_sha256: Option<Sha256Hex>,
     /// The check report.
     pub report: serde_json::Value,
     /// When it was received (UTC).
@@ -86,15 +87,15 @@ fn delivery_of(row: &AnyRow) -> Result<Delivery, StoreError> {
         source: row.try_get("source")?,
         source_version: row.try_get("source_version")?,
         file_name: row.try_get("file_name")?,
-        sha256: row.try_get("sha256")?,
+        sha256: crate::digest(row, "sha256")?,
         size_bytes: row.try_get("size_bytes")?,
         format: row.try_get("format")?,
-        status: row.try_get("status")?,
+        status: crate::parsed(row, "status", "delivery status")?,
         rows_read: row.try_get("rows_read")?,
         rows_ok: row.try_get("rows_ok")?,
         rows_rejected: row.try_get("rows_rejected")?,
-        staging_sha256: row.try_get("staging_sha256")?,
-        quarantine_sha256: row.try_get("quarantine_sha256")?,
+        staging_sha256: crate::optional_digest(row, "staging_sha256")?,
+        quarantine_sha256: crate::optional_digest(row, "quarantine_sha256")?,
         report: serde_json::from_str(&report).map_err(|_| StoreError::Corrupt {
             what: "delivery report",
             value: report,
@@ -121,15 +122,15 @@ impl Store {
         .bind(&new.source)
         .bind(new.source_version)
         .bind(&new.file_name)
-        .bind(&new.sha256)
+        .bind(new.sha256.as_str())
         .bind(new.size_bytes)
         .bind(&new.format)
-        .bind(&new.status)
+        .bind(new.status.as_str())
         .bind(new.rows_read)
         .bind(new.rows_ok)
         .bind(new.rows_rejected)
-        .bind(new.staging_sha256.clone())
-        .bind(new.quarantine_sha256.clone())
+        .bind(new.staging_sha256.as_ref().map(|d| d.to_string()))
+        .bind(new.quarantine_sha256.as_ref().map(|d| d.to_string()))
         .bind(new.report.to_string())
         .bind(time::to_db(now))
         .bind(actor.as_str())
@@ -139,7 +140,7 @@ impl Store {
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::Conflict {
                     what: "delivery with SHA-256",
-                    key: new.sha256.clone(),
+                    key: new.sha256.to_string(),
                 });
             }
             other => other?,
@@ -147,7 +148,7 @@ impl Store {
         let row = sqlx::query(crate::dynamic(format!(
             "SELECT {COLUMNS} FROM deliveries WHERE sha256 = $1"
         )))
-        .bind(&new.sha256)
+        .bind(new.sha256.as_str())
         .fetch_one(w.conn())
         .await?;
         let delivery = delivery_of(&row)?;
@@ -160,11 +161,14 @@ impl Store {
     }
 
     /// The delivery of a file with this digest, if any.
-    pub async fn delivery_by_sha256(&self, sha256: &str) -> Result<Option<Delivery>, StoreError> {
+    pub async fn delivery_by_sha256(
+        &self,
+        sha256: &Sha256Hex,
+    ) -> Result<Option<Delivery>, StoreError> {
         let row = sqlx::query(crate::dynamic(format!(
             "SELECT {COLUMNS} FROM deliveries WHERE sha256 = $1"
         )))
-        .bind(sha256)
+        .bind(sha256.as_str())
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(delivery_of).transpose()

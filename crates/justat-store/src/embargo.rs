@@ -6,10 +6,10 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
 use jiff::Timestamp;
-use justat_model::Role;
 use justat_model::calendar::ReleaseStatus;
 use justat_model::embargo::{ListStatus, MAX_WINDOW_HOURS, RecipientCategory, takes_list};
 use justat_model::publication::Collection;
+use justat_model::{Role, Sha256Hex};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -399,7 +399,7 @@ impl Store {
         slug: &str,
         username: &str,
         version: i64,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Sha256Hex>, StoreError> {
         let Some(release) = self.release(collection, slug).await? else {
             return Ok(None);
         };
@@ -411,7 +411,7 @@ impl Store {
         .bind(version)
         .fetch_optional(self.pool())
         .await?
-        .map(|r| r.try_get("sha256").map_err(StoreError::from))
+        .map(|r| crate::digest(&r, "sha256"))
         .transpose()
     }
 
@@ -423,7 +423,7 @@ impl Store {
         slug: &str,
         username: &str,
         version: i64,
-        sha256: &str,
+        sha256: &Sha256Hex,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let k = key(collection, slug);
@@ -436,7 +436,7 @@ impl Store {
         .bind(release.id)
         .bind(username)
         .bind(version)
-        .bind(sha256)
+        .bind(sha256.as_str())
         .bind(time::to_db(now))
         .execute(w.conn())
         .await?;

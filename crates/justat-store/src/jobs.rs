@@ -9,6 +9,7 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
 use jiff::Timestamp;
+use justat_model::job::{JobRequest, JobRequestError};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -59,10 +60,14 @@ impl JobStatus {
 pub struct Job {
     /// Its number.
     pub id: i64,
-    /// What to do (`delivery`, `chain_run`).
+    /// What to do (`delivery`, `chain_run`), as stored.
     pub kind: String,
-    /// Its parameters.
-    pub params: serde_json::Value,
+    /// What to do, with its parameters; or why the stored row is no request (an unknown kind,
+    /// parameters that do not fit it), which the worker gives as the job's failure.
+    #[serde(skip)]
+    pub request: Result<JobRequest, JobRequestError>,
+    /// Its parameters as stored, shown by `justat job show --json`.
+    params: serde_json::Value,
     /// Where it stands.
     pub status: JobStatus,
     /// The last progress line.
@@ -94,14 +99,18 @@ fn job_of(row: &AnyRow) -> Result<Job, StoreError> {
             .transpose()
     };
     let params: String = row.try_get("params")?;
+    let params: serde_json::Value =
+        serde_json::from_str(&params).map_err(|_| StoreError::Corrupt {
+            what: "job params",
+            value: params,
+        })?;
+    let kind: String = row.try_get("kind")?;
     let result: Option<String> = row.try_get("result")?;
     Ok(Job {
         id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        params: serde_json::from_str(&params).map_err(|_| StoreError::Corrupt {
-            what: "job params",
-            value: params,
-        })?,
+        request: JobRequest::from_stored(&kind, &params),
+        kind,
+        params,
         status: JobStatus::parse(&row.try_get::<String, _>("status")?)?,
         progress: row.try_get("progress")?,
         result: result
@@ -126,11 +135,11 @@ impl Store {
     /// Queues a job (and records who asked for it).
     pub async fn enqueue_job(
         &self,
-        kind: &str,
-        params: serde_json::Value,
+        request: &JobRequest,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Job, StoreError> {
+        let (kind, params) = (request.kind(), request.params());
         let mut w = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO jobs (kind, params, status, progress, created_by, created_at)

@@ -51,7 +51,7 @@ impl Lake {
     }
 
     /// Where the file of this kind and digest is (whether or not it exists).
-    pub fn path(&self, kind: LakeKind, sha256: &str, ext: &str) -> PathBuf {
+    pub fn path(&self, kind: LakeKind, sha256: &Sha256Hex, ext: &str) -> PathBuf {
         self.root.join(kind.dir()).join(format!("{sha256}.{ext}"))
     }
 
@@ -67,14 +67,14 @@ impl Lake {
             }
             h.update(&buf[..n]);
         }
-        Ok(Sha256Hex::from_stored(hex::encode(h.finalize())))
+        Ok(Sha256Hex::from_hasher(h))
     }
 
     /// Copies `src` into the lake (unless a file with the same content is there already) and
     /// makes it read-only. Returns its digest.
     pub fn put_file(&self, kind: LakeKind, src: &Path, ext: &str) -> std::io::Result<Sha256Hex> {
         let sha = Lake::hash_file(src)?;
-        let dest = self.path(kind, sha.as_str(), ext);
+        let dest = self.path(kind, &sha, ext);
         if !dest.exists() {
             let dir = dest.parent().expect("lake paths have a folder");
             std::fs::create_dir_all(dir)?;
@@ -91,7 +91,7 @@ impl Lake {
     /// Stores `bytes` in the lake; returns their digest.
     pub fn put_bytes(&self, kind: LakeKind, bytes: &[u8], ext: &str) -> std::io::Result<Sha256Hex> {
         let sha = Sha256Hex::of(bytes);
-        let dest = self.path(kind, sha.as_str(), ext);
+        let dest = self.path(kind, &sha, ext);
         if !dest.exists() {
             let dir = dest.parent().expect("lake paths have a folder");
             std::fs::create_dir_all(dir)?;
@@ -131,7 +131,7 @@ mod tests {
         std::fs::write(&src, b"a;b\n1;2\n").unwrap();
         let sha = lake.put_file(LakeKind::Delivery, &src, "csv").unwrap();
         assert_eq!(sha, Sha256Hex::of(b"a;b\n1;2\n"));
-        let stored = lake.path(LakeKind::Delivery, sha.as_str(), "csv");
+        let stored = lake.path(LakeKind::Delivery, &sha, "csv");
         assert_eq!(std::fs::read(&stored).unwrap(), b"a;b\n1;2\n");
         assert!(std::fs::metadata(&stored).unwrap().permissions().readonly());
         // Storing the same content again is a no-op.

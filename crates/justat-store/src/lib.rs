@@ -408,3 +408,41 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 fn dynamic(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
 }
+
+/// A digest column: a value that is not a SHA-256 digest is a corrupt row, never a lake path.
+fn digest(row: &sqlx::any::AnyRow, column: &str) -> Result<justat_model::Sha256Hex, StoreError> {
+    use sqlx::Row;
+    let value: String = row.try_get(column)?;
+    value.parse().map_err(|_| StoreError::Corrupt {
+        what: "SHA-256 digest",
+        value,
+    })
+}
+
+/// A nullable digest column.
+fn optional_digest(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<justat_model::Sha256Hex>, StoreError> {
+    use sqlx::Row;
+    match row.try_get::<Option<String>, _>(column)? {
+        None => Ok(None),
+        Some(value) => value.parse().map(Some).map_err(|_| StoreError::Corrupt {
+            what: "SHA-256 digest",
+            value,
+        }),
+    }
+}
+
+/// A column holding one of an enum's stored names (`OK`, `FAILED`, …).
+fn parsed<T: std::str::FromStr>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    use sqlx::Row;
+    let value: String = row.try_get(column)?;
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt { what, value })
+}

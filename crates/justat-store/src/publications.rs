@@ -6,6 +6,7 @@ use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
 use jiff::Timestamp;
 use justat_model::Role;
+use justat_model::Sha256Hex;
 use justat_model::publication::{Action, Collection, VersionState, is_public, transition};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -20,7 +21,7 @@ pub struct StoredFile {
     /// Its media type.
     pub media_type: String,
     /// Its SHA-256 (its name in the lake).
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     /// Its size in bytes.
     pub size: u64,
 }
@@ -59,7 +60,7 @@ pub struct NewVersion {
     /// Its files (already in the lake).
     pub files: Vec<StoredFile>,
     /// The SHA-256 of its content.
-    pub content_hash: String,
+    pub content_hash: Sha256Hex,
 }
 
 /// A stored version.
@@ -102,7 +103,7 @@ pub struct PublicationVersion {
     /// Its files.
     pub files: Vec<StoredFile>,
     /// Its content hash.
-    pub content_hash: String,
+    pub content_hash: Sha256Hex,
     /// Who built it last.
     pub built_by: String,
     /// When.
@@ -199,7 +200,7 @@ fn version_of(row: &AnyRow) -> Result<PublicationVersion, StoreError> {
         figures: json_col(row, "figures")?,
         provenance: json_col(row, "provenance")?,
         files: json_col(row, "files")?,
-        content_hash: row.try_get("content_hash")?,
+        content_hash: crate::digest(row, "content_hash")?,
         built_by: row.try_get("built_by")?,
         built_at: time::from_db(&row.try_get::<String, _>("built_at")?)?,
         approved_by: row.try_get("approved_by")?,
@@ -393,7 +394,7 @@ impl Store {
             value: e.to_string(),
         })?)
         .bind(json!(new.files).to_string())
-        .bind(&new.content_hash)
+        .bind(new.content_hash.as_str())
         .bind(actor.as_str())
         .bind(time::to_db(now))
         .execute(w.conn())

@@ -3,6 +3,7 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
 use jiff::Timestamp;
+use justat_model::{CubeSchema, RunStatus, Sha256Hex};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -12,13 +13,13 @@ use sqlx::any::AnyRow;
 #[derive(Debug, Clone)]
 pub struct NewCube {
     /// SHA-256 of the cube's Parquet file: its id.
-    pub id: String,
+    pub id: Sha256Hex,
     /// The cube's name in its chain (`penal_orientations`).
     pub name: String,
     /// Number of cells (rows).
     pub rows: i64,
     /// The cube's schema (dimensions and their codelists, measures, period, unit, source line).
-    pub schema: serde_json::Value,
+    pub schema: CubeSchema,
 }
 
 /// A chain run to record, successful or not.
@@ -29,11 +30,11 @@ pub struct NewRun {
     /// The chain's version.
     pub chain_version: i64,
     /// SHA-256 of the chain file.
-    pub chain_sha256: String,
+    pub chain_sha256: Sha256Hex,
     /// The deliveries it read.
     pub inputs: Vec<i64>,
-    /// `OK` or `FAILED`.
-    pub status: String,
+    /// How it ended.
+    pub status: RunStatus,
     /// Why it failed.
     pub error: Option<String>,
     /// The cube it produced.
@@ -54,13 +55,13 @@ pub struct ChainRun {
     /// The chain's version.
     pub chain_version: i64,
     /// SHA-256 of the chain file.
-    pub chain_sha256: String,
-    /// `OK` or `FAILED`.
-    pub status: String,
+    pub chain_sha256: Sha256Hex,
+    /// How it ended.
+    pub status: RunStatus,
     /// Why it failed.
     pub error: Option<String>,
     /// The cube it produced.
-    pub cube_id: Option<String>,
+    pub cube_id: Option<Sha256Hex>,
     /// The run manifest.
     pub manifest: serde_json::Value,
     /// When it started.
@@ -77,7 +78,7 @@ pub struct ChainRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct Cube {
     /// SHA-256 of its Parquet file.
-    pub id: String,
+    pub id: Sha256Hex,
     /// The chain that first produced it.
     pub chain: String,
     /// Its name.
@@ -130,10 +131,10 @@ fn run_of(
         id,
         chain: row.try_get("chain")?,
         chain_version: row.try_get("chain_version")?,
-        chain_sha256: row.try_get("chain_sha256")?,
-        status: row.try_get("status")?,
+        chain_sha256: crate::digest(row, "chain_sha256")?,
+        status: crate::parsed(row, "status", "run status")?,
         error: row.try_get("error")?,
-        cube_id: row.try_get("cube_id")?,
+        cube_id: crate::optional_digest(row, "cube_id")?,
         manifest: json_of(row, "manifest")?,
         started_at: time::from_db(&row.try_get::<String, _>("started_at")?)?,
         finished_at: time::from_db(&row.try_get::<String, _>("finished_at")?)?,
@@ -144,7 +145,7 @@ fn run_of(
 
 fn cube_of(row: &AnyRow) -> Result<Cube, StoreError> {
     Ok(Cube {
-        id: row.try_get("id")?,
+        id: crate::digest(row, "id")?,
         chain: row.try_get("chain")?,
         name: row.try_get("name")?,
         rows: row.try_get("rows")?,
@@ -174,11 +175,11 @@ impl Store {
                 "INSERT INTO cubes (id, chain, name, rows, schema, created_at) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (id) DO NOTHING",
             )
-            .bind(&cube.id)
+            .bind(cube.id.as_str())
             .bind(&new.chain)
             .bind(&cube.name)
             .bind(cube.rows)
-            .bind(cube.schema.to_string())
+            .bind(serde_json::to_string(&cube.schema).map_err(|e| StoreError::Corrupt { what: "cube schema", value: e.to_string() })?)
             .bind(time::to_db(now))
             .execute(w.conn())
             .await?;
@@ -189,10 +190,10 @@ impl Store {
         )
         .bind(&new.chain)
         .bind(new.chain_version)
-        .bind(&new.chain_sha256)
-        .bind(&new.status)
+        .bind(new.chain_sha256.as_str())
+        .bind(new.status.as_str())
         .bind(new.error.clone())
-        .bind(new.cube.as_ref().map(|c| c.id.clone()))
+        .bind(new.cube.as_ref().map(|c| c.id.to_string()))
         .bind(new.manifest.to_string())
         .bind(time::to_db(new.started_at))
         .bind(time::to_db(now))
@@ -242,11 +243,11 @@ impl Store {
     }
 
     /// The cube with this id (SHA-256).
-    pub async fn cube(&self, id: &str) -> Result<Cube, StoreError> {
+    pub async fn cube(&self, id: &Sha256Hex) -> Result<Cube, StoreError> {
         let row = sqlx::query(
             "SELECT id, chain, name, rows, schema, created_at FROM cubes WHERE id = $1",
         )
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound {

@@ -4,6 +4,7 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
 use jiff::Timestamp;
+use justat_model::Sha256Hex;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -13,7 +14,7 @@ use sqlx::any::AnyRow;
 #[derive(Debug, Clone)]
 pub struct NewPattern {
     /// The cube (SHA-256).
-    pub cube_id: String,
+    pub cube_id: Sha256Hex,
     /// Its period (`TIME_PERIOD`).
     pub period: String,
     /// The measure protected.
@@ -32,7 +33,7 @@ pub struct SdcPattern {
     /// Its number.
     pub id: i64,
     /// The cube.
-    pub cube_id: String,
+    pub cube_id: Sha256Hex,
     /// The period.
     pub period: String,
     /// The measure.
@@ -61,7 +62,7 @@ fn pattern_of(row: &AnyRow) -> Result<SdcPattern, StoreError> {
     let cells: String = row.try_get("cells")?;
     Ok(SdcPattern {
         id: row.try_get("id")?,
-        cube_id: row.try_get("cube_id")?,
+        cube_id: crate::digest(row, "cube_id")?,
         period: row.try_get("period")?,
         measure: row.try_get("measure")?,
         dims: serde_json::from_str(&dims).map_err(|_| corrupt(dims))?,
@@ -85,7 +86,7 @@ impl Store {
             "INSERT INTO sdc_patterns (cube_id, period, measure, dims, cells, summary, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
-        .bind(&new.cube_id)
+        .bind(new.cube_id.as_str())
         .bind(&new.period)
         .bind(&new.measure)
         .bind(json!(new.dims).to_string())
@@ -114,7 +115,7 @@ impl Store {
     /// The latest pattern of a cube's period and measure, if it was ever protected.
     pub async fn latest_pattern(
         &self,
-        cube_id: &str,
+        cube_id: &Sha256Hex,
         period: &str,
         measure: &str,
     ) -> Result<Option<SdcPattern>, StoreError> {
@@ -123,7 +124,7 @@ impl Store {
              FROM sdc_patterns WHERE cube_id = $1 AND period = $2 AND measure = $3
              ORDER BY id DESC LIMIT 1",
         )
-        .bind(cube_id)
+        .bind(cube_id.as_str())
         .bind(period)
         .bind(measure)
         .fetch_optional(self.pool())

@@ -7,8 +7,8 @@ use crate::config::Config;
 use justat_engine::chain::{Chain, RunOptions, run_chain};
 use justat_engine::ingest::add_delivery;
 use justat_engine::source::Source;
+use justat_model::JobRequest;
 use justat_render::PublicationSource;
-use justat_render::source::{PUBLICATION_FILE, TABLES_FILE};
 use justat_store::{Actor, Job, Lake, Store};
 use std::time::Duration;
 
@@ -48,13 +48,15 @@ pub async fn execute(
 ) -> Result<serde_json::Value, String> {
     let actor = Actor::user(&job.created_by);
     let (tx, task) = progress_writer(store, job.id);
-    let result = match job.kind.as_str() {
-        "delivery" => {
-            let source = job.params["source"].as_str().unwrap_or_default();
-            let path = std::path::PathBuf::from(job.params["path"].as_str().unwrap_or_default());
+    let request = match &job.request {
+        Ok(request) => request,
+        Err(e) => return Err(e.to_string()),
+    };
+    let result = match request {
+        JobRequest::Delivery { source, path, .. } => {
             let result = async {
                 let source = Source::load(source).map_err(|e| e.to_string())?;
-                add_delivery(store, lake, &source, &path, &actor, &mut |rows| {
+                add_delivery(store, lake, &source, path, &actor, &mut |rows| {
                     let _ = tx.send(format!("{rows} lignes contrôlées"));
                 })
                 .await
@@ -62,17 +64,10 @@ pub async fn execute(
             }
             .await;
             // The original is in the lake (or was refused): the upload is no longer needed.
-            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(path);
             result.map(|d| serde_json::json!({ "delivery": d.id, "status": d.status }))
         }
-        "chain_run" => {
-            let chain = job.params["chain"].as_str().unwrap_or_default();
-            let ids: Vec<i64> = job.params["deliveries"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_i64())
-                .collect();
+        JobRequest::ChainRun { chain, deliveries } => {
             async {
                 let chain = Chain::load(chain).map_err(|e| e.to_string())?;
                 let options = RunOptions {
@@ -83,7 +78,7 @@ pub async fn execute(
                     store,
                     lake,
                     &chain,
-                    &ids,
+                    deliveries,
                     &options,
                     &actor,
                     &mut |done, total, what| {
@@ -96,82 +91,68 @@ pub async fn execute(
             }
             .await
         }
-        "publication" => {
-            let save = job.params["save"].as_bool().unwrap_or(false);
-            let file = |name: &str| job.params["files"][name].as_str().unwrap_or_default();
-            async {
-                justat_publish::check_may_build(store, &job.created_by).await?;
-                // The editor's source has no folder: its errors name the files alone.
-                let source =
-                    PublicationSource::parse("", file(PUBLICATION_FILE), file(TABLES_FILE))?;
-                let _ = tx.send("tableaux lus, protégés et audités, page construite".into());
-                Ok(if save {
-                    let v = justat_publish::import_source(store, lake, &source, &actor).await?;
-                    serde_json::json!({ "saved": {
-                        "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
-                    } })
-                } else {
-                    let p = justat_publish::preview_source(store, lake, &source).await?;
-                    serde_json::json!({ "preview": p })
-                })
-            }
-            .await
-            .map_err(|e: anyhow::Error| format!("{e:#}"))
-        }
-        "embargo_copy" => async {
-            let c: justat_model::Collection = job.params["collection"]
-                .as_str()
-                .unwrap_or_default()
-                .parse()?;
-            let slug = job.params["slug"].as_str().unwrap_or_default();
-            let version = job.params["version"].as_i64().unwrap_or(0);
-            let banner = job.params["banner"].as_str().unwrap_or_default();
-            let sha = justat_publish::stamped_copy(
-                store,
-                lake,
-                c,
-                slug,
-                version,
-                banner,
-                &job.created_by,
-                jiff::Timestamp::now(),
-            )
-            .await?;
-            Ok(serde_json::json!({ "sha256": sha.to_string() }))
+        JobRequest::Publication { save, files } => async {
+            justat_publish::check_may_build(store, &job.created_by).await?;
+            // The editor's source has no folder: its errors name the files alone.
+            let source = PublicationSource::parse("", &files.publication, &files.tables)?;
+            let _ = tx.send("tableaux lus, protégés et audités, page construite".into());
+            Ok(if *save {
+                let v = justat_publish::import_source(store, lake, &source, &actor).await?;
+                serde_json::json!({ "saved": {
+                    "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
+                } })
+            } else {
+                let p = justat_publish::preview_source(store, lake, &source).await?;
+                serde_json::json!({ "preview": p })
+            })
         }
         .await
         .map_err(|e: anyhow::Error| format!("{e:#}")),
-        "asp_export" => async {
-            let c: justat_model::Collection = job.params["collection"]
-                .as_str()
-                .unwrap_or_default()
-                .parse()?;
-            let slug = job.params["slug"].as_str().unwrap_or_default();
+        JobRequest::EmbargoCopy {
+            collection,
+            slug,
+            version,
+            banner,
+        } => justat_publish::stamped_copy(
+            store,
+            lake,
+            *collection,
+            slug,
+            *version,
+            banner,
+            &job.created_by,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .map(|sha| serde_json::json!({ "sha256": sha }))
+        .map_err(|e| format!("{:#}", anyhow::Error::from(e))),
+        JobRequest::AspExport { collection, slug } => {
             let now = jiff::Timestamp::now();
-            let files = justat_publish::transmit_to_asp(store, lake, c, slug, &actor, now).await?;
-            let stored: Vec<serde_json::Value> = files
-                .iter()
-                .map(|f| {
-                    serde_json::json!({
-                        "name": f.name, "media_type": f.media_type, "sha256": f.sha256,
-                        "size": f.size,
-                    })
+            justat_publish::transmit_to_asp(store, lake, *collection, slug, &actor, now)
+                .await
+                .map(|files| {
+                    let stored: Vec<serde_json::Value> = files
+                        .iter()
+                        .map(|f| {
+                            serde_json::json!({
+                                "name": f.name, "media_type": f.media_type, "sha256": f.sha256,
+                                "size": f.size,
+                            })
+                        })
+                        .collect();
+                    serde_json::json!({ "files": stored })
                 })
-                .collect();
-            Ok(serde_json::json!({ "files": stored }))
+                .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
         }
-        .await
-        .map_err(|e: anyhow::Error| format!("{e:#}")),
-        "test_panic" if test_kinds => {
-            panic!("{}", job.params["message"].as_str().unwrap_or("test panic"))
-        }
-        "test_sleep" if test_kinds => {
-            let seconds = job.params["seconds"].as_u64().unwrap_or(0);
+        JobRequest::TestPanic { message } if test_kinds => panic!("{message}"),
+        JobRequest::TestSleep { seconds } if test_kinds => {
             let _ = tx.send("en sommeil".into());
-            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            tokio::time::sleep(Duration::from_secs(*seconds)).await;
             Ok(serde_json::json!({ "slept": seconds }))
         }
-        other => Err(format!("unknown job kind `{other}`")),
+        JobRequest::TestPanic { .. } | JobRequest::TestSleep { .. } => {
+            Err(format!("unknown job kind `{}`", job.kind))
+        }
     };
     drop(tx);
     let _ = task.await;

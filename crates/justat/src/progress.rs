@@ -126,7 +126,7 @@ pub async fn run(
             run.chain,
             run.chain_version,
             run.status,
-            run.cube_id.as_deref().unwrap_or("-"),
+            run.cube_id.as_ref().map_or("-", |c| c.as_str()),
             run.manifest["cube"][1],
             run.manifest["duration_ms"]
         );

@@ -40,7 +40,7 @@ pub struct RunOutput {
     /// The cube file's bytes (Parquet).
     pub cube_bytes: Vec<u8>,
     /// The cube's schema.
-    pub cube_schema: serde_json::Value,
+    pub cube_schema: justat_model::CubeSchema,
     /// Number of cells.
     pub cube_rows: u64,
     /// The cube's name.

@@ -17,37 +17,9 @@ pub enum Severity {
     Warning,
 }
 
-/// An aggregate of a cube measure (only those that add up across hierarchy levels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Aggregate {
-    /// Number of rows (units).
-    Count,
-    /// Sum of a column (decimals summed exactly, to the cent).
-    Sum,
-}
-
-/// A dimension of a cube, bound to a codelist.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Dimension {
-    /// The column.
-    pub column: String,
-    /// Its codelist: every level of its hierarchy is computed.
-    pub codelist: String,
-}
-
-/// A measure of a cube.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Measure {
-    /// Its name in the cube.
-    pub name: String,
-    /// How it is computed.
-    pub aggregate: Aggregate,
-    /// The column summed (for `sum`).
-    pub column: Option<String>,
-}
+// A cube step's dimensions and measures are written into the cube's schema as they are
+// declared: the chain file and the recorded schema share the model's types.
+pub use justat_model::cube::{Aggregate, CubeDimension as Dimension, CubeMeasure as Measure};
 
 /// One step of a chain.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -190,7 +162,7 @@ pub struct Chain {
     /// The steps, in order; the last one is the cube.
     pub steps: Vec<Step>,
     /// SHA-256 of the file.
-    pub sha256: String,
+    pub sha256: justat_model::Sha256Hex,
     pub(super) codelists: BTreeMap<String, Codelist>,
 }
 
@@ -283,7 +255,7 @@ impl Chain {
             label: file.label,
             source: file.source,
             steps: file.steps,
-            sha256: justat_model::Sha256Hex::of(text.as_bytes()).to_string(),
+            sha256: justat_model::Sha256Hex::of(text.as_bytes()),
             codelists,
         })
     }

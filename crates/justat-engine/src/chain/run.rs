@@ -8,6 +8,7 @@ use crate::EngineError;
 use crate::delivery::writer_properties;
 use crate::manifest::{InputRecord, Manifest, peak_memory_bytes};
 use datafusion::parquet::arrow::ArrowWriter;
+use justat_model::RunStatus;
 use justat_store::{Actor, ChainRun, Lake, LakeKind, NewCube, NewRun, Store};
 use std::path::Path;
 
@@ -45,7 +46,7 @@ pub async fn run_chain(
                 d.source, chain.source
             )));
         }
-        let Some(staging) = d.staging_sha256.clone().filter(|_| d.status != "KO") else {
+        let Some(staging) = d.staging_sha256.clone().filter(|_| d.status.feeds_chains()) else {
             return Err(bad(
                 "its checks ended KO (see `justat delivery show`)".into()
             ));
@@ -84,12 +85,12 @@ pub async fn run_chain(
                 let q = lake
                     .put_bytes(LakeKind::Quarantine, &bytes, "parquet")
                     .map_err(|e| EngineError::io(Path::new("lake/quarantine"), e))?;
-                manifest.quarantine_sha256 = Some(q.to_string());
+                manifest.quarantine_sha256 = Some(q);
             }
             manifest.finish(
                 out.steps.clone(),
                 out.rules.clone(),
-                Some((cube_id.to_string(), out.cube_rows)),
+                Some((cube_id.clone(), out.cube_rows)),
                 clock.elapsed(),
                 peak_memory_bytes(),
             );
@@ -98,10 +99,10 @@ pub async fn run_chain(
                 chain_version: chain.version,
                 chain_sha256: chain.sha256.clone(),
                 inputs: delivery_ids.to_vec(),
-                status: "OK".into(),
+                status: RunStatus::Ok,
                 error: None,
                 cube: Some(NewCube {
-                    id: cube_id.to_string(),
+                    id: cube_id,
                     name: out.cube_name.clone(),
                     rows: out.cube_rows as i64,
                     schema: out.cube_schema.clone(),
@@ -123,7 +124,7 @@ pub async fn run_chain(
                 chain_version: chain.version,
                 chain_sha256: chain.sha256.clone(),
                 inputs: delivery_ids.to_vec(),
-                status: "FAILED".into(),
+                status: RunStatus::Failed,
                 error: Some(e.to_string()),
                 cube: None,
                 manifest: serde_json::to_value(&manifest).expect("manifests serialise"),

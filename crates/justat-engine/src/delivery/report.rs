@@ -3,37 +3,13 @@
 
 use super::checks::Reason;
 use super::messages::shorten;
+pub use justat_model::DeliveryStatus;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Examples kept per rule in the report.
 const EXAMPLES: usize = 5;
-
-/// How a delivery's checks ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum DeliveryStatus {
-    /// Every row passed.
-    #[serde(rename = "OK")]
-    Ok,
-    /// Some rows were rejected, no more than the source's threshold.
-    #[serde(rename = "OK_KO")]
-    OkKo,
-    /// Too many rows rejected, or the file could not be read: it cannot feed a chain.
-    #[serde(rename = "KO")]
-    Ko,
-}
-
-impl DeliveryStatus {
-    /// `OK`, `OK_KO` or `KO`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Ok => "OK",
-            DeliveryStatus::OkKo => "OK_KO",
-            DeliveryStatus::Ko => "KO",
-        }
-    }
-}
 
 /// One example of a rule's failures.
 #[derive(Debug, Clone, Serialize)]

@@ -4,6 +4,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use justat_engine::EngineError;
 use justat_engine::chain::{Chain, RunOptions, run_chain};
+use justat_model::DeliveryStatus;
 use justat_store::{Actor, ChainRun, LakeKind};
 use std::sync::Arc;
 
@@ -38,7 +39,7 @@ fn chain(steps: &str) -> Chain {
 
 /// The cube's cells as (period, code, measure) text triples.
 fn cells(env: &Env, run: &ChainRun, dim: &str, measure: &str) -> Vec<(String, String, String)> {
-    let b = env.read(LakeKind::Cube, run.cube_id.as_deref().unwrap());
+    let b = env.read(LakeKind::Cube, run.cube_id.as_ref().unwrap());
     let p = column(&b, "TIME_PERIOD");
     let d = column(&b, dim);
     let m = column(&b, measure);
@@ -147,7 +148,11 @@ expression = "2024"
     );
     let q = env.read(
         LakeKind::Quarantine,
-        r.manifest["quarantine_sha256"].as_str().unwrap(),
+        &r.manifest["quarantine_sha256"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
     );
     assert_eq!(column(&q, "rule"), vec!["E_NOT_AUCH"; 4]);
     assert_eq!(column(&q, "line")[0], "3", "the line in the delivered file");
@@ -286,10 +291,10 @@ async fn the_same_inputs_and_chain_version_give_a_byte_identical_cube() {
     assert_eq!(a.cube_id, b.cube_id);
     let path = env
         .lake
-        .path(LakeKind::Cube, a.cube_id.as_deref().unwrap(), "parquet");
+        .path(LakeKind::Cube, a.cube_id.as_ref().unwrap(), "parquet");
     assert_eq!(
-        justat_store::Lake::hash_file(&path).unwrap().as_str(),
-        a.cube_id.as_deref().unwrap()
+        &justat_store::Lake::hash_file(&path).unwrap(),
+        a.cube_id.as_ref().unwrap()
     );
     assert_eq!(env.store.cubes().await.unwrap().len(), 1);
 }
@@ -343,7 +348,7 @@ async fn an_sql_error_names_the_step_and_leaves_no_cube() {
     );
     // The failure is recorded, no cube was added, the earlier one is untouched.
     let runs = env.store.runs().await.unwrap();
-    assert_eq!(runs[0].status, "FAILED");
+    assert_eq!(runs[0].status, justat_model::RunStatus::Failed);
     assert!(runs[0].error.as_deref().unwrap().contains("no_such_column"));
     let cubes = env.store.cubes().await.unwrap();
     assert_eq!(cubes.len(), 1);
@@ -397,7 +402,7 @@ async fn prison_parquet(env: &Env) -> i64 {
     w.write(&batch).unwrap();
     w.close().unwrap();
     let d = env.deliver("prison", "prison.parquet", &bytes).await;
-    assert_eq!(d.status, "OK", "{}", d.report);
+    assert_eq!(d.status, DeliveryStatus::Ok, "{}", d.report);
     d.id
 }
 
@@ -408,7 +413,7 @@ async fn the_prison_chain_counts_places_once_per_establishment_and_month() {
     let r = run(&env, &Chain::load("prison_stock").unwrap(), &[id])
         .await
         .unwrap();
-    let b = env.read(LakeKind::Cube, r.cube_id.as_deref().unwrap());
+    let b = env.read(LakeKind::Cube, r.cube_id.as_ref().unwrap());
     let cells: Vec<String> = column(&b, "TIME_PERIOD")
         .into_iter()
         .zip(column(&b, "establishment"))

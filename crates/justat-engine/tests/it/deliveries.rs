@@ -3,6 +3,7 @@ use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use justat_engine::EngineError;
+use justat_model::DeliveryStatus;
 use justat_model::text_encoding::{Encoding, encode};
 use justat_store::LakeKind;
 use std::io::Write;
@@ -22,7 +23,7 @@ async fn a_clean_extract_is_ok_and_its_rows_are_staged() {
         (d.status.as_str(), d.rows_read, d.rows_ok, d.rows_rejected),
         ("OK", 40, 40, 0)
     );
-    let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
+    let staged = env.read(LakeKind::Staging, d.staging_sha256.as_ref().unwrap());
     assert_eq!(column(&staged, "case_id").len(), 40);
     assert_eq!(
         column(&staged, "_line")[0],
@@ -49,8 +50,8 @@ async fn windows_1252_text_is_decoded() {
     let row = "C1;TJ_1_119;Tribunal judiciaire d'Agen — Béziers;12/03/2024;7151;2;AMENDE_FERME;;350,50;M;34;FR;0";
     let bytes = encode(&format!("{header}\r\n{row}\r\n"), Encoding::Windows1252).unwrap();
     let d = env.deliver("cjn", "cjn.csv", &bytes).await;
-    assert_eq!(d.status, "OK", "{}", d.report);
-    let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
+    assert_eq!(d.status, DeliveryStatus::Ok, "{}", d.report);
+    let staged = env.read(LakeKind::Staging, d.staging_sha256.as_ref().unwrap());
     assert_eq!(
         column(&staged, "court_label"),
         vec!["Tribunal judiciaire d'Agen — Béziers"]
@@ -66,12 +67,13 @@ async fn dirty_rows_go_to_quarantine_with_rule_message_and_line() {
     r[10] = r[10].replace("7160", "99999"); // line 12: unknown offence code
     r.push(r[0].clone()); // line 62: duplicate of line 2
     let d = env.deliver("penal", "penal.csv", &penal_csv(&r)).await;
-    assert_eq!(d.status, "OK_KO", "3 of 61 rows, under the 5 % threshold");
-    assert_eq!((d.rows_read, d.rows_ok, d.rows_rejected), (61, 58, 3));
-    let q = env.read(
-        LakeKind::Quarantine,
-        d.quarantine_sha256.as_deref().unwrap(),
+    assert_eq!(
+        d.status,
+        DeliveryStatus::OkKo,
+        "3 of 61 rows, under the 5 % threshold"
     );
+    assert_eq!((d.rows_read, d.rows_ok, d.rows_rejected), (61, 58, 3));
+    let q = env.read(LakeKind::Quarantine, d.quarantine_sha256.as_ref().unwrap());
     let lines = column(&q, "line");
     let rules = column(&q, "rule");
     let found: Vec<(String, String)> = lines.into_iter().zip(rules).collect();
@@ -98,7 +100,7 @@ async fn dirty_rows_go_to_quarantine_with_rule_message_and_line() {
             .any(|r| r["rule"] == "CODELIST" && r["examples"][0]["value"] == "99999")
     );
     // Nothing is lost: kept + rejected = read.
-    let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
+    let staged = env.read(LakeKind::Staging, d.staging_sha256.as_ref().unwrap());
     assert_eq!(
         column(&staged, "case_id").len() as i64 + d.rows_rejected,
         d.rows_read
@@ -113,7 +115,7 @@ async fn too_many_rejections_make_the_delivery_ko_and_unusable() {
         *row = row.replace(";M;", ";X;");
     }
     let d = env.deliver("penal", "penal.csv", &penal_csv(&r)).await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     assert!(d.staging_sha256.is_none());
     assert!(
         d.quarantine_sha256.is_some(),
@@ -128,7 +130,7 @@ async fn a_wrong_encoding_is_reported_with_line_and_column() {
     let mut bytes = format!("{header}\nE_001,MA,2024-01-01,M,Y30T39,1,PREVENU,12,300\nE_001,MA,2024-01-01,F,Y30T39,1,PREVENU,").into_bytes();
     bytes.extend_from_slice(b"\xe9,300\n"); // a Latin-1 'é' in a UTF-8 source
     let d = env.deliver("prison", "prison.csv", &bytes).await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     let why = d.report["unreadable"].as_str().unwrap();
     assert!(
         why.contains("prison.csv : ligne 3, colonne persons")
@@ -149,7 +151,7 @@ async fn a_header_with_missing_or_extra_columns_is_named() {
             &encode(&text, Encoding::Cp850).unwrap(),
         )
         .await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     let why = d.report["unreadable"].as_str().unwrap();
     assert!(
         why.contains("ligne 1 (en-tête)")
@@ -182,7 +184,7 @@ async fn a_bad_date_is_rejected_with_its_column_and_value() {
 async fn empty_files_are_ko() {
     let env = Env::new().await;
     let d = env.deliver("penal", "empty.csv", b"").await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     assert!(d.report["unreadable"].as_str().unwrap().contains("vide"));
     let d = env
         .deliver(
@@ -191,7 +193,7 @@ async fn empty_files_are_ko() {
             format!("{PENAL_HEADER}\n").as_bytes(),
         )
         .await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     assert!(
         d.report["unreadable"]
             .as_str()
@@ -220,7 +222,7 @@ async fn gzip_extracts_are_read_and_a_truncated_one_is_reported() {
     let d = env
         .deliver("penal", "cut.csv.gz", &gz[..gz.len() / 2])
         .await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     assert!(
         d.report["unreadable"].as_str().unwrap().contains("tronqué"),
         "{}",
@@ -253,7 +255,7 @@ async fn parquet_extracts_are_checked_and_another_schema_is_refused() {
     w.write(&batch).unwrap();
     w.close().unwrap();
     let d = env.deliver("prison", "prison.parquet", &bytes).await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     let why = d.report["unreadable"].as_str().unwrap();
     assert!(
         why.contains("colonne `month` de type Utf8, Date32 attendu")
@@ -325,7 +327,7 @@ async fn a_code_out_of_its_validity_period_is_rejected() {
 }
 
 /// The key prefix a staging file records being sorted by (metadata `justat.sorted_by`).
-fn sorted_by(env: &Env, sha: &str) -> Vec<String> {
+fn sorted_by(env: &Env, sha: &justat_model::Sha256Hex) -> Vec<String> {
     let f = std::fs::File::open(env.lake.path(LakeKind::Staging, sha, "parquet")).unwrap();
     let reader = datafusion::parquet::file::reader::SerializedFileReader::new(f).unwrap();
     datafusion::parquet::file::reader::FileReader::metadata(&reader)
@@ -347,7 +349,7 @@ async fn the_staging_file_records_the_key_prefix_its_rows_arrive_sorted_by() {
         .deliver("penal", "sorted.csv", &penal_csv(&sorted))
         .await;
     assert_eq!(
-        sorted_by(&env, d.staging_sha256.as_deref().unwrap()),
+        sorted_by(&env, d.staging_sha256.as_ref().unwrap()),
         ["case_id", "offender_id", "natinf"]
     );
     // Same case and offender, natinf decreasing: sorted by the first two key columns only.
@@ -357,12 +359,12 @@ async fn the_staging_file_records_the_key_prefix_its_rows_arrive_sorted_by() {
         .deliver("penal", "by_case.csv", &penal_csv(&by_case))
         .await;
     assert_eq!(
-        sorted_by(&env, d.staging_sha256.as_deref().unwrap()),
+        sorted_by(&env, d.staging_sha256.as_ref().unwrap()),
         ["case_id", "offender_id"]
     );
     // In the order of n: A2 after A10 is out of order, nothing is recorded.
     let d = env
         .deliver("penal", "unsorted.csv", &penal_csv(&rows(30)))
         .await;
-    assert!(sorted_by(&env, d.staging_sha256.as_deref().unwrap()).is_empty());
+    assert!(sorted_by(&env, d.staging_sha256.as_ref().unwrap()).is_empty());
 }

@@ -75,7 +75,7 @@ impl Env {
         self.try_deliver(source, name, bytes).await.unwrap()
     }
 
-    pub fn read(&self, kind: LakeKind, sha: &str) -> Vec<RecordBatch> {
+    pub fn read(&self, kind: LakeKind, sha: &justat_model::Sha256Hex) -> Vec<RecordBatch> {
         let f = std::fs::File::open(self.lake.path(kind, sha, "parquet")).unwrap();
         ParquetRecordBatchReaderBuilder::try_new(f)
             .unwrap()

@@ -5,6 +5,7 @@ use crate::env::{Env, PENAL_HEADER, penal_csv, penal_row};
 use justat_engine::ingest::add_delivery_within;
 use justat_engine::reader::ReadLimits;
 use justat_engine::source::Source;
+use justat_model::DeliveryStatus;
 use justat_store::{Actor, Delivery, LakeKind};
 use std::io::Write;
 
@@ -35,7 +36,7 @@ async fn a_gzip_of_one_huge_line_is_refused_at_that_line_and_kept() {
     text.extend_from_slice(b"\r\n");
     let gz = gzip(&text);
     let d = env.deliver("penal", "huge.csv.gz", &gz).await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     let why = d.report["unreadable"].as_str().unwrap();
     assert!(
         why.contains("huge.csv.gz : ligne 3 ") && why.contains("1 Mio"),
@@ -55,7 +56,7 @@ async fn a_huge_uncompressed_line_is_refused_at_that_line() {
     bytes.extend(std::iter::repeat_n(b'x', 100 << 20));
     bytes.push(b'\n');
     let d = env.deliver("penal", "huge.csv", &bytes).await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     let why = d.report["unreadable"].as_str().unwrap();
     assert!(why.starts_with("huge.csv : ligne 2 : "), "{why}");
     assert!(d.report["rules"].as_array().unwrap().is_empty());
@@ -70,7 +71,7 @@ async fn an_unclosed_quote_is_refused_where_its_record_starts() {
         text.push('\n');
     }
     let d = env.deliver("penal", "quote.csv", text.as_bytes()).await;
-    assert_eq!(d.status, "KO");
+    assert_eq!(d.status, DeliveryStatus::Ko);
     let why = d.report["unreadable"].as_str().unwrap();
     assert!(
         why.contains("commencé à la ligne 3") && why.contains("guillemet"),
@@ -142,7 +143,7 @@ async fn deliver_within(
 }
 
 fn why(d: &Delivery) -> String {
-    assert_eq!(d.status, "KO", "{}", d.report);
+    assert_eq!(d.status, DeliveryStatus::Ko, "{}", d.report);
     d.report["unreadable"].as_str().unwrap().to_string()
 }
 
@@ -167,7 +168,7 @@ async fn the_row_limit_refuses_at_the_first_row_beyond_it() {
     // Exactly at the limit is accepted.
     let text = format!("{PENAL_HEADER}\n{}\n", rows[..50].join("\n"));
     let d = deliver_within(&env, "penal", "fifty.csv", text.as_bytes(), limits).await;
-    assert_eq!(d.status, "OK", "{}", d.report);
+    assert_eq!(d.status, DeliveryStatus::Ok, "{}", d.report);
 }
 
 #[tokio::test(flavor = "multi_thread")]

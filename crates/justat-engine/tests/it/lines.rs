@@ -3,6 +3,7 @@
 //! lines in between.
 
 use crate::env::{Env, PENAL_HEADER, column, penal_row};
+use justat_model::DeliveryStatus;
 use justat_model::text_encoding::{Encoding, encode};
 use justat_store::{Delivery, LakeKind};
 
@@ -25,7 +26,7 @@ type Fault = (i64, String);
 fn faults(env: &Env, d: &Delivery) -> (Vec<Fault>, Vec<Fault>) {
     let q = env.read(
         LakeKind::Quarantine,
-        d.quarantine_sha256.as_deref().expect("a quarantine"),
+        d.quarantine_sha256.as_ref().expect("a quarantine"),
     );
     let mut quarantined: Vec<Fault> = column(&q, "line")
         .iter()
@@ -84,17 +85,14 @@ async fn every_rule_names_the_editor_line_with_lf_crlf_and_cr_endings() {
         let (quarantined, examples) = faults(&env, &d);
         assert_eq!(quarantined, want, "{name}: quarantine");
         assert_eq!(examples, want, "{name}: report");
-        let q = env.read(
-            LakeKind::Quarantine,
-            d.quarantine_sha256.as_deref().unwrap(),
-        );
+        let q = env.read(LakeKind::Quarantine, d.quarantine_sha256.as_ref().unwrap());
         assert!(
             column(&q, "message")
                 .iter()
                 .any(|m| m.contains("doublon de la ligne 2 ")),
             "{name}"
         );
-        let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
+        let staged = env.read(LakeKind::Staging, d.staging_sha256.as_ref().unwrap());
         let lines = column(&staged, "_line");
         assert_eq!(
             (lines[0].as_str(), lines.last().unwrap().as_str()),
@@ -133,10 +131,7 @@ async fn a_quoted_line_break_counts_for_the_records_after_it() {
         let (quarantined, examples) = faults(&env, &d);
         assert_eq!(quarantined, want, "{name}: quarantine");
         assert_eq!(examples, want, "{name}: report");
-        let q = env.read(
-            LakeKind::Quarantine,
-            d.quarantine_sha256.as_deref().unwrap(),
-        );
+        let q = env.read(LakeKind::Quarantine, d.quarantine_sha256.as_ref().unwrap());
         assert!(
             column(&q, "message")
                 .iter()
@@ -144,7 +139,7 @@ async fn a_quoted_line_break_counts_for_the_records_after_it() {
             "{name}: {:?}",
             column(&q, "message")
         );
-        let staged = env.read(LakeKind::Staging, d.staging_sha256.as_deref().unwrap());
+        let staged = env.read(LakeKind::Staging, d.staging_sha256.as_ref().unwrap());
         let case_ids = column(&staged, "case_id");
         assert!(
             case_ids.contains(&format!("A{eol}17{eol}ter")),
@@ -177,7 +172,7 @@ async fn an_encoding_error_names_the_editor_line_of_the_byte() {
             .map(|c| if c == '\u{81}' { 0x81 } else { c as u8 })
             .collect();
         let d = env.deliver("cjn", "cjn.csv", &bytes).await;
-        assert_eq!(d.status, "KO");
+        assert_eq!(d.status, DeliveryStatus::Ko);
         let why = d.report["unreadable"].as_str().unwrap();
         assert!(
             why.contains(&format!("ligne {line}, colonne court_label")),

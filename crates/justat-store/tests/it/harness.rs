@@ -247,7 +247,7 @@ pub fn built(
         figures: serde_json::json!([]),
         provenance: justat_model::Provenance::default(),
         files: vec![],
-        content_hash: "ab".repeat(32),
+        content_hash: "ab".repeat(32).parse().unwrap(),
     }
 }
 

@@ -83,6 +83,7 @@ async fn migrating_puts_drifted_versions_back_on_their_release() {
             .await
             .unwrap();
     }
+    let hash = "ab".repeat(32);
     let (announced, old, moved) = (
         "2026-11-01T10:00:00.000000Z",
         "2026-12-10T11:00:00.000000Z",
@@ -93,8 +94,8 @@ async fn migrating_puts_drifted_versions_back_on_their_release() {
          INSERT INTO releases (uid, collection, slug, title, status, release_at, sequence, created_by, created_at, updated_at)
          VALUES ('u', 'infostat', 'orientations-2025', 'T', 'confirmed', '{moved}', 2, 'x', '{announced}', '{announced}');
          INSERT INTO publication_versions (publication_id, version, state, number, title, summary, theme, period, authors, keywords, html, sources, figures, provenance, files, content_hash, built_by, built_at, released_at)
-         VALUES (1, 1, 'corrected', '1', 'T', '', '', '', '[]', '[]', '', '{{}}', '[]', '{{}}', '[]', 'h', 'x', '{announced}', '{old}'),
-                (1, 2, 'released', '1', 'T', '', '', '', '[]', '[]', '', '{{}}', '[]', '{{}}', '[]', 'h', 'x', '{announced}', '{moved}');"
+         VALUES (1, 1, 'corrected', '1', 'T', '', '', '', '[]', '[]', '', '{{}}', '[]', '{{}}', '[]', '{hash}', 'x', '{announced}', '{old}'),
+                (1, 2, 'released', '1', 'T', '', '', '', '[]', '[]', '', '{{}}', '[]', '{{}}', '[]', '{hash}', 'x', '{announced}', '{moved}');"
     )))
     .await
     .unwrap();

@@ -1,4 +1,6 @@
 use crate::harness::{TestDb, now};
+use justat_model::job::JobRequest;
+use justat_model::{DeliveryStatus, RunStatus, Sha256Hex};
 use justat_store::{Actor, NewCube, NewDelivery, NewRun, StoreError};
 use serde_json::json;
 
@@ -7,20 +9,25 @@ both_backends!(
     runs_record_their_inputs_and_share_cubes
 );
 
-fn delivery(sha: &str, status: &str) -> NewDelivery {
+/// A digest made of one repeated hexadecimal digit, easy to tell apart in a failure.
+fn digest(digit: &str) -> Sha256Hex {
+    digit.repeat(64).parse().unwrap()
+}
+
+fn delivery(sha: &str, status: DeliveryStatus) -> NewDelivery {
     NewDelivery {
         source: "penal".into(),
         source_version: 1,
         file_name: "penal_2024.csv".into(),
-        sha256: sha.into(),
+        sha256: sha.parse().unwrap(),
         size_bytes: 1234,
         format: "csv".into(),
-        status: status.into(),
+        status,
         rows_read: 100,
         rows_ok: 98,
         rows_rejected: 2,
-        staging_sha256: Some("s".repeat(64)),
-        quarantine_sha256: Some("q".repeat(64)),
+        staging_sha256: Some(digest("5")),
+        quarantine_sha256: Some(digest("9")),
         report: json!({"rules": {"R_DATE_ORDER": 2}}),
     }
 }
@@ -28,21 +35,29 @@ fn delivery(sha: &str, status: &str) -> NewDelivery {
 async fn deliveries_are_recorded_once_and_audited(db: &TestDb) {
     let d = db
         .store
-        .record_delivery(&delivery(&"a".repeat(64), "OK_KO"), &Actor::cli(), now())
+        .record_delivery(
+            &delivery(&"a".repeat(64), DeliveryStatus::OkKo),
+            &Actor::cli(),
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!(d.id, 1);
-    assert_eq!(d.status, "OK_KO");
+    assert_eq!(d.status, DeliveryStatus::OkKo);
     assert_eq!(d.report["rules"]["R_DATE_ORDER"], 2);
     let again = db
         .store
-        .record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now())
+        .record_delivery(
+            &delivery(&"a".repeat(64), DeliveryStatus::Ok),
+            &Actor::cli(),
+            now(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(again, StoreError::Conflict { .. }), "{again}");
     assert_eq!(
         db.store
-            .delivery_by_sha256(&"a".repeat(64))
+            .delivery_by_sha256(&digest("a"))
             .await
             .unwrap()
             .unwrap()
@@ -51,7 +66,11 @@ async fn deliveries_are_recorded_once_and_audited(db: &TestDb) {
     );
     let second = db
         .store
-        .record_delivery(&delivery(&"b".repeat(64), "KO"), &Actor::cli(), now())
+        .record_delivery(
+            &delivery(&"b".repeat(64), DeliveryStatus::Ko),
+            &Actor::cli(),
+            now(),
+        )
         .await
         .unwrap();
     let all = db.store.deliveries().await.unwrap();
@@ -70,19 +89,19 @@ async fn deliveries_are_recorded_once_and_audited(db: &TestDb) {
 }
 
 /// A successful run of the penal chain over `inputs`, producing `cube`.
-fn new_run(inputs: &[i64], cube: &str) -> NewRun {
+fn new_run(inputs: &[i64], cube: &Sha256Hex) -> NewRun {
     NewRun {
         chain: "penal_orientations".into(),
         chain_version: 1,
-        chain_sha256: "c".repeat(64),
+        chain_sha256: digest("c"),
         inputs: inputs.to_vec(),
-        status: "OK".into(),
+        status: RunStatus::Ok,
         error: None,
         cube: Some(NewCube {
-            id: cube.into(),
+            id: cube.clone(),
             name: "penal_orientations".into(),
             rows: 42,
-            schema: json!({"dimensions": []}),
+            schema: justat_model::CubeSchema::default(),
         }),
         manifest: json!({"steps": []}),
         started_at: now(),
@@ -92,23 +111,31 @@ fn new_run(inputs: &[i64], cube: &str) -> NewRun {
 async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
     let d1 = db
         .store
-        .record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now())
+        .record_delivery(
+            &delivery(&"a".repeat(64), DeliveryStatus::Ok),
+            &Actor::cli(),
+            now(),
+        )
         .await
         .unwrap();
     let d2 = db
         .store
-        .record_delivery(&delivery(&"b".repeat(64), "OK"), &Actor::cli(), now())
+        .record_delivery(
+            &delivery(&"b".repeat(64), DeliveryStatus::Ok),
+            &Actor::cli(),
+            now(),
+        )
         .await
         .unwrap();
-    let run = |cube: &str| new_run(&[d1.id, d2.id], cube);
+    let run = |cube: &Sha256Hex| new_run(&[d1.id, d2.id], cube);
     let r1 = db
         .store
-        .record_run(&run(&"d".repeat(64)), &Actor::cli(), now())
+        .record_run(&run(&digest("d")), &Actor::cli(), now())
         .await
         .unwrap();
     let r2 = db
         .store
-        .record_run(&run(&"d".repeat(64)), &Actor::cli(), now())
+        .record_run(&run(&digest("d")), &Actor::cli(), now())
         .await
         .unwrap();
     assert_eq!(r1.inputs, vec![1, 2]);
@@ -118,12 +145,12 @@ async fn runs_record_their_inputs_and_share_cubes(db: &TestDb) {
         1,
         "the same cube is recorded once"
     );
-    assert_eq!(db.store.cube(&"d".repeat(64)).await.unwrap().rows, 42);
+    assert_eq!(db.store.cube(&digest("d")).await.unwrap().rows, 42);
     let failed = NewRun {
-        status: "FAILED".into(),
+        status: RunStatus::Failed,
         error: Some("step 2 (rule): SQL error".into()),
         cube: None,
-        ..run("")
+        ..run(&digest("0"))
     };
     let r3 = db
         .store
@@ -149,8 +176,10 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
     let j = db
         .store
         .enqueue_job(
-            "chain_run",
-            json!({"chain": "x", "deliveries": [1]}),
+            &JobRequest::ChainRun {
+                chain: "x".into(),
+                deliveries: vec![1],
+            },
             &Actor::user("marie"),
             now(),
         )
@@ -205,7 +234,11 @@ async fn two_workers_never_claim_the_same_job(db: &TestDb) {
     for i in 0..24 {
         let j = db
             .store
-            .enqueue_job("delivery", json!({ "n": i }), &Actor::user("marie"), now())
+            .enqueue_job(
+                &JobRequest::TestSleep { seconds: i },
+                &Actor::user("marie"),
+                now(),
+            )
             .await
             .unwrap();
         ids.push(j.id);
@@ -241,7 +274,14 @@ async fn a_dead_workers_jobs_fail_once_and_are_not_run_again(db: &TestDb) {
     let at = |s: i64| t0 + jiff::SignedDuration::from_secs(s);
     let enqueue = || async {
         db.store
-            .enqueue_job("chain_run", json!({}), &Actor::user("marie"), t0)
+            .enqueue_job(
+                &JobRequest::ChainRun {
+                    chain: "x".into(),
+                    deliveries: vec![],
+                },
+                &Actor::user("marie"),
+                t0,
+            )
             .await
             .unwrap()
             .id
@@ -293,10 +333,14 @@ async fn patterns_are_recorded_per_cube_period_and_measure_and_the_latest_is_fou
     use justat_store::NewPattern;
     let d = db
         .store
-        .record_delivery(&delivery(&"a".repeat(64), "OK"), &Actor::cli(), now())
+        .record_delivery(
+            &delivery(&"a".repeat(64), DeliveryStatus::Ok),
+            &Actor::cli(),
+            now(),
+        )
         .await
         .unwrap();
-    let cube = "e".repeat(64);
+    let cube = digest("e");
     db.store
         .record_run(&new_run(&[d.id], &cube), &Actor::cli(), now())
         .await

@@ -32,10 +32,10 @@ fn version(title: &str, erratum: Option<&str>) -> NewVersion {
         files: vec![StoredFile {
             name: "t.csv".into(),
             media_type: "text/csv".into(),
-            sha256: "ab".repeat(32),
+            sha256: "ab".repeat(32).parse().unwrap(),
             size: 12,
         }],
-        content_hash: "cd".repeat(32),
+        content_hash: "cd".repeat(32).parse().unwrap(),
     }
 }
 

@@ -14,8 +14,10 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
+use justat_model::Sha256Hex;
 use justat_model::embargo::{Access, ListStatus, Window, access, window};
 use justat_model::french;
+use justat_model::job::{self, JobRequest};
 use justat_model::publication::{Collection, is_frozen_before_release};
 use justat_store::{Actor, AuditRecord, JobStatus, PublicationVersion, Recipient, Release};
 use minijinja::context;
@@ -283,13 +285,10 @@ async fn read(
     )
 }
 
-/// The job kind the binary's job runner stamps a recipient's copy of a PDF for.
-pub const COPY_JOB: &str = "embargo_copy";
-
 /// Where a recipient's own copy of a version's PDF stands.
 enum StampedCopy {
     /// Made: its SHA-256 in the lake.
-    Ready(String),
+    Ready(Sha256Hex),
     /// Asked for, being made.
     Pending,
     /// The job failed, with its error.
@@ -313,9 +312,12 @@ async fn stamped_copy(
     }
     let last = state
         .store
-        .latest_job(COPY_JOB, username)
+        .latest_job(job::kind::EMBARGO_COPY, username)
         .await?
-        .filter(|j| j.params["slug"] == v.slug.as_str() && j.params["version"] == v.version);
+        .filter(|j| {
+            matches!(&j.request, Ok(JobRequest::EmbargoCopy { slug, version, .. })
+                if *slug == v.slug && *version == v.version)
+        });
     Ok(match last {
         Some(j) => match j.status {
             JobStatus::Queued | JobStatus::Running => StampedCopy::Pending,
@@ -328,18 +330,18 @@ async fn stamped_copy(
 
 /// What the job runner needs to stamp `recipient`'s copy of `v`: the version, and the banner
 /// on every page (the embargo's end and who the copy is for).
-fn copy_job_params(
-    v: &PublicationVersion,
-    recipient: &Recipient,
-    closes: Timestamp,
-) -> serde_json::Value {
-    serde_json::json!({
-        "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
-        "banner": format!(
+fn copy_request(v: &PublicationVersion, recipient: &Recipient, closes: Timestamp) -> JobRequest {
+    JobRequest::EmbargoCopy {
+        collection: v.collection,
+        slug: v.slug.clone(),
+        version: v.version,
+        banner: format!(
             "Sous embargo jusqu’au {} — exemplaire de {} ({}) — ne pas diffuser",
-            french::date_time(closes), recipient.name, recipient.organisation
+            french::date_time(closes),
+            recipient.name,
+            recipient.organisation
         ),
-    })
+    }
 }
 
 /// The address of a recipient's copy of a release's PDF in the room.
@@ -366,8 +368,7 @@ async fn prepare_copy(
         state
             .store
             .enqueue_job(
-                COPY_JOB,
-                copy_job_params(&v, &recipient, closes),
+                &copy_request(&v, &recipient, closes),
                 &Actor::user(&s.user.username),
                 Timestamp::now(),
             )
@@ -422,7 +423,7 @@ async fn serve_copy(
     state: &AppState,
     s: &SessionCtx,
     v: &PublicationVersion,
-    sha: &str,
+    sha: &Sha256Hex,
     meta: &ClientMeta,
 ) -> Result<Response, WebError> {
     log_access(state, s, v, justat_render::PDF_NAME, meta).await?;

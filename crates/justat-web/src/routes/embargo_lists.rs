@@ -13,10 +13,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
-use justat_model::Permission;
 use justat_model::embargo::{RecipientCategory, takes_list};
 use justat_model::french;
+use justat_model::job::JobRequest;
 use justat_model::publication::Collection;
+use justat_model::{Permission, Sha256Hex};
 use justat_store::{Actor, JobStatus, Lake, LakeKind, NewRecipient, StoreError};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -26,9 +27,6 @@ pub struct ReadEmbargoLists;
 impl Capability for ReadEmbargoLists {
     const PERMISSION: Permission = Permission::ReadEmbargoLists;
 }
-
-/// The job kind the binary's job runner prepares transmissions for.
-pub const JOB_KIND: &str = "asp_export";
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -323,8 +321,10 @@ async fn prepare(
     let job = state
         .store
         .enqueue_job(
-            JOB_KIND,
-            serde_json::json!({ "collection": c.slug(), "slug": slug }),
+            &JobRequest::AspExport {
+                collection: c,
+                slug: slug.clone(),
+            },
             &Actor::user(&s.user.username),
             Timestamp::now(),
         )
@@ -334,7 +334,7 @@ async fn prepare(
 
 async fn transmission_job(state: &AppState, id: i64) -> Result<justat_store::Job, WebError> {
     match state.store.job(id).await {
-        Ok(j) if j.kind == JOB_KIND => Ok(j),
+        Ok(j) if matches!(j.request, Ok(JobRequest::AspExport { .. })) => Ok(j),
         Ok(_) | Err(StoreError::NotFound { .. }) => Err(WebError::NotFound),
         Err(e) => Err(e.into()),
     }
@@ -370,7 +370,10 @@ async fn transmission(
             id,
             pending => matches!(job.status, JobStatus::Queued | JobStatus::Running),
             error => job.error,
-            release => format!("{}/{}", job.params["collection"].as_str().unwrap_or_default(), job.params["slug"].as_str().unwrap_or_default()),
+            release => match &job.request {
+                Ok(JobRequest::AspExport { collection, slug }) => format!("{}/{slug}", collection.slug()),
+                _ => String::new(),
+            },
             files,
         },
     )
@@ -391,8 +394,11 @@ async fn transmission_file(
         .find(|f| f["name"].as_str() == Some(file.as_str()))
         .ok_or(WebError::NotFound)?;
     let ext = file.rsplit('.').next().unwrap_or("bin");
-    let sha = f["sha256"].as_str().unwrap_or_default();
-    let path = Lake::new(&state.config.data_dir).path(LakeKind::Transmission, sha, ext);
+    let sha: Sha256Hex = f["sha256"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| WebError::Internal(format!("job {id}: no digest for {file}")))?;
+    let path = Lake::new(&state.config.data_dir).path(LakeKind::Transmission, &sha, ext);
     let bytes = std::fs::read(&path)
         .map_err(|e| WebError::Internal(format!("cannot read {}: {e}", path.display())))?;
     Ok((

@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::french;
+use justat_model::job::JobRequest;
 use justat_store::{Actor, JobStatus, StoreError};
 use minijinja::context;
 use serde::Serialize;
@@ -68,7 +69,7 @@ async fn deliveries_page(
             id: d.id,
             source: d.source,
             file: d.file_name,
-            status: d.status,
+            status: d.status.to_string(),
             received: french::date_time(d.received_at),
             read: french::integer(d.rows_read),
             ok: french::integer(d.rows_ok),
@@ -110,26 +111,19 @@ async fn upload(
         crate::upload::remove(file.path).await;
         return refused(format!("La source « {} » n’existe pas.", form.source)).await;
     }
-    let params =
-        serde_json::json!({ "source": form.source, "path": file.path, "file_name": file.name });
-    enqueue(&state, &s, "delivery", params).await
+    let request = JobRequest::Delivery {
+        source: form.source,
+        path: file.path,
+        file_name: file.name,
+    };
+    enqueue(&state, &s, &request).await
 }
 
 /// Queues a job and sends the user to its page.
-async fn enqueue(
-    state: &AppState,
-    s: &SessionCtx,
-    kind: &str,
-    params: serde_json::Value,
-) -> Response {
+async fn enqueue(state: &AppState, s: &SessionCtx, request: &JobRequest) -> Response {
     match state
         .store
-        .enqueue_job(
-            kind,
-            params,
-            &Actor::user(&s.user.username),
-            Timestamp::now(),
-        )
+        .enqueue_job(request, &Actor::user(&s.user.username), Timestamp::now())
         .await
     {
         Ok(job) => Redirect::to(&format!("/admin/taches/{}", job.id)).into_response(),
@@ -185,8 +179,8 @@ async fn delivery(
         .collect();
     let ctx = context! {
         d => context! {
-            id => d.id, source => d.source, version => d.source_version, file => d.file_name, sha256 => d.sha256,
-            format => d.format, status => d.status, received => french::date_time(d.received_at), by => d.received_by,
+            id => d.id, source => d.source, version => d.source_version, file => d.file_name, sha256 => d.sha256.to_string(),
+            format => d.format, status => d.status.to_string(), received => french::date_time(d.received_at), by => d.received_by,
             read => french::integer(d.rows_read), ok => french::integer(d.rows_ok), rejected => french::integer(d.rows_rejected),
             size => french::integer(d.size_bytes), unreadable => text(&d.report["unreadable"]),
             threshold => format!("{} %", d.report["reject_threshold"].as_f64().unwrap_or(0.0) * 100.0),
@@ -244,7 +238,7 @@ async fn chains(
             source: c.source.clone().unwrap_or_default(),
             deliveries: deliveries
                 .iter()
-                .filter(|d| Some(&d.source) == c.source.as_ref() && d.status != "KO")
+                .filter(|d| Some(&d.source) == c.source.as_ref() && d.status.feeds_chains())
                 .map(|d| DeliveryChoice {
                     id: d.id,
                     label: format!(
@@ -267,14 +261,14 @@ async fn chains(
             id: r.id,
             chain: r.chain,
             version: r.chain_version,
-            status: r.status,
+            status: r.status.to_string(),
             inputs: r
                 .inputs
                 .iter()
                 .map(|i| format!("n° {i}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            cube: r.cube_id.map(|c| c[..12].to_string()).unwrap_or_default(),
+            cube: r.cube_id.map(|c| c.short().to_string()).unwrap_or_default(),
             started: french::date_time(r.started_at),
         })
         .collect();
@@ -283,7 +277,7 @@ async fn chains(
         .cubes()
         .await?
         .into_iter()
-        .map(|c| context! { id => c.id.clone(), short => c.id[..12].to_string(), name => c.name, rows => french::integer(c.rows),
+        .map(|c| context! { id => c.id.to_string(), short => c.id.short().to_string(), name => c.name, rows => french::integer(c.rows),
             source_line => c.schema.source_line.unwrap_or_default() })
         .collect();
     page(
@@ -324,8 +318,11 @@ async fn run_chain(
         )
         .into_response();
     }
-    let params = serde_json::json!({ "chain": chain, "deliveries": ids });
-    enqueue(&state, &s, "chain_run", params).await
+    let request = JobRequest::ChainRun {
+        chain,
+        deliveries: ids,
+    };
+    enqueue(&state, &s, &request).await
 }
 
 async fn run(
@@ -360,8 +357,8 @@ async fn run(
         .as_u64()
         .map(|b| format!("{} Mio", french::integer((b / (1024 * 1024)) as i64)));
     let ctx = context! {
-        r => context! { id => r.id, chain => r.chain.clone(), version => r.chain_version, status => r.status.clone(), error => r.error.clone(),
-            cube => r.cube_id.clone(), chain_sha256 => r.chain_sha256.clone(), started => french::date_time(r.started_at),
+        r => context! { id => r.id, chain => r.chain.clone(), version => r.chain_version, status => r.status.to_string(), error => r.error.clone(),
+            cube => r.cube_id.as_ref().map(ToString::to_string), chain_sha256 => r.chain_sha256.to_string(), started => french::date_time(r.started_at),
             by => r.run_by.clone(), software => m["software"].as_str().unwrap_or("").to_string(),
             engine => m["engine"].as_str().unwrap_or("").to_string(), duration => n(&m["duration_ms"]), peak,
             quarantine => m["quarantine_sha256"].as_str().map(str::to_string) },
@@ -380,19 +377,15 @@ async fn run(
 /// publication's build).
 fn job_summary(j: &justat_store::Job) -> (String, Option<(String, String)>) {
     let id = j.id;
-    let what = match j.kind.as_str() {
-        "delivery" => format!(
-            "Contrôle de la livraison « {} »",
-            j.params["file_name"].as_str().unwrap_or("")
-        ),
-        "chain_run" => format!(
-            "Exécution de la chaîne « {} »",
-            j.params["chain"].as_str().unwrap_or("")
-        ),
-        crate::routes::publication_editor::JOB_KIND => "Construction d’une publication".into(),
-        other => other.to_string(),
+    let what = match &j.request {
+        Ok(JobRequest::Delivery { file_name, .. }) => {
+            format!("Contrôle de la livraison « {file_name} »")
+        }
+        Ok(JobRequest::ChainRun { chain, .. }) => format!("Exécution de la chaîne « {chain} »"),
+        Ok(JobRequest::Publication { .. }) => "Construction d’une publication".into(),
+        _ => j.kind.clone(),
     };
-    let link = if j.kind == crate::routes::publication_editor::JOB_KIND {
+    let link = if matches!(j.request, Ok(JobRequest::Publication { .. })) {
         Some((
             format!("/admin/publications/editeur/{id}"),
             "Voir le résultat dans l’éditeur".to_string(),

@@ -12,13 +12,11 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
+use justat_model::job::{EditorFiles, JobRequest};
 use justat_model::publication::{Collection, VersionState};
 use justat_store::{Actor, JobStatus, StoreError};
 use minijinja::context;
 use serde::Deserialize;
-
-/// The job kind the binary's job runner builds publications for.
-pub const JOB_KIND: &str = "publication";
 
 /// The largest source the editor accepts (both files, URL-encoded).
 const MAX_SOURCE_BYTES: usize = 1024 * 1024;
@@ -196,21 +194,16 @@ async fn submit(
 ) -> Result<Response, WebError> {
     // Browsers send text areas with CRLF line ends; the sources are kept as files are.
     let unix = |t: &str| t.replace("\r\n", "\n");
-    let params = serde_json::json!({
-        "save": form.intent == Intent::Enregistrer,
-        "files": {
-            "publication.md": unix(&form.publication),
-            "tables.toml": unix(&form.tables),
+    let request = JobRequest::Publication {
+        save: form.intent == Intent::Enregistrer,
+        files: EditorFiles {
+            publication: unix(&form.publication),
+            tables: unix(&form.tables),
         },
-    });
+    };
     let job = state
         .store
-        .enqueue_job(
-            JOB_KIND,
-            params,
-            &Actor::user(&s.user.username),
-            Timestamp::now(),
-        )
+        .enqueue_job(&request, &Actor::user(&s.user.username), Timestamp::now())
         .await?;
     Ok(Redirect::to(&format!("/admin/publications/editeur/{}", job.id)).into_response())
 }
@@ -221,17 +214,13 @@ async fn job_page(
     Path(id): Path<i64>,
 ) -> Result<Html<String>, WebError> {
     let job = match state.store.job(id).await {
-        Ok(j) if j.kind == JOB_KIND => j,
-        Ok(_) | Err(StoreError::NotFound { .. }) => return Err(WebError::NotFound),
+        Ok(j) => j,
+        Err(StoreError::NotFound { .. }) => return Err(WebError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let file = |name: &str| {
-        job.params["files"][name]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+    let Ok(JobRequest::Publication { save, files }) = job.request.clone() else {
+        return Err(WebError::NotFound);
     };
-    let save = job.params["save"].as_bool().unwrap_or(false);
     let result = job.result.clone().unwrap_or_default();
     let saved = result["saved"].as_object().map(|v| {
         let href = format!(
@@ -256,8 +245,8 @@ async fn job_page(
             } else {
                 "Aperçu de la publication".into()
             },
-            publication: file("publication.md"),
-            tables: file("tables.toml"),
+            publication: files.publication,
+            tables: files.tables,
             job: Some(id),
             pending: matches!(job.status, JobStatus::Queued | JobStatus::Running),
             error: job.error.clone(),

@@ -8,7 +8,7 @@ use crate::progress::{deliver, run};
 use crate::server::serve_store;
 use anyhow::{Context, Result};
 use justat_model::calendar::{CalendarChange, Schedule};
-use justat_model::{Role, Username};
+use justat_model::{Role, Sha256Hex, Username};
 use justat_publish::CubeTable;
 use justat_sdc::table::TableShape;
 use justat_store::{Actor, Lake, NewRelease, NewUser, Store, StoreError};
@@ -120,7 +120,7 @@ async fn prepare_production(config: &Config, store: &Store) -> Result<()> {
         let mut ids = Vec::new();
         for f in files {
             let d = deliver(store, &lake, source.as_str(), &f.path, false).await?;
-            if d.status != "KO" {
+            if d.status.feeds_chains() {
                 ids.push(d.id);
             }
         }
@@ -136,7 +136,7 @@ async fn prepare_production(config: &Config, store: &Store) -> Result<()> {
 
 /// Protects the convictions of the latest year as the publications will show them: by offence
 /// group and sentence, and by offence group and sex — two linked tables, one pattern.
-async fn protect_demo_tables(config: &Config, store: &Store, cube: &str) -> Result<()> {
+async fn protect_demo_tables(config: &Config, store: &Store, cube: &Sha256Hex) -> Result<()> {
     let dims: Vec<String> = ["offence_group", "main_sentence", "sex", "age_band"]
         .map(String::from)
         .to_vec();

@@ -226,7 +226,7 @@ pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitC
     let code = match command {
         DeliveryCommand::Add { source, file, json } => {
             let d = deliver(&store, &lake, &source, &file, json).await?;
-            if d.status == "KO" {
+            if !d.status.feeds_chains() {
                 ExitCode::from(3)
             } else {
                 ExitCode::SUCCESS
@@ -282,8 +282,7 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
             Chain::load(&chain)?;
             let job = store
                 .enqueue_job(
-                    "chain_run",
-                    serde_json::json!({ "chain": chain, "deliveries": deliveries }),
+                    &justat_model::JobRequest::ChainRun { chain, deliveries },
                     &Actor::cli(),
                     jiff::Timestamp::now(),
                 )
@@ -319,7 +318,7 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
                         r.chain_version.to_string(),
                         r.status.to_string(),
                         inputs,
-                        r.cube_id.as_deref().unwrap_or("-").to_string(),
+                        r.cube_id.map_or("-".to_string(), |c| c.to_string()),
                     ]);
                 }
                 print!("{}", t.render());

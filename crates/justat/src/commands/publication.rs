@@ -85,7 +85,7 @@ async fn dispatch(config: &Config, store: &Store, command: PublicationCommand) -
                 v.version,
                 v.title,
                 v.files.len(),
-                &v.content_hash[..12]
+                v.content_hash.short()
             );
             Ok(())
         }

@@ -38,7 +38,7 @@ pub enum SdcCommand {
         microdata: Option<PathBuf>,
         /// A cube produced by a chain (its id, see `justat cube list`), instead of microdata.
         #[arg(long)]
-        cube: Option<String>,
+        cube: Option<justat_model::Sha256Hex>,
         /// With --cube: the period (`TIME_PERIOD`) of the table.
         #[arg(long, requires = "cube")]
         period: Option<String>,

@@ -402,12 +402,16 @@ async fn an_uploaded_delivery_is_streamed_to_disk_and_queued_and_a_refused_one_l
         .unwrap_or_else(|| panic!("a job page: {}", r.location()));
     let job = s.store.job(job_id).await.unwrap();
     assert_eq!(job.kind, "delivery");
-    assert_eq!(job.params["source"], "penal");
-    assert_eq!(
-        job.params["file_name"], "extractionpenal.csv",
-        "no path separator"
-    );
-    let path = std::path::PathBuf::from(job.params["path"].as_str().unwrap());
+    let Ok(justat_model::JobRequest::Delivery {
+        source,
+        path,
+        file_name,
+    }) = job.request
+    else {
+        panic!("a delivery: {job:?}");
+    };
+    assert_eq!(source, "penal");
+    assert_eq!(file_name, "extractionpenal.csv", "no path separator");
     assert!(path.starts_with(&upload_dir), "{path:?}");
     assert_eq!(std::fs::read(&path).unwrap(), content, "every byte written");
     assert_eq!(files_in(&upload_dir), vec![path.clone()]);

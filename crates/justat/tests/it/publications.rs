@@ -294,7 +294,7 @@ async fn the_back_office_moves_a_version_through_the_lifecycle_by_role() {
         figures: serde_json::json!([]),
         provenance: justat_model::Provenance::default(),
         files: vec![],
-        content_hash: "00".repeat(32),
+        content_hash: "00".repeat(32).parse().unwrap(),
     };
     s.store
         .save_build(

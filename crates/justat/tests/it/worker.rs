@@ -2,8 +2,8 @@
 //! memory going past the limit fail that job with a French reason, and later jobs still run.
 
 use crate::harness::{Server, justat_in, output_text};
+use justat_model::{JobRequest, RunStatus};
 use justat_store::{Actor, Job, JobStatus};
-use serde_json::json;
 use std::time::Duration;
 
 /// The switch that lets the worker accept the tests' job kinds.
@@ -20,9 +20,9 @@ fn with_extract() -> tempfile::TempDir {
     tmp
 }
 
-async fn enqueue(s: &Server, kind: &str, params: serde_json::Value) -> i64 {
+async fn enqueue(s: &Server, request: JobRequest) -> i64 {
     s.store
-        .enqueue_job(kind, params, &Actor::user("marie"), jiff::Timestamp::now())
+        .enqueue_job(&request, &Actor::user("marie"), jiff::Timestamp::now())
         .await
         .unwrap()
         .id
@@ -33,8 +33,11 @@ async fn enqueue_delivery(s: &Server, dir: &std::path::Path) -> i64 {
     let path = dir.join("ext/penal_2024.csv");
     enqueue(
         s,
-        "delivery",
-        json!({ "source": "penal", "path": path, "file_name": "penal_2024.csv" }),
+        JobRequest::Delivery {
+            source: "penal".into(),
+            path,
+            file_name: "penal_2024.csv".into(),
+        },
     )
     .await
 }
@@ -88,7 +91,13 @@ fn children(pid: u32) -> Vec<u32> {
 async fn a_panicking_job_fails_with_its_reason_and_the_next_job_still_runs() {
     let tmp = with_extract();
     let s = Server::serve_process_with(tmp.path(), &[TEST_KINDS]).await;
-    let panics = enqueue(&s, "test_panic", json!({ "message": "index hors limites" })).await;
+    let panics = enqueue(
+        &s,
+        JobRequest::TestPanic {
+            message: "index hors limites".into(),
+        },
+    )
+    .await;
     let delivery = enqueue_delivery(&s, tmp.path()).await;
     let job = ended(&s, panics).await;
     assert_eq!(job.status, JobStatus::Failed);
@@ -117,7 +126,7 @@ async fn a_killed_worker_is_restarted_and_its_job_fails_without_running_again() 
     let tmp = with_extract();
     let s = Server::serve_process_with(tmp.path(), &[TEST_KINDS]).await;
     let serve = s.pid().unwrap();
-    let long = enqueue(&s, "test_sleep", json!({ "seconds": 600 })).await;
+    let long = enqueue(&s, JobRequest::TestSleep { seconds: 600 }).await;
     let running = wait_for(&s, long, "running", |j| j.status == JobStatus::Running).await;
     let workers = children(serve);
     assert_eq!(workers.len(), 1, "one worker beside serve: {workers:?}");
@@ -166,8 +175,10 @@ async fn the_memory_limit_stops_a_job_that_exceeds_it() {
     let s = Server::serve_process_with(tmp.path(), &[("JUSTAT_WORKER_MEMORY_MIB", "64")]).await;
     let greedy = enqueue(
         &s,
-        "chain_run",
-        json!({ "chain": "penal_orientations", "deliveries": [1] }),
+        JobRequest::ChainRun {
+            chain: "penal_orientations".into(),
+            deliveries: vec![1],
+        },
     )
     .await;
     let job = ended(&s, greedy).await;
@@ -182,7 +193,7 @@ async fn the_memory_limit_stops_a_job_that_exceeds_it() {
     let runs = s.store.runs().await.unwrap();
     assert!(
         runs.iter()
-            .all(|r| r.status == "FAILED" && r.cube_id.is_none()),
+            .all(|r| r.status == RunStatus::Failed && r.cube_id.is_none()),
         "no cube recorded: {runs:?}"
     );
     // Within the limit, work goes on (in a restarted worker when the allocator aborted the

@@ -10,9 +10,11 @@ use crate::delivery::writer_properties;
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::Schema;
 use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::prelude::SessionContext;
+use justat_model::CubeSchema;
 use std::sync::Arc;
 
 /// A chain's `cube` step, its fields borrowed.
@@ -38,7 +40,7 @@ pub(in crate::chain) struct CubeFile {
     /// Number of cells.
     pub rows: u64,
     /// The cube's schema, also written into the file's metadata (`justat.cube`).
-    pub schema: serde_json::Value,
+    pub schema: CubeSchema,
 }
 
 /// Aggregates the rows of `table` at the leaves, then rolls every leaf up to each of its
@@ -178,16 +180,18 @@ pub(super) async fn build(
         .await?;
     let batches = full.collect().await?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let schema_json = serde_json::json!({
-        "name": name,
-        "chain": chain.id,
-        "chain_version": chain.version,
-        "period": "TIME_PERIOD",
-        "dimensions": dimensions.iter().map(|d| serde_json::json!({"column": d.column, "codelist": d.codelist})).collect::<Vec<_>>(),
-        "measures": measures,
-        "unit": unit,
-        "source_line": source_line,
-    });
+    let schema = CubeSchema {
+        chain: chain.id.clone(),
+        chain_version: chain.version,
+        dimensions: dimensions.to_vec(),
+        measures: measures.to_vec(),
+        name: name.to_string(),
+        period: "TIME_PERIOD".to_string(),
+        source_line: Some(source_line.to_string()),
+        unit: unit.to_string(),
+    };
+    let schema_json = serde_json::to_string(&schema)
+        .map_err(|e| DataFusionError::Internal(format!("the cube's schema: {e}")))?;
     let arrow_schema = batches
         .first()
         .map_or_else(|| Arc::new(Schema::empty()), |b| b.schema());
@@ -195,7 +199,7 @@ pub(super) async fn build(
         datafusion::parquet::file::properties::WriterProperties::into_builder(writer_properties())
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 "justat.cube".to_string(),
-                schema_json.to_string(),
+                schema_json,
             )]))
             .build();
     let mut bytes = Vec::new();
@@ -209,7 +213,7 @@ pub(super) async fn build(
     Ok(CubeFile {
         bytes,
         rows: rows as u64,
-        schema: schema_json,
+        schema,
     })
 }
 
@@ -315,7 +319,7 @@ measures = [
             .await
             .unwrap();
         assert_eq!(out.rows, 6);
-        assert_eq!(out.schema["dimensions"][0]["codelist"], "CL_AGE_BAND");
+        assert_eq!(out.schema.dimensions[0].codelist, "CL_AGE_BAND");
         // Sums in cents: 0.1 + 0.2 is exactly 0.3; codes in byte order, the total `_T` last.
         assert_eq!(
             cells(out.bytes),

@@ -1,0 +1,264 @@
+//! The work the back office queues for a worker: one typed request per kind of job.
+//!
+//! The web crate enqueues a [`JobRequest`] and the worker matches on it, so that both sides agree
+//! on each kind's parameters at compile time. It is stored as its kind (a column of its own,
+//! shown in the job list) and its parameters (JSON); [`JobRequest::from_stored`] refuses a row
+//! whose kind is unknown or whose parameters do not fit it, which the worker reports as the job's
+//! failure rather than running it with empty values.
+
+use crate::Collection;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The kinds of job, as stored in the jobs' `kind` column (and asked for by
+/// `Store::latest_job`).
+pub mod kind {
+    /// [`super::JobRequest::Delivery`].
+    pub const DELIVERY: &str = "delivery";
+    /// [`super::JobRequest::ChainRun`].
+    pub const CHAIN_RUN: &str = "chain_run";
+    /// [`super::JobRequest::Publication`].
+    pub const PUBLICATION: &str = "publication";
+    /// [`super::JobRequest::EmbargoCopy`].
+    pub const EMBARGO_COPY: &str = "embargo_copy";
+    /// [`super::JobRequest::AspExport`].
+    pub const ASP_EXPORT: &str = "asp_export";
+    /// [`super::JobRequest::TestPanic`].
+    pub const TEST_PANIC: &str = "test_panic";
+    /// [`super::JobRequest::TestSleep`].
+    pub const TEST_SLEEP: &str = "test_sleep";
+}
+
+/// One job, by kind, with what it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "params", rename_all = "snake_case")]
+pub enum JobRequest {
+    /// Check an uploaded extract and record it as a delivery of `source`.
+    Delivery {
+        /// The source's id (`penal`).
+        source: String,
+        /// Where the upload waits on disk; the worker removes it once the original is in the lake.
+        path: PathBuf,
+        /// The file's name as the user's browser sent it, shown in the job list.
+        file_name: String,
+    },
+    /// Run `chain` over the given deliveries.
+    ChainRun {
+        /// The chain's id.
+        chain: String,
+        /// The deliveries it reads, by number.
+        deliveries: Vec<i64>,
+    },
+    /// Build a publication written in the back office's editor, saved as a draft or only
+    /// previewed.
+    Publication {
+        /// Save the build as a draft version (`true`) or only preview it.
+        save: bool,
+        /// The source files.
+        files: EditorFiles,
+    },
+    /// Make an embargo recipient's stamped copy of a version's PDF.
+    EmbargoCopy {
+        /// The publication's collection.
+        collection: Collection,
+        /// The publication's slug.
+        slug: String,
+        /// The version copied.
+        version: i64,
+        /// The banner printed on every page.
+        banner: String,
+    },
+    /// Transmit a release's embargo list and access log to the ASP.
+    AspExport {
+        /// The publication's collection.
+        collection: Collection,
+        /// The publication's slug.
+        slug: String,
+    },
+    /// Tests only (the worker refuses it unless its test switch is on): panic with `message`.
+    TestPanic {
+        /// The panic's message.
+        message: String,
+    },
+    /// Tests only (the worker refuses it unless its test switch is on): sleep `seconds`.
+    TestSleep {
+        /// How long.
+        seconds: u64,
+    },
+}
+
+/// The two source files of a publication written in the editor, stored under the names a
+/// publication folder gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorFiles {
+    /// The text: front matter and Markdown.
+    #[serde(rename = "publication.md")]
+    pub publication: String,
+    /// The tables' definitions.
+    #[serde(rename = "tables.toml")]
+    pub tables: String,
+}
+
+/// A stored job that is not a [`JobRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobRequestError {
+    /// No request has this kind.
+    #[error("unknown job kind `{0}`")]
+    UnknownKind(String),
+    /// The kind is known but its parameters do not fit it.
+    #[error("the parameters of a `{kind}` job do not fit it: {message}")]
+    Params {
+        /// The job's kind.
+        kind: String,
+        /// What did not fit.
+        message: String,
+    },
+}
+
+impl JobRequest {
+    /// Every kind, as stored.
+    pub const KINDS: [&'static str; 7] = [
+        kind::DELIVERY,
+        kind::CHAIN_RUN,
+        kind::PUBLICATION,
+        kind::EMBARGO_COPY,
+        kind::ASP_EXPORT,
+        kind::TEST_PANIC,
+        kind::TEST_SLEEP,
+    ];
+
+    /// The kind, as stored in the jobs' `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobRequest::Delivery { .. } => kind::DELIVERY,
+            JobRequest::ChainRun { .. } => kind::CHAIN_RUN,
+            JobRequest::Publication { .. } => kind::PUBLICATION,
+            JobRequest::EmbargoCopy { .. } => kind::EMBARGO_COPY,
+            JobRequest::AspExport { .. } => kind::ASP_EXPORT,
+            JobRequest::TestPanic { .. } => kind::TEST_PANIC,
+            JobRequest::TestSleep { .. } => kind::TEST_SLEEP,
+        }
+    }
+
+    /// The parameters, as stored in the jobs' `params` column.
+    pub fn params(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut o)) => o.remove("params").unwrap_or_default(),
+            // Every variant is a struct of plain fields, which serializes to an object.
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// The request a stored row holds.
+    pub fn from_stored(kind: &str, params: &serde_json::Value) -> Result<Self, JobRequestError> {
+        if !Self::KINDS.contains(&kind) {
+            return Err(JobRequestError::UnknownKind(kind.to_string()));
+        }
+        serde_json::from_value(serde_json::json!({ "kind": kind, "params": params })).map_err(|e| {
+            JobRequestError::Params {
+                kind: kind.to_string(),
+                message: e.to_string(),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn every_kind() -> Vec<JobRequest> {
+        vec![
+            JobRequest::Delivery {
+                source: "penal".into(),
+                path: "/data/uploads/x.csv".into(),
+                file_name: "extrait.csv".into(),
+            },
+            JobRequest::ChainRun {
+                chain: "penal_orientations".into(),
+                deliveries: vec![3, 1],
+            },
+            JobRequest::Publication {
+                save: true,
+                files: EditorFiles {
+                    publication: "+++\n".into(),
+                    tables: "[x]\n".into(),
+                },
+            },
+            JobRequest::EmbargoCopy {
+                collection: Collection::Infostat,
+                slug: "s".into(),
+                version: 2,
+                banner: "Sous embargo".into(),
+            },
+            JobRequest::AspExport {
+                collection: Collection::ReferencesStatistiques,
+                slug: "s".into(),
+            },
+            JobRequest::TestPanic {
+                message: "boom".into(),
+            },
+            JobRequest::TestSleep { seconds: 3 },
+        ]
+    }
+
+    #[test]
+    fn every_request_comes_back_from_its_stored_kind_and_params() {
+        let all = every_kind();
+        assert_eq!(all.len(), JobRequest::KINDS.len());
+        for request in all {
+            assert!(JobRequest::KINDS.contains(&request.kind()));
+            let back = JobRequest::from_stored(request.kind(), &request.params()).unwrap();
+            assert_eq!(back, request);
+        }
+    }
+
+    #[test]
+    fn the_stored_params_keep_the_shape_the_jobs_table_already_holds() {
+        let request = JobRequest::Publication {
+            save: false,
+            files: EditorFiles {
+                publication: "texte".into(),
+                tables: "tableaux".into(),
+            },
+        };
+        assert_eq!(
+            request.params(),
+            json!({ "save": false, "files": { "publication.md": "texte", "tables.toml": "tableaux" } })
+        );
+        let copy = JobRequest::EmbargoCopy {
+            collection: Collection::Infostat,
+            slug: "s".into(),
+            version: 2,
+            banner: "b".into(),
+        };
+        assert_eq!(
+            copy.params(),
+            json!({ "collection": "infostat", "slug": "s", "version": 2, "banner": "b" })
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_or_params_that_do_not_fit_are_refused_by_name() {
+        assert_eq!(
+            JobRequest::from_stored("reindex", &json!({})),
+            Err(JobRequestError::UnknownKind("reindex".into()))
+        );
+        let err = JobRequest::from_stored("chain_run", &json!({ "chain": "c" })).unwrap_err();
+        assert!(
+            matches!(&err, JobRequestError::Params { kind, message }
+                if kind == "chain_run" && message.contains("deliveries")),
+            "{err}"
+        );
+        assert!(
+            JobRequest::from_stored(
+                "embargo_copy",
+                &json!({
+                    "collection": "nowhere", "slug": "s", "version": 1, "banner": "b"
+                })
+            )
+            .is_err()
+        );
+    }
+}
