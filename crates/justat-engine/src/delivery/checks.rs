@@ -3,6 +3,7 @@
 //! row gets every reason it is rejected for; reading, counting and writing are done elsewhere.
 
 use super::messages::shorten;
+use super::report::Reason;
 use super::writers::staging_schema;
 use crate::EngineError;
 use crate::source::Source;
@@ -27,19 +28,6 @@ pub(super) const BUILT_IN_RULES: [&str; 5] = [
     "CODELIST",
     "DUPLICATE_KEY",
 ];
-
-/// One reason for rejecting a row.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Reason {
-    /// The rule broken (a source rule's id, or one of [`BUILT_IN_RULES`]).
-    pub rule: String,
-    /// The column at fault, if one.
-    pub column: Option<String>,
-    /// Its value, if one.
-    pub value: Option<String>,
-    /// What is wrong, in French.
-    pub message: String,
-}
 
 /// A source rule compiled for vectorised evaluation.
 pub struct CompiledRule {

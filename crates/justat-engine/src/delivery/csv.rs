@@ -3,9 +3,9 @@
 //! of fields or an unparsable value is rejected here — and the typed rows handed to the checks
 //! in batches.
 
-use super::checks::Reason;
+use super::checker::Checker;
 use super::messages::{shorten, size_fr, too_many_rows};
-use super::run::Checker;
+use super::report::Reason;
 use super::{BATCH_BYTES, BATCH_ROWS};
 use crate::EngineError;
 use crate::reader::{BoundedGunzip, ReadError, ReadLimits, Records, StreamLimit};

@@ -9,6 +9,7 @@
 //! `checks`; `writers` write the staging and quarantine files, `report` counts and decides the
 //! outcome, `messages` holds the French wording they share.
 
+mod checker;
 mod checks;
 mod csv;
 mod messages;

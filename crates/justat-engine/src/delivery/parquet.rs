@@ -2,8 +2,8 @@
 //! read limits, its columns matched by name to the source's and converted without loss, its
 //! rows handed to the checks in batches; a corrupt file is unreadable, never a crash.
 
+use super::checker::Checker;
 use super::messages::{size_fr, too_many_rows};
-use super::run::Checker;
 use super::{BATCH_BYTES, BATCH_ROWS};
 use crate::EngineError;
 use crate::reader::{RATIO_GRACE_BYTES, ReadLimits};

@@ -1,12 +1,24 @@
 //! What a delivery's check reports: rows read, kept and rejected, the failures of each rule
 //! with a few examples, and the outcome (`OK`, `OK_KO` or `KO`) under the source's threshold.
 
-use super::checks::Reason;
 use super::messages::shorten;
 pub use justat_model::DeliveryStatus;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// One reason for rejecting a row.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Reason {
+    /// The rule broken (a source rule's id, or one of [`super::checks::BUILT_IN_RULES`]).
+    pub rule: String,
+    /// The column at fault, if one.
+    pub column: Option<String>,
+    /// Its value, if one.
+    pub value: Option<String>,
+    /// What is wrong, in French.
+    pub message: String,
+}
 
 /// Examples kept per rule in the report.
 const EXAMPLES: usize = 5;
@@ -139,8 +151,7 @@ impl Tally {
 
 #[cfg(test)]
 mod tests {
-    use super::{DeliveryStatus, Tally, status};
-    use crate::delivery::checks::Reason;
+    use super::{DeliveryStatus, Reason, Tally, status};
 
     #[test]
     fn the_status_follows_the_share_of_rejected_rows_and_the_threshold() {

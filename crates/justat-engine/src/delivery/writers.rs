@@ -2,8 +2,8 @@
 //! key order its rows arrived in, and the quarantine Parquet of rejected rows, one per reason.
 
 use super::BATCH_ROWS;
-use super::checks::Reason;
 use super::messages::shorten;
+use super::report::Reason;
 use crate::EngineError;
 use crate::order::{SORTED_BY_KEY, SortTracker};
 use crate::source::{ColumnType, Source};
