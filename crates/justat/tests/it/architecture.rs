@@ -57,6 +57,27 @@ const OWNED: &[(&str, &str)] = &[
     ("rust_xlsxwriter", "justat-render"),
     ("pulldown-cmark", "justat-render"),
     ("typst", "justat-pdf"),
+    ("anyhow", "justat"),
+];
+
+/// What the pure crates never name: the clock, the disk, the network, the environment or an
+/// async runtime. Their rules take `now` and their inputs as arguments, so they are tested at
+/// their boundaries without I/O. `justat-render` reads a publication's folder in `source.rs`
+/// and nowhere else.
+const PURE: &[(&str, &[&str])] = &[
+    ("justat-model", &[]),
+    ("justat-sdc", &[]),
+    ("justat-render", &["source.rs"]),
+];
+const IMPURE: &[&str] = &[
+    "std::fs",
+    "std::net",
+    "std::env",
+    "std::process",
+    "Timestamp::now",
+    "SystemTime",
+    "Instant::now",
+    "tokio",
 ];
 
 fn dependencies(manifest: &Path) -> (String, Vec<String>) {
@@ -341,4 +362,34 @@ fn only_justat_publish_makes_a_publications_data_tables() {
         callers.is_empty(),
         "DataTable::new called outside justat-publish: {callers:?}"
     );
+}
+
+#[test]
+fn the_pure_crates_name_no_clock_disk_network_or_runtime() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut found = Vec::new();
+    for (name, allowed) in PURE {
+        let src = crates.join(name).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        assert!(!files.is_empty(), "no sources under {}", src.display());
+        for f in files {
+            let file_name = f.file_name().unwrap().to_string_lossy().into_owned();
+            if allowed.contains(&file_name.as_str()) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                for word in IMPURE.iter().filter(|w| code.contains(*w)) {
+                    found.push(format!(
+                        "{}:{}: {word}",
+                        f.strip_prefix(crates).unwrap().display(),
+                        n + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "I/O in a pure crate: {found:#?}");
 }
