@@ -8,7 +8,8 @@ use crate::chain::file::{Aggregate, Chain, Dimension, Measure};
 use crate::chain::sql_guard::{quote, read_only};
 use crate::delivery::writer_properties;
 use datafusion::arrow::array::{RecordBatch, StringArray};
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -118,23 +119,24 @@ pub(super) async fn build(
     )?;
     let _ = ctx.deregister_table("cube_leaf");
     ctx.register_table("cube_leaf", Arc::new(leaf_table))?;
-    // Every leaf value must be a code of its codelist: a cube only holds known codes.
+    // Every leaf value must be a code of its codelist: a cube only holds known codes. A value
+    // outside it would otherwise vanish from every cell, totals included, in the join with the
+    // closure table below. The leaf columns are cast to plain UTF-8 first, whatever string
+    // layout the planner chose for them (`Utf8View` by default), so the check always runs.
     for d in dimensions {
         let cl = &chain.codelists[&d.codelist];
         for b in &leaf_batches {
-            let col = b
-                .column(b.schema().index_of(&d.column)?)
+            let values = cast(b.column(b.schema().index_of(&d.column)?), &DataType::Utf8)?;
+            let col = values
                 .as_any()
                 .downcast_ref::<StringArray>()
-                .cloned();
-            if let Some(col) = col {
-                for v in col.iter().flatten() {
-                    if !cl.contains(v) {
-                        return Err(plan_error(format!(
-                            "value `{v}` of column `{}` is not a code of {} (recode or filter it first)",
-                            d.column, d.codelist
-                        )));
-                    }
+                .ok_or_else(|| plan_error(format!("column `{}` is not text", d.column)))?;
+            for v in col.iter().flatten() {
+                if !cl.contains(v) {
+                    return Err(plan_error(format!(
+                        "value `{v}` of column `{}` is not a code of {} (recode or filter it first)",
+                        d.column, d.codelist
+                    )));
                 }
             }
         }
@@ -334,12 +336,9 @@ measures = [
         );
     }
 
-    // The check downcasts the leaf columns to `StringArray`, but `CAST(… AS VARCHAR)` gives
-    // `Utf8View` under DataFusion's defaults: the check never fires, and the closure's inner
-    // join drops the row from every cell (here `_T` counts 1, not 2). Reported with issue 24;
-    // fixing it changes behaviour, which that issue does not.
+    // Without the check, the closure's inner join would drop the row from every cell (`_T`
+    // would count 1, not 2): the run must fail instead, naming the value.
     #[tokio::test]
-    #[ignore = "known bug: leaf codes outside the codelist are dropped, not refused"]
     async fn a_value_outside_the_codelist_is_refused() {
         let e = cube(vec!["Y13T15", "OLD"], vec![1.0, 1.0])
             .await
