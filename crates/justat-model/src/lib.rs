@@ -17,6 +17,7 @@ pub mod embargo;
 pub mod french;
 pub mod incident;
 pub mod job;
+pub mod manifest;
 pub mod production;
 pub mod provenance;
 pub mod publication;

@@ -3,6 +3,7 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
 use jiff::Timestamp;
+use justat_model::manifest::Manifest;
 use justat_model::{CubeSchema, RunStatus, Sha256Hex};
 use serde::Serialize;
 use serde_json::json;
@@ -40,7 +41,7 @@ pub struct NewRun {
     /// The cube it produced.
     pub cube: Option<NewCube>,
     /// The run manifest.
-    pub manifest: serde_json::Value,
+    pub manifest: Manifest,
     /// When it started.
     pub started_at: Timestamp,
 }
@@ -63,7 +64,7 @@ pub struct ChainRun {
     /// The cube it produced.
     pub cube_id: Option<Sha256Hex>,
     /// The run manifest.
-    pub manifest: serde_json::Value,
+    pub manifest: Manifest,
     /// When it started.
     pub started_at: Timestamp,
     /// When it ended.
@@ -93,12 +94,14 @@ pub struct Cube {
 
 const RUN_COLUMNS: &str = "id, chain, chain_version, chain_sha256, status, error, cube_id, manifest, started_at, finished_at, run_by";
 
-fn json_of(row: &AnyRow, col: &str) -> Result<serde_json::Value, StoreError> {
-    let text: String = row.try_get(col)?;
-    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
-        what: "JSON column",
-        value: text,
-    })
+/// A manifest as stored: a JSON object with its keys in order, as written since the first runs.
+fn manifest_text(manifest: &Manifest) -> Result<String, StoreError> {
+    serde_json::to_value(manifest)
+        .map(|v| v.to_string())
+        .map_err(|e| StoreError::Corrupt {
+            what: "run manifest",
+            value: e.to_string(),
+        })
 }
 
 /// The deliveries each run read, by run, from one query (`run` limits it to one run).
@@ -135,7 +138,13 @@ fn run_of(
         status: crate::parsed(row, "status", "run status")?,
         error: row.try_get("error")?,
         cube_id: crate::optional_digest(row, "cube_id")?,
-        manifest: json_of(row, "manifest")?,
+        manifest: {
+            let text: String = row.try_get("manifest")?;
+            serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+                what: "run manifest",
+                value: text,
+            })?
+        },
         started_at: time::from_db(&row.try_get::<String, _>("started_at")?)?,
         finished_at: time::from_db(&row.try_get::<String, _>("finished_at")?)?,
         run_by: row.try_get("run_by")?,
@@ -194,7 +203,7 @@ impl Store {
         .bind(new.status.as_str())
         .bind(new.error.clone())
         .bind(new.cube.as_ref().map(|c| c.id.to_string()))
-        .bind(new.manifest.to_string())
+        .bind(manifest_text(&new.manifest)?)
         .bind(time::to_db(new.started_at))
         .bind(time::to_db(now))
         .bind(actor.as_str())

@@ -127,24 +127,27 @@ pub async fn run(
             run.chain_version,
             run.status,
             run.cube_id.as_ref().map_or("-", |c| c.as_str()),
-            run.manifest["cube"][1],
-            run.manifest["duration_ms"]
+            run.manifest
+                .cube
+                .as_ref()
+                .map_or("-".to_string(), |(_, cells)| cells.to_string()),
+            run.manifest.duration_ms
         );
-        for s in run.manifest["steps"].as_array().into_iter().flatten() {
+        for s in &run.manifest.steps {
             println!(
                 "  {:>2} {:<8} {:<34} {:>10} rows",
-                s["index"],
-                s["kind"].as_str().unwrap_or(""),
-                s["name"].as_str().unwrap_or(""),
-                s["rows_after"]
+                s.index,
+                s.kind,
+                s.name.as_deref().unwrap_or(""),
+                s.rows_after
             );
         }
-        for r in run.manifest["rules"].as_array().into_iter().flatten() {
+        for r in &run.manifest.rules {
             println!(
                 "  rule {:<24} {:<8} {:>8} failed",
-                r["id"].as_str().unwrap_or(""),
-                r["severity"].as_str().unwrap_or(""),
-                r["failed"]
+                r.id,
+                r.severity.as_str(),
+                r.failed
             );
         }
     }

@@ -4,18 +4,10 @@
 use super::sql_guard;
 use crate::EngineError;
 use justat_model::codelist::{Codelist, shipped_codelist};
+pub use justat_model::manifest::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-/// What a failed rule does to a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The row goes to quarantine.
-    Error,
-    /// The row is kept; failures are counted.
-    Warning,
-}
 
 // A cube step's dimensions and measures are written into the cube's schema as they are
 // declared: the chain file and the recorded schema share the model's types.

@@ -6,7 +6,7 @@ use super::execute::{Progress, RunOptions, execute};
 use super::file::Chain;
 use crate::EngineError;
 use crate::delivery::writer_properties;
-use crate::manifest::{InputRecord, Manifest, peak_memory_bytes};
+use crate::manifest::{self, InputRecord, peak_memory_bytes};
 use datafusion::parquet::arrow::ArrowWriter;
 use justat_model::RunStatus;
 use justat_store::{Actor, ChainRun, Lake, LakeKind, NewCube, NewRun, Store};
@@ -65,7 +65,7 @@ pub async fn run_chain(
         options.scratch = lake.scratch().ok();
     }
     let result = execute(chain, &paths, &options, progress).await;
-    let mut manifest = Manifest::new(chain, started, inputs);
+    let mut manifest = manifest::start(chain, started, inputs);
     let new = match &result {
         Ok(out) => {
             let cube_id = lake
@@ -107,7 +107,7 @@ pub async fn run_chain(
                     rows: out.cube_rows as i64,
                     schema: out.cube_schema.clone(),
                 }),
-                manifest: serde_json::to_value(&manifest).expect("manifests serialise"),
+                manifest: manifest.clone(),
                 started_at: started,
             }
         }
@@ -127,7 +127,7 @@ pub async fn run_chain(
                 status: RunStatus::Failed,
                 error: Some(e.to_string()),
                 cube: None,
-                manifest: serde_json::to_value(&manifest).expect("manifests serialise"),
+                manifest: manifest.clone(),
                 started_at: started,
             }
         }

@@ -51,12 +51,7 @@ fn cells(env: &Env, run: &ChainRun, dim: &str, measure: &str) -> Vec<(String, St
 }
 
 fn rows_after(run: &ChainRun) -> Vec<u64> {
-    run.manifest["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["rows_after"].as_u64().unwrap())
-        .collect()
+    run.manifest.steps.iter().map(|s| s.rows_after).collect()
 }
 
 async fn penal(env: &Env, n: usize) -> i64 {
@@ -100,14 +95,9 @@ expression = "CAST(date_part('year', orientation_date) AS BIGINT)"
         "{cube:?}"
     );
     assert!(cube.contains(&("2024".into(), "_T".into(), "20".into())));
-    assert_eq!(r.manifest["inputs"][0]["delivery"], id);
-    assert_eq!(r.manifest["chain_version"], 3);
-    assert!(
-        r.manifest["software"]
-            .as_str()
-            .unwrap()
-            .starts_with("justat ")
-    );
+    assert_eq!(r.manifest.inputs[0].delivery, id);
+    assert_eq!(r.manifest.chain_version, 3);
+    assert!(r.manifest.software.starts_with("justat "));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,21 +128,17 @@ expression = "2024"
     );
     let r = run(&env, &c, &[id]).await.unwrap();
     assert_eq!(&rows_after(&r)[..4], &[12, 8, 8, 8]);
-    let rules = r.manifest["rules"].as_array().unwrap();
-    assert_eq!(rules[0]["id"], "E_NOT_AUCH");
-    assert_eq!(rules[0]["failed"], 4);
-    assert_eq!(rules[1]["severity"], "warning");
+    let rules = &r.manifest.rules;
+    assert_eq!(rules[0].id, "E_NOT_AUCH");
+    assert_eq!(rules[0].failed, 4);
+    assert_eq!(rules[1].severity, justat_model::manifest::Severity::Warning);
     assert_eq!(
-        rules[1]["failed"], 3,
+        rules[1].failed, 3,
         "ages 20, 22 and 23 among the 8 kept rows"
     );
     let q = env.read(
         LakeKind::Quarantine,
-        &r.manifest["quarantine_sha256"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
+        r.manifest.quarantine_sha256.as_ref().unwrap(),
     );
     assert_eq!(column(&q, "rule"), vec!["E_NOT_AUCH"; 4]);
     assert_eq!(column(&q, "line")[0], "3", "the line in the delivered file");
@@ -209,14 +195,13 @@ measures = [{ name = "n", aggregate = "count" }]
         "{cube:?}"
     );
     assert!(cube.contains(&("2024".into(), "_T".into(), "5".into())));
-    let recode = r.manifest["rules"]
-        .as_array()
-        .unwrap()
+    let recode = r
+        .manifest
+        .rules
         .iter()
-        .find(|x| x["id"] == "RECODE_SHORT")
-        .unwrap()
-        .clone();
-    assert_eq!(recode["failed"], 4);
+        .find(|x| x.id == "RECODE_SHORT")
+        .unwrap();
+    assert_eq!(recode.failed, 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -103,7 +103,22 @@ fn new_run(inputs: &[i64], cube: &Sha256Hex) -> NewRun {
             rows: 42,
             schema: justat_model::CubeSchema::default(),
         }),
-        manifest: json!({"steps": []}),
+        manifest: justat_model::manifest::Manifest {
+            chain: "penal_orientations".into(),
+            chain_version: 1,
+            chain_sha256: digest("c"),
+            software: "justat test".into(),
+            engine: "none".into(),
+            started_at: now().to_string(),
+            inputs: Vec::new(),
+            codelists: Vec::new(),
+            steps: Vec::new(),
+            rules: Vec::new(),
+            quarantine_sha256: None,
+            cube: Some((cube.clone(), 42)),
+            duration_ms: 1,
+            peak_memory_bytes: None,
+        },
         started_at: now(),
     }
 }

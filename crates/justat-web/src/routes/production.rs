@@ -332,36 +332,37 @@ async fn run(
 ) -> Result<Html<String>, WebError> {
     let r = state.store.run(id).await.map_err(not_found_as_404)?;
     let m = &r.manifest;
-    let n = |v: &serde_json::Value| french::integer(v.as_i64().unwrap_or(0));
-    let steps: Vec<_> = m["steps"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|st| context! { index => st["index"].as_i64(), kind => st["kind"].as_str().unwrap_or("").to_string(),
-            name => st["name"].as_str().unwrap_or("").to_string(), rows => n(&st["rows_after"]) })
+    let n = |v: u64| french::integer(i64::try_from(v).unwrap_or(i64::MAX));
+    let steps: Vec<_> = m
+        .steps
+        .iter()
+        .map(|st| {
+            context! { index => st.index, kind => st.kind.clone(),
+            name => st.name.clone().unwrap_or_default(), rows => n(st.rows_after) }
+        })
         .collect();
-    let rules: Vec<_> = m["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|ru| context! { id => ru["id"].as_str().unwrap_or("").to_string(), severity => ru["severity"].as_str().unwrap_or("").to_string(),
-            message => ru["message"].as_str().unwrap_or("").to_string(), failed => n(&ru["failed"]) })
+    let rules: Vec<_> = m
+        .rules
+        .iter()
+        .map(|ru| {
+            context! { id => ru.id.clone(), severity => ru.severity.as_str(),
+            message => ru.message.clone(), failed => n(ru.failed) }
+        })
         .collect();
-    let inputs: Vec<_> = m["inputs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| context! { delivery => i["delivery"].as_i64(), sha256 => i["sha256"].as_str().unwrap_or("").to_string(), rows => n(&i["rows"]) })
+    let inputs: Vec<_> = m
+        .inputs
+        .iter()
+        .map(|i| context! { delivery => i.delivery, sha256 => i.sha256.to_string(), rows => n(i.rows) })
         .collect();
-    let peak = m["peak_memory_bytes"]
-        .as_u64()
-        .map(|b| format!("{} Mio", french::integer((b / (1024 * 1024)) as i64)));
+    let peak = m
+        .peak_memory_bytes
+        .map(|b| format!("{} Mio", n(b / (1024 * 1024))));
     let ctx = context! {
         r => context! { id => r.id, chain => r.chain.clone(), version => r.chain_version, status => r.status.to_string(), error => r.error.clone(),
             cube => r.cube_id.as_ref().map(ToString::to_string), chain_sha256 => r.chain_sha256.to_string(), started => french::date_time(r.started_at),
-            by => r.run_by.clone(), software => m["software"].as_str().unwrap_or("").to_string(),
-            engine => m["engine"].as_str().unwrap_or("").to_string(), duration => n(&m["duration_ms"]), peak,
-            quarantine => m["quarantine_sha256"].as_str().map(str::to_string) },
+            by => r.run_by.clone(), software => m.software.clone(),
+            engine => m.engine.clone(), duration => n(m.duration_ms), peak,
+            quarantine => m.quarantine_sha256.as_ref().map(ToString::to_string) },
         steps, rules, inputs,
     };
     page(
