@@ -1,4 +1,5 @@
-//! The content hash: a SHA-256 digest as 64 lowercase hexadecimal characters.
+//! The content hash: a SHA-256 digest as 64 lowercase hexadecimal characters, and a file
+//! named by it.
 //!
 //! Files in the lake are named by it, deliveries, chains, cubes and publication files are
 //! identified by it, and the audit chain links entries with it. One type for all of them, so
@@ -88,6 +89,19 @@ impl fmt::Display for Sha256Hex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A file stored in the lake under its SHA-256: a publication's file, a transmission's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// Its name (`condamnations.csv`, `donnees.zip`).
+    pub name: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Its SHA-256 (its name in the lake).
+    pub sha256: Sha256Hex,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! whose kind is unknown or whose parameters do not fit it, which the worker reports as the job's
 //! failure rather than running it with empty values.
 
-use crate::Collection;
+use crate::digest::StoredFile;
+use crate::{Collection, DeliveryStatus, Sha256Hex};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -97,6 +98,76 @@ pub struct EditorFiles {
     /// The tables' definitions.
     #[serde(rename = "tables.toml")]
     pub tables: String,
+}
+
+/// What a finished job produced, as its page shows it: one shape per kind of request (the
+/// stored JSON, a plain object, says which by its keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum JobOutcome {
+    /// A delivery checked and recorded.
+    Delivery {
+        /// Its number.
+        delivery: i64,
+        /// How its checks ended.
+        status: DeliveryStatus,
+    },
+    /// A chain run recorded (successful or not).
+    ChainRun {
+        /// Its number.
+        run: i64,
+        /// The cube it produced.
+        cube: Option<Sha256Hex>,
+    },
+    /// A publication built and saved as a draft.
+    Saved {
+        /// The version saved.
+        saved: SavedVersion,
+    },
+    /// A publication built for a preview only.
+    Preview {
+        /// The page as the editor shows it.
+        preview: PublicationPreview,
+    },
+    /// A recipient's stamped copy, in the lake.
+    EmbargoCopy {
+        /// Its digest.
+        sha256: Sha256Hex,
+    },
+    /// The files of a transmission to the ASP, in the lake.
+    AspExport {
+        /// The files, in the order of the transmission.
+        files: Vec<StoredFile>,
+    },
+    /// Tests only: how long a test job slept.
+    Slept {
+        /// Seconds.
+        slept: u64,
+    },
+}
+
+/// A publication's build seen before it is saved: what the editor shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicationPreview {
+    /// The version the build would save.
+    pub version: i64,
+    /// The title, its cited values resolved.
+    pub title: String,
+    /// The summary.
+    pub summary: String,
+    /// The page's body (HTML, charts inline).
+    pub html: String,
+}
+
+/// A publication version saved by a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedVersion {
+    /// Its collection.
+    pub collection: Collection,
+    /// Its slug.
+    pub slug: String,
+    /// Its number.
+    pub version: i64,
 }
 
 /// A stored job that is not a [`JobRequest`].
@@ -237,6 +308,34 @@ mod tests {
             copy.params(),
             json!({ "collection": "infostat", "slug": "s", "version": 2, "banner": "b" })
         );
+    }
+
+    #[test]
+    fn every_outcome_reads_back_as_itself_from_the_json_stored_so_far() {
+        let stored = [
+            json!({ "delivery": 3, "status": "OK_KO" }),
+            json!({ "run": 4, "cube": null }),
+            json!({ "run": 5, "cube": "ab".repeat(32) }),
+            json!({ "saved": { "collection": "infostat", "slug": "s", "version": 2 } }),
+            json!({ "preview": { "version": 1, "title": "T", "summary": "S", "html": "<p>x</p>" } }),
+            json!({ "sha256": "cd".repeat(32) }),
+            json!({ "files": [{ "name": "a.csv", "media_type": "text/csv",
+                                "sha256": "ef".repeat(32), "size": 12 }] }),
+            json!({ "slept": 3 }),
+        ];
+        let kinds: Vec<_> = stored
+            .iter()
+            .map(|v| {
+                let o: JobOutcome = serde_json::from_value(v.clone()).unwrap();
+                assert_eq!(serde_json::to_value(&o).unwrap(), *v);
+                std::mem::discriminant(&o)
+            })
+            .collect();
+        assert_eq!(kinds[1], kinds[2]);
+        let distinct: std::collections::HashSet<_> = kinds.iter().collect();
+        assert_eq!(distinct.len(), 7, "each shape reads as its own outcome");
+        assert!(serde_json::from_value::<JobOutcome>(json!({ "sha256": "x" })).is_err());
+        assert!(serde_json::from_value::<JobOutcome>(json!({ "run": 1, "x": 2 })).is_err());
     }
 
     #[test]

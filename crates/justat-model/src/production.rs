@@ -1,4 +1,5 @@
-//! How the production stages end: a delivery's checks and a chain's run, as stored and compared.
+//! How the production stages end: a delivery's checks (its status and report) and a chain's
+//! run, as stored, compared and shown.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -53,6 +54,57 @@ impl RunStatus {
             RunStatus::Failed => "FAILED",
         }
     }
+}
+
+/// One example of a rule's failures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// Line of the file (for Parquet: row number, from 1).
+    pub line: u64,
+    /// The column at fault, if one.
+    pub column: Option<String>,
+    /// Its value, if one.
+    pub value: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The failures of one rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleReport {
+    /// The rule (a source rule id, or `COLUMN_COUNT`, `TYPE`, `REQUIRED`, `CODELIST`, `DUPLICATE_KEY`).
+    pub rule: String,
+    /// How many rows broke it.
+    pub count: u64,
+    /// The first few.
+    pub examples: Vec<Example>,
+}
+
+/// What the checks found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The source id.
+    pub source: String,
+    /// Its schema version.
+    pub source_version: i64,
+    /// The file's name.
+    pub file: String,
+    /// `csv`, `csv.gz` or `parquet`.
+    pub format: String,
+    /// The outcome.
+    pub status: DeliveryStatus,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows kept.
+    pub rows_ok: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// The source's threshold.
+    pub reject_threshold: f64,
+    /// Why the file could not be read at all, if so.
+    pub unreadable: Option<String>,
+    /// Failures per rule.
+    pub rules: Vec<RuleReport>,
 }
 
 /// A stored status that is none of the known ones.

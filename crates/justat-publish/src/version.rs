@@ -155,19 +155,7 @@ pub async fn import_source(
     Ok(store.save_build(&new, actor, Timestamp::now()).await?)
 }
 
-/// A publication's page as a build would make it — its tables read, protected and audited as
-/// for a build — with nothing stored: neither files, nor version, nor suppression pattern.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Preview {
-    /// The version the build would save.
-    pub version: i64,
-    /// The title, its cited values resolved.
-    pub title: String,
-    /// The summary.
-    pub summary: String,
-    /// The page's body (HTML, charts inline).
-    pub html: String,
-}
+pub use justat_model::job::PublicationPreview as Preview;
 
 /// Previews a publication's source: the checks and the page of a build, without the PDF and
 /// without saving anything.

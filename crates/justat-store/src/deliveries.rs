@@ -3,6 +3,7 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, is_unique_violation, time};
 use jiff::Timestamp;
+use justat_model::production::DeliveryReport;
 use justat_model::{DeliveryStatus, Sha256Hex};
 use serde::Serialize;
 use serde_json::json;
@@ -37,7 +38,7 @@ pub struct NewDelivery {
     /// Digest of the quarantine Parquet (absent when nothing was rejected).
     pub quarantine_sha256: Option<Sha256Hex>,
     /// The check report (counts per rule, first examples).
-    pub report: serde_json::Value,
+    pub report: DeliveryReport,
 }
 
 /// A recorded delivery.
@@ -70,7 +71,7 @@ pub struct Delivery {
     /// Digest of the quarantine Parquet.
     pub quarantine_sha256: Option<Sha256Hex>,
     /// The check report.
-    pub report: serde_json::Value,
+    pub report: DeliveryReport,
     /// When it was received (UTC).
     pub received_at: Timestamp,
     /// Who delivered it.
@@ -131,7 +132,14 @@ impl Store {
         .bind(new.rows_rejected)
         .bind(new.staging_sha256.as_ref().map(|d| d.to_string()))
         .bind(new.quarantine_sha256.as_ref().map(|d| d.to_string()))
-        .bind(new.report.to_string())
+        .bind(
+            serde_json::to_value(&new.report)
+                .map(|v| v.to_string())
+                .map_err(|e| StoreError::Corrupt {
+                    what: "delivery report",
+                    value: e.to_string(),
+                })?,
+        )
         .bind(time::to_db(now))
         .bind(actor.as_str())
         .execute(w.conn())

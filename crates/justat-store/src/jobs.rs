@@ -9,7 +9,7 @@
 use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, time};
 use jiff::Timestamp;
-use justat_model::job::{JobRequest, JobRequestError};
+use justat_model::job::{JobOutcome, JobRequest, JobRequestError};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -73,7 +73,7 @@ pub struct Job {
     /// The last progress line.
     pub progress: String,
     /// The outcome, when done.
-    pub result: Option<serde_json::Value>,
+    pub result: Option<JobOutcome>,
     /// The error, when failed.
     pub error: Option<String>,
     /// Who asked for it.
@@ -246,11 +246,18 @@ impl Store {
         &self,
         id: i64,
         worker: &str,
-        outcome: Result<serde_json::Value, String>,
+        outcome: Result<JobOutcome, String>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let (status, result, error) = match outcome {
-            Ok(r) => (JobStatus::Done, Some(r.to_string()), None),
+            Ok(r) => (
+                JobStatus::Done,
+                Some(serde_json::to_string(&r).map_err(|e| StoreError::Corrupt {
+                    what: "job result",
+                    value: e.to_string(),
+                })?),
+                None,
+            ),
             Err(e) => (JobStatus::Failed, None, Some(e)),
         };
         let res = sqlx::query(

@@ -8,23 +8,12 @@ use jiff::Timestamp;
 use justat_model::Role;
 use justat_model::Sha256Hex;
 use justat_model::publication::{Action, Collection, VersionState, is_public, transition};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-/// A file of a version, stored in the lake under its SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredFile {
-    /// Its name (`condamnations.csv`, `donnees.zip`).
-    pub name: String,
-    /// Its media type.
-    pub media_type: String,
-    /// Its SHA-256 (its name in the lake).
-    pub sha256: Sha256Hex,
-    /// Its size in bytes.
-    pub size: u64,
-}
+pub use justat_model::digest::StoredFile;
 
 /// A built version to save.
 #[derive(Debug, Clone)]

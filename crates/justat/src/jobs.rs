@@ -7,7 +7,7 @@ use crate::config::Config;
 use justat_engine::chain::{Chain, RunOptions, run_chain};
 use justat_engine::ingest::add_delivery;
 use justat_engine::source::Source;
-use justat_model::JobRequest;
+use justat_model::job::{JobOutcome, JobRequest, SavedVersion};
 use justat_render::PublicationSource;
 use justat_store::{Actor, Job, Lake, Store};
 use std::time::Duration;
@@ -45,7 +45,7 @@ pub async fn execute(
     config: &Config,
     job: &Job,
     test_kinds: bool,
-) -> Result<serde_json::Value, String> {
+) -> Result<JobOutcome, String> {
     let actor = Actor::user(&job.created_by);
     let (tx, task) = progress_writer(store, job.id);
     let request = match &job.request {
@@ -65,7 +65,10 @@ pub async fn execute(
             .await;
             // The original is in the lake (or was refused): the upload is no longer needed.
             let _ = std::fs::remove_file(path);
-            result.map(|d| serde_json::json!({ "delivery": d.id, "status": d.status }))
+            result.map(|d| JobOutcome::Delivery {
+                delivery: d.id,
+                status: d.status,
+            })
         }
         JobRequest::ChainRun { chain, deliveries } => {
             async {
@@ -87,7 +90,10 @@ pub async fn execute(
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-                Ok(serde_json::json!({ "run": run.id, "cube": run.cube_id }))
+                Ok(JobOutcome::ChainRun {
+                    run: run.id,
+                    cube: run.cube_id,
+                })
             }
             .await
         }
@@ -98,12 +104,16 @@ pub async fn execute(
             let _ = tx.send("tableaux lus, protégés et audités, page construite".into());
             Ok(if *save {
                 let v = justat_publish::import_source(store, lake, &source, &actor).await?;
-                serde_json::json!({ "saved": {
-                    "collection": v.collection.slug(), "slug": v.slug, "version": v.version,
-                } })
+                JobOutcome::Saved {
+                    saved: SavedVersion {
+                        collection: v.collection,
+                        slug: v.slug,
+                        version: v.version,
+                    },
+                }
             } else {
                 let p = justat_publish::preview_source(store, lake, &source).await?;
-                serde_json::json!({ "preview": p })
+                JobOutcome::Preview { preview: p }
             })
         }
         .await
@@ -124,31 +134,20 @@ pub async fn execute(
             jiff::Timestamp::now(),
         )
         .await
-        .map(|sha| serde_json::json!({ "sha256": sha }))
+        .map(|sha256| JobOutcome::EmbargoCopy { sha256 })
         .map_err(|e| format!("{:#}", anyhow::Error::from(e))),
         JobRequest::AspExport { collection, slug } => {
             let now = jiff::Timestamp::now();
             justat_publish::transmit_to_asp(store, lake, *collection, slug, &actor, now)
                 .await
-                .map(|files| {
-                    let stored: Vec<serde_json::Value> = files
-                        .iter()
-                        .map(|f| {
-                            serde_json::json!({
-                                "name": f.name, "media_type": f.media_type, "sha256": f.sha256,
-                                "size": f.size,
-                            })
-                        })
-                        .collect();
-                    serde_json::json!({ "files": stored })
-                })
+                .map(|files| JobOutcome::AspExport { files })
                 .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
         }
         JobRequest::TestPanic { message } if test_kinds => panic!("{message}"),
         JobRequest::TestSleep { seconds } if test_kinds => {
             let _ = tx.send("en sommeil".into());
             tokio::time::sleep(Duration::from_secs(*seconds)).await;
-            Ok(serde_json::json!({ "slept": seconds }))
+            Ok(JobOutcome::Slept { slept: *seconds })
         }
         JobRequest::TestPanic { .. } | JobRequest::TestSleep { .. } => {
             Err(format!("unknown job kind `{}`", job.kind))

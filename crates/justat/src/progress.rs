@@ -38,23 +38,13 @@ pub fn print_delivery(d: &Delivery) {
         d.rows_ok,
         d.rows_rejected
     );
-    if let Some(why) = d.report["unreadable"].as_str() {
+    if let Some(why) = &d.report.unreadable {
         println!("  unreadable: {why}");
     }
-    if let Some(rules) = d.report["rules"].as_array() {
-        for r in rules {
-            println!(
-                "  {:<20} {:>8} rows",
-                r["rule"].as_str().unwrap_or(""),
-                r["count"]
-            );
-            for e in r["examples"].as_array().into_iter().flatten() {
-                println!(
-                    "      line {}: {}",
-                    e["line"],
-                    e["message"].as_str().unwrap_or("")
-                );
-            }
+    for r in &d.report.rules {
+        println!("  {:<20} {:>8} rows", r.rule, r.count);
+        for e in &r.examples {
+            println!("      line {}: {}", e.line, e.message);
         }
     }
     println!("  sha256 {}", d.sha256);

@@ -3,7 +3,7 @@
 
 use super::messages::shorten;
 pub use justat_model::DeliveryStatus;
-use serde::Serialize;
+pub use justat_model::production::{DeliveryReport, Example, RuleReport};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -22,57 +22,6 @@ pub(super) struct Reason {
 
 /// Examples kept per rule in the report.
 const EXAMPLES: usize = 5;
-
-/// One example of a rule's failures.
-#[derive(Debug, Clone, Serialize)]
-pub struct Example {
-    /// Line of the file (for Parquet: row number, from 1).
-    pub line: u64,
-    /// The column at fault, if one.
-    pub column: Option<String>,
-    /// Its value, if one.
-    pub value: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// The failures of one rule.
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleReport {
-    /// The rule (a source rule id, or `COLUMN_COUNT`, `TYPE`, `REQUIRED`, `CODELIST`, `DUPLICATE_KEY`).
-    pub rule: String,
-    /// How many rows broke it.
-    pub count: u64,
-    /// The first few.
-    pub examples: Vec<Example>,
-}
-
-/// What the checks found.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeliveryReport {
-    /// The source id.
-    pub source: String,
-    /// Its schema version.
-    pub source_version: i64,
-    /// The file's name.
-    pub file: String,
-    /// `csv`, `csv.gz` or `parquet`.
-    pub format: String,
-    /// The outcome.
-    pub status: DeliveryStatus,
-    /// Data rows read.
-    pub rows_read: u64,
-    /// Rows kept.
-    pub rows_ok: u64,
-    /// Rows rejected.
-    pub rows_rejected: u64,
-    /// The source's threshold.
-    pub reject_threshold: f64,
-    /// Why the file could not be read at all, if so.
-    pub unreadable: Option<String>,
-    /// Failures per rule.
-    pub rules: Vec<RuleReport>,
-}
 
 /// A checked delivery and its files (in the scratch folder, to be moved into the lake).
 #[derive(Debug)]

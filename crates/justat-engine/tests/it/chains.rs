@@ -1,4 +1,4 @@
-use crate::env::{Env, column, penal_csv, penal_row};
+use crate::env::{Env, column, json, penal_csv, penal_row};
 use datafusion::arrow::array::{BooleanArray, Date32Array, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
@@ -387,7 +387,7 @@ async fn prison_parquet(env: &Env) -> i64 {
     w.write(&batch).unwrap();
     w.close().unwrap();
     let d = env.deliver("prison", "prison.parquet", &bytes).await;
-    assert_eq!(d.status, DeliveryStatus::Ok, "{}", d.report);
+    assert_eq!(d.status, DeliveryStatus::Ok, "{}", json(&d.report));
     d.id
 }
 

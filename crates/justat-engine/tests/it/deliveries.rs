@@ -1,4 +1,4 @@
-use crate::env::{Env, PENAL_HEADER, column, penal_csv, penal_row};
+use crate::env::{Env, PENAL_HEADER, column, json, penal_csv, penal_row};
 use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
@@ -50,7 +50,7 @@ async fn windows_1252_text_is_decoded() {
     let row = "C1;TJ_1_119;Tribunal judiciaire d'Agen — Béziers;12/03/2024;7151;2;AMENDE_FERME;;350,50;M;34;FR;0";
     let bytes = encode(&format!("{header}\r\n{row}\r\n"), Encoding::Windows1252).unwrap();
     let d = env.deliver("cjn", "cjn.csv", &bytes).await;
-    assert_eq!(d.status, DeliveryStatus::Ok, "{}", d.report);
+    assert_eq!(d.status, DeliveryStatus::Ok, "{}", json(&d.report));
     let staged = env.read(LakeKind::Staging, d.staging_sha256.as_ref().unwrap());
     assert_eq!(
         column(&staged, "court_label"),
@@ -91,7 +91,7 @@ async fn dirty_rows_go_to_quarantine_with_rule_message_and_line() {
     );
     let messages = column(&q, "message");
     assert!(messages.iter().any(|m| m.contains("doublon de la ligne 2")));
-    let report = &d.report["rules"];
+    let report = &json(&d.report)["rules"];
     assert!(
         report
             .as_array()
@@ -131,7 +131,7 @@ async fn a_wrong_encoding_is_reported_with_line_and_column() {
     bytes.extend_from_slice(b"\xe9,300\n"); // a Latin-1 'é' in a UTF-8 source
     let d = env.deliver("prison", "prison.csv", &bytes).await;
     assert_eq!(d.status, DeliveryStatus::Ko);
-    let why = d.report["unreadable"].as_str().unwrap();
+    let why = d.report.unreadable.as_deref().unwrap();
     assert!(
         why.contains("prison.csv : ligne 3, colonne persons")
             && why.contains("n'est pas de l'UTF-8 valide"),
@@ -152,7 +152,7 @@ async fn a_header_with_missing_or_extra_columns_is_named() {
         )
         .await;
     assert_eq!(d.status, DeliveryStatus::Ko);
-    let why = d.report["unreadable"].as_str().unwrap();
+    let why = d.report.unreadable.as_deref().unwrap();
     assert!(
         why.contains("ligne 1 (en-tête)")
             && why.contains("colonne(s) manquante(s) `age`")
@@ -167,7 +167,7 @@ async fn a_bad_date_is_rejected_with_its_column_and_value() {
     let mut r = rows(40);
     r[2] = r[2].replace("02/01/2024", "2024-01-02");
     let d = env.deliver("penal", "penal.csv", &penal_csv(&r)).await;
-    let ex = &d.report["rules"][0];
+    let ex = &json(&d.report)["rules"][0];
     assert_eq!(ex["rule"], "TYPE");
     assert_eq!(ex["examples"][0]["line"], 4);
     assert_eq!(ex["examples"][0]["column"], "reception_date");
@@ -185,7 +185,12 @@ async fn empty_files_are_ko() {
     let env = Env::new().await;
     let d = env.deliver("penal", "empty.csv", b"").await;
     assert_eq!(d.status, DeliveryStatus::Ko);
-    assert!(d.report["unreadable"].as_str().unwrap().contains("vide"));
+    assert!(
+        json(&d.report)["unreadable"]
+            .as_str()
+            .unwrap()
+            .contains("vide")
+    );
     let d = env
         .deliver(
             "penal",
@@ -195,7 +200,7 @@ async fn empty_files_are_ko() {
         .await;
     assert_eq!(d.status, DeliveryStatus::Ko);
     assert!(
-        d.report["unreadable"]
+        json(&d.report)["unreadable"]
             .as_str()
             .unwrap()
             .contains("aucune ligne de données")
@@ -224,9 +229,12 @@ async fn gzip_extracts_are_read_and_a_truncated_one_is_reported() {
         .await;
     assert_eq!(d.status, DeliveryStatus::Ko);
     assert!(
-        d.report["unreadable"].as_str().unwrap().contains("tronqué"),
+        json(&d.report)["unreadable"]
+            .as_str()
+            .unwrap()
+            .contains("tronqué"),
         "{}",
-        d.report
+        json(&d.report)
     );
 }
 
@@ -256,7 +264,7 @@ async fn parquet_extracts_are_checked_and_another_schema_is_refused() {
     w.close().unwrap();
     let d = env.deliver("prison", "prison.parquet", &bytes).await;
     assert_eq!(d.status, DeliveryStatus::Ko);
-    let why = d.report["unreadable"].as_str().unwrap();
+    let why = d.report.unreadable.as_deref().unwrap();
     assert!(
         why.contains("colonne `month` de type Utf8, Date32 attendu")
             && why.contains("colonne `persons` manquante"),
@@ -281,7 +289,7 @@ async fn parquet_extracts_are_checked_and_another_schema_is_refused() {
     w.close().unwrap();
     let d = env.deliver("cjn", "cjn.parquet", &bytes).await;
     assert!(
-        d.report["unreadable"]
+        json(&d.report)["unreadable"]
             .as_str()
             .unwrap()
             .contains("colonne `court` manquante")
@@ -314,8 +322,8 @@ async fn a_code_out_of_its_validity_period_is_rejected() {
         .replace("02/01/2024;15/02/2024", "02/01/2022;15/02/2022")
         .replace("ALT_APP", "ALT_RAPPEL");
     let d = env.deliver("penal", "penal.csv", &penal_csv(&r)).await;
-    assert_eq!(d.rows_rejected, 1, "{}", d.report);
-    let ex = &d.report["rules"][0]["examples"][0];
+    assert_eq!(d.rows_rejected, 1, "{}", json(&d.report));
+    let ex = &json(&d.report)["rules"][0]["examples"][0];
     assert_eq!(ex["line"], 2);
     assert!(
         ex["message"]

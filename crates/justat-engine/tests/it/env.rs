@@ -97,3 +97,8 @@ pub fn column(batches: &[RecordBatch], name: &str) -> Vec<String> {
     }
     out
 }
+
+/// A delivery's report as JSON, to check its fields by name and print it in a failure.
+pub fn json(report: &justat_engine::delivery::DeliveryReport) -> serde_json::Value {
+    serde_json::to_value(report).unwrap()
+}

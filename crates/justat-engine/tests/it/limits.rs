@@ -1,7 +1,7 @@
 //! Issue 23, item 11: a delivery beyond a reading limit is refused early, at the line where it
 //! goes beyond, with its original file and its report kept.
 
-use crate::env::{Env, PENAL_HEADER, penal_csv, penal_row};
+use crate::env::{Env, PENAL_HEADER, json, penal_csv, penal_row};
 use justat_engine::ingest::add_delivery_within;
 use justat_engine::reader::ReadLimits;
 use justat_engine::source::Source;
@@ -37,7 +37,7 @@ async fn a_gzip_of_one_huge_line_is_refused_at_that_line_and_kept() {
     let gz = gzip(&text);
     let d = env.deliver("penal", "huge.csv.gz", &gz).await;
     assert_eq!(d.status, DeliveryStatus::Ko);
-    let why = d.report["unreadable"].as_str().unwrap();
+    let why = d.report.unreadable.as_deref().unwrap();
     assert!(
         why.contains("huge.csv.gz : ligne 3 ") && why.contains("1 Mio"),
         "{why}"
@@ -46,7 +46,7 @@ async fn a_gzip_of_one_huge_line_is_refused_at_that_line_and_kept() {
     let original = env.lake.path(LakeKind::Delivery, &d.sha256, "csv.gz");
     assert_eq!(std::fs::read(&original).unwrap(), gz);
     assert_eq!(d.rows_read, 1);
-    assert_eq!(d.report["status"], "KO");
+    assert_eq!(json(&d.report)["status"], "KO");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -57,9 +57,9 @@ async fn a_huge_uncompressed_line_is_refused_at_that_line() {
     bytes.push(b'\n');
     let d = env.deliver("penal", "huge.csv", &bytes).await;
     assert_eq!(d.status, DeliveryStatus::Ko);
-    let why = d.report["unreadable"].as_str().unwrap();
+    let why = d.report.unreadable.as_deref().unwrap();
     assert!(why.starts_with("huge.csv : ligne 2 : "), "{why}");
-    assert!(d.report["rules"].as_array().unwrap().is_empty());
+    assert!(json(&d.report)["rules"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -72,7 +72,7 @@ async fn an_unclosed_quote_is_refused_where_its_record_starts() {
     }
     let d = env.deliver("penal", "quote.csv", text.as_bytes()).await;
     assert_eq!(d.status, DeliveryStatus::Ko);
-    let why = d.report["unreadable"].as_str().unwrap();
+    let why = d.report.unreadable.as_deref().unwrap();
     assert!(
         why.contains("commencé à la ligne 3") && why.contains("guillemet"),
         "{why}"
@@ -90,7 +90,7 @@ async fn a_gzip_bomb_is_refused_at_the_compression_ratio() {
     let gz = e.finish().unwrap();
     assert!(text.len() / gz.len() > 200, "{}", text.len() / gz.len());
     let d = env.deliver("penal", "bomb.csv.gz", &gz).await;
-    let why = d.report["unreadable"].as_str().unwrap();
+    let why = d.report.unreadable.as_deref().unwrap();
     assert!(
         why.starts_with("bomb.csv.gz : ligne ") && why.contains("200:1"),
         "{why}"
@@ -117,7 +117,7 @@ async fn an_ordinary_gzip_extract_is_within_every_limit() {
         (d.status.as_str(), d.rows_ok),
         ("OK", 20_000),
         "{}",
-        d.report
+        json(&d.report)
     );
 }
 
@@ -143,8 +143,8 @@ async fn deliver_within(
 }
 
 fn why(d: &Delivery) -> String {
-    assert_eq!(d.status, DeliveryStatus::Ko, "{}", d.report);
-    d.report["unreadable"].as_str().unwrap().to_string()
+    assert_eq!(d.status, DeliveryStatus::Ko, "{}", json(&d.report));
+    json(&d.report)["unreadable"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -168,7 +168,7 @@ async fn the_row_limit_refuses_at_the_first_row_beyond_it() {
     // Exactly at the limit is accepted.
     let text = format!("{PENAL_HEADER}\n{}\n", rows[..50].join("\n"));
     let d = deliver_within(&env, "penal", "fifty.csv", text.as_bytes(), limits).await;
-    assert_eq!(d.status, DeliveryStatus::Ok, "{}", d.report);
+    assert_eq!(d.status, DeliveryStatus::Ok, "{}", json(&d.report));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -212,7 +212,12 @@ async fn parquet_deliveries_are_bounded_before_their_rows_are_read() {
         ReadLimits::DEFAULT,
     )
     .await;
-    assert_eq!((d.status.as_str(), d.rows_ok), ("OK", 100), "{}", d.report);
+    assert_eq!(
+        (d.status.as_str(), d.rows_ok),
+        ("OK", 100),
+        "{}",
+        json(&d.report)
+    );
     // The same file again, within smaller limits: each in a store of its own.
     for (limits, expected) in [
         (

@@ -2,7 +2,7 @@
 //! the line endings (LF, CRLF, old Mac CR), with quoted fields holding line breaks and empty
 //! lines in between.
 
-use crate::env::{Env, PENAL_HEADER, column, penal_row};
+use crate::env::{Env, PENAL_HEADER, column, json, penal_row};
 use justat_model::DeliveryStatus;
 use justat_model::text_encoding::{Encoding, encode};
 use justat_store::{Delivery, LakeKind};
@@ -35,7 +35,7 @@ fn faults(env: &Env, d: &Delivery) -> (Vec<Fault>, Vec<Fault>) {
         .collect();
     quarantined.sort();
     let mut examples = Vec::new();
-    for rule in d.report["rules"].as_array().unwrap() {
+    for rule in json(&d.report)["rules"].as_array().unwrap() {
         for ex in rule["examples"].as_array().unwrap() {
             examples.push((
                 ex["line"].as_i64().unwrap(),
@@ -72,7 +72,7 @@ async fn every_rule_names_the_editor_line_with_lf_crlf_and_cr_endings() {
             (d.rows_read, d.rows_rejected),
             (200, 6),
             "{name}: {}",
-            d.report
+            json(&d.report)
         );
         let want = expected(&[
             (10, "COLUMN_COUNT"),
@@ -173,7 +173,7 @@ async fn an_encoding_error_names_the_editor_line_of_the_byte() {
             .collect();
         let d = env.deliver("cjn", "cjn.csv", &bytes).await;
         assert_eq!(d.status, DeliveryStatus::Ko);
-        let why = d.report["unreadable"].as_str().unwrap();
+        let why = d.report.unreadable.as_deref().unwrap();
         assert!(
             why.contains(&format!("ligne {line}, colonne court_label")),
             "{why}"

@@ -1,6 +1,7 @@
 //! Issue 23, item 11: the peak memory of delivering one file, for `bench/upload/run.sh`.
 
 use crate::env::Env;
+use crate::env::json;
 
 /// Delivers `$JUSTAT_MEASURE_FILE` as a `$JUSTAT_MEASURE_SOURCE` (default `penal`) extract and
 /// prints the outcome and the process's peak resident memory (`VmHWM`).
@@ -27,6 +28,6 @@ async fn measure_one_delivery() {
         d.status,
         d.rows_read,
         started.elapsed().as_secs_f64(),
-        d.report["unreadable"]
+        json(&d.report)["unreadable"]
     );
 }

@@ -1,8 +1,8 @@
 use crate::harness::{TestDb, now};
-use justat_model::job::JobRequest;
+use justat_model::job::{JobOutcome, JobRequest};
+use justat_model::production::{DeliveryReport, RuleReport};
 use justat_model::{DeliveryStatus, RunStatus, Sha256Hex};
 use justat_store::{Actor, NewCube, NewDelivery, NewRun, StoreError};
-use serde_json::json;
 
 both_backends!(
     deliveries_are_recorded_once_and_audited,
@@ -28,7 +28,23 @@ fn delivery(sha: &str, status: DeliveryStatus) -> NewDelivery {
         rows_rejected: 2,
         staging_sha256: Some(digest("5")),
         quarantine_sha256: Some(digest("9")),
-        report: json!({"rules": {"R_DATE_ORDER": 2}}),
+        report: DeliveryReport {
+            source: "penal".into(),
+            source_version: 1,
+            file: "penal_2024.csv".into(),
+            format: "csv".into(),
+            status,
+            rows_read: 100,
+            rows_ok: 98,
+            rows_rejected: 2,
+            reject_threshold: 0.05,
+            unreadable: None,
+            rules: vec![RuleReport {
+                rule: "R_DATE_ORDER".into(),
+                count: 2,
+                examples: Vec::new(),
+            }],
+        },
     }
 }
 
@@ -44,7 +60,10 @@ async fn deliveries_are_recorded_once_and_audited(db: &TestDb) {
         .unwrap();
     assert_eq!(d.id, 1);
     assert_eq!(d.status, DeliveryStatus::OkKo);
-    assert_eq!(d.report["rules"]["R_DATE_ORDER"], 2);
+    assert_eq!(
+        (d.report.rules[0].rule.as_str(), d.report.rules[0].count),
+        ("R_DATE_ORDER", 2)
+    );
     let again = db
         .store
         .record_delivery(
@@ -214,21 +233,34 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
     assert_eq!(db.store.job(j.id).await.unwrap().progress, "étape 2/5");
     assert!(
         !db.store
-            .finish_job(j.id, "w2", Ok(json!({"run": 8})), now())
+            .finish_job(
+                j.id,
+                "w2",
+                Ok(JobOutcome::ChainRun { run: 8, cube: None }),
+                now()
+            )
             .await
             .unwrap(),
         "only the worker that runs a job ends it"
     );
     assert!(
         db.store
-            .finish_job(j.id, "w1", Ok(json!({"run": 7})), now())
+            .finish_job(
+                j.id,
+                "w1",
+                Ok(JobOutcome::ChainRun { run: 7, cube: None }),
+                now()
+            )
             .await
             .unwrap()
     );
     let done = db.store.job(j.id).await.unwrap();
     assert_eq!(
-        (done.status, done.result.unwrap()["run"].as_i64()),
-        (JobStatus::Done, Some(7))
+        (done.status, done.result),
+        (
+            JobStatus::Done,
+            Some(JobOutcome::ChainRun { run: 7, cube: None })
+        )
     );
     assert_eq!(
         db.store
@@ -322,7 +354,7 @@ async fn a_dead_workers_jobs_fail_once_and_are_not_run_again(db: &TestDb) {
     assert!(!db.store.job_heartbeat(j1, "w1", at(2)).await.unwrap());
     assert!(
         !db.store
-            .finish_job(j1, "w1", Ok(json!({})), at(2))
+            .finish_job(j1, "w1", Ok(JobOutcome::Slept { slept: 0 }), at(2))
             .await
             .unwrap()
     );

@@ -13,11 +13,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
+use justat_model::Permission;
+use justat_model::digest::StoredFile;
 use justat_model::embargo::{RecipientCategory, takes_list};
 use justat_model::french;
-use justat_model::job::JobRequest;
+use justat_model::job::{JobOutcome, JobRequest};
 use justat_model::publication::Collection;
-use justat_model::{Permission, Sha256Hex};
 use justat_store::{Actor, JobStatus, Lake, LakeKind, NewRecipient, StoreError};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -340,24 +341,27 @@ async fn transmission_job(state: &AppState, id: i64) -> Result<justat_store::Job
     }
 }
 
+/// The files a finished transmission job stored; none while it runs or when it failed.
+fn transmitted_files(job: &justat_store::Job) -> &[StoredFile] {
+    match &job.result {
+        Some(JobOutcome::AspExport { files }) => files,
+        _ => &[],
+    }
+}
+
 async fn transmission(
     State(state): State<AppState>,
     Require(s, ..): Require<ReadEmbargoLists>,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, WebError> {
     let job = transmission_job(&state, id).await?;
-    let files: Vec<(String, String, u64)> = job
-        .result
-        .as_ref()
-        .and_then(|r| r["files"].as_array().cloned())
-        .unwrap_or_default()
+    let files: Vec<(String, String, u64)> = transmitted_files(&job)
         .iter()
         .map(|f| {
-            let name = f["name"].as_str().unwrap_or_default().to_string();
             (
-                format!("/admin/listes-embargo/transmission/{id}/{name}"),
-                name,
-                f["size"].as_u64().unwrap_or(0).div_ceil(1024),
+                format!("/admin/listes-embargo/transmission/{id}/{}", f.name),
+                f.name.clone(),
+                f.size.div_ceil(1024),
             )
         })
         .collect();
@@ -385,31 +389,18 @@ async fn transmission_file(
     Path((id, file)): Path<(i64, String)>,
 ) -> Result<Response, WebError> {
     let job = transmission_job(&state, id).await?;
-    let f = job
-        .result
-        .as_ref()
-        .and_then(|r| r["files"].as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|f| f["name"].as_str() == Some(file.as_str()))
+    let f = transmitted_files(&job)
+        .iter()
+        .find(|f| f.name == file)
         .ok_or(WebError::NotFound)?;
     let ext = file.rsplit('.').next().unwrap_or("bin");
-    let sha: Sha256Hex = f["sha256"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| WebError::Internal(format!("job {id}: no digest for {file}")))?;
-    let path = Lake::new(&state.config.data_dir).path(LakeKind::Transmission, &sha, ext);
+    let sha = &f.sha256;
+    let path = Lake::new(&state.config.data_dir).path(LakeKind::Transmission, sha, ext);
     let bytes = std::fs::read(&path)
         .map_err(|e| WebError::Internal(format!("cannot read {}: {e}", path.display())))?;
     Ok((
         [
-            (
-                header::CONTENT_TYPE,
-                f["media_type"]
-                    .as_str()
-                    .unwrap_or("application/octet-stream")
-                    .to_string(),
-            ),
+            (header::CONTENT_TYPE, f.media_type.clone()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file}\""),

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::french;
-use justat_model::job::JobRequest;
+use justat_model::job::{JobOutcome, JobRequest};
 use justat_store::{Actor, JobStatus, StoreError};
 use minijinja::context;
 use serde::Serialize;
@@ -152,27 +152,21 @@ async fn delivery(
     Path(id): Path<i64>,
 ) -> Result<Html<String>, WebError> {
     let d = state.store.delivery(id).await.map_err(not_found_as_404)?;
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    let rules: Vec<RuleRow> = d.report["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rules: Vec<RuleRow> = d
+        .report
+        .rules
+        .iter()
         .map(|r| RuleRow {
-            rule: text(&r["rule"]),
-            count: french::integer(r["count"].as_i64().unwrap_or(0)),
-            examples: r["examples"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            rule: r.rule.clone(),
+            count: french::integer(i64::try_from(r.count).unwrap_or(i64::MAX)),
+            examples: r
+                .examples
+                .iter()
                 .map(|e| ExampleRow {
-                    line: text(&e["line"]),
-                    column: text(&e["column"]),
-                    value: text(&e["value"]),
-                    message: text(&e["message"]),
+                    line: e.line.to_string(),
+                    column: e.column.clone().unwrap_or_default(),
+                    value: e.value.clone().unwrap_or_default(),
+                    message: e.message.clone(),
                 })
                 .collect(),
         })
@@ -182,8 +176,8 @@ async fn delivery(
             id => d.id, source => d.source, version => d.source_version, file => d.file_name, sha256 => d.sha256.to_string(),
             format => d.format, status => d.status.to_string(), received => french::date_time(d.received_at), by => d.received_by,
             read => french::integer(d.rows_read), ok => french::integer(d.rows_ok), rejected => french::integer(d.rows_rejected),
-            size => french::integer(d.size_bytes), unreadable => text(&d.report["unreadable"]),
-            threshold => format!("{} %", d.report["reject_threshold"].as_f64().unwrap_or(0.0) * 100.0),
+            size => french::integer(d.size_bytes), unreadable => d.report.unreadable.clone().unwrap_or_default(),
+            threshold => format!("{} %", d.report.reject_threshold * 100.0),
         },
         rules => ser(&rules),
     };
@@ -392,24 +386,17 @@ fn job_summary(j: &justat_store::Job) -> (String, Option<(String, String)>) {
             "Voir le résultat dans l’éditeur".to_string(),
         ))
     } else {
-        j.result.as_ref().and_then(|r| {
-            r["delivery"]
-                .as_i64()
-                .map(|d| {
-                    (
-                        format!("/admin/livraisons/{d}"),
-                        format!("Voir le rapport de la livraison n° {d}"),
-                    )
-                })
-                .or_else(|| {
-                    r["run"].as_i64().map(|run| {
-                        (
-                            format!("/admin/traitements/{run}"),
-                            format!("Voir le manifeste du traitement n° {run}"),
-                        )
-                    })
-                })
-        })
+        match &j.result {
+            Some(JobOutcome::Delivery { delivery: d, .. }) => Some((
+                format!("/admin/livraisons/{d}"),
+                format!("Voir le rapport de la livraison n° {d}"),
+            )),
+            Some(JobOutcome::ChainRun { run, .. }) => Some((
+                format!("/admin/traitements/{run}"),
+                format!("Voir le manifeste du traitement n° {run}"),
+            )),
+            _ => None,
+        }
     };
     (what, link)
 }

@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
-use justat_model::job::{EditorFiles, JobRequest};
+use justat_model::job::{EditorFiles, JobOutcome, JobRequest, PublicationPreview};
 use justat_model::publication::{Collection, VersionState};
 use justat_store::{Actor, JobStatus, StoreError};
 use minijinja::context;
@@ -78,7 +78,7 @@ struct Editor {
     pending: bool,
     error: Option<String>,
     saved: Option<(String, String)>,
-    preview: Option<serde_json::Value>,
+    preview: Option<PublicationPreview>,
 }
 
 fn render(s: &SessionCtx, e: Editor) -> Result<Html<String>, WebError> {
@@ -97,12 +97,12 @@ fn render(s: &SessionCtx, e: Editor) -> Result<Html<String>, WebError> {
             error => e.error,
             saved_href => e.saved.as_ref().map(|s| s.0.clone()),
             saved_label => e.saved.map(|s| s.1),
-            preview_title => e.preview.as_ref().map(|p| p["title"].as_str().unwrap_or_default().to_string()),
-            preview_summary => e.preview.as_ref().map(|p| p["summary"].as_str().unwrap_or_default().to_string()),
-            preview_version => e.preview.as_ref().and_then(|p| p["version"].as_i64()),
-            preview_body => e.preview.as_ref().map(|p| {
+            preview_title => e.preview.as_ref().map(|p| p.title.clone()),
+            preview_summary => e.preview.as_ref().map(|p| p.summary.clone()),
+            preview_version => e.preview.as_ref().map(|p| p.version),
+            preview_body => e.preview.map(|p| {
                 // The build's own HTML: every text in it was escaped by the renderer.
-                minijinja::Value::from_safe_string(p["html"].as_str().unwrap_or_default().to_string())
+                minijinja::Value::from_safe_string(p.html)
             }),
         },
     )
@@ -221,22 +221,25 @@ async fn job_page(
     let Ok(JobRequest::Publication { save, files }) = job.request.clone() else {
         return Err(WebError::NotFound);
     };
-    let result = job.result.clone().unwrap_or_default();
-    let saved = result["saved"].as_object().map(|v| {
-        let href = format!(
-            "/admin/publications/{}/{}/v{}",
-            v["collection"].as_str().unwrap_or_default(),
-            v["slug"].as_str().unwrap_or_default(),
-            v["version"].as_i64().unwrap_or(0)
-        );
-        (
-            href,
+    let saved = match &job.result {
+        Some(JobOutcome::Saved { saved: v }) => Some((
+            format!(
+                "/admin/publications/{}/{}/v{}",
+                v.collection.slug(),
+                v.slug,
+                v.version
+            ),
             format!(
                 "Brouillon enregistré (version {}) : voir la version, sa traçabilité et la soumettre",
-                v["version"].as_i64().unwrap_or(0)
+                v.version
             ),
-        )
-    });
+        )),
+        _ => None,
+    };
+    let preview = match &job.result {
+        Some(JobOutcome::Preview { preview }) => Some(preview.clone()),
+        _ => None,
+    };
     render(
         &s,
         Editor {
@@ -251,7 +254,7 @@ async fn job_page(
             pending: matches!(job.status, JobStatus::Queued | JobStatus::Running),
             error: job.error.clone(),
             saved,
-            preview: result.get("preview").cloned(),
+            preview,
             notice: None,
         },
     )
