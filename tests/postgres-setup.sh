@@ -81,6 +81,10 @@ echo "---"
       { echo "FAILED: $attack: $out" >&2; exit 1; }
     echo "refused to the serving role, as it should be: $attack"
   done
-  justat audit verify | grep -q '^audit log OK'
+  # Read the whole report before matching: `grep -q` would close the pipe at the first line,
+  # and the command's next line would then fail on a broken pipe.
+  verify="$(justat audit verify 2>&1)"
+  grep -q '^audit log OK' <<<"$verify" ||
+    { echo "FAILED: audit verify after the attacks: $verify" >&2; exit 1; }
 )
 echo "README.md's PostgreSQL set-up works; the serving role cannot alter the audit log"
