@@ -53,7 +53,8 @@ echo "---"
   source "$WORK/readme-block.sh"
 
   # The serving role serves: it reads and writes what the application does.
-  justat user list | grep -q '^alice ' || { echo "FAILED: alice not listed" >&2; exit 1; }
+  users="$(justat user list)"
+  grep -q '^alice ' <<<"$users" || { echo "FAILED: alice not listed: $users" >&2; exit 1; }
   verify="$(justat audit verify 2>&1)"
   echo "$verify"
   grep -q '^audit log OK' <<<"$verify" ||
