@@ -50,18 +50,11 @@ pub(in crate::chain) struct CubeFile {
 /// the order rows were added in (byte-identical cubes).
 pub(super) async fn build(
     chain: &Chain,
-    cube: &CubeSpec<'_>,
+    spec: &CubeSpec<'_>,
     ctx: &SessionContext,
     table: &str,
 ) -> Result<CubeFile, EngineError> {
-    let CubeSpec {
-        name,
-        period,
-        dimensions,
-        measures,
-        unit,
-        source_line,
-    } = *cube;
+    let (period, dimensions, measures) = (spec.period, spec.dimensions, spec.measures);
     let dims: Vec<String> = dimensions.iter().map(|d| quote(&d.column)).collect();
     let mut leaf_select = vec![format!("CAST({} AS VARCHAR) AS period", quote(period))];
     leaf_select.extend(dimensions.iter().map(|d| {
@@ -187,10 +180,10 @@ pub(super) async fn build(
         chain_version: chain.version,
         dimensions: dimensions.to_vec(),
         measures: measures.to_vec(),
-        name: name.to_string(),
+        name: spec.name.to_string(),
         period: "TIME_PERIOD".to_string(),
-        source_line: Some(source_line.to_string()),
-        unit: unit.to_string(),
+        source_line: Some(spec.source_line.to_string()),
+        unit: spec.unit.to_string(),
     };
     let schema_json = serde_json::to_string(&schema)
         .map_err(|e| DataFusionError::Internal(format!("the cube's schema: {e}")))?;
