@@ -98,7 +98,7 @@ pub async fn add_delivery_within(
         rows_rejected: report.rows_rejected as i64,
         staging_sha256: staging_sha,
         quarantine_sha256: quarantine_sha,
-        report: serde_json::to_value(&report).expect("the report serialises"),
+        report: serde_json::to_value(&report).map_err(EngineError::Json)?,
     };
     Ok(store
         .record_delivery(&new, actor, jiff::Timestamp::now())

@@ -143,6 +143,10 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] justat_store::StoreError),
+    /// A run's manifest or a delivery's report could not be written as JSON (a bug: both are
+    /// plain data).
+    #[error("json: {0}")]
+    Json(serde_json::Error),
 }
 
 impl EngineError {
