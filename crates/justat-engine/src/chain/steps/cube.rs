@@ -55,7 +55,6 @@ pub(super) async fn build(
     table: &str,
 ) -> Result<CubeFile, EngineError> {
     let (period, dimensions, measures) = (spec.period, spec.dimensions, spec.measures);
-    let dims: Vec<String> = dimensions.iter().map(|d| quote(&d.column)).collect();
     let mut leaf_select = vec![format!("CAST({} AS VARCHAR) AS period", quote(period))];
     leaf_select.extend(dimensions.iter().map(|d| {
         format!(
@@ -92,13 +91,16 @@ pub(super) async fn build(
             }
         });
     }
-    let group: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
+    // Both queries group by the period and every dimension, named by their positions.
+    let keys = (1..=dimensions.len() + 1)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let leaf = ctx
         .sql_with_options(
             &format!(
-                "SELECT {} FROM {table} GROUP BY {}",
-                leaf_select.join(", "),
-                group.join(", ")
+                "SELECT {} FROM {table} GROUP BY {keys}",
+                leaf_select.join(", ")
             ),
             read_only(),
         )
@@ -161,14 +163,11 @@ pub(super) async fn build(
             format!("CAST(SUM(l.{0}) AS BIGINT) AS {0}", quote(&m.name))
         });
     }
-    let order: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
     let full = ctx
         .sql_with_options(
             &format!(
-                "SELECT {} FROM cube_leaf l{joins} GROUP BY {} ORDER BY {}",
-                select.join(", "),
-                order.join(", "),
-                order.join(", ")
+                "SELECT {} FROM cube_leaf l{joins} GROUP BY {keys} ORDER BY {keys}",
+                select.join(", ")
             ),
             read_only(),
         )
