@@ -2,7 +2,7 @@
 //! for an early-access recipient, and the transmission of a release's list to the Autorité de
 //! la statistique publique (the list as CSV, the letter as PDF, the access log on request).
 
-use crate::PublishError;
+use crate::{PublishError, put_file};
 use jiff::Timestamp;
 use justat_model::Sha256Hex;
 use justat_model::publication::Collection;
@@ -149,14 +149,13 @@ pub async fn transmit_to_asp(
     let files = asp_files(store, c, slug, true, now).await?;
     let mut stored = Vec::new();
     for f in &files {
-        let ext = f.name.rsplit('.').next().unwrap_or("bin");
-        let sha = lake.put_bytes(LakeKind::Transmission, &f.bytes, ext)?;
-        stored.push(StoredFile {
-            name: f.name.clone(),
-            media_type: f.media_type.to_string(),
-            sha256: sha,
-            size: f.bytes.len() as u64,
-        });
+        stored.push(put_file(
+            lake,
+            LakeKind::Transmission,
+            &f.name,
+            f.media_type,
+            &f.bytes,
+        )?);
     }
     store.record_asp_export(c, slug, false, actor, now).await?;
     Ok(stored)

@@ -30,7 +30,7 @@ pub use tables::{Patterns, protected_tables};
 pub use version::{Preview, act_as, check_may_build, import_dir, import_source, preview_source};
 
 use justat_model::publication::Collection;
-use justat_store::StoreError;
+use justat_store::{Lake, LakeKind, StoreError, StoredFile};
 
 /// Why a stage of publishing failed. Wrapped errors keep their own message (and causes), so
 /// that a command or a job's page says what the lower crate said.
@@ -163,4 +163,22 @@ pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     out
+}
+
+/// Puts a file's bytes into the lake under `kind`, with the extension of its name; returns it
+/// as a version or a transmission records it.
+pub(crate) fn put_file(
+    lake: &Lake,
+    kind: LakeKind,
+    name: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> std::io::Result<StoredFile> {
+    let ext = name.rsplit('.').next().unwrap_or("bin");
+    Ok(StoredFile {
+        name: name.to_string(),
+        media_type: media_type.to_string(),
+        sha256: lake.put_bytes(kind, bytes, ext)?,
+        size: bytes.len() as u64,
+    })
 }

@@ -49,7 +49,8 @@ pub async fn protected_tables(
     patterns: Patterns,
 ) -> Result<BTreeMap<String, DataTable>, PublishError> {
     let cubes = store.cubes().await?;
-    // The latest cube of each name.
+    // A chain run on newer deliveries makes a new cube of the same name: a publication reads
+    // the latest.
     let latest = |name: &str| {
         cubes
             .iter()

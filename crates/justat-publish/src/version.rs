@@ -1,13 +1,14 @@
 //! A publication's version: built from its source (tables, page, files, PDF, provenance) and
 //! saved as a draft, previewed without saving, and moved through its lifecycle as a user.
 
-use crate::PublishError;
 use crate::tables::{Patterns, protected_tables};
+use crate::{PublishError, put_file};
 use jiff::Timestamp;
 use justat_model::provenance::{Provenance, TableDefinition, TableProvenance};
 use justat_model::publication::{Action, Collection, VersionState};
-use justat_render::{BuildError, Edition, PublicationSource};
-use justat_store::{Actor, Lake, LakeKind, NewVersion, PublicationVersion, Store, StoredFile};
+use justat_render::{BuildError, Built, DataTable, Edition, PublicationSource};
+use justat_store::{Actor, Lake, LakeKind, NewVersion, PublicationVersion, Store};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Refuses a user whose role does not build publications (only statisticians and the head of
@@ -82,9 +83,7 @@ pub async fn import_source(
     actor: &Actor,
 ) -> Result<PublicationVersion, PublishError> {
     let front = &source.front;
-    let version = next_version(store, front.collection, &front.slug).await?;
-    let tables = protected_tables(store, lake, source, Patterns::Record).await?;
-    let built = justat_render::build(source, &tables, &edition(source, version))?;
+    let (_, tables, built) = build(store, lake, source, Patterns::Record).await?;
     let pdf = justat_pdf::compile(&built.pdf.source, &built.pdf.files).map_err(|e| BuildError {
         file: source.publication_file(),
         line: 0,
@@ -97,19 +96,12 @@ pub async fn import_source(
     };
     let mut files = Vec::new();
     for f in built.files.iter().chain([&pdf]) {
-        let ext = f.name.rsplit('.').next().unwrap_or("bin");
-        let sha = lake
-            .put_bytes(LakeKind::Publication, &f.bytes, ext)
+        let stored = put_file(lake, LakeKind::Publication, &f.name, f.media_type, &f.bytes)
             .map_err(|e| PublishError::Lake {
                 name: f.name.clone(),
                 source: e,
             })?;
-        files.push(StoredFile {
-            name: f.name.clone(),
-            media_type: f.media_type.to_string(),
-            sha256: sha,
-            size: f.bytes.len() as u64,
-        });
+        files.push(stored);
     }
     let provenance = Provenance {
         tables: tables
@@ -164,16 +156,29 @@ pub async fn preview_source(
     lake: &Lake,
     source: &PublicationSource,
 ) -> Result<Preview, PublishError> {
-    let front = &source.front;
-    let version = next_version(store, front.collection, &front.slug).await?;
-    let tables = protected_tables(store, lake, source, Patterns::Discard).await?;
-    let built = justat_render::build(source, &tables, &edition(source, version))?;
+    let (version, _, built) = build(store, lake, source, Patterns::Discard).await?;
     Ok(Preview {
         version,
         title: built.title,
         summary: built.summary,
         html: built.html,
     })
+}
+
+/// What a build and a preview share: the version number the build gets, the publication's
+/// tables read, protected and certified (their patterns recorded or not), and the page, files
+/// and PDF source built from them.
+async fn build(
+    store: &Store,
+    lake: &Lake,
+    source: &PublicationSource,
+    patterns: Patterns,
+) -> Result<(i64, BTreeMap<String, DataTable>, Built), PublishError> {
+    let front = &source.front;
+    let version = next_version(store, front.collection, &front.slug).await?;
+    let tables = protected_tables(store, lake, source, patterns).await?;
+    let built = justat_render::build(source, &tables, &edition(source, version))?;
+    Ok((version, tables, built))
 }
 
 /// The version `version` of a source, at its address.

@@ -324,13 +324,13 @@ fn cite(directive: &str, tables: &BTreeMap<String, DataTable>) -> Result<Citatio
             (Flag::Secret, _) => Err(format!(
                 "the cell ({}) of table `{}` is withheld by the secret statistique: it cannot be cited",
                 at(),
-                table.name
+                table.parts.name
             )),
             (_, Some(v)) => Ok(v),
             (flag, None) => Err(format!(
                 "the cell ({}) of table `{}` has no value ({})",
                 at(),
-                table.name,
+                table.parts.name,
                 flag.meaning_fr()
             )),
         }
@@ -386,7 +386,7 @@ fn cite(directive: &str, tables: &BTreeMap<String, DataTable>) -> Result<Citatio
     };
     Ok(Citation {
         text,
-        table: table.name.clone(),
+        table: table.parts.name.clone(),
         cells,
     })
 }
@@ -394,7 +394,7 @@ fn cite(directive: &str, tables: &BTreeMap<String, DataTable>) -> Result<Citatio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{DataCell, Heading, Provenance};
+    use crate::data::{DataCell, Heading, Provenance, TableParts};
 
     fn heading(code: &str, depth: usize) -> Heading {
         Heading {
@@ -406,22 +406,24 @@ mod tests {
 
     pub(crate) fn sample() -> BTreeMap<String, DataTable> {
         let t = DataTable {
-            name: "t".into(),
-            title: "Condamnations".into(),
-            rows_title: "Infraction".into(),
-            columns_title: Some("Année".into()),
-            unit: "Nombre".into(),
-            champ: "France.".into(),
-            source: "Source : SSER.".into(),
-            rows: vec![heading("_T", 0), heading("A", 1), heading("B", 1)],
-            columns: vec![heading("2023", 0), heading("2024", 0)],
-            cells: vec![
-                vec![DataCell::value(540_000.0), DataCell::value(548_712.0)],
-                vec![DataCell::value(3.0), DataCell::secret()],
-                vec![DataCell::value(539_997.0), DataCell::secret()],
-            ],
-            decimals: 0,
-            provenance: Provenance::default(),
+            parts: TableParts {
+                name: "t".into(),
+                title: "Condamnations".into(),
+                rows_title: "Infraction".into(),
+                columns_title: Some("Année".into()),
+                unit: "Nombre".into(),
+                champ: "France.".into(),
+                source: "Source : SSER.".into(),
+                rows: vec![heading("_T", 0), heading("A", 1), heading("B", 1)],
+                columns: vec![heading("2023", 0), heading("2024", 0)],
+                cells: vec![
+                    vec![DataCell::value(540_000.0), DataCell::value(548_712.0)],
+                    vec![DataCell::value(3.0), DataCell::secret()],
+                    vec![DataCell::value(539_997.0), DataCell::secret()],
+                ],
+                decimals: 0,
+                provenance: Provenance::default(),
+            },
         };
         BTreeMap::from([("t".to_string(), t)])
     }

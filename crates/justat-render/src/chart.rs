@@ -100,7 +100,12 @@ fn label_margin(labels: &[&str]) -> (f64, usize) {
 fn bars(t: &DataTable, rows: &[usize], column: usize) -> (f64, String) {
     let mut items: Vec<(&str, Option<f64>)> = rows
         .iter()
-        .map(|&r| (t.rows[r].label.as_str(), t.cells[r][column].value))
+        .map(|&r| {
+            (
+                t.parts.rows[r].label.as_str(),
+                t.parts.cells[r][column].value,
+            )
+        })
         .collect();
     items.sort_by(|a, b| b.1.unwrap_or(-1.0).total_cmp(&a.1.unwrap_or(-1.0)));
     let labels: Vec<&str> = items.iter().map(|i| i.0).collect();
@@ -134,7 +139,7 @@ fn bars(t: &DataTable, rows: &[usize], column: usize) -> (f64, String) {
                     PALETTE[0],
                     left + w + 6.0,
                     y + bar * 0.7,
-                    french::decimal(*v, t.decimals)
+                    french::decimal(*v, t.parts.decimals)
                 );
             }
             None => {
@@ -168,8 +173,8 @@ fn grid_vertical(s: &mut String, left: f64, plot: f64, top: f64, bottom: f64, ma
 fn series_of(t: &DataTable, rows: &[usize]) -> Vec<Series> {
     rows.iter()
         .map(|&r| Series {
-            name: t.rows[r].label.clone(),
-            values: t.cells[r].iter().map(|c| c.value).collect(),
+            name: t.parts.rows[r].label.clone(),
+            values: t.parts.cells[r].iter().map(|c| c.value).collect(),
         })
         .collect()
 }
@@ -272,7 +277,7 @@ fn series_in_frame(t: &DataTable, rows: &[usize]) -> (Vec<Series>, Frame, String
         .flat_map(|s| s.values.iter().flatten())
         .fold(0.0, |a: f64, &b| a.max(b));
     let (frame, s) = Frame::new(max, legend_rows);
-    let slot = frame.plot_w / t.columns.len().max(1) as f64;
+    let slot = frame.plot_w / t.parts.columns.len().max(1) as f64;
     (series, frame, head + &s, slot)
 }
 
@@ -305,7 +310,7 @@ fn columns(t: &DataTable, rows: &[usize]) -> (f64, String) {
             }
         }
     }
-    let labels: Vec<&str> = t.columns.iter().map(|c| c.label.as_str()).collect();
+    let labels: Vec<&str> = t.parts.columns.iter().map(|c| c.label.as_str()).collect();
     frame.x_labels(&mut s, &labels, slot);
     (frame.bottom() + 30.0, s)
 }
@@ -338,7 +343,7 @@ fn lines(t: &DataTable, rows: &[usize]) -> (f64, String) {
             path.trim_end()
         );
     }
-    let labels: Vec<&str> = t.columns.iter().map(|c| c.label.as_str()).collect();
+    let labels: Vec<&str> = t.parts.columns.iter().map(|c| c.label.as_str()).collect();
     frame.x_labels(&mut s, &labels, slot);
     (frame.bottom() + 30.0, s)
 }
@@ -347,13 +352,21 @@ fn lines(t: &DataTable, rows: &[usize]) -> (f64, String) {
 /// row with a withheld part is drawn with a hatched remainder, so no part can be read off by
 /// difference.
 fn stacked(t: &DataTable, rows: &[usize]) -> (f64, String) {
-    let first_is_total =
-        t.columns.len() > 1 && t.columns[1..].iter().all(|c| c.depth > t.columns[0].depth);
-    let parts: Vec<usize> = (usize::from(first_is_total)..t.columns.len()).collect();
+    let first_is_total = t.parts.columns.len() > 1
+        && t.parts.columns[1..]
+            .iter()
+            .all(|c| c.depth > t.parts.columns[0].depth);
+    let parts: Vec<usize> = (usize::from(first_is_total)..t.parts.columns.len()).collect();
     let mut s = String::new();
-    let names: Vec<&str> = parts.iter().map(|&c| t.columns[c].label.as_str()).collect();
+    let names: Vec<&str> = parts
+        .iter()
+        .map(|&c| t.parts.columns[c].label.as_str())
+        .collect();
     let legend_rows = legend(&mut s, &names);
-    let labels: Vec<&str> = rows.iter().map(|&r| t.rows[r].label.as_str()).collect();
+    let labels: Vec<&str> = rows
+        .iter()
+        .map(|&r| t.parts.rows[r].label.as_str())
+        .collect();
     let (left, chars) = label_margin(&labels);
     let plot = WIDTH - left - 20.0;
     let top = 20.0 + legend_rows as f64 * 20.0;
@@ -370,16 +383,16 @@ fn stacked(t: &DataTable, rows: &[usize]) -> (f64, String) {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#161616\">{}</text>",
             left - 8.0,
             y + bar * 0.7,
-            escape(&truncate(&t.rows[r].label, chars))
+            escape(&truncate(&t.parts.rows[r].label, chars))
         );
-        let values: Vec<Option<f64>> = parts.iter().map(|&c| t.cells[r][c].value).collect();
+        let values: Vec<Option<f64>> = parts.iter().map(|&c| t.parts.cells[r][c].value).collect();
         let total: f64 = values.iter().flatten().sum();
         let whole = if values.iter().all(Option::is_some) {
             total
         } else {
             // With a part withheld the bar's length is the row total, known from the table.
             (if first_is_total {
-                t.cells[r][0].value
+                t.parts.cells[r][0].value
             } else {
                 None
             })
@@ -415,7 +428,7 @@ fn stacked(t: &DataTable, rows: &[usize]) -> (f64, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{DataCell, Heading, Provenance};
+    use crate::data::{DataCell, Heading, Provenance, TableParts};
 
     fn table() -> DataTable {
         let h = |code: &str, depth| Heading {
@@ -424,25 +437,27 @@ mod tests {
             depth,
         };
         DataTable {
-            name: "t".into(),
-            title: "T".into(),
-            rows_title: "R".into(),
-            columns_title: Some("C".into()),
-            unit: "u".into(),
-            champ: String::new(),
-            source: String::new(),
-            rows: vec![h("A", 1), h("B", 1)],
-            columns: vec![h("_T", 0), h("F", 1), h("M", 1)],
-            cells: vec![
-                vec![
-                    DataCell::value(10.0),
-                    DataCell::value(4.0),
-                    DataCell::value(6.0),
+            parts: TableParts {
+                name: "t".into(),
+                title: "T".into(),
+                rows_title: "R".into(),
+                columns_title: Some("C".into()),
+                unit: "u".into(),
+                champ: String::new(),
+                source: String::new(),
+                rows: vec![h("A", 1), h("B", 1)],
+                columns: vec![h("_T", 0), h("F", 1), h("M", 1)],
+                cells: vec![
+                    vec![
+                        DataCell::value(10.0),
+                        DataCell::value(4.0),
+                        DataCell::value(6.0),
+                    ],
+                    vec![DataCell::value(7.0), DataCell::secret(), DataCell::secret()],
                 ],
-                vec![DataCell::value(7.0), DataCell::secret(), DataCell::secret()],
-            ],
-            decimals: 0,
-            provenance: Provenance::default(),
+                decimals: 0,
+                provenance: Provenance::default(),
+            },
         }
     }
 

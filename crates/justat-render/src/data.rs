@@ -99,7 +99,7 @@ pub struct Heading {
 pub use justat_model::provenance::TableOrigin as Provenance;
 
 /// What a protected table shows, handed to [`DataTable::new`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableParts {
     /// Its name in the publication.
     pub name: String,
@@ -130,7 +130,7 @@ pub struct TableParts {
 /// A protected table, ready to show.
 ///
 /// "No number reaches a page that is not a published cell of a protected table" is kept by
-/// the types: the fields are private outside this crate, and the only constructor,
+/// the types: what it shows is private outside this crate, and the only constructor,
 /// [`DataTable::new`], asks for a [`Clean`], the proof of a clean audit that only
 /// `justat_sdc::audit::certify` gives (for an `Audited` table). `justat-publish` is the crate
 /// that reads a cube's cells into a table, protects and certifies it, and makes the
@@ -140,128 +140,93 @@ pub struct TableParts {
 ///
 /// ```compile_fail
 /// // Its fields cannot be set from outside: a table is only made from an audited pattern.
-/// let t = justat_render::DataTable { name: String::new(), ..todo!() };
+/// let t = justat_render::DataTable { parts: todo!() };
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct DataTable {
-    pub(crate) name: String,
-    pub(crate) title: String,
-    pub(crate) rows_title: String,
-    pub(crate) columns_title: Option<String>,
-    pub(crate) unit: String,
-    pub(crate) champ: String,
-    pub(crate) source: String,
-    pub(crate) rows: Vec<Heading>,
-    pub(crate) columns: Vec<Heading>,
-    pub(crate) cells: Vec<Vec<DataCell>>,
-    pub(crate) decimals: u32,
-    pub(crate) provenance: Provenance,
+    pub(crate) parts: TableParts,
 }
 
 impl DataTable {
     /// A protected table, from what it shows and the proof that the pattern its cells come
     /// from passed its audit.
     pub fn new(parts: TableParts, _audited: Clean) -> DataTable {
-        let TableParts {
-            name,
-            title,
-            rows_title,
-            columns_title,
-            unit,
-            champ,
-            source,
-            rows,
-            columns,
-            cells,
-            decimals,
-            provenance,
-        } = parts;
-        DataTable {
-            name,
-            title,
-            rows_title,
-            columns_title,
-            unit,
-            champ,
-            source,
-            rows,
-            columns,
-            cells,
-            decimals,
-            provenance,
-        }
+        DataTable { parts }
     }
 
     /// Its name in the publication.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.parts.name
     }
 
     /// Its title.
     pub fn title(&self) -> &str {
-        &self.title
+        &self.parts.title
     }
 
     /// The *Champ* line.
     pub fn champ(&self) -> &str {
-        &self.champ
+        &self.parts.champ
     }
 
     /// The *Source* line.
     pub fn source(&self) -> &str {
-        &self.source
+        &self.parts.source
     }
 
     /// The rows.
     pub fn rows(&self) -> &[Heading] {
-        &self.rows
+        &self.parts.rows
     }
 
     /// The columns.
     pub fn columns(&self) -> &[Heading] {
-        &self.columns
+        &self.parts.columns
     }
 
     /// Where it comes from.
     pub fn provenance(&self) -> &Provenance {
-        &self.provenance
+        &self.parts.provenance
     }
 
     /// The cell at the row and column codes; the column may be omitted when there is one.
     pub fn cell(&self, row: &str, column: Option<&str>) -> Result<DataCell, String> {
         let r = self
+            .parts
             .rows
             .iter()
             .position(|h| h.code == row)
             .ok_or_else(|| {
                 format!(
                     "table `{}` has no row `{row}` (rows: {})",
-                    self.name,
-                    codes(&self.rows)
+                    self.parts.name,
+                    codes(&self.parts.rows)
                 )
             })?;
         let c = match column {
             Some(col) => self
+                .parts
                 .columns
                 .iter()
                 .position(|h| h.code == col)
                 .ok_or_else(|| {
                     format!(
                         "table `{}` has no column `{col}` (columns: {})",
-                        self.name,
-                        codes(&self.columns)
+                        self.parts.name,
+                        codes(&self.parts.columns)
                     )
                 })?,
-            None if self.columns.len() == 1 => 0,
+            None if self.parts.columns.len() == 1 => 0,
             None => {
                 return Err(format!(
                     "table `{}` has several columns: name one (colonne=…; columns: {})",
-                    self.name,
-                    codes(&self.columns)
+                    self.parts.name,
+                    codes(&self.parts.columns)
                 ));
             }
         };
-        Ok(self.cells[r][c])
+        Ok(self.parts.cells[r][c])
     }
 
     /// The symbols its cells use, in a fixed order (for its legend).
@@ -274,7 +239,7 @@ impl DataTable {
             Flag::NotAvailable,
         ]
         .into_iter()
-        .filter(|f| self.cells.iter().flatten().any(|c| c.flag == *f))
+        .filter(|f| self.parts.cells.iter().flatten().any(|c| c.flag == *f))
         .collect()
     }
 }

@@ -63,10 +63,10 @@ pub fn csv(t: &DataTable, french: bool) -> Vec<u8> {
     if french {
         out.push('\u{feff}');
     }
-    let mut header = vec!["code".to_string(), t.rows_title.clone()];
-    header.extend(t.columns.iter().map(|c| {
-        if t.columns.len() == 1 && t.columns_title.is_none() {
-            t.unit.clone()
+    let mut header = vec!["code".to_string(), t.parts.rows_title.clone()];
+    header.extend(t.parts.columns.iter().map(|c| {
+        if t.parts.columns.len() == 1 && t.parts.columns_title.is_none() {
+            t.parts.unit.clone()
         } else {
             c.label.clone()
         }
@@ -81,12 +81,12 @@ pub fn csv(t: &DataTable, french: bool) -> Vec<u8> {
         l
     };
     out.push_str(&line(header));
-    for (r, row) in t.rows.iter().enumerate() {
+    for (r, row) in t.parts.rows.iter().enumerate() {
         let mut fields = vec![row.code.clone(), row.label.clone()];
         fields.extend(
-            t.cells[r]
+            t.parts.cells[r]
                 .iter()
-                .map(|c| machine_value(c, t.decimals, french)),
+                .map(|c| machine_value(c, t.parts.decimals, french)),
         );
         out.push_str(&line(fields));
     }
@@ -95,7 +95,7 @@ pub fn csv(t: &DataTable, french: bool) -> Vec<u8> {
 
 /// The notes printed under a table, in every file that can hold them.
 pub fn notes(t: &DataTable) -> Vec<String> {
-    let mut n = vec![format!("Champ : {}", t.champ), t.source.clone()];
+    let mut n = vec![format!("Champ : {}", t.parts.champ), t.parts.source.clone()];
     for f in t.flags_used() {
         if let Some(sym) = f.symbol() {
             n.push(format!("{sym} : {}", f.meaning_fr()));
@@ -115,35 +115,35 @@ pub fn xlsx(t: &DataTable, meta: &FileMeta) -> Result<Vec<u8>, XlsxError> {
         .set_text_wrap()
         .set_background_color("#E3E3FD")
         .set_border_bottom(rust_xlsxwriter::FormatBorder::Thin);
-    let number = Format::new().set_num_format(if t.decimals == 0 {
+    let number = Format::new().set_num_format(if t.parts.decimals == 0 {
         "#,##0".to_string()
     } else {
-        format!("#,##0.{}", "0".repeat(t.decimals as usize))
+        format!("#,##0.{}", "0".repeat(t.parts.decimals as usize))
     });
     let symbol = Format::new().set_align(FormatAlign::Right);
     let indent = |depth: usize| Format::new().set_indent(depth.min(6) as u8);
     let data = wb.add_worksheet();
     data.set_name("Données")?;
-    data.write_string_with_format(0, 0, &t.title, &title)?;
+    data.write_string_with_format(0, 0, &t.parts.title, &title)?;
     data.write_string(
         1,
         0,
-        format!("{} – unité : {}", meta.collection_number, t.unit),
+        format!("{} – unité : {}", meta.collection_number, t.parts.unit),
     )?;
     let top = 3u32;
-    data.write_string_with_format(top, 0, &t.rows_title, &header)?;
-    for (j, c) in t.columns.iter().enumerate() {
-        let label = if t.columns.len() == 1 && t.columns_title.is_none() {
-            &t.unit
+    data.write_string_with_format(top, 0, &t.parts.rows_title, &header)?;
+    for (j, c) in t.parts.columns.iter().enumerate() {
+        let label = if t.parts.columns.len() == 1 && t.parts.columns_title.is_none() {
+            &t.parts.unit
         } else {
             &c.label
         };
         data.write_string_with_format(top, 1 + j as u16, label, &header)?;
     }
-    for (i, row) in t.rows.iter().enumerate() {
+    for (i, row) in t.parts.rows.iter().enumerate() {
         let r = top + 1 + i as u32;
         data.write_string_with_format(r, 0, &row.label, &indent(row.depth))?;
-        for (j, c) in t.cells[i].iter().enumerate() {
+        for (j, c) in t.parts.cells[i].iter().enumerate() {
             let col = 1 + j as u16;
             match (c.value, c.flag) {
                 (Some(v), Flag::Value) => data.write_number_with_format(r, col, v, &number)?,
@@ -152,7 +152,7 @@ pub fn xlsx(t: &DataTable, meta: &FileMeta) -> Result<Vec<u8>, XlsxError> {
                     col,
                     format!(
                         "{} {}",
-                        justat_model::french::decimal(v, t.decimals),
+                        justat_model::french::decimal(v, t.parts.decimals),
                         f.symbol().unwrap_or("")
                     ),
                     &symbol,
@@ -163,12 +163,12 @@ pub fn xlsx(t: &DataTable, meta: &FileMeta) -> Result<Vec<u8>, XlsxError> {
             };
         }
     }
-    let below = top + 2 + t.rows.len() as u32;
+    let below = top + 2 + t.parts.rows.len() as u32;
     for (r, n) in (below..).zip(notes(t)) {
         data.write_string(r, 0, n)?;
     }
     data.set_column_width(0, 48)?;
-    for j in 0..t.columns.len() {
+    for j in 0..t.parts.columns.len() {
         data.set_column_width(1 + j as u16, 14)?;
     }
     data.set_freeze_panes(top + 1, 1)?;
@@ -183,7 +183,7 @@ pub fn xlsx(t: &DataTable, meta: &FileMeta) -> Result<Vec<u8>, XlsxError> {
     m.set_column_width(0, 26)?;
     m.set_column_width(1, 100)?;
     let props = rust_xlsxwriter::DocProperties::new()
-        .set_title(&t.title)
+        .set_title(&t.parts.title)
         .set_author("SSER – ministère de la Justice")
         .set_company("Ministère de la Justice")
         .set_creation_datetime(&rust_xlsxwriter::ExcelDateTime::from_ymd(2000, 1, 1)?);
@@ -198,10 +198,10 @@ pub fn metadata_rows(t: &DataTable, meta: &FileMeta) -> Vec<(&'static str, Strin
         ("Collection", meta.collection_number.clone()),
         ("Version", meta.version.to_string()),
         ("Adresse", meta.address.clone()),
-        ("Tableau", t.title.clone()),
-        ("Unité", t.unit.clone()),
-        ("Champ", t.champ.clone()),
-        ("Source", t.source.clone()),
+        ("Tableau", t.parts.title.clone()),
+        ("Unité", t.parts.unit.clone()),
+        ("Champ", t.parts.champ.clone()),
+        ("Source", t.parts.source.clone()),
         (
             "Date de parution",
             meta.release.clone().unwrap_or_else(|| "voir la page de la publication".into()),
@@ -238,7 +238,7 @@ pub fn zip(root: &str, files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Heading, Provenance};
+    use crate::data::{Heading, Provenance, TableParts};
 
     pub(crate) fn table() -> DataTable {
         let h = |code: &str, label: &str, depth| Heading {
@@ -247,21 +247,23 @@ mod tests {
             depth,
         };
         DataTable {
-            name: "t".into(),
-            title: "Condamnations".into(),
-            rows_title: "Groupe d'infractions".into(),
-            columns_title: Some("Sexe".into()),
-            unit: "Nombre de condamnations".into(),
-            champ: "France entière.".into(),
-            source: "Source : SSER.".into(),
-            rows: vec![h("_T", "Ensemble", 0), h("A", "Vols; \"recels\"", 1)],
-            columns: vec![h("_T", "Ensemble", 0), h("F", "Femmes", 1)],
-            cells: vec![
-                vec![DataCell::value(1234.0), DataCell::value(12.5)],
-                vec![DataCell::value(3.0), DataCell::secret()],
-            ],
-            decimals: 0,
-            provenance: Provenance::default(),
+            parts: TableParts {
+                name: "t".into(),
+                title: "Condamnations".into(),
+                rows_title: "Groupe d'infractions".into(),
+                columns_title: Some("Sexe".into()),
+                unit: "Nombre de condamnations".into(),
+                champ: "France entière.".into(),
+                source: "Source : SSER.".into(),
+                rows: vec![h("_T", "Ensemble", 0), h("A", "Vols; \"recels\"", 1)],
+                columns: vec![h("_T", "Ensemble", 0), h("F", "Femmes", 1)],
+                cells: vec![
+                    vec![DataCell::value(1234.0), DataCell::value(12.5)],
+                    vec![DataCell::value(3.0), DataCell::secret()],
+                ],
+                decimals: 0,
+                provenance: Provenance::default(),
+            },
         }
     }
 

@@ -159,10 +159,10 @@ pub fn table_html(t: &DataTable, caption: &str) -> String {
         s,
         "<div class=\"fr-table justat-table\"><div class=\"fr-table__wrapper\"><div class=\"fr-table__container\"><div class=\"fr-table__content\" tabindex=\"0\"><table><caption>{} <span class=\"fr-text--regular\">({})</span></caption><thead><tr><th scope=\"col\">{}</th>",
         escape(caption),
-        escape(&t.unit),
-        escape(&t.rows_title)
+        escape(&t.parts.unit),
+        escape(&t.parts.rows_title)
     );
-    for c in &t.columns {
+    for c in &t.parts.columns {
         let _ = write!(
             s,
             "<th scope=\"col\" class=\"justat-nombre\">{}</th>",
@@ -170,18 +170,18 @@ pub fn table_html(t: &DataTable, caption: &str) -> String {
         );
     }
     s.push_str("</tr></thead><tbody>");
-    for (r, row) in t.rows.iter().enumerate() {
+    for (r, row) in t.parts.rows.iter().enumerate() {
         let _ = write!(
             s,
             "<tr><th scope=\"row\" class=\"justat-niveau-{}\">{}</th>",
             row.depth.min(4),
             escape(&row.label)
         );
-        for c in &t.cells[r] {
+        for c in &t.parts.cells[r] {
             let _ = write!(
                 s,
                 "<td class=\"justat-nombre\">{}</td>",
-                cell_html(c, t.decimals)
+                cell_html(c, t.parts.decimals)
             );
         }
         s.push_str("</tr>");
@@ -275,8 +275,8 @@ pub fn render_body(
                     &mut parts.citations,
                 )?;
                 parts.html.push_str(&html);
-                let title = fig.title.clone().unwrap_or_else(|| t.title.clone());
-                parts.figures.push((n, title, t.name.clone()));
+                let title = fig.title.clone().unwrap_or_else(|| t.parts.title.clone());
+                parts.figures.push((n, title, t.parts.name.clone()));
             }
         }
     }
@@ -306,16 +306,19 @@ pub fn chart_rows(fig: &FigureBlock, t: &DataTable) -> Result<Vec<usize>, String
         Some(codes) => codes
             .iter()
             .map(|c| {
-                t.rows
+                t.parts
+                    .rows
                     .iter()
                     .position(|r| &r.code == c)
-                    .ok_or_else(|| format!("lignes: table `{}` has no row `{c}`", t.name))
+                    .ok_or_else(|| format!("lignes: table `{}` has no row `{c}`", t.parts.name))
             })
             .collect(),
         None => {
-            let inner: Vec<usize> = (0..t.rows.len()).filter(|&r| t.rows[r].depth > 0).collect();
+            let inner: Vec<usize> = (0..t.parts.rows.len())
+                .filter(|&r| t.parts.rows[r].depth > 0)
+                .collect();
             Ok(if inner.is_empty() {
-                (0..t.rows.len()).collect()
+                (0..t.parts.rows.len()).collect()
             } else {
                 inner
             })
@@ -328,10 +331,11 @@ pub fn chart_column(fig: &FigureBlock, t: &DataTable) -> Result<usize, String> {
     match &fig.chart_column {
         None => Ok(0),
         Some(code) => t
+            .parts
             .columns
             .iter()
             .position(|c| &c.code == code)
-            .ok_or_else(|| format!("colonne: table `{}` has no column `{code}`", t.name)),
+            .ok_or_else(|| format!("colonne: table `{}` has no column `{code}`", t.parts.name)),
     }
 }
 
@@ -360,7 +364,7 @@ fn figure_html(
         line: fig.line,
         message,
     };
-    let title = fig.title.as_deref().unwrap_or(&t.title);
+    let title = fig.title.as_deref().unwrap_or(&t.parts.title);
     let title = resolve_inline(file, fig.line, title, tables, cited)?;
     let caption = format!("Figure {n} – {title}");
     let rows = chart_rows(fig, t).map_err(err)?;
@@ -374,13 +378,14 @@ fn figure_html(
     let column = match &fig.chart_column {
         None => 0,
         Some(code) => t
+            .parts
             .columns
             .iter()
             .position(|c| &c.code == code)
             .ok_or_else(|| {
                 err(format!(
                     "colonne: table `{}` has no column `{code}`",
-                    t.name
+                    t.parts.name
                 ))
             })?,
     };
@@ -393,8 +398,8 @@ fn figure_html(
         s,
         "<p class=\"fr-text--sm justat-notes\"><span class=\"justat-note\">Lecture : {}</span><br><span class=\"justat-note\">Champ : {}</span><br><span class=\"justat-note\">{}</span>",
         escape(&lecture),
-        escape(&t.champ),
-        escape(&t.source)
+        escape(&t.parts.champ),
+        escape(&t.parts.source)
     );
     if let Some(note) = &fig.note {
         let note = resolve_inline(file, fig.line, note, tables, cited)?;
@@ -418,7 +423,7 @@ fn figure_html(
     }
     s.push_str("</p><ul class=\"justat-telechargements fr-links-group\">");
     for (suffix, label, detail) in TABLE_FILES {
-        let name = format!("{}{suffix}", t.name);
+        let name = format!("{}{suffix}", t.parts.name);
         let size = sizes
             .get(&name)
             .map(|b| format!(" – {}", size_fr(*b)))

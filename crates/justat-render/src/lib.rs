@@ -164,22 +164,22 @@ pub fn build(
     for def in &source.tables {
         let t = &tables[&def.name];
         out.push(OutFile {
-            name: format!("{}.csv", t.name),
+            name: format!("{}.csv", t.parts.name),
             media_type: "text/csv; charset=utf-8",
             bytes: files::csv(t, false),
         });
         out.push(OutFile {
-            name: format!("{}.fr.csv", t.name),
+            name: format!("{}.fr.csv", t.parts.name),
             media_type: "text/csv; charset=utf-8",
             bytes: files::csv(t, true),
         });
         let xlsx = files::xlsx(t, &meta).map_err(|e| BuildError {
             file: source.tables_file(),
             line: def.line,
-            message: format!("cannot write the XLSX of table `{}`: {e}", t.name),
+            message: format!("cannot write the XLSX of table `{}`: {e}", t.parts.name),
         })?;
         out.push(OutFile {
-            name: format!("{}.xlsx", t.name),
+            name: format!("{}.xlsx", t.parts.name),
             media_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             bytes: xlsx,
         });
@@ -260,16 +260,16 @@ pub fn content_hash(
     for (name, t) in tables {
         h.update(name.as_bytes());
         h.update([0]);
-        for (r, row) in t.rows.iter().enumerate() {
-            for (c, col) in t.columns.iter().enumerate() {
-                let cell = t.cells[r][c];
+        for (r, row) in t.parts.rows.iter().enumerate() {
+            for (c, col) in t.parts.columns.iter().enumerate() {
+                let cell = t.parts.cells[r][c];
                 h.update(format!(
                     "{}|{}|{:?}|{:?}\n",
                     row.code, col.code, cell.value, cell.flag
                 ));
             }
         }
-        h.update(t.provenance.cube.as_bytes());
+        h.update(t.parts.provenance.cube.as_bytes());
     }
     justat_model::Sha256Hex::from_hasher(h)
 }
@@ -286,7 +286,7 @@ fn readme(
     );
     for def in &source.tables {
         let t = &tables[&def.name];
-        s.push_str(&format!("{} : {}\r\n", t.name, t.title));
+        s.push_str(&format!("{} : {}\r\n", t.parts.name, t.parts.title));
         for n in files::notes(t) {
             s.push_str(&format!("  {n}\r\n"));
         }

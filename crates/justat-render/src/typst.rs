@@ -132,10 +132,10 @@ fn layout(c: Collection) -> (&'static str, &'static str) {
 }
 
 fn cell_text(t: &DataTable, r: usize, c: usize) -> String {
-    let cell = &t.cells[r][c];
+    let cell = &t.parts.cells[r][c];
     match (cell.value, cell.flag.symbol()) {
-        (Some(v), None) => french::decimal(v, t.decimals),
-        (Some(v), Some(s)) => format!("{} {s}", french::decimal(v, t.decimals)),
+        (Some(v), None) => french::decimal(v, t.parts.decimals),
+        (Some(v), Some(s)) => format!("{} {s}", french::decimal(v, t.parts.decimals)),
         (None, s) => s.unwrap_or("").to_string(),
     }
 }
@@ -144,22 +144,22 @@ fn cell_text(t: &DataTable, r: usize, c: usize) -> String {
 fn table(t: &DataTable, caption: &str) -> String {
     let mut s = format!(
         "#text(size: 8.5pt)[#table(columns: (auto, {}), align: (left, {}), stroke: 0.4pt + luma(200), fill: (x, y) => if y == 0 {{ luma(235) }}, table.header(strong({})",
-        vec!["1fr"; t.columns.len()].join(", "),
-        vec!["right"; t.columns.len()].join(", "),
-        lit(&t.rows_title)
+        vec!["1fr"; t.parts.columns.len()].join(", "),
+        vec!["right"; t.parts.columns.len()].join(", "),
+        lit(&t.parts.rows_title)
     );
-    for c in &t.columns {
+    for c in &t.parts.columns {
         let _ = write!(s, ", strong({})", lit(&c.label));
     }
     s.push(')');
-    for (r, row) in t.rows.iter().enumerate() {
+    for (r, row) in t.parts.rows.iter().enumerate() {
         let label = format!("{}{}", "    ".repeat(row.depth.min(4)), row.label);
         let _ = if row.depth == 0 {
             write!(s, ", strong({})", lit(&label))
         } else {
             write!(s, ", {}", lit(&label))
         };
-        for c in 0..t.columns.len() {
+        for c in 0..t.parts.columns.len() {
             let _ = write!(s, ", {}", lit(&cell_text(t, r, c)));
         }
     }
@@ -167,7 +167,7 @@ fn table(t: &DataTable, caption: &str) -> String {
         s,
         ")]\n#text(size: 7.5pt, fill: luma(90))[#{} (#{})]\n\n",
         lit(caption),
-        lit(&t.unit)
+        lit(&t.parts.unit)
     );
     s
 }
@@ -296,7 +296,7 @@ pub fn document(
                 let title = resolve_inline(
                     file,
                     fig.line,
-                    fig.title.as_deref().unwrap_or(&t.title),
+                    fig.title.as_deref().unwrap_or(&t.parts.title),
                     tables,
                     &mut cited,
                 )?;
@@ -309,7 +309,7 @@ pub fn document(
                 let rows = chart_rows(fig, t).map_err(at_figure)?;
                 let column = chart_column(fig, t).map_err(at_figure)?;
                 // Small figures stay on one page with their notes; long tables may break.
-                let breakable = t.rows.len() > 25;
+                let breakable = t.parts.rows.len() > 25;
                 let _ = write!(
                     s,
                     "#block(breakable: {breakable}, width: 100%)[#text(weight: \"bold\")[#{}]\n\n",
@@ -326,8 +326,8 @@ pub fn document(
                 let lecture = resolve_inline(file, fig.line, &fig.lecture, tables, &mut cited)?;
                 let mut notes = vec![
                     format!("Lecture : {lecture}"),
-                    format!("Champ : {}", t.champ),
-                    t.source.clone(),
+                    format!("Champ : {}", t.parts.champ),
+                    t.parts.source.clone(),
                 ];
                 if let Some(n) = &fig.note {
                     notes.push(format!(

@@ -411,12 +411,7 @@ fn dynamic(sql: String) -> sqlx::AssertSqlSafe<String> {
 
 /// A digest column: a value that is not a SHA-256 digest is a corrupt row, never a lake path.
 fn digest(row: &sqlx::any::AnyRow, column: &str) -> Result<justat_model::Sha256Hex, StoreError> {
-    use sqlx::Row;
-    let value: String = row.try_get(column)?;
-    value.parse().map_err(|_| StoreError::Corrupt {
-        what: "SHA-256 digest",
-        value,
-    })
+    parsed(row, column, "SHA-256 digest")
 }
 
 /// A nullable digest column.
@@ -425,23 +420,24 @@ fn optional_digest(
     column: &str,
 ) -> Result<Option<justat_model::Sha256Hex>, StoreError> {
     use sqlx::Row;
-    match row.try_get::<Option<String>, _>(column)? {
-        None => Ok(None),
-        Some(value) => value.parse().map(Some).map_err(|_| StoreError::Corrupt {
-            what: "SHA-256 digest",
-            value,
-        }),
-    }
+    row.try_get::<Option<String>, _>(column)?
+        .map(|value| parse_stored(value, "SHA-256 digest"))
+        .transpose()
 }
 
-/// A column holding one of an enum's stored names (`OK`, `FAILED`, …).
+/// A column holding one of an enum's stored names (`OK`, `FAILED`, …), or any other value
+/// stored as text and parsed back (a digest).
 fn parsed<T: std::str::FromStr>(
     row: &sqlx::any::AnyRow,
     column: &str,
     what: &'static str,
 ) -> Result<T, StoreError> {
     use sqlx::Row;
-    let value: String = row.try_get(column)?;
+    parse_stored(row.try_get(column)?, what)
+}
+
+/// A stored value parsed back; one that does not parse is a corrupt row, named by `what`.
+fn parse_stored<T: std::str::FromStr>(value: String, what: &'static str) -> Result<T, StoreError> {
     value
         .parse()
         .map_err(|_| StoreError::Corrupt { what, value })

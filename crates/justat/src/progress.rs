@@ -16,11 +16,13 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(len);
-    pb.set_style(
+    // The template is a constant: were it refused, the bar would keep indicatif's default look
+    // rather than stop the command it only decorates.
+    if let Ok(style) =
         ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}] {wide_bar} {pos}/{len}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
     pb.set_message(what.to_string());
     pb
 }

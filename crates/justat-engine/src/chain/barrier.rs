@@ -85,6 +85,16 @@ impl Segment {
         });
     }
 
+    /// The segment's flag columns, quoted and comma-separated: what a barrier's `EXCLUDE`
+    /// drops.
+    fn flag_columns(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The SQL condition of the rows every step of the segment so far keeps.
     pub fn alive(&self) -> String {
         if self.keep.is_empty() {
@@ -146,12 +156,7 @@ pub(super) async fn flush(
         }
         collect_quarantine(ctx, tally, seg, &name).await?;
     }
-    let exclude = seg
-        .columns
-        .iter()
-        .map(|c| quote(c))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let exclude = seg.flag_columns();
     let select = if exclude.is_empty() {
         "*".to_string()
     } else {
@@ -196,12 +201,7 @@ async fn collect_quarantine(
         .iter()
         .map(|(p, _)| format!("({})", p.condition))
         .collect();
-    let exclude = seg
-        .columns
-        .iter()
-        .map(|c| quote(c))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let exclude = seg.flag_columns();
     let rows = ctx
         .sql_with_options(
             &format!(

@@ -131,16 +131,8 @@ async fn execute_steps(
             table: &table,
             at: i,
         };
-        let outcome = steps::apply(
-            chain,
-            step,
-            rows,
-            &mut seg,
-            &mut tally.rules,
-            scratch,
-            &fail,
-        );
-        let rows_after = match outcome.await? {
+        let outcome = steps::apply(chain, step, rows, &mut seg, &mut tally.rules, scratch);
+        let rows_after = match outcome.await.map_err(|e| fail(&e))? {
             Outcome::PerRow(next) => {
                 df = next;
                 // Counted at the next barrier, with the other per-row steps.

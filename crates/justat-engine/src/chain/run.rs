@@ -66,7 +66,7 @@ pub async fn run_chain(
     }
     let result = execute(chain, &paths, &options, progress).await;
     let mut manifest = manifest::start(chain, started, inputs);
-    let new = match &result {
+    let (status, error, cube) = match &result {
         Ok(out) => {
             let cube_id = lake
                 .put_bytes(LakeKind::Cube, &out.cube_bytes, "parquet")
@@ -94,22 +94,13 @@ pub async fn run_chain(
                 clock.elapsed(),
                 peak_memory_bytes(),
             );
-            NewRun {
-                chain: chain.id.clone(),
-                chain_version: chain.version,
-                chain_sha256: chain.sha256.clone(),
-                inputs: delivery_ids.to_vec(),
-                status: RunStatus::Ok,
-                error: None,
-                cube: Some(NewCube {
-                    id: cube_id,
-                    name: out.cube_name.clone(),
-                    rows: out.cube_rows as i64,
-                    schema: out.cube_schema.clone(),
-                }),
-                manifest: manifest.clone(),
-                started_at: started,
-            }
+            let cube = NewCube {
+                id: cube_id,
+                name: out.cube_name.clone(),
+                rows: out.cube_rows as i64,
+                schema: out.cube_schema.clone(),
+            };
+            (RunStatus::Ok, None, Some(cube))
         }
         Err(e) => {
             manifest.finish(
@@ -119,18 +110,19 @@ pub async fn run_chain(
                 clock.elapsed(),
                 peak_memory_bytes(),
             );
-            NewRun {
-                chain: chain.id.clone(),
-                chain_version: chain.version,
-                chain_sha256: chain.sha256.clone(),
-                inputs: delivery_ids.to_vec(),
-                status: RunStatus::Failed,
-                error: Some(e.to_string()),
-                cube: None,
-                manifest: manifest.clone(),
-                started_at: started,
-            }
+            (RunStatus::Failed, Some(e.to_string()), None)
         }
+    };
+    let new = NewRun {
+        chain: chain.id.clone(),
+        chain_version: chain.version,
+        chain_sha256: chain.sha256.clone(),
+        inputs: delivery_ids.to_vec(),
+        status,
+        error,
+        cube,
+        manifest,
+        started_at: started,
     };
     let run = store
         .record_run(&new, actor, jiff::Timestamp::now())

@@ -595,6 +595,9 @@ fn with_audit_key(config: &Config) -> Result<Config> {
     Ok(config)
 }
 
+/// `justat demo`: prepares the demo (accounts, deliveries, runs, protected tables,
+/// publications, calendar, embargo lists) in the configured data folder, then serves it unless
+/// `prepare_only`.
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     let config = &with_audit_key(config)?;
     let store = crate::db::open_and_migrate(config).await?;

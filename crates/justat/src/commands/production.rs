@@ -220,6 +220,7 @@ pub enum CubeCommand {
     },
 }
 
+/// Runs a `justat delivery` command.
 pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitCode> {
     let store = open_store(config).await?;
     let lake = Lake::new(&config.data_dir);
@@ -269,6 +270,7 @@ pub async fn delivery(config: &Config, command: DeliveryCommand) -> Result<ExitC
     Ok(code)
 }
 
+/// Runs a `justat chain` command.
 pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
     let store = open_store(config).await?;
     let lake = Lake::new(&config.data_dir);
@@ -333,6 +335,7 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs a `justat cube` command.
 pub async fn cube(config: &Config, command: CubeCommand) -> Result<ExitCode> {
     let store = open_store(config).await?;
     match command {

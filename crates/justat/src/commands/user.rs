@@ -77,6 +77,7 @@ fn password(from_stdin: bool) -> Result<(String, bool)> {
     }
 }
 
+/// Runs a `justat user` command.
 pub async fn run(config: &Config, command: UserCommand) -> Result<ExitCode> {
     let store = open_store(config).await?;
     let actor = Actor::cli();

@@ -1,7 +1,8 @@
 //! The crate graph follows the flow of data (ARCHITECTURE.md): this test fails when a crate
-//! gains a dependency its place in the flow forbids, when a crate other than `justat-publish`
-//! makes a publication's `DataTable`, and when the binary's command modules import each other
-//! or its modules import each other in a circle.
+//! gains a dependency its place in the flow forbids or uses an external crate another one owns,
+//! when a crate other than `justat-publish` makes a publication's `DataTable`, when the
+//! binary's command modules import each other or its modules import each other in a circle,
+//! and when a pure crate names the clock, the disk, the network or a runtime.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -50,19 +50,11 @@ pub(in crate::chain) struct CubeFile {
 /// the order rows were added in (byte-identical cubes).
 pub(super) async fn build(
     chain: &Chain,
-    cube: &CubeSpec<'_>,
+    spec: &CubeSpec<'_>,
     ctx: &SessionContext,
     table: &str,
 ) -> Result<CubeFile, EngineError> {
-    let CubeSpec {
-        name,
-        period,
-        dimensions,
-        measures,
-        unit,
-        source_line,
-    } = *cube;
-    let dims: Vec<String> = dimensions.iter().map(|d| quote(&d.column)).collect();
+    let (period, dimensions, measures) = (spec.period, spec.dimensions, spec.measures);
     let mut leaf_select = vec![format!("CAST({} AS VARCHAR) AS period", quote(period))];
     leaf_select.extend(dimensions.iter().map(|d| {
         format!(
@@ -99,13 +91,16 @@ pub(super) async fn build(
             }
         });
     }
-    let group: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
+    // Both queries group by the period and every dimension, named by their positions.
+    let keys = (1..=dimensions.len() + 1)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let leaf = ctx
         .sql_with_options(
             &format!(
-                "SELECT {} FROM {table} GROUP BY {}",
-                leaf_select.join(", "),
-                group.join(", ")
+                "SELECT {} FROM {table} GROUP BY {keys}",
+                leaf_select.join(", ")
             ),
             read_only(),
         )
@@ -168,14 +163,11 @@ pub(super) async fn build(
             format!("CAST(SUM(l.{0}) AS BIGINT) AS {0}", quote(&m.name))
         });
     }
-    let order: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
     let full = ctx
         .sql_with_options(
             &format!(
-                "SELECT {} FROM cube_leaf l{joins} GROUP BY {} ORDER BY {}",
-                select.join(", "),
-                order.join(", "),
-                order.join(", ")
+                "SELECT {} FROM cube_leaf l{joins} GROUP BY {keys} ORDER BY {keys}",
+                select.join(", ")
             ),
             read_only(),
         )
@@ -187,10 +179,10 @@ pub(super) async fn build(
         chain_version: chain.version,
         dimensions: dimensions.to_vec(),
         measures: measures.to_vec(),
-        name: name.to_string(),
+        name: spec.name.to_string(),
         period: "TIME_PERIOD".to_string(),
-        source_line: Some(source_line.to_string()),
-        unit: unit.to_string(),
+        source_line: Some(spec.source_line.to_string()),
+        unit: spec.unit.to_string(),
     };
     let schema_json = serde_json::to_string(&schema)
         .map_err(|e| DataFusionError::Internal(format!("the cube's schema: {e}")))?;

@@ -15,7 +15,6 @@ pub(super) use unit::Scratch;
 use super::barrier::Segment;
 use super::file::{Chain, Step};
 use super::sql_guard::read_only;
-use crate::EngineError;
 use crate::manifest::RuleRecord;
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -59,9 +58,12 @@ pub(super) enum Outcome {
     Cube(CubeFile),
 }
 
+/// Why a step failed: DataFusion's error for most steps, the engine's for the cube. The caller
+/// names the step around its message (`EngineError::Step`), which is the error's own.
+pub(super) type StepFailure = Box<dyn std::error::Error + Send + Sync>;
+
 /// Runs `step` of `chain` on `rows`. Per-row steps add their flags to `seg` and their rules
-/// to `rules`; a unit writes into `scratch`. A failure is reported through `fail`, which names
-/// the step.
+/// to `rules`; a unit writes into `scratch`.
 pub(super) async fn apply(
     chain: &Chain,
     step: &Step,
@@ -69,19 +71,14 @@ pub(super) async fn apply(
     seg: &mut Segment,
     rules: &mut Vec<RuleRecord>,
     scratch: &mut Scratch,
-    fail: &(dyn Fn(&dyn std::fmt::Display) -> EngineError + Sync),
-) -> Result<Outcome, EngineError> {
+) -> Result<Outcome, StepFailure> {
     let outcome = match step {
-        Step::Filter { condition, .. } => Outcome::PerRow(
-            filter::apply(&rows, condition, seg)
-                .await
-                .map_err(|e| fail(&e))?,
-        ),
-        Step::Derive { column, expression } => Outcome::PerRow(
-            derive::apply(&rows, column, expression)
-                .await
-                .map_err(|e| fail(&e))?,
-        ),
+        Step::Filter { condition, .. } => {
+            Outcome::PerRow(filter::apply(&rows, condition, seg).await?)
+        }
+        Step::Derive { column, expression } => {
+            Outcome::PerRow(derive::apply(&rows, column, expression).await?)
+        }
         Step::Rule {
             id,
             expression,
@@ -94,11 +91,7 @@ pub(super) async fn apply(
                 message: message.clone(),
                 failed: 0,
             };
-            Outcome::PerRow(
-                rule::apply(&rows, rule, expression, seg, rules)
-                    .await
-                    .map_err(|e| fail(&e))?,
-            )
+            Outcome::PerRow(rule::apply(&rows, rule, expression, seg, rules).await?)
         }
         Step::Recode {
             column,
@@ -107,22 +100,13 @@ pub(super) async fn apply(
             level,
             mapping,
         } => {
-            let images =
-                recode::images(&chain.codelists, codelist, level, mapping).map_err(|e| fail(&e))?;
-            Outcome::PerRow(
-                recode::apply(&rows, column, into, images, seg, rules)
-                    .await
-                    .map_err(|e| fail(&e))?,
-            )
+            let images = recode::images(&chain.codelists, codelist, level, mapping)?;
+            Outcome::PerRow(recode::apply(&rows, column, into, images, seg, rules).await?)
         }
-        Step::Unit { key, columns, .. } => Outcome::Reshaped(
-            unit::apply(&rows, key, columns, scratch)
-                .await
-                .map_err(|e| fail(&e))?,
-        ),
-        Step::Sql { query, .. } => {
-            Outcome::Reshaped(sql::apply(&rows, query).await.map_err(|e| fail(&e))?)
+        Step::Unit { key, columns, .. } => {
+            Outcome::Reshaped(unit::apply(&rows, key, columns, scratch).await?)
         }
+        Step::Sql { query, .. } => Outcome::Reshaped(sql::apply(&rows, query).await?),
         Step::Cube {
             name,
             period,
@@ -139,11 +123,7 @@ pub(super) async fn apply(
                 unit,
                 source_line,
             };
-            Outcome::Cube(
-                cube::build(chain, &spec, rows.ctx, rows.table)
-                    .await
-                    .map_err(|e| fail(&e))?,
-            )
+            Outcome::Cube(cube::build(chain, &spec, rows.ctx, rows.table).await?)
         }
     };
     Ok(outcome)
