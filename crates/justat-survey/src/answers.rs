@@ -135,7 +135,10 @@ impl Answers {
             read_question(q, "", &by_name, &mut out);
         }
         for c in page.controls_paths(&by_name_items(&by_name)) {
-            if by_name.get(format!("{c}!continue").as_str()).is_some_and(|v| v.contains(&"1")) {
+            if by_name
+                .get(format!("{c}!continue").as_str())
+                .is_some_and(|v| v.contains(&"1"))
+            {
                 out.answers.set(c, Answer::WarningKept);
             }
         }
@@ -161,9 +164,19 @@ fn read_question(
 ) {
     let path = format!("{prefix}{}", q.id);
     let mut error = |field: &str, raw: &str, message: String| {
-        out.errors.push(FieldError { field: field.to_string(), raw: raw.to_string(), message })
+        out.errors.push(FieldError {
+            field: field.to_string(),
+            raw: raw.to_string(),
+            message,
+        })
     };
-    let first = |name: &str| by_name.get(name).and_then(|v| v.last()).map(|s| s.trim()).unwrap_or("");
+    let first = |name: &str| {
+        by_name
+            .get(name)
+            .and_then(|v| v.last())
+            .map(|s| s.trim())
+            .unwrap_or("")
+    };
     match &q.kind {
         Kind::Loop(block) => {
             let raw = first(&format!("{path}!items"));
@@ -173,7 +186,11 @@ fn read_question(
                 match raw.parse::<u32>() {
                     Ok(n) if n <= block.max_items => n,
                     _ => {
-                        error(&format!("{path}!items"), raw, format!("nombre d'éléments invalide : au plus {}", block.max_items));
+                        error(
+                            &format!("{path}!items"),
+                            raw,
+                            format!("nombre d'éléments invalide : au plus {}", block.max_items),
+                        );
                         return;
                     }
                 }
@@ -227,13 +244,21 @@ fn read_question(
                 }
                 "" => {}
                 other => {
-                    error(&format!("{path}!missing"), other, "cette réponse n'est pas proposée pour cette question".into());
+                    error(
+                        &format!("{path}!missing"),
+                        other,
+                        "cette réponse n'est pas proposée pour cette question".into(),
+                    );
                     return;
                 }
             }
             let values: Vec<&str> = by_name.get(path.as_str()).cloned().unwrap_or_default();
             if let Some(v) = values.iter().find(|v| v.len() > MAX_FIELD_LEN) {
-                error(&path, &v[..v.floor_char_boundary(100)], format!("réponse trop longue (plus de {MAX_FIELD_LEN} caractères)"));
+                error(
+                    &path,
+                    &v[..v.floor_char_boundary(100)],
+                    format!("réponse trop longue (plus de {MAX_FIELD_LEN} caractères)"),
+                );
                 return;
             }
             if let Kind::MultipleChoice { options, .. } = kind {
@@ -280,7 +305,9 @@ pub fn parse_value(kind: &Kind, raw: &str) -> Result<Answer, String> {
             bounds(n as f64, min.map(|m| m as f64), max.map(|m| m as f64))?;
             Ok(Answer::Integer(n))
         }
-        Kind::Decimal { min, max, decimals, .. } => {
+        Kind::Decimal {
+            min, max, decimals, ..
+        } => {
             let x = parse_decimal(raw, *decimals)?;
             bounds(x, *min, *max)?;
             Ok(Answer::Decimal(x))
@@ -289,8 +316,14 @@ pub fn parse_value(kind: &Kind, raw: &str) -> Result<Answer, String> {
             let d = parse_date(raw)?;
             if min.is_some_and(|m| d < m) || max.is_some_and(|m| d > m) {
                 return Err(match (min, max) {
-                    (Some(a), Some(b)) => format!("date attendue entre le {} et le {}", crate::french_date(*a), crate::french_date(*b)),
-                    (Some(a), None) => format!("date attendue à partir du {}", crate::french_date(*a)),
+                    (Some(a), Some(b)) => format!(
+                        "date attendue entre le {} et le {}",
+                        crate::french_date(*a),
+                        crate::french_date(*b)
+                    ),
+                    (Some(a), None) => {
+                        format!("date attendue à partir du {}", crate::french_date(*a))
+                    }
                     (_, Some(b)) => format!("date attendue jusqu'au {}", crate::french_date(*b)),
                     _ => String::new(),
                 });
@@ -318,7 +351,9 @@ pub fn parse_value(kind: &Kind, raw: &str) -> Result<Answer, String> {
 fn bounds(x: f64, min: Option<f64>, max: Option<f64>) -> Result<(), String> {
     let fr = |v: f64| justat_model::french::decimal(v, if v.fract() == 0.0 { 0 } else { 2 });
     match (min, max) {
-        (Some(a), Some(b)) if x < a || x > b => Err(format!("valeur attendue entre {} et {}", fr(a), fr(b))),
+        (Some(a), Some(b)) if x < a || x > b => {
+            Err(format!("valeur attendue entre {} et {}", fr(a), fr(b)))
+        }
         (Some(a), None) if x < a => Err(format!("valeur attendue d'au moins {}", fr(a))),
         (None, Some(b)) if x > b => Err(format!("valeur attendue d'au plus {}", fr(b))),
         _ => Ok(()),
@@ -326,7 +361,9 @@ fn bounds(x: f64, min: Option<f64>, max: Option<f64>) -> Result<(), String> {
 }
 
 fn strip_spaces(raw: &str) -> String {
-    raw.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect()
+    raw.chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .collect()
 }
 
 /// Parses an integer written in French (`1 234`, `-5`).
@@ -335,14 +372,17 @@ pub fn parse_integer(raw: &str) -> Result<i64, String> {
     if s.is_empty() || s.len() > 15 {
         return Err("nombre entier attendu (au plus 15 chiffres)".into());
     }
-    s.parse::<i64>().map_err(|_| "nombre entier attendu, sans virgule".into())
+    s.parse::<i64>()
+        .map_err(|_| "nombre entier attendu, sans virgule".into())
 }
 
 fn parse_decimal(raw: &str, decimals: u8) -> Result<f64, String> {
     let s = strip_spaces(raw).replace(',', ".");
     let ok = !s.is_empty()
         && s.len() <= 20
-        && s.trim_start_matches('-').chars().all(|c| c.is_ascii_digit() || c == '.')
+        && s.trim_start_matches('-')
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
         && s.matches('.').count() <= 1;
     if !ok {
         return Err("nombre attendu, par exemple 12,5".into());
@@ -351,7 +391,8 @@ fn parse_decimal(raw: &str, decimals: u8) -> Result<f64, String> {
     if places > decimals as usize {
         return Err(format!("au plus {decimals} chiffre(s) après la virgule"));
     }
-    s.parse::<f64>().map_err(|_| "nombre attendu, par exemple 12,5".into())
+    s.parse::<f64>()
+        .map_err(|_| "nombre attendu, par exemple 12,5".into())
 }
 
 fn parse_date(raw: &str) -> Result<Date, String> {
@@ -359,14 +400,16 @@ fn parse_date(raw: &str) -> Result<Date, String> {
     if let Some((d, rest)) = raw.split_once('/') {
         let (m, y) = rest.split_once('/').ok_or_else(bad)?;
         let p = |s: &str| s.trim().parse::<i16>().map_err(|_| bad());
-        return Date::new(p(y)?, p(m)? as i8, p(d)? as i8).map_err(|_| "cette date n'existe pas".into());
+        return Date::new(p(y)?, p(m)? as i8, p(d)? as i8)
+            .map_err(|_| "cette date n'existe pas".into());
     }
     let parts: Vec<&str> = raw.split('-').collect();
     if parts.len() != 3 || parts[0].len() != 4 {
         return Err(bad());
     }
     let p = |s: &str| s.parse::<i16>().map_err(|_| bad());
-    Date::new(p(parts[0])?, p(parts[1])? as i8, p(parts[2])? as i8).map_err(|_| "cette date n'existe pas".into())
+    Date::new(p(parts[0])?, p(parts[1])? as i8, p(parts[2])? as i8)
+        .map_err(|_| "cette date n'existe pas".into())
 }
 
 #[cfg(test)]
@@ -383,7 +426,11 @@ mod tests {
         assert!(parse_integer("9999999999999999").is_err());
         assert_eq!(parse_decimal("12,5", 1), Ok(12.5));
         assert_eq!(parse_decimal("12.50", 2), Ok(12.5));
-        assert!(parse_decimal("12,555", 2).unwrap_err().contains("2 chiffre"));
+        assert!(
+            parse_decimal("12,555", 2)
+                .unwrap_err()
+                .contains("2 chiffre")
+        );
         assert!(parse_decimal("1,2,3", 2).is_err());
         assert!(parse_decimal("abc", 2).is_err());
     }
@@ -393,27 +440,56 @@ mod tests {
         let d = Date::new(2025, 3, 14).unwrap();
         assert_eq!(parse_date("2025-03-14"), Ok(d));
         assert_eq!(parse_date("14/03/2025"), Ok(d));
-        assert_eq!(parse_date("31/02/2025").unwrap_err(), "cette date n'existe pas");
+        assert_eq!(
+            parse_date("31/02/2025").unwrap_err(),
+            "cette date n'existe pas"
+        );
         assert!(parse_date("14 mars").is_err());
         assert!(parse_date("25-03-14").is_err());
     }
 
     #[test]
     fn bounds_are_checked_at_both_ends() {
-        let k = Kind::Integer { min: Some(0), max: Some(10), unit: None };
+        let k = Kind::Integer {
+            min: Some(0),
+            max: Some(10),
+            unit: None,
+        };
         assert_eq!(parse_value(&k, "0"), Ok(Answer::Integer(0)));
         assert_eq!(parse_value(&k, "10"), Ok(Answer::Integer(10)));
-        assert_eq!(parse_value(&k, "11").unwrap_err(), "valeur attendue entre 0 et 10");
+        assert_eq!(
+            parse_value(&k, "11").unwrap_err(),
+            "valeur attendue entre 0 et 10"
+        );
         assert!(parse_value(&k, "-1").is_err());
-        let k = Kind::Decimal { min: Some(0.5), max: None, unit: None, decimals: 1 };
-        assert_eq!(parse_value(&k, "0,4").unwrap_err(), "valeur attendue d'au moins 0,50");
-        let k = Kind::Date { min: Some(Date::new(2025, 1, 1).unwrap()), max: Some(Date::new(2025, 12, 31).unwrap()) };
+        let k = Kind::Decimal {
+            min: Some(0.5),
+            max: None,
+            unit: None,
+            decimals: 1,
+        };
+        assert_eq!(
+            parse_value(&k, "0,4").unwrap_err(),
+            "valeur attendue d'au moins 0,50"
+        );
+        let k = Kind::Date {
+            min: Some(Date::new(2025, 1, 1).unwrap()),
+            max: Some(Date::new(2025, 12, 31).unwrap()),
+        };
         assert!(parse_value(&k, "31/12/2025").is_ok());
-        assert_eq!(parse_value(&k, "01/01/2026").unwrap_err(), "date attendue entre le 1er janvier 2025 et le 31 décembre 2025");
+        assert_eq!(
+            parse_value(&k, "01/01/2026").unwrap_err(),
+            "date attendue entre le 1er janvier 2025 et le 31 décembre 2025"
+        );
         let k = Kind::Text { max_length: 3 };
         assert!(parse_value(&k, "abcd").is_err());
         assert_eq!(parse_value(&k, "été"), Ok(Answer::Text("été".into())));
-        let k = Kind::SingleChoice { options: vec![Choice { code: "1".into(), label: "Oui".into() }] };
+        let k = Kind::SingleChoice {
+            options: vec![Choice {
+                code: "1".into(),
+                label: "Oui".into(),
+            }],
+        };
         assert!(parse_value(&k, "2").is_err());
         assert!(parse_value(&Kind::YesNo, "peut-être").is_err());
         assert_eq!(parse_value(&Kind::YesNo, "Oui"), Ok(Answer::YesNo(true)));
@@ -426,7 +502,10 @@ mod tests {
         a.set("q2", Answer::DontKnow);
         a.set("d", Answer::Date(Date::new(2025, 1, 2).unwrap()));
         let json = serde_json::to_string(&a).unwrap();
-        assert_eq!(json, r#"{"d":{"kind":"date","value":"2025-01-02"},"q1":{"kind":"integer","value":3},"q2":{"kind":"dont_know"}}"#);
+        assert_eq!(
+            json,
+            r#"{"d":{"kind":"date","value":"2025-01-02"},"q1":{"kind":"integer","value":3},"q2":{"kind":"dont_know"}}"#
+        );
         let back: Answers = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
     }

@@ -121,7 +121,9 @@ impl AnswerEnv<'_> {
     fn path(&self, r: &Ref) -> Option<String> {
         match r {
             Ref::Answer(p) | Ref::Option { question: p, .. } => Some(p.clone()),
-            Ref::Item { looped, question } => self.item.map(|i| format!("{looped}[{i}].{question}")),
+            Ref::Item { looped, question } => {
+                self.item.map(|i| format!("{looped}[{i}].{question}"))
+            }
             _ => None,
         }
     }
@@ -130,7 +132,9 @@ impl AnswerEnv<'_> {
 impl Env for AnswerEnv<'_> {
     fn value(&self, r: &Ref) -> Value {
         match r {
-            Ref::Answer(_) | Ref::Item { .. } => value_of(self.path(r).and_then(|p| self.answers.get(&p))),
+            Ref::Answer(_) | Ref::Item { .. } => {
+                value_of(self.path(r).and_then(|p| self.answers.get(&p)))
+            }
             Ref::Items(l) => Value::Number(f64::from(self.answers.items(l))),
             Ref::Column { looped, question } => Value::List(
                 (1..=self.answers.items(looped))
@@ -142,8 +146,16 @@ impl Env for AnswerEnv<'_> {
                     return Value::Missing;
                 };
                 let mut sum = 0.0;
-                for r in t.rows.iter().filter(|r| row.as_ref().is_none_or(|x| *x == r.code)) {
-                    for c in t.columns.iter().filter(|c| column.as_ref().is_none_or(|x| *x == c.code)) {
+                for r in t
+                    .rows
+                    .iter()
+                    .filter(|r| row.as_ref().is_none_or(|x| *x == r.code))
+                {
+                    for c in t
+                        .columns
+                        .iter()
+                        .filter(|c| column.as_ref().is_none_or(|x| *x == c.code))
+                    {
                         match self.answers.get(&format!("{table}.{}.{}", r.code, c.code)) {
                             Some(Answer::Integer(n)) => sum += *n as f64,
                             _ => return Value::Missing,
@@ -172,7 +184,13 @@ impl Questionnaire {
     /// Evaluates page `index` over `answers`; `None` if there is no such page.
     pub fn page_view(&self, index: usize, answers: &Answers) -> Option<PageView> {
         let seq = self.sequences.get(index)?;
-        let mut view = PageView { index, visible: Vec::new(), hidden: Vec::new(), outcomes: Vec::new(), may_continue: true };
+        let mut view = PageView {
+            index,
+            visible: Vec::new(),
+            hidden: Vec::new(),
+            outcomes: Vec::new(),
+            may_continue: true,
+        };
         for q in &seq.questions {
             self.visit(q, answers, None, &mut view);
         }
@@ -182,17 +200,37 @@ impl Questionnaire {
 
     /// Whether a top-level question is shown with these answers.
     pub fn is_visible(&self, question: &Question, answers: &Answers) -> bool {
-        let env = AnswerEnv { q: self, answers, item: None };
-        question.show_if.as_ref().is_none_or(|c| holds(c, &env) == Value::Bool(true))
+        let env = AnswerEnv {
+            q: self,
+            answers,
+            item: None,
+        };
+        question
+            .show_if
+            .as_ref()
+            .is_none_or(|c| holds(c, &env) == Value::Bool(true))
     }
 
-    fn visit(&self, q: &Question, answers: &Answers, item: Option<(&str, u32)>, view: &mut PageView) {
-        let env = AnswerEnv { q: self, answers, item: item.map(|(_, i)| i) };
+    fn visit(
+        &self,
+        q: &Question,
+        answers: &Answers,
+        item: Option<(&str, u32)>,
+        view: &mut PageView,
+    ) {
+        let env = AnswerEnv {
+            q: self,
+            answers,
+            item: item.map(|(_, i)| i),
+        };
         let path = match item {
             Some((l, i)) => format!("{l}[{i}].{}", q.id),
             None => q.id.clone(),
         };
-        let shown = q.show_if.as_ref().is_none_or(|c| holds(c, &env) == Value::Bool(true));
+        let shown = q
+            .show_if
+            .as_ref()
+            .is_none_or(|c| holds(c, &env) == Value::Bool(true));
         if !shown {
             view.hidden.push(path);
             return;
@@ -204,18 +242,29 @@ impl Questionnaire {
                 question: path.clone(),
                 severity: Severity::Error,
                 message,
-                state: if failed { ControlState::Failed } else { ControlState::Passed },
+                state: if failed {
+                    ControlState::Failed
+                } else {
+                    ControlState::Passed
+                },
             });
         };
         match &q.kind {
             Kind::CountTable(t) => {
                 if q.required {
                     let any = cells(&q.id, t).iter().any(|c| answers.get(c).is_some());
-                    builtin("required", "Ce tableau est obligatoire : saisir 0 dans les cases sans effectif.".into(), !any);
+                    builtin(
+                        "required",
+                        "Ce tableau est obligatoire : saisir 0 dans les cases sans effectif."
+                            .into(),
+                        !any,
+                    );
                 }
                 if t.totals_entered {
                     for (suffix, message, total, parts) in total_checks(&q.id, t) {
-                        let Some(Answer::Integer(entered)) = answers.get(&total) else { continue };
+                        let Some(Answer::Integer(entered)) = answers.get(&total) else {
+                            continue;
+                        };
                         let mut sum = 0;
                         let mut complete = true;
                         for p in &parts {
@@ -225,7 +274,15 @@ impl Questionnaire {
                             }
                         }
                         if complete {
-                            builtin(&suffix, format!("{message} : {} saisi, {} d'après le détail.", fr(*entered), fr(sum)), sum != *entered);
+                            builtin(
+                                &suffix,
+                                format!(
+                                    "{message} : {} saisi, {} d'après le détail.",
+                                    fr(*entered),
+                                    fr(sum)
+                                ),
+                                sum != *entered,
+                            );
                         }
                     }
                 }
@@ -233,7 +290,14 @@ impl Questionnaire {
             Kind::Loop(b) => {
                 let n = answers.items(&q.id);
                 if n < b.min_items || n > b.max_items {
-                    builtin("items", format!("Indiquer entre {} et {} élément(s) « {} ».", b.min_items, b.max_items, b.item_label), true);
+                    builtin(
+                        "items",
+                        format!(
+                            "Indiquer entre {} et {} élément(s) « {} ».",
+                            b.min_items, b.max_items, b.item_label
+                        ),
+                        true,
+                    );
                 }
                 for i in 1..=n {
                     for inner in &b.questions {
@@ -244,7 +308,11 @@ impl Questionnaire {
             kind => {
                 let a = answers.get(&path);
                 if q.required {
-                    builtin("required", "Cette question est obligatoire.".into(), a.is_none());
+                    builtin(
+                        "required",
+                        "Cette question est obligatoire.".into(),
+                        a.is_none(),
+                    );
                 }
                 if let Some(a) = a
                     && let Some(message) = out_of_bounds(kind, a)
@@ -260,11 +328,22 @@ impl Questionnaire {
             };
             let state = match holds(&c.must, &env) {
                 Value::Bool(true) => ControlState::Passed,
-                Value::Bool(false) if c.severity == Severity::Warning && answers.get(&cpath) == Some(&Answer::WarningKept) => ControlState::Kept,
+                Value::Bool(false)
+                    if c.severity == Severity::Warning
+                        && answers.get(&cpath) == Some(&Answer::WarningKept) =>
+                {
+                    ControlState::Kept
+                }
                 Value::Bool(false) => ControlState::Failed,
                 _ => ControlState::NotApplicable,
             };
-            view.outcomes.push(ControlOutcome { path: cpath, question: path.clone(), severity: c.severity, message: c.message.clone(), state });
+            view.outcomes.push(ControlOutcome {
+                path: cpath,
+                question: path.clone(),
+                severity: c.severity,
+                message: c.message.clone(),
+                state,
+            });
         }
     }
 
@@ -272,7 +351,9 @@ impl Questionnaire {
     pub fn review(&self, answers: &Answers) -> Review {
         let mut pages = Vec::new();
         for (index, seq) in self.sequences.iter().enumerate() {
-            let Some(view) = self.page_view(index, answers) else { continue };
+            let Some(view) = self.page_view(index, answers) else {
+                continue;
+            };
             let mut answered = Vec::new();
             let mut missing = Vec::new();
             for path in &view.visible {
@@ -284,12 +365,33 @@ impl Questionnaire {
                     _ => vec![path.clone()],
                 };
                 for leaf in leaves {
-                    if answers.get(&leaf).is_some() { answered.push(leaf) } else { missing.push(leaf) }
+                    if answers.get(&leaf).is_some() {
+                        answered.push(leaf)
+                    } else {
+                        missing.push(leaf)
+                    }
                 }
             }
-            let blocking = view.outcomes.iter().filter(|o| o.blocks()).cloned().collect();
-            let kept = view.outcomes.iter().filter(|o| o.state == ControlState::Kept).cloned().collect();
-            pages.push(PageReview { index, title: seq.title.clone(), answered, missing, blocking, kept });
+            let blocking = view
+                .outcomes
+                .iter()
+                .filter(|o| o.blocks())
+                .cloned()
+                .collect();
+            let kept = view
+                .outcomes
+                .iter()
+                .filter(|o| o.state == ControlState::Kept)
+                .cloned()
+                .collect();
+            pages.push(PageReview {
+                index,
+                title: seq.title.clone(),
+                answered,
+                missing,
+                blocking,
+                kept,
+            });
         }
         let may_submit = pages.iter().all(|p| p.blocking.is_empty());
         Review { pages, may_submit }
@@ -313,13 +415,14 @@ impl Questionnaire {
             .iter()
             .map(|(p, _)| p.to_string())
             .filter(|p| {
-                hidden.iter().any(|h| p == h || p.starts_with(&format!("{h}.")) || p.starts_with(&format!("{h}[")))
-                    || items.iter().any(|(l, n)| {
-                        p.strip_prefix(&format!("{l}["))
-                            .and_then(|r| r.split(']').next())
-                            .and_then(|i| i.parse::<u32>().ok())
-                            .is_some_and(|i| i > *n)
-                    })
+                hidden.iter().any(|h| {
+                    p == h || p.starts_with(&format!("{h}.")) || p.starts_with(&format!("{h}["))
+                }) || items.iter().any(|(l, n)| {
+                    p.strip_prefix(&format!("{l}["))
+                        .and_then(|r| r.split(']').next())
+                        .and_then(|i| i.parse::<u32>().ok())
+                        .is_some_and(|i| i > *n)
+                })
             })
             .collect();
         for p in &doomed {
@@ -357,24 +460,39 @@ fn total_checks(id: &str, t: &CountTable) -> Vec<(String, String, String, Vec<St
     for r in &t.rows {
         out.push((
             format!("total.{}", r.code),
-            format!("Le total de la ligne « {} » n'est pas la somme de ses cases", r.label),
+            format!(
+                "Le total de la ligne « {} » n'est pas la somme de ses cases",
+                r.label
+            ),
             format!("{id}.{}.{TOTAL}", r.code),
-            t.columns.iter().map(|c| format!("{id}.{}.{}", r.code, c.code)).collect(),
+            t.columns
+                .iter()
+                .map(|c| format!("{id}.{}.{}", r.code, c.code))
+                .collect(),
         ));
     }
     for c in &t.columns {
         out.push((
             format!("total.{TOTAL}.{}", c.code),
-            format!("Le total de la colonne « {} » n'est pas la somme de ses cases", c.label),
+            format!(
+                "Le total de la colonne « {} » n'est pas la somme de ses cases",
+                c.label
+            ),
             format!("{id}.{TOTAL}.{}", c.code),
-            t.rows.iter().map(|r| format!("{id}.{}.{}", r.code, c.code)).collect(),
+            t.rows
+                .iter()
+                .map(|r| format!("{id}.{}.{}", r.code, c.code))
+                .collect(),
         ));
     }
     out.push((
         format!("total.{TOTAL}.{TOTAL}"),
         "Le total général n'est pas la somme des totaux des lignes".into(),
         format!("{id}.{TOTAL}.{TOTAL}"),
-        t.rows.iter().map(|r| format!("{id}.{}.{TOTAL}", r.code)).collect(),
+        t.rows
+            .iter()
+            .map(|r| format!("{id}.{}.{TOTAL}", r.code))
+            .collect(),
     ));
     out
 }
@@ -382,11 +500,15 @@ fn total_checks(id: &str, t: &CountTable) -> Vec<(String, String, String, Vec<St
 fn out_of_bounds(kind: &Kind, a: &Answer) -> Option<String> {
     let raw = match (kind, a) {
         (Kind::Integer { .. }, Answer::Integer(n)) => n.to_string(),
-        (Kind::Decimal { decimals, .. }, Answer::Decimal(x)) => format!("{x:.*}", *decimals as usize),
+        (Kind::Decimal { decimals, .. }, Answer::Decimal(x)) => {
+            format!("{x:.*}", *decimals as usize)
+        }
         (Kind::Date { .. }, Answer::Date(d)) => d.to_string(),
         (Kind::SingleChoice { .. }, Answer::Choice(c)) => c.clone(),
         (Kind::Text { .. }, Answer::Text(t)) => t.clone(),
-        (Kind::YesNo, Answer::YesNo(_)) | (Kind::MultipleChoice { .. }, Answer::Choices(_)) => return None,
+        (Kind::YesNo, Answer::YesNo(_)) | (Kind::MultipleChoice { .. }, Answer::Choices(_)) => {
+            return None;
+        }
         (_, Answer::DontKnow | Answer::Refused) => return None,
         _ => return Some("réponse d'un type inattendu pour cette question".into()),
     };

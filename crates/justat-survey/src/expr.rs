@@ -222,7 +222,10 @@ enum Tok {
 fn lex(src: &str, dialect: Dialect) -> Result<Vec<(Tok, usize)>, ExprError> {
     let err = |offset, message: String| ExprError { offset, message };
     if src.len() > MAX_EXPRESSION_LEN {
-        return Err(err(0, format!("expression trop longue (plus de {MAX_EXPRESSION_LEN} caractères)")));
+        return Err(err(
+            0,
+            format!("expression trop longue (plus de {MAX_EXPRESSION_LEN} caractères)"),
+        ));
     }
     let bytes = src.as_bytes();
     let mut out = Vec::new();
@@ -259,7 +262,9 @@ fn lex(src: &str, dialect: Dialect) -> Result<Vec<(Tok, usize)>, ExprError> {
             let mut s = String::new();
             loop {
                 match src[i..].chars().next() {
-                    None => return Err(err(start, "chaîne non terminée (il manque « \" »)".into())),
+                    None => {
+                        return Err(err(start, "chaîne non terminée (il manque « \" »)".into()));
+                    }
                     Some('"') => {
                         i += 1;
                         break;
@@ -279,7 +284,9 @@ fn lex(src: &str, dialect: Dialect) -> Result<Vec<(Tok, usize)>, ExprError> {
                 ">=" => ">=",
                 "||" | "!=" | "==" | "&&" => {
                     return Err(match dialect {
-                        Dialect::Vtl => err(i, format!("opérateur VTL « {two} » non pris en charge")),
+                        Dialect::Vtl => {
+                            err(i, format!("opérateur VTL « {two} » non pris en charge"))
+                        }
                         Dialect::Justat => err(
                             i,
                             format!("opérateur « {two} » inconnu (écrire =, <>, and, or)"),
@@ -318,10 +325,19 @@ fn lex(src: &str, dialect: Dialect) -> Result<Vec<(Tok, usize)>, ExprError> {
 /// Parses an expression; names stay unresolved ([`Ref::Name`]).
 pub fn parse(src: &str, dialect: Dialect) -> Result<Expr, ExprError> {
     let toks = lex(src, dialect)?;
-    let mut p = Parser { toks, pos: 0, end: src.len(), dialect, depth: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        end: src.trim_end().len(),
+        dialect,
+        depth: 0,
+    };
     let e = p.or()?;
     if let Some((t, at)) = p.toks.get(p.pos) {
-        return Err(ExprError { offset: *at, message: format!("{} inattendu", show(t)) });
+        return Err(ExprError {
+            offset: *at,
+            message: format!("{} inattendu", show(t)),
+        });
     }
     Ok(e)
 }
@@ -373,13 +389,21 @@ impl Parser {
         }
     }
     fn unexpected(&self, wanted: &str) -> ExprError {
-        let found = self.peek().map_or("la fin de l'expression".to_string(), show);
-        ExprError { offset: self.at(), message: format!("{wanted}, trouvé {found}") }
+        let found = self
+            .peek()
+            .map_or("la fin de l'expression".to_string(), show);
+        ExprError {
+            offset: self.at(),
+            message: format!("{wanted}, trouvé {found}"),
+        }
     }
     fn deeper(&mut self) -> Result<(), ExprError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ExprError { offset: self.at(), message: "expression trop imbriquée".into() });
+            return Err(ExprError {
+                offset: self.at(),
+                message: "expression trop imbriquée".into(),
+            });
         }
         Ok(())
     }
@@ -528,7 +552,10 @@ impl Parser {
                 Ok(Expr::Call(func, args, at))
             }
             Tok::Name(n) => Ok(Expr::Ref(Ref::Name(n), at)),
-            Tok::Op(o) => Err(ExprError { offset: at, message: format!("valeur attendue, trouvé « {o} »") }),
+            Tok::Op(o) => Err(ExprError {
+                offset: at,
+                message: format!("valeur attendue, trouvé « {o} »"),
+            }),
         }
     }
 }
@@ -664,7 +691,10 @@ fn call(f: Func, args: &[Expr], env: &dyn Env) -> Value {
             Some(Number(n)) => Number(n),
             _ => Missing,
         },
-        Func::Contains => match (args.first().map(|a| eval(a, env)), args.get(1).map(|a| eval(a, env))) {
+        Func::Contains => match (
+            args.first().map(|a| eval(a, env)),
+            args.get(1).map(|a| eval(a, env)),
+        ) {
             (Some(Codes(cs)), Some(Text(c))) => Bool(cs.contains(&c)),
             _ => Missing,
         },
@@ -702,19 +732,34 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
         Expr::Bool(_) => Ok(Type::Bool),
         Expr::Ref(r, at) => {
             let Ref::Name(name) = r else {
-                return Err(ExprError { offset: *at, message: "référence déjà résolue".into() });
+                return Err(ExprError {
+                    offset: *at,
+                    message: "référence déjà résolue".into(),
+                });
             };
-            let (resolved, ty) =
-                scope.resolve(name).map_err(|message| ExprError { offset: *at, message })?;
+            let (resolved, ty) = scope.resolve(name).map_err(|message| ExprError {
+                offset: *at,
+                message,
+            })?;
             *r = resolved;
             Ok(ty)
         }
         Expr::Unary(op, x) => {
             let at = offset_of(x);
             let t = check(x, scope)?;
-            let want = if *op == UnaryOp::Not { Type::Bool } else { Type::Number };
+            let want = if *op == UnaryOp::Not {
+                Type::Bool
+            } else {
+                Type::Number
+            };
             if t != want {
-                return mismatch(at, format!("{want} attendu après « {} », trouvé {t}", if *op == UnaryOp::Not { "not" } else { "-" }));
+                return mismatch(
+                    at,
+                    format!(
+                        "{want} attendu après « {} », trouvé {t}",
+                        if *op == UnaryOp::Not { "not" } else { "-" }
+                    ),
+                );
             }
             Ok(want)
         }
@@ -722,13 +767,19 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
             let at = offset_of(c);
             let tc = check(c, scope)?;
             if tc != Type::Bool {
-                return mismatch(at, format!("la condition de « if » doit être un booléen, trouvé {tc}"));
+                return mismatch(
+                    at,
+                    format!("la condition de « if » doit être un booléen, trouvé {tc}"),
+                );
             }
             let ta = check(a, scope)?;
             let at_b = offset_of(b);
             let tb = check(b, scope)?;
             if ta != tb {
-                return mismatch(at_b, format!("« then » donne un {ta} mais « else » un {tb}"));
+                return mismatch(
+                    at_b,
+                    format!("« then » donne un {ta} mais « else » un {tb}"),
+                );
             }
             Ok(ta)
         }
@@ -741,7 +792,10 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
                 BinaryOp::And | BinaryOp::Or => {
                     for (t, at) in [(tl, at_l), (tr, at_r)] {
                         if t != Type::Bool {
-                            return mismatch(at, format!("« and »/« or » relient des booléens, trouvé {t}"));
+                            return mismatch(
+                                at,
+                                format!("« and »/« or » relient des booléens, trouvé {t}"),
+                            );
                         }
                     }
                     Ok(Type::Bool)
@@ -749,7 +803,10 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
                 BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
                     for (t, at) in [(tl, at_l), (tr, at_r)] {
                         if t != Type::Number {
-                            return mismatch(at, format!("calcul sur un {t} : un nombre est attendu"));
+                            return mismatch(
+                                at,
+                                format!("calcul sur un {t} : un nombre est attendu"),
+                            );
                         }
                     }
                     Ok(Type::Number)
@@ -772,7 +829,13 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
             let at = *at;
             let arity = |n: usize, args: &Vec<Expr>| -> Result<(), ExprError> {
                 if args.len() != n {
-                    return Err(ExprError { offset: at, message: format!("cette fonction prend {n} argument(s), {} donné(s)", args.len()) });
+                    return Err(ExprError {
+                        offset: at,
+                        message: format!(
+                            "cette fonction prend {n} argument(s), {} donné(s)",
+                            args.len()
+                        ),
+                    });
                 }
                 Ok(())
             };
@@ -780,14 +843,25 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
                 Func::IsBlank | Func::IsDontKnow | Func::IsRefused => {
                     arity(1, args)?;
                     if !matches!(args[0], Expr::Ref(..)) {
-                        return mismatch(at, "is_blank, is_dk et is_refused s'appliquent à une question".into());
+                        return mismatch(
+                            at,
+                            "is_blank, is_dk et is_refused s'appliquent à une question".into(),
+                        );
                     }
                     let t = check(&mut args[0], scope)?;
                     if matches!(t, Type::Items | Type::NumberList | Type::OtherList) {
-                        return mismatch(at, format!("is_blank, is_dk et is_refused s'appliquent à une réponse, pas à une {t}"));
+                        return mismatch(
+                            at,
+                            format!(
+                                "is_blank, is_dk et is_refused s'appliquent à une réponse, pas à une {t}"
+                            ),
+                        );
                     }
                     if let Expr::Ref(Ref::Total { .. }, _) = args[0] {
-                        return mismatch(at, "un total calculé n'est jamais vide : tester ses cellules".into());
+                        return mismatch(
+                            at,
+                            "un total calculé n'est jamais vide : tester ses cellules".into(),
+                        );
                     }
                     Ok(Type::Bool)
                 }
@@ -797,7 +871,12 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
                     let at1 = offset_of(&args[1]);
                     let t1 = check(&mut args[1], scope)?;
                     if t0 != t1 {
-                        return mismatch(at1, format!("nvl : la valeur par défaut ({t1}) n'est pas du type de la valeur ({t0})"));
+                        return mismatch(
+                            at1,
+                            format!(
+                                "nvl : la valeur par défaut ({t1}) n'est pas du type de la valeur ({t0})"
+                            ),
+                        );
                     }
                     Ok(t0)
                 }
@@ -814,7 +893,12 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
                     let t0 = check(&mut args[0], scope)?;
                     let t1 = check(&mut args[1], scope)?;
                     if t0 != Type::Codes || t1 != Type::Text {
-                        return mismatch(at, format!("contains(question à choix multiple, \"code\") attendu, trouvé contains({t0}, {t1})"));
+                        return mismatch(
+                            at,
+                            format!(
+                                "contains(question à choix multiple, \"code\") attendu, trouvé contains({t0}, {t1})"
+                            ),
+                        );
                     }
                     Ok(Type::Bool)
                 }
@@ -826,7 +910,10 @@ pub fn check(e: &mut Expr, scope: &dyn Scope) -> Result<Type, ExprError> {
                         let at_a = offset_of(a);
                         let t = check(a, scope)?;
                         if !matches!(t, Type::Number | Type::NumberList) {
-                            return mismatch(at_a, format!("sum additionne des nombres, trouvé {t}"));
+                            return mismatch(
+                                at_a,
+                                format!("sum additionne des nombres, trouvé {t}"),
+                            );
                         }
                     }
                     Ok(Type::Number)
@@ -856,7 +943,10 @@ mod tests {
     impl Env for Fixed {
         fn value(&self, r: &Ref) -> Value {
             match r {
-                Ref::Answer(p) => self.0.get(p.as_str()).map_or(Value::Missing, |v| v.0.clone()),
+                Ref::Answer(p) => self
+                    .0
+                    .get(p.as_str())
+                    .map_or(Value::Missing, |v| v.0.clone()),
                 _ => Value::Missing,
             }
         }
@@ -884,8 +974,18 @@ mod tests {
             ("dk", (Value::Missing, Presence::DontKnow, Type::Number)),
             ("ref", (Value::Missing, Presence::Refused, Type::Number)),
             ("oui", (Value::Bool(true), Presence::Given, Type::Bool)),
-            ("choix", (Value::Text("2".into()), Presence::Given, Type::Text)),
-            ("multi", (Value::Codes(vec!["x".into(), "y".into()]), Presence::Given, Type::Codes)),
+            (
+                "choix",
+                (Value::Text("2".into()), Presence::Given, Type::Text),
+            ),
+            (
+                "multi",
+                (
+                    Value::Codes(vec!["x".into(), "y".into()]),
+                    Presence::Given,
+                    Type::Codes,
+                ),
+            ),
         ]))
     }
 
@@ -912,7 +1012,10 @@ mod tests {
         assert_eq!(run("a > b or a = 3"), Value::Bool(true));
         assert_eq!(run("if a > 2 then 1 else 0"), Value::Number(1.0));
         assert_eq!(run("choix = \"2\""), Value::Bool(true));
-        assert_eq!(run("contains(multi, \"y\") and not contains(multi, \"z\")"), Value::Bool(true));
+        assert_eq!(
+            run("contains(multi, \"y\") and not contains(multi, \"z\")"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -944,7 +1047,7 @@ mod tests {
     #[test]
     fn syntax_errors_say_where_and_what() {
         let e = parse("a + ", Dialect::Justat).unwrap_err();
-        assert_eq!(e.offset, 4);
+        assert_eq!(e.offset, 3, "the error points just after the last token");
         assert!(e.message.contains("valeur attendue"), "{}", e.message);
         let e = parse("(a + b", Dialect::Justat).unwrap_err();
         assert!(e.message.contains("« ) » attendu"), "{}", e.message);
@@ -961,9 +1064,19 @@ mod tests {
         let e = parse("a..b", Dialect::Justat).unwrap_err();
         assert!(e.message.contains("mal formé"));
         let deep = format!("{}a{}", "(".repeat(100), ")".repeat(100));
-        assert!(parse(&deep, Dialect::Justat).unwrap_err().message.contains("imbriquée"));
+        assert!(
+            parse(&deep, Dialect::Justat)
+                .unwrap_err()
+                .message
+                .contains("imbriquée")
+        );
         let long = "a + ".repeat(2000) + "a";
-        assert!(parse(&long, Dialect::Justat).unwrap_err().message.contains("trop longue"));
+        assert!(
+            parse(&long, Dialect::Justat)
+                .unwrap_err()
+                .message
+                .contains("trop longue")
+        );
     }
 
     #[test]
@@ -979,18 +1092,46 @@ mod tests {
 
     #[test]
     fn type_errors_are_found_before_any_answer() {
-        assert!(type_error("unknown > 1").message.contains("question inconnue « unknown »"));
-        assert!(type_error("a + oui").message.contains("calcul sur un booléen"));
-        assert!(type_error("a = \"3\"").message.contains("comparaison d'un nombre avec un texte"));
+        assert!(
+            type_error("unknown > 1")
+                .message
+                .contains("question inconnue « unknown »")
+        );
+        assert!(
+            type_error("a + oui")
+                .message
+                .contains("calcul sur un booléen")
+        );
+        assert!(
+            type_error("a = \"3\"")
+                .message
+                .contains("comparaison d'un nombre avec un texte")
+        );
         assert!(type_error("a and oui").message.contains("booléens"));
-        assert!(type_error("oui < oui").message.contains("ne se compare pas"));
+        assert!(
+            type_error("oui < oui")
+                .message
+                .contains("ne se compare pas")
+        );
         assert!(type_error("nvl(a, \"x\")").message.contains("nvl"));
         assert!(type_error("is_blank(a + 1)").message.contains("question"));
         assert!(type_error("count(a)").message.contains("boucle"));
-        assert!(type_error("contains(choix, \"2\")").message.contains("contains"));
+        assert!(
+            type_error("contains(choix, \"2\")")
+                .message
+                .contains("contains")
+        );
         assert!(type_error("sum(oui)").message.contains("sum"));
-        assert!(type_error("if a then 1 else 2").message.contains("condition"));
-        assert!(type_error("if oui then 1 else \"x\"").message.contains("else"));
+        assert!(
+            type_error("if a then 1 else 2")
+                .message
+                .contains("condition")
+        );
+        assert!(
+            type_error("if oui then 1 else \"x\"")
+                .message
+                .contains("else")
+        );
         assert_eq!(type_error("a > 1 and b + oui > 2").offset, 14);
         assert!(type_error("nvl(a)").message.contains("2 argument"));
     }

@@ -33,10 +33,24 @@ pub use questionnaire::{
 /// A date in French, as the public reads it: `1er janvier 2025`, `7 juin 1951`.
 pub fn french_date(d: jiff::civil::Date) -> String {
     const MONTHS: [&str; 12] = [
-        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-        "octobre", "novembre", "décembre",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
     ];
-    let day = if d.day() == 1 { "1er".to_string() } else { d.day().to_string() };
+    let day = if d.day() == 1 {
+        "1er".to_string()
+    } else {
+        d.day().to_string()
+    };
     let month = MONTHS.get(d.month() as usize - 1).copied().unwrap_or("");
     format!("{day} {month} {}", d.year())
 }
@@ -48,7 +62,13 @@ mod tests {
     #[test]
     fn dates_read_as_in_french_texts() {
         assert_eq!(french_date(jiff::civil::date(1951, 6, 7)), "7 juin 1951");
-        assert_eq!(french_date(jiff::civil::date(2025, 1, 1)), "1er janvier 2025");
-        assert_eq!(french_date(jiff::civil::date(2025, 12, 31)), "31 décembre 2025");
+        assert_eq!(
+            french_date(jiff::civil::date(2025, 1, 1)),
+            "1er janvier 2025"
+        );
+        assert_eq!(
+            french_date(jiff::civil::date(2025, 12, 31)),
+            "31 décembre 2025"
+        );
     }
 }

@@ -39,6 +39,13 @@ pub enum Alias {
         /// The option's code.
         code: String,
     },
+    /// A loop's variable named outside its loop: the list of its values (VTL's array).
+    Column {
+        /// The loop.
+        looped: String,
+        /// The inner question.
+        question: String,
+    },
 }
 
 /// A page of the questionnaire.
@@ -246,12 +253,23 @@ pub(crate) struct Source {
 
 impl Condition {
     /// Parses without resolving (the checker resolves); fails with a line-located diagnostic.
-    pub(crate) fn parse(src: &Source, dialect: Dialect, file: &str) -> Result<Condition, Diagnostic> {
+    pub(crate) fn parse(
+        src: &Source,
+        dialect: Dialect,
+        file: &str,
+    ) -> Result<Condition, Diagnostic> {
         expr::parse(&src.text, dialect)
-            .map(|expr| Condition { source: src.text.clone(), expr, line: src.line })
+            .map(|expr| Condition {
+                source: src.text.clone(),
+                expr,
+                line: src.line,
+            })
             .map_err(|e| Diagnostic {
                 file: file.to_string(),
-                line: src.line + src.text[..e.offset.min(src.text.len())].matches('\n').count(),
+                line: src.line
+                    + src.text[..e.offset.min(src.text.len())]
+                        .matches('\n')
+                        .count(),
                 message: format!("{} (dans « {} »)", e.message, src.text.trim()),
             })
     }
@@ -261,7 +279,9 @@ impl Sequence {
     /// Whether an answer path belongs to this page.
     pub fn owns(&self, path: &str) -> bool {
         let head = path.split(['.', '[', '!']).next().unwrap_or("");
-        self.questions.iter().any(|q| q.id == head || q.controls.iter().any(|c| c.id == head))
+        self.questions
+            .iter()
+            .any(|q| q.id == head || q.controls.iter().any(|c| c.id == head))
     }
 
     /// The paths of this page's warning controls, loops expanded with `items(loop)` items.
@@ -272,7 +292,12 @@ impl Sequence {
             if let Kind::Loop(b) = &q.kind {
                 for i in 1..=items(&q.id) {
                     for inner in &b.questions {
-                        out.extend(inner.controls.iter().map(|c| format!("{}[{i}].{}", q.id, c.id)));
+                        out.extend(
+                            inner
+                                .controls
+                                .iter()
+                                .map(|c| format!("{}[{i}].{}", q.id, c.id)),
+                        );
                     }
                 }
             }
@@ -284,7 +309,10 @@ impl Sequence {
 impl Questionnaire {
     /// Every top-level question with its page index.
     pub fn questions(&self) -> impl Iterator<Item = (usize, &Question)> {
-        self.sequences.iter().enumerate().flat_map(|(i, s)| s.questions.iter().map(move |q| (i, q)))
+        self.sequences
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.questions.iter().map(move |q| (i, q)))
     }
 
     /// A top-level question by id.
@@ -299,7 +327,11 @@ impl Questionnaire {
         let mut pages = BTreeSet::new();
         for s in &self.sequences {
             if !pages.insert(s.id.clone()) {
-                diags.push(Diagnostic { file: file.into(), line: 1, message: format!("page « {} » définie deux fois", s.id) });
+                diags.push(Diagnostic {
+                    file: file.into(),
+                    line: 1,
+                    message: format!("page « {} » définie deux fois", s.id),
+                });
             }
             for q in &s.questions {
                 claim(&mut seen, &q.id, q.line, file, &mut diags);
@@ -329,35 +361,69 @@ impl Questionnaire {
                 }
             }
         }
-        if diags.is_empty() { Ok(()) } else { Err(LoadError(diags)) }
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(LoadError(diags))
+        }
     }
 }
 
-fn claim(seen: &mut BTreeMap<String, usize>, id: &str, line: usize, file: &str, diags: &mut Vec<Diagnostic>) {
+fn claim(
+    seen: &mut BTreeMap<String, usize>,
+    id: &str,
+    line: usize,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     let valid = !id.is_empty()
         && id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !["and", "or", "not", "if", "then", "else", "true", "false"].contains(&id);
     if !valid {
-        diags.push(Diagnostic { file: file.into(), line, message: format!("identifiant « {id} » invalide : une lettre puis lettres, chiffres ou « _ »") });
+        diags.push(Diagnostic {
+            file: file.into(),
+            line,
+            message: format!(
+                "identifiant « {id} » invalide : une lettre puis lettres, chiffres ou « _ »"
+            ),
+        });
     }
     if let Some(first) = seen.insert(id.to_string(), line) {
-        diags.push(Diagnostic { file: file.into(), line, message: format!("identifiant « {id} » déjà utilisé ligne {first}") });
+        diags.push(Diagnostic {
+            file: file.into(),
+            line,
+            message: format!("identifiant « {id} » déjà utilisé ligne {first}"),
+        });
     }
 }
 
-fn check_question(q: &mut Question, symbols: &Symbols, in_loop: Option<&str>, file: &str, diags: &mut Vec<Diagnostic>) {
+fn check_question(
+    q: &mut Question,
+    symbols: &Symbols,
+    in_loop: Option<&str>,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     let scope = LoopScope { symbols, in_loop };
-    let mut run = |c: &mut Condition, what: &str| {
-        match expr::check(&mut c.expr, &scope) {
-            Ok(Type::Bool) => {}
-            Ok(t) => diags.push(Diagnostic { file: file.into(), line: c.line, message: format!("{what} doit être une condition (booléen), c'est un {t} : « {} »", c.source.trim()) }),
-            Err(e) => diags.push(Diagnostic {
-                file: file.into(),
-                line: c.line + c.source[..e.offset.min(c.source.len())].matches('\n').count(),
-                message: format!("{} (dans « {} »)", e.message, c.source.trim()),
-            }),
-        }
+    let mut run = |c: &mut Condition, what: &str| match expr::check(&mut c.expr, &scope) {
+        Ok(Type::Bool) => {}
+        Ok(t) => diags.push(Diagnostic {
+            file: file.into(),
+            line: c.line,
+            message: format!(
+                "{what} doit être une condition (booléen), c'est un {t} : « {} »",
+                c.source.trim()
+            ),
+        }),
+        Err(e) => diags.push(Diagnostic {
+            file: file.into(),
+            line: c.line
+                + c.source[..e.offset.min(c.source.len())]
+                    .matches('\n')
+                    .count(),
+            message: format!("{} (dans « {} »)", e.message, c.source.trim()),
+        }),
     };
     if let Some(c) = &mut q.show_if {
         run(c, "show_if");
@@ -395,9 +461,17 @@ impl Symbols {
                     let rows = t.rows.iter().map(|r| Some(r.code.clone())).chain([None]);
                     for row in rows {
                         for col in t.columns.iter().map(|c| Some(c.code.clone())).chain([None]) {
-                            let path = format!("{id}.{}.{}", row.as_deref().unwrap_or(TOTAL), col.as_deref().unwrap_or(TOTAL));
+                            let path = format!(
+                                "{id}.{}.{}",
+                                row.as_deref().unwrap_or(TOTAL),
+                                col.as_deref().unwrap_or(TOTAL)
+                            );
                             let r = if (row.is_none() || col.is_none()) && !t.totals_entered {
-                                Ref::Total { table: id.clone(), row: row.clone(), column: col.clone() }
+                                Ref::Total {
+                                    table: id.clone(),
+                                    row: row.clone(),
+                                    column: col.clone(),
+                                }
                             } else {
                                 Ref::Answer(path.clone())
                             };
@@ -411,8 +485,21 @@ impl Symbols {
                     for iq in &b.questions {
                         if let Some(t) = type_of(&iq.kind) {
                             inner.insert(iq.id.clone(), t);
-                            let list = if t == Type::Number { Type::NumberList } else { Type::OtherList };
-                            names.insert(format!("{id}.{}", iq.id), (Ref::Column { looped: id.clone(), question: iq.id.clone() }, list));
+                            let list = if t == Type::Number {
+                                Type::NumberList
+                            } else {
+                                Type::OtherList
+                            };
+                            names.insert(
+                                format!("{id}.{}", iq.id),
+                                (
+                                    Ref::Column {
+                                        looped: id.clone(),
+                                        question: iq.id.clone(),
+                                    },
+                                    list,
+                                ),
+                            );
                         }
                     }
                     loops.insert(id, inner);
@@ -427,8 +514,30 @@ impl Symbols {
         for (name, alias) in &q.aliases {
             let resolved = match alias {
                 Alias::Cell(path) => (Ref::Answer(path.clone()), Type::Number),
-                Alias::Option { question, code } => {
-                    (Ref::Option { question: question.clone(), code: code.clone() }, Type::Bool)
+                Alias::Option { question, code } => (
+                    Ref::Option {
+                        question: question.clone(),
+                        code: code.clone(),
+                    },
+                    Type::Bool,
+                ),
+                Alias::Column { looped, question } => {
+                    let inner = loops
+                        .get(looped)
+                        .and_then(|m: &BTreeMap<String, Type>| m.get(question))
+                        .copied();
+                    let list = if inner == Some(Type::Number) {
+                        Type::NumberList
+                    } else {
+                        Type::OtherList
+                    };
+                    (
+                        Ref::Column {
+                            looped: looped.clone(),
+                            question: question.clone(),
+                        },
+                        list,
+                    )
                 }
             };
             names.insert(name.clone(), resolved);
@@ -447,17 +556,32 @@ impl expr::Scope for LoopScope<'_> {
         if let Some(l) = self.in_loop
             && let Some(t) = self.symbols.loops.get(l).and_then(|m| m.get(name))
         {
-            return Ok((Ref::Item { looped: l.to_string(), question: name.to_string() }, *t));
+            return Ok((
+                Ref::Item {
+                    looped: l.to_string(),
+                    question: name.to_string(),
+                },
+                *t,
+            ));
         }
         if let Some(found) = self.symbols.names.get(name) {
             return Ok(found.clone());
         }
         let head = name.split('.').next().unwrap_or(name);
         if self.symbols.loops.contains_key(head) && name.contains('.') {
-            return Err(format!("« {name} » : pas de question de ce nom dans la boucle « {head} »"));
+            return Err(format!(
+                "« {name} » : pas de question de ce nom dans la boucle « {head} »"
+            ));
         }
-        if self.symbols.names.keys().any(|k| k.starts_with(&format!("{head}."))) {
-            return Err(format!("« {name} » : cellule inconnue du tableau « {head} » (écrire {head}.LIGNE.COLONNE, {TOTAL} pour un total)"));
+        if self
+            .symbols
+            .names
+            .keys()
+            .any(|k| k.starts_with(&format!("{head}.")))
+        {
+            return Err(format!(
+                "« {name} » : cellule inconnue du tableau « {head} » (écrire {head}.LIGNE.COLONNE, {TOTAL} pour un total)"
+            ));
         }
         Err(format!("question inconnue « {name} »"))
     }

@@ -87,24 +87,49 @@ pub const MAX_ITEMS: usize = 1_000;
 
 /// The 1-based line of a byte offset, as an editor shows it.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    1 + text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count()
+    1 + text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
 }
 
 /// Reads a questionnaire from TOML text; `file` names it in the diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<Questionnaire, LoadError> {
-    let one = |line, message: String| LoadError(vec![Diagnostic { file: file.into(), line, message }]);
+    let one = |line, message: String| {
+        LoadError(vec![Diagnostic {
+            file: file.into(),
+            line,
+            message,
+        }])
+    };
     if text.len() > MAX_FILE_LEN {
-        return Err(one(1, format!("fichier trop grand (plus de {MAX_FILE_LEN} octets)")));
+        return Err(one(
+            1,
+            format!("fichier trop grand (plus de {MAX_FILE_LEN} octets)"),
+        ));
     }
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(text, s.start));
         one(line, e.message().trim().to_string())
     })?;
-    let mut b = Builder { file, text, diags: Vec::new() };
+    let mut b = Builder {
+        file,
+        text,
+        diags: Vec::new(),
+    };
     let mut sequences = Vec::new();
     for s in raw.sequence {
-        let questions = s.question.into_iter().filter_map(|q| b.question(q, false)).collect();
-        sequences.push(Sequence { id: s.id.into_inner(), title: s.title, intro: s.intro, questions });
+        let questions = s
+            .question
+            .into_iter()
+            .filter_map(|q| b.question(q, false))
+            .collect();
+        sequences.push(Sequence {
+            id: s.id.into_inner(),
+            title: s.title,
+            intro: s.intro,
+            questions,
+        });
     }
     if sequences.is_empty() {
         b.diag(1, "le questionnaire n'a aucune page ([[sequence]])".into());
@@ -132,7 +157,11 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn diag(&mut self, line: usize, message: String) {
-        self.diags.push(Diagnostic { file: self.file.into(), line, message });
+        self.diags.push(Diagnostic {
+            file: self.file.into(),
+            line,
+            message,
+        });
     }
     fn line<T>(&self, s: &Spanned<T>) -> usize {
         line_of(self.text, s.span().start)
@@ -140,13 +169,18 @@ impl Builder<'_> {
     /// The line of a string value's first character (after its opening quotes).
     fn source(&self, s: &Spanned<String>) -> Source {
         let start = s.span().start;
-        let quote = self.text[start..].find(|c: char| c != '"' && c != '\'').unwrap_or(0);
+        let quote = self.text[start..]
+            .find(|c: char| c != '"' && c != '\'')
+            .unwrap_or(0);
         let mut line = line_of(self.text, start + quote);
         // A multi-line string's content starts after the newline that follows its opening quotes.
         if self.text[start + quote..].starts_with('\n') {
             line += 1;
         }
-        Source { text: s.get_ref().clone(), line }
+        Source {
+            text: s.get_ref().clone(),
+            line,
+        }
     }
     fn condition(&mut self, s: &Spanned<String>) -> Option<Condition> {
         match Condition::parse(&self.source(s), Dialect::Justat, self.file) {
@@ -157,20 +191,46 @@ impl Builder<'_> {
             }
         }
     }
-    fn options(&mut self, o: Option<Spanned<Vec<RawOption>>>, line: usize, what: &str) -> Vec<Choice> {
+    fn options(
+        &mut self,
+        o: Option<Spanned<Vec<RawOption>>>,
+        line: usize,
+        what: &str,
+    ) -> Vec<Choice> {
         let Some(o) = o else {
             self.diag(line, format!("il manque « {what} »"));
             return Vec::new();
         };
         let l = self.line(&o);
-        let list: Vec<Choice> = o.into_inner().into_iter().map(|r| Choice { code: r.code, label: r.label }).collect();
+        let list: Vec<Choice> = o
+            .into_inner()
+            .into_iter()
+            .map(|r| Choice {
+                code: r.code,
+                label: r.label,
+            })
+            .collect();
         if list.is_empty() || list.len() > MAX_ITEMS {
-            self.diag(l, format!("« {what} » doit avoir entre 1 et {MAX_ITEMS} éléments"));
+            self.diag(
+                l,
+                format!("« {what} » doit avoir entre 1 et {MAX_ITEMS} éléments"),
+            );
         }
         let mut codes = std::collections::BTreeSet::new();
         for c in &list {
-            if c.code.is_empty() || !c.code.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                self.diag(l, format!("code « {} » invalide dans « {what} » : lettres, chiffres ou « _ »", c.code));
+            if c.code.is_empty()
+                || !c
+                    .code
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            {
+                self.diag(
+                    l,
+                    format!(
+                        "code « {} » invalide dans « {what} » : lettres, chiffres ou « _ »",
+                        c.code
+                    ),
+                );
             }
             if !codes.insert(c.code.clone()) {
                 self.diag(l, format!("code « {} » en double dans « {what} »", c.code));
@@ -222,15 +282,29 @@ impl Builder<'_> {
             && let Some(first) = q.question.first()
         {
             let l = self.line(&first.id);
-            self.diag(l, "seule une boucle (kind = \"loop\") contient des questions".into());
+            self.diag(
+                l,
+                "seule une boucle (kind = \"loop\") contient des questions".into(),
+            );
         }
         let unexpected = |b: &mut Self, present: bool, key: &str| {
             if present {
-                b.diag(line, format!("« {key} » ne s'applique pas à une question de type « {} »", q.kind.get_ref()));
+                b.diag(
+                    line,
+                    format!(
+                        "« {key} » ne s'applique pas à une question de type « {} »",
+                        q.kind.get_ref()
+                    ),
+                );
             }
         };
         let kind = match q.kind.get_ref().as_str() {
-            "text" => Kind::Text { max_length: q.max_length.unwrap_or(2_000).min(crate::answers::MAX_FIELD_LEN) },
+            "text" => Kind::Text {
+                max_length: q
+                    .max_length
+                    .unwrap_or(2_000)
+                    .min(crate::answers::MAX_FIELD_LEN),
+            },
             "integer" => {
                 let (min, max) = (self.int(&q.min), self.int(&q.max));
                 if let (Some(a), Some(b)) = (min, max)
@@ -238,7 +312,11 @@ impl Builder<'_> {
                 {
                     self.diag(line, format!("min ({a}) supérieur à max ({b})"));
                 }
-                Kind::Integer { min, max, unit: q.unit.clone() }
+                Kind::Integer {
+                    min,
+                    max,
+                    unit: q.unit.clone(),
+                }
             }
             "decimal" => {
                 let (min, max) = (self.float(&q.min), self.float(&q.max));
@@ -247,19 +325,34 @@ impl Builder<'_> {
                 {
                     self.diag(line, format!("min ({a}) supérieur à max ({b})"));
                 }
-                Kind::Decimal { min, max, unit: q.unit.clone(), decimals: q.decimals.unwrap_or(2).min(6) }
+                Kind::Decimal {
+                    min,
+                    max,
+                    unit: q.unit.clone(),
+                    decimals: q.decimals.unwrap_or(2).min(6),
+                }
             }
-            "date" => Kind::Date { min: self.date(&q.min), max: self.date(&q.max) },
+            "date" => Kind::Date {
+                min: self.date(&q.min),
+                max: self.date(&q.max),
+            },
             "yes_no" => Kind::YesNo,
-            "single_choice" => Kind::SingleChoice { options: self.options(q.options, line, "options") },
-            "multiple_choice" => Kind::MultipleChoice { options: self.options(q.options, line, "options") },
+            "single_choice" => Kind::SingleChoice {
+                options: self.options(q.options, line, "options"),
+            },
+            "multiple_choice" => Kind::MultipleChoice {
+                options: self.options(q.options, line, "options"),
+            },
             "count_table" => {
                 let totals_entered = match q.totals.as_ref().map(|t| t.get_ref().as_str()) {
                     None | Some("computed") => false,
                     Some("entered") => true,
                     Some(other) => {
                         let l = q.totals.as_ref().map_or(line, |t| self.line(t));
-                        self.diag(l, format!("totals = « {other} » : « computed » ou « entered » attendu"));
+                        self.diag(
+                            l,
+                            format!("totals = « {other} » : « computed » ou « entered » attendu"),
+                        );
                         false
                     }
                 };
@@ -273,17 +366,29 @@ impl Builder<'_> {
             }
             "loop" => {
                 if in_loop {
-                    self.diag(kind_line, "une boucle ne peut pas contenir de boucle".into());
+                    self.diag(
+                        kind_line,
+                        "une boucle ne peut pas contenir de boucle".into(),
+                    );
                 }
                 let min_items = q.min_items.unwrap_or(0);
                 let max_items = q.max_items.as_ref().map_or(20, |m| *m.get_ref());
                 if max_items == 0 || max_items as usize > MAX_ITEMS || min_items > max_items {
                     let l = q.max_items.as_ref().map_or(line, |m| self.line(m));
-                    self.diag(l, format!("il faut 0 ≤ min_items ≤ max_items, 1 ≤ max_items ≤ {MAX_ITEMS}"));
+                    self.diag(
+                        l,
+                        format!("il faut 0 ≤ min_items ≤ max_items, 1 ≤ max_items ≤ {MAX_ITEMS}"),
+                    );
                 }
-                let questions: Vec<Question> = std::mem::take(&mut q.question).into_iter().filter_map(|iq| self.question(iq, true)).collect();
+                let questions: Vec<Question> = std::mem::take(&mut q.question)
+                    .into_iter()
+                    .filter_map(|iq| self.question(iq, true))
+                    .collect();
                 if questions.is_empty() {
-                    self.diag(line, "une boucle doit contenir au moins une question ([[…question]])".into());
+                    self.diag(
+                        line,
+                        "une boucle doit contenir au moins une question ([[…question]])".into(),
+                    );
                 }
                 Kind::Loop(LoopBlock {
                     item_label: q.item_label.clone().unwrap_or_else(|| "Élément".into()),
@@ -298,11 +403,23 @@ impl Builder<'_> {
             }
         };
         let is = |k: &str| q.kind.get_ref() == k;
-        unexpected(self, q.unit.is_some() && !is("integer") && !is("decimal"), "unit");
-        unexpected(self, (q.min.is_some() || q.max.is_some()) && !(is("integer") || is("decimal") || is("date")), "min/max");
+        unexpected(
+            self,
+            q.unit.is_some() && !is("integer") && !is("decimal"),
+            "unit",
+        );
+        unexpected(
+            self,
+            (q.min.is_some() || q.max.is_some()) && !(is("integer") || is("decimal") || is("date")),
+            "min/max",
+        );
         unexpected(self, q.decimals.is_some() && !is("decimal"), "decimals");
         unexpected(self, q.max_length.is_some() && !is("text"), "max_length");
-        unexpected(self, (q.dont_know || q.refusal) && (is("count_table") || is("loop")), "dont_know/refusal");
+        unexpected(
+            self,
+            (q.dont_know || q.refusal) && (is("count_table") || is("loop")),
+            "dont_know/refusal",
+        );
         let show_if = q.show_if.as_ref().and_then(|s| self.condition(s));
         let mut controls = Vec::new();
         for c in &q.control {
@@ -311,7 +428,10 @@ impl Builder<'_> {
                 "warning" => Severity::Warning,
                 other => {
                     let l = self.line(&c.severity);
-                    self.diag(l, format!("severity = « {other} » : « error » ou « warning » attendu"));
+                    self.diag(
+                        l,
+                        format!("severity = « {other} » : « error » ou « warning » attendu"),
+                    );
                     continue;
                 }
             };
@@ -320,7 +440,12 @@ impl Builder<'_> {
                 self.diag(l, "un contrôle doit avoir un message".into());
             }
             if let Some(must) = self.condition(&c.must) {
-                controls.push(Control { id: c.id.get_ref().clone(), severity, must, message: c.message.clone() });
+                controls.push(Control {
+                    id: c.id.get_ref().clone(),
+                    severity,
+                    must,
+                    message: c.message.clone(),
+                });
             }
         }
         Some(Question {

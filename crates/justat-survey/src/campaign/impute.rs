@@ -76,7 +76,11 @@ pub fn impute(path: &str, units: &[UnitAnswers]) -> Vec<ImputedValue> {
     let medians: BTreeMap<&str, Answer> = by_stratum
         .into_iter()
         .filter_map(|(s, mut v)| {
-            v.sort_by(|a, b| numeric(Some(a)).partial_cmp(&numeric(Some(b))).unwrap_or(std::cmp::Ordering::Equal));
+            v.sort_by(|a, b| {
+                numeric(Some(a))
+                    .partial_cmp(&numeric(Some(b)))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
             let lower = v.get((v.len().max(1) - 1) / 2).map(|a| (*a).clone())?;
             Some((s, lower))
         })
@@ -85,8 +89,20 @@ pub fn impute(path: &str, units: &[UnitAnswers]) -> Vec<ImputedValue> {
         .iter()
         .map(|u| {
             let (value, flag) = match &u.current {
-                Some(c) => (c.get(path).cloned(), if c.get(path).is_some() { Flag::Reported } else { Flag::Missing }),
-                None => match u.previous.as_ref().and_then(|p| p.get(path)).filter(|a| numeric(Some(a)).is_some()) {
+                Some(c) => (
+                    c.get(path).cloned(),
+                    if c.get(path).is_some() {
+                        Flag::Reported
+                    } else {
+                        Flag::Missing
+                    },
+                ),
+                None => match u
+                    .previous
+                    .as_ref()
+                    .and_then(|p| p.get(path))
+                    .filter(|a| numeric(Some(a)).is_some())
+                {
                     Some(a) => (Some(a.clone()), Flag::Imputed(Method::Previous)),
                     None => match medians.get(u.stratum.as_str()) {
                         Some(m) => (Some(m.clone()), Flag::Imputed(Method::StratumMedian)),
@@ -94,7 +110,11 @@ pub fn impute(path: &str, units: &[UnitAnswers]) -> Vec<ImputedValue> {
                     },
                 },
             };
-            ImputedValue { unit: u.unit.clone(), value, flag }
+            ImputedValue {
+                unit: u.unit.clone(),
+                value,
+                flag,
+            }
         })
         .collect()
 }
@@ -103,7 +123,13 @@ pub fn impute(path: &str, units: &[UnitAnswers]) -> Vec<ImputedValue> {
 mod tests {
     use super::*;
 
-    fn unit(id: &str, stratum: &str, current: Option<i64>, previous: Option<i64>, responded: bool) -> UnitAnswers {
+    fn unit(
+        id: &str,
+        stratum: &str,
+        current: Option<i64>,
+        previous: Option<i64>,
+        responded: bool,
+    ) -> UnitAnswers {
         let answers = |v: Option<i64>| {
             let mut a = Answers::new();
             if let Some(v) = v {
@@ -132,10 +158,31 @@ mod tests {
             unit("h", "s2", None, None, true),
         ];
         let r = impute("q", &units);
-        assert_eq!(r[0], ImputedValue { unit: "a".into(), value: Some(Answer::Integer(10)), flag: Flag::Reported });
-        assert_eq!(r[4], ImputedValue { unit: "e".into(), value: Some(Answer::Integer(7)), flag: Flag::Imputed(Method::Previous) });
+        assert_eq!(
+            r[0],
+            ImputedValue {
+                unit: "a".into(),
+                value: Some(Answer::Integer(10)),
+                flag: Flag::Reported
+            }
+        );
+        assert_eq!(
+            r[4],
+            ImputedValue {
+                unit: "e".into(),
+                value: Some(Answer::Integer(7)),
+                flag: Flag::Imputed(Method::Previous)
+            }
+        );
         // Median of 10, 20, 30, 40: the lower middle, 20.
-        assert_eq!(r[5], ImputedValue { unit: "f".into(), value: Some(Answer::Integer(20)), flag: Flag::Imputed(Method::StratumMedian) });
+        assert_eq!(
+            r[5],
+            ImputedValue {
+                unit: "f".into(),
+                value: Some(Answer::Integer(20)),
+                flag: Flag::Imputed(Method::StratumMedian)
+            }
+        );
         // s2 has no respondent with a value: nothing to impute from.
         assert_eq!(r[6].flag, Flag::Missing);
         assert_eq!(r[6].value, None);
@@ -152,7 +199,10 @@ mod tests {
             unit("x", "s", None, None, false),
         ];
         assert_eq!(impute("q", &units)[3].value, Some(Answer::Integer(3)));
-        let one = [unit("a", "s", Some(5), None, true), unit("x", "s", None, None, false)];
+        let one = [
+            unit("a", "s", Some(5), None, true),
+            unit("x", "s", None, None, false),
+        ];
         assert_eq!(impute("q", &one)[1].value, Some(Answer::Integer(5)));
     }
 }

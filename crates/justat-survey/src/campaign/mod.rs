@@ -8,6 +8,8 @@ pub mod reminder;
 pub mod sample;
 
 pub use impute::{Flag, ImputedValue, Method, UnitAnswers, impute};
-pub use notice::{CnisOpinion, LegalStanding, NoticeError, NoticePart, NoticeParagraph, Visa, legal_notice};
+pub use notice::{
+    CnisOpinion, LegalStanding, NoticeError, NoticeParagraph, NoticePart, Visa, legal_notice,
+};
 pub use reminder::{Message, ResponseStatus, Schedule, ScheduleError, UnitFollowUp, due_messages};
 pub use sample::{FrameUnit, Rng, Sample, SampleError, draw_stratified};

@@ -116,7 +116,11 @@ pub fn legal_notice(s: &LegalStanding) -> Result<Vec<NoticeParagraph>, NoticeErr
     if s.mandatory && s.visa.is_none() {
         return Err(NoticeError::MandatoryWithoutVisa);
     }
-    let p = |part, heading: &str, text: String| NoticeParagraph { part, heading: heading.to_string(), text };
+    let p = |part, heading: &str, text: String| NoticeParagraph {
+        part,
+        heading: heading.to_string(),
+        text,
+    };
     let mut out = vec![
         p(
             NoticePart::Cnis,
@@ -136,8 +140,14 @@ pub fn legal_notice(s: &LegalStanding) -> Result<Vec<NoticeParagraph>, NoticeErr
         ),
     ];
     if let Some(v) = &s.visa {
-        let label = if s.label { "Cette enquête a reçu le label d'intérêt général et de qualité statistique. " } else { "" };
-        let arrete = v.arrete.map_or(String::new(), |d| format!(", en vertu de l'arrêté du {}", french_date(d)));
+        let label = if s.label {
+            "Cette enquête a reçu le label d'intérêt général et de qualité statistique. "
+        } else {
+            ""
+        };
+        let arrete = v.arrete.map_or(String::new(), |d| {
+            format!(", en vertu de l'arrêté du {}", french_date(d))
+        });
         out.push(p(
             NoticePart::Visa,
             "Visa",
@@ -190,7 +200,11 @@ pub fn legal_notice(s: &LegalStanding) -> Result<Vec<NoticeParagraph>, NoticeErr
 }
 
 fn years(n: u32) -> String {
-    if n == 1 { "1 an".into() } else { format!("{n} ans") }
+    if n == 1 {
+        "1 an".into()
+    } else {
+        format!("{n} ans")
+    }
 }
 
 #[cfg(test)]
@@ -201,9 +215,17 @@ mod tests {
         LegalStanding {
             survey_name: "L'enquête sur les bureaux d'aide aux victimes".into(),
             producer: "le service statistique ministériel de la Justice (SSER)".into(),
-            cnis: CnisOpinion { date: jiff::civil::date(2024, 11, 21), reference: "n° 2024-117/SPSP".into() },
+            cnis: CnisOpinion {
+                date: jiff::civil::date(2024, 11, 21),
+                reference: "n° 2024-117/SPSP".into(),
+            },
             label: true,
-            visa: Some(Visa { number: "2026X004JU".into(), year: 2026, minister: "du ministre de la Justice".into(), arrete: Some(jiff::civil::date(2025, 11, 25)) }),
+            visa: Some(Visa {
+                number: "2026X004JU".into(),
+                year: 2026,
+                minister: "du ministre de la Justice".into(),
+                arrete: Some(jiff::civil::date(2025, 11, 25)),
+            }),
             mandatory,
             recipient: "le SSER".into(),
             answers_retention_years: 10,
@@ -217,14 +239,34 @@ mod tests {
     fn the_notice_follows_the_official_order_with_every_element() {
         let n = legal_notice(&standing(true)).unwrap();
         let parts: Vec<NoticePart> = n.iter().map(|p| p.part).collect();
-        assert_eq!(parts, [NoticePart::Cnis, NoticePart::Law, NoticePart::Visa, NoticePart::Obligation, NoticePart::Secrecy, NoticePart::Retention, NoticePart::Rights]);
+        assert_eq!(
+            parts,
+            [
+                NoticePart::Cnis,
+                NoticePart::Law,
+                NoticePart::Visa,
+                NoticePart::Obligation,
+                NoticePart::Secrecy,
+                NoticePart::Retention,
+                NoticePart::Rights
+            ]
+        );
         assert!(n[0].text.contains("21 novembre 2024") && n[0].text.contains("n° 2024-117/SPSP"));
         assert!(n[1].text.contains("loi n° 51-711 du 7 juin 1951"));
-        assert!(n[2].text.contains("2026X004JU") && n[2].text.contains("l'année 2026") && n[2].text.contains("25 novembre 2025") && n[2].text.contains("label"));
+        assert!(
+            n[2].text.contains("2026X004JU")
+                && n[2].text.contains("l'année 2026")
+                && n[2].text.contains("25 novembre 2025")
+                && n[2].text.contains("label")
+        );
         assert!(n[3].text.contains("obligatoire") && n[3].text.contains("131-13"));
         assert!(n[4].text.contains("secret statistique") && n[4].text.contains("le SSER"));
         assert!(n[5].text.contains("10 ans") && n[5].text.contains("2 ans"));
-        assert!(n[6].text.contains("RGPD") && n[6].text.contains("dpd@justice.gouv.fr") && n[6].text.contains("sser-enquetes@"));
+        assert!(
+            n[6].text.contains("RGPD")
+                && n[6].text.contains("dpd@justice.gouv.fr")
+                && n[6].text.contains("sser-enquetes@")
+        );
     }
 
     #[test]
@@ -250,6 +292,11 @@ mod tests {
         assert_eq!(legal_notice(&s), Err(NoticeError::Empty("dpo_contact")));
         let mut s = standing(false);
         s.answers_retention_years = 1;
-        assert!(legal_notice(&s).unwrap().iter().any(|p| p.part == NoticePart::Retention && p.text.contains("conservées 1 an ")));
+        assert!(
+            legal_notice(&s)
+                .unwrap()
+                .iter()
+                .any(|p| p.part == NoticePart::Retention && p.text.contains("conservées 1 an "))
+        );
     }
 }

@@ -43,7 +43,10 @@ pub enum ResponseStatus {
 impl ResponseStatus {
     /// Whether the unit still has to answer.
     pub fn awaits_answer(self) -> bool {
-        matches!(self, ResponseStatus::NotStarted | ResponseStatus::InProgress)
+        matches!(
+            self,
+            ResponseStatus::NotStarted | ResponseStatus::InProgress
+        )
     }
 }
 
@@ -84,7 +87,12 @@ pub enum ScheduleError {
 impl Schedule {
     /// A schedule: opening and closing days (inclusive), reminder day offsets from opening,
     /// hour of sending (Paris).
-    pub fn new(opening: Date, closing: Date, reminder_days: Vec<u32>, hour: i8) -> Result<Schedule, ScheduleError> {
+    pub fn new(
+        opening: Date,
+        closing: Date,
+        reminder_days: Vec<u32>,
+        hour: i8,
+    ) -> Result<Schedule, ScheduleError> {
         if closing < opening {
             return Err(ScheduleError::ClosesBeforeOpening { opening, closing });
         }
@@ -98,11 +106,19 @@ impl Schedule {
             return Err(ScheduleError::Offsets(reminder_days));
         }
         for &d in &reminder_days {
-            if opening.checked_add(i64::from(d).days()).map_or(true, |day| day > closing) {
+            if opening
+                .checked_add(i64::from(d).days())
+                .map_or(true, |day| day > closing)
+            {
                 return Err(ScheduleError::AfterClosing(d));
             }
         }
-        Ok(Schedule { opening, closing, reminder_days, hour })
+        Ok(Schedule {
+            opening,
+            closing,
+            reminder_days,
+            hour,
+        })
     }
 
     /// The instant a message is due (`None` for a reminder the schedule does not have).
@@ -128,12 +144,19 @@ pub struct UnitFollowUp {
 }
 
 /// The messages to send now, at most one per unit, in the units' order.
-pub fn due_messages(schedule: &Schedule, now: Timestamp, units: &[UnitFollowUp]) -> Vec<(String, Message)> {
+pub fn due_messages(
+    schedule: &Schedule,
+    now: Timestamp,
+    units: &[UnitFollowUp],
+) -> Vec<(String, Message)> {
     if paris_day(now) > schedule.closing {
         return Vec::new();
     }
     let due = |m: Message| schedule.due_at(m).is_some_and(|at| now >= at);
-    let latest_due = (1..=schedule.reminder_days.len() as u8).rev().map(Message::Reminder).find(|m| due(*m));
+    let latest_due = (1..=schedule.reminder_days.len() as u8)
+        .rev()
+        .map(Message::Reminder)
+        .find(|m| due(*m));
     let mut out = Vec::new();
     for u in units.iter().filter(|u| u.status.awaits_answer()) {
         let message = if !u.sent.contains(&Message::Invitation) {
@@ -153,20 +176,33 @@ mod tests {
     use super::*;
 
     fn schedule() -> Schedule {
-        Schedule::new(jiff::civil::date(2026, 3, 2), jiff::civil::date(2026, 4, 30), vec![14, 28], 9).unwrap()
+        Schedule::new(
+            jiff::civil::date(2026, 3, 2),
+            jiff::civil::date(2026, 4, 30),
+            vec![14, 28],
+            9,
+        )
+        .unwrap()
     }
     fn at(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
         paris_instant(jiff::civil::date(y, m, d), h, min).unwrap()
     }
     fn unit(id: &str, status: ResponseStatus, sent: &[Message]) -> UnitFollowUp {
-        UnitFollowUp { unit: id.into(), status, sent: sent.to_vec() }
+        UnitFollowUp {
+            unit: id.into(),
+            status,
+            sent: sent.to_vec(),
+        }
     }
 
     #[test]
     fn the_invitation_goes_at_opening_hour_not_a_minute_before() {
         let units = [unit("a", ResponseStatus::NotStarted, &[])];
         assert!(due_messages(&schedule(), at(2026, 3, 2, 8, 59), &units).is_empty());
-        assert_eq!(due_messages(&schedule(), at(2026, 3, 2, 9, 0), &units), [("a".to_string(), Message::Invitation)]);
+        assert_eq!(
+            due_messages(&schedule(), at(2026, 3, 2, 9, 0), &units),
+            [("a".to_string(), Message::Invitation)]
+        );
     }
 
     #[test]
@@ -183,22 +219,55 @@ mod tests {
         // 2 March + 14 days = 16 March, 9:00.
         assert!(due_messages(&schedule(), at(2026, 3, 16, 8, 59), &units).is_empty());
         let due = due_messages(&schedule(), at(2026, 3, 16, 9, 0), &units);
-        assert_eq!(due, [("a".to_string(), Message::Reminder(1)), ("b".to_string(), Message::Reminder(1))]);
+        assert_eq!(
+            due,
+            [
+                ("a".to_string(), Message::Reminder(1)),
+                ("b".to_string(), Message::Reminder(1))
+            ]
+        );
     }
 
     #[test]
     fn a_reminder_is_never_sent_twice_nor_an_earlier_one_after_a_later() {
         let s = schedule();
         let units = [
-            unit("a", ResponseStatus::NotStarted, &[Message::Invitation, Message::Reminder(1)]),
-            unit("b", ResponseStatus::NotStarted, &[Message::Invitation, Message::Reminder(1), Message::Reminder(2)]),
+            unit(
+                "a",
+                ResponseStatus::NotStarted,
+                &[Message::Invitation, Message::Reminder(1)],
+            ),
+            unit(
+                "b",
+                ResponseStatus::NotStarted,
+                &[
+                    Message::Invitation,
+                    Message::Reminder(1),
+                    Message::Reminder(2),
+                ],
+            ),
             unit("c", ResponseStatus::NotStarted, &[Message::Invitation]),
         ];
         assert!(due_messages(&s, at(2026, 3, 20, 9, 0), &units[..1]).is_empty());
         // On 30 March reminder 2 is due: a and c get it (c's missed reminder 1 collapses into it).
         let due = due_messages(&s, at(2026, 3, 30, 9, 0), &units);
-        assert_eq!(due, [("a".to_string(), Message::Reminder(2)), ("c".to_string(), Message::Reminder(2))]);
-        let after: Vec<UnitFollowUp> = units.iter().map(|u| unit(&u.unit, u.status, &[Message::Invitation, Message::Reminder(2)])).collect();
+        assert_eq!(
+            due,
+            [
+                ("a".to_string(), Message::Reminder(2)),
+                ("c".to_string(), Message::Reminder(2))
+            ]
+        );
+        let after: Vec<UnitFollowUp> = units
+            .iter()
+            .map(|u| {
+                unit(
+                    &u.unit,
+                    u.status,
+                    &[Message::Invitation, Message::Reminder(2)],
+                )
+            })
+            .collect();
         assert!(due_messages(&s, at(2026, 4, 20, 9, 0), &after).is_empty());
     }
 
@@ -206,7 +275,10 @@ mod tests {
     fn a_unit_added_late_is_invited_first_and_nothing_goes_after_closing() {
         let s = schedule();
         let late = [unit("z", ResponseStatus::NotStarted, &[])];
-        assert_eq!(due_messages(&s, at(2026, 4, 10, 12, 0), &late), [("z".to_string(), Message::Invitation)]);
+        assert_eq!(
+            due_messages(&s, at(2026, 4, 10, 12, 0), &late),
+            [("z".to_string(), Message::Invitation)]
+        );
         assert_eq!(due_messages(&s, at(2026, 4, 30, 23, 59), &late).len(), 1);
         assert!(due_messages(&s, at(2026, 5, 1, 0, 0), &late).is_empty());
     }
@@ -215,8 +287,14 @@ mod tests {
     fn reminder_days_follow_paris_calendar_days_across_daylight_saving() {
         // 29 March 2026 is the switch to summer time: reminder 2 (2 March + 28 = 30 March) is
         // still due at 9:00 in Paris, i.e. 07:00 UTC.
-        assert_eq!(schedule().due_at(Message::Reminder(2)).unwrap().to_string(), "2026-03-30T07:00:00Z");
-        assert_eq!(schedule().due_at(Message::Invitation).unwrap().to_string(), "2026-03-02T08:00:00Z");
+        assert_eq!(
+            schedule().due_at(Message::Reminder(2)).unwrap().to_string(),
+            "2026-03-30T07:00:00Z"
+        );
+        assert_eq!(
+            schedule().due_at(Message::Invitation).unwrap().to_string(),
+            "2026-03-02T08:00:00Z"
+        );
         assert_eq!(schedule().due_at(Message::Reminder(3)), None);
         assert_eq!(schedule().due_at(Message::Reminder(0)), None);
     }
@@ -224,11 +302,26 @@ mod tests {
     #[test]
     fn bad_schedules_are_refused() {
         let d = jiff::civil::date;
-        assert!(matches!(Schedule::new(d(2026, 3, 2), d(2026, 3, 1), vec![], 9), Err(ScheduleError::ClosesBeforeOpening { .. })));
-        assert_eq!(Schedule::new(d(2026, 3, 2), d(2026, 4, 1), vec![14, 14], 9), Err(ScheduleError::Offsets(vec![14, 14])));
-        assert_eq!(Schedule::new(d(2026, 3, 2), d(2026, 4, 1), vec![0], 9), Err(ScheduleError::Offsets(vec![0])));
-        assert_eq!(Schedule::new(d(2026, 3, 2), d(2026, 3, 16), vec![15], 9), Err(ScheduleError::AfterClosing(15)));
+        assert!(matches!(
+            Schedule::new(d(2026, 3, 2), d(2026, 3, 1), vec![], 9),
+            Err(ScheduleError::ClosesBeforeOpening { .. })
+        ));
+        assert_eq!(
+            Schedule::new(d(2026, 3, 2), d(2026, 4, 1), vec![14, 14], 9),
+            Err(ScheduleError::Offsets(vec![14, 14]))
+        );
+        assert_eq!(
+            Schedule::new(d(2026, 3, 2), d(2026, 4, 1), vec![0], 9),
+            Err(ScheduleError::Offsets(vec![0]))
+        );
+        assert_eq!(
+            Schedule::new(d(2026, 3, 2), d(2026, 3, 16), vec![15], 9),
+            Err(ScheduleError::AfterClosing(15))
+        );
         assert!(Schedule::new(d(2026, 3, 2), d(2026, 3, 16), vec![14], 9).is_ok());
-        assert_eq!(Schedule::new(d(2026, 3, 2), d(2026, 4, 1), vec![], 21), Err(ScheduleError::Hour(21)));
+        assert_eq!(
+            Schedule::new(d(2026, 3, 2), d(2026, 4, 1), vec![], 21),
+            Err(ScheduleError::Hour(21))
+        );
     }
 }

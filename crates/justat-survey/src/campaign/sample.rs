@@ -27,7 +27,12 @@ impl Rng {
     /// The generator for a seed.
     pub fn new(seed: u64) -> Rng {
         let mut s = seed;
-        Rng([splitmix64(&mut s), splitmix64(&mut s), splitmix64(&mut s), splitmix64(&mut s)])
+        Rng([
+            splitmix64(&mut s),
+            splitmix64(&mut s),
+            splitmix64(&mut s),
+            splitmix64(&mut s),
+        ])
     }
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
@@ -101,14 +106,21 @@ pub enum SampleError {
 }
 
 /// Draws `allocation[stratum]` units in each stratum (strata not allocated are not sampled).
-pub fn draw_stratified(frame: &[FrameUnit], allocation: &BTreeMap<String, usize>, seed: u64) -> Result<Sample, SampleError> {
+pub fn draw_stratified(
+    frame: &[FrameUnit],
+    allocation: &BTreeMap<String, usize>,
+    seed: u64,
+) -> Result<Sample, SampleError> {
     let mut by_stratum: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for u in frame {
         if !seen.insert(u.id.as_str()) {
             return Err(SampleError::Duplicate(u.id.clone()));
         }
-        by_stratum.entry(u.stratum.as_str()).or_default().push(u.id.as_str());
+        by_stratum
+            .entry(u.stratum.as_str())
+            .or_default()
+            .push(u.id.as_str());
     }
     let mut rng = Rng::new(seed);
     let mut strata = BTreeMap::new();
@@ -117,7 +129,11 @@ pub fn draw_stratified(frame: &[FrameUnit], allocation: &BTreeMap<String, usize>
             return Err(SampleError::UnknownStratum(stratum.clone()));
         };
         if n > units.len() {
-            return Err(SampleError::TooMany { stratum: stratum.clone(), asked: n, available: units.len() });
+            return Err(SampleError::TooMany {
+                stratum: stratum.clone(),
+                asked: n,
+                available: units.len(),
+            });
         }
         units.sort_unstable();
         for i in 0..n {
@@ -138,7 +154,14 @@ mod tests {
     fn frame() -> Vec<FrameUnit> {
         let mut f = Vec::new();
         for i in 0..30 {
-            f.push(FrameUnit { id: format!("TJ{i:03}"), stratum: if i < 20 { "grand".into() } else { "petit".into() } });
+            f.push(FrameUnit {
+                id: format!("TJ{i:03}"),
+                stratum: if i < 20 {
+                    "grand".into()
+                } else {
+                    "petit".into()
+                },
+            });
         }
         f
     }
@@ -171,16 +194,32 @@ mod tests {
     #[test]
     fn allocations_at_the_boundaries() {
         let all = BTreeMap::from([("petit".to_string(), 10)]);
-        assert_eq!(draw_stratified(&frame(), &all, 1).unwrap().strata["petit"].len(), 10);
+        assert_eq!(
+            draw_stratified(&frame(), &all, 1).unwrap().strata["petit"].len(),
+            10
+        );
         let none = BTreeMap::from([("petit".to_string(), 0)]);
         assert!(draw_stratified(&frame(), &none, 1).unwrap().strata["petit"].is_empty());
         let over = BTreeMap::from([("petit".to_string(), 11)]);
-        assert_eq!(draw_stratified(&frame(), &over, 1), Err(SampleError::TooMany { stratum: "petit".into(), asked: 11, available: 10 }));
+        assert_eq!(
+            draw_stratified(&frame(), &over, 1),
+            Err(SampleError::TooMany {
+                stratum: "petit".into(),
+                asked: 11,
+                available: 10
+            })
+        );
         let unknown = BTreeMap::from([("moyen".to_string(), 1)]);
-        assert_eq!(draw_stratified(&frame(), &unknown, 1), Err(SampleError::UnknownStratum("moyen".into())));
+        assert_eq!(
+            draw_stratified(&frame(), &unknown, 1),
+            Err(SampleError::UnknownStratum("moyen".into()))
+        );
         let mut dup = frame();
         dup.push(dup[0].clone());
-        assert_eq!(draw_stratified(&dup, &all, 1), Err(SampleError::Duplicate("TJ000".into())));
+        assert_eq!(
+            draw_stratified(&dup, &all, 1),
+            Err(SampleError::Duplicate("TJ000".into()))
+        );
     }
 
     #[test]
@@ -194,7 +233,10 @@ mod tests {
         }
         // Expected 900 each (3000 × 3/10); 4 standard deviations ≈ 100.
         assert_eq!(counts.len(), 10);
-        assert!(counts.values().all(|c| (800..=1000).contains(c)), "{counts:?}");
+        assert!(
+            counts.values().all(|c| (800..=1000).contains(c)),
+            "{counts:?}"
+        );
     }
 
     #[test]
