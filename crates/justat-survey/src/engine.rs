@@ -360,7 +360,7 @@ impl Questionnaire {
                 let top = path.split(['[', '.']).next().unwrap_or(path);
                 let q = seq.questions.iter().find(|q| q.id == top);
                 let leaves = match q.map(|q| &q.kind) {
-                    Some(Kind::CountTable(t)) => cells(&q.map_or("", |q| &q.id), t),
+                    Some(Kind::CountTable(t)) => cells(q.map_or("", |q| &q.id), t),
                     Some(Kind::Loop(_)) => continue,
                     _ => vec![path.clone()],
                 };
