@@ -314,7 +314,16 @@ impl Questionnaire {
                         a.is_none(),
                     );
                 }
-                if let Some(a) = a
+                let offered = match a {
+                    Some(Answer::DontKnow) => q.allow_dont_know,
+                    Some(Answer::Refused) => q.allow_refusal,
+                    _ => true,
+                };
+                if !offered {
+                    let message =
+                        "« Ne sait pas » ou « refus » n'est pas proposé pour cette question.";
+                    builtin("bounds", message.into(), true);
+                } else if let Some(a) = a
                     && let Some(message) = out_of_bounds(kind, a)
                 {
                     builtin("bounds", message, true);

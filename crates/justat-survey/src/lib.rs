@@ -27,7 +27,7 @@ pub use engine::{ControlOutcome, ControlState, PageReview, PageView, Review};
 pub use load::load;
 pub use questionnaire::{
     Choice, Condition, Control, CountTable, Diagnostic, Kind, LoadError, LoopBlock, Question,
-    Questionnaire, Sequence, Severity,
+    Questionnaire, Sequence, Severity, TableCell,
 };
 
 /// A date in French, as the public reads it: `1er janvier 2025`, `7 juin 1951`.

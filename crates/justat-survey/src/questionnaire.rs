@@ -288,7 +288,8 @@ impl Sequence {
     pub fn controls_paths(&self, items: &dyn Fn(&str) -> u32) -> Vec<String> {
         let mut out = Vec::new();
         for q in &self.questions {
-            out.extend(q.controls.iter().map(|c| c.id.clone()));
+            let warning = |c: &&Control| c.severity == Severity::Warning;
+            out.extend(q.controls.iter().filter(warning).map(|c| c.id.clone()));
             if let Kind::Loop(b) = &q.kind {
                 for i in 1..=items(&q.id) {
                     for inner in &b.questions {
@@ -296,6 +297,7 @@ impl Sequence {
                             inner
                                 .controls
                                 .iter()
+                                .filter(warning)
                                 .map(|c| format!("{}[{i}].{}", q.id, c.id)),
                         );
                     }
@@ -306,7 +308,45 @@ impl Sequence {
     }
 }
 
+/// One cell of a count table's answers, coded for a cube.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCell {
+    /// The table's question id.
+    pub table: String,
+    /// Row code.
+    pub row: String,
+    /// Column code.
+    pub column: String,
+    /// The count, `None` when blank.
+    pub value: Option<i64>,
+}
+
 impl Questionnaire {
+    /// Every cell of every count table (not the totals), for a delivery feeding a cube.
+    pub fn table_cells(&self, answers: &crate::Answers) -> Vec<TableCell> {
+        let mut out = Vec::new();
+        for (_, q) in self.questions() {
+            let Kind::CountTable(t) = &q.kind else {
+                continue;
+            };
+            for r in &t.rows {
+                for c in &t.columns {
+                    let value = match answers.get(&format!("{}.{}.{}", q.id, r.code, c.code)) {
+                        Some(crate::Answer::Integer(n)) => Some(*n),
+                        _ => None,
+                    };
+                    out.push(TableCell {
+                        table: q.id.clone(),
+                        row: r.code.clone(),
+                        column: c.code.clone(),
+                        value,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Every top-level question with its page index.
     pub fn questions(&self) -> impl Iterator<Item = (usize, &Question)> {
         self.sequences

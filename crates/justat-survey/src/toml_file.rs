@@ -356,9 +356,22 @@ impl Builder<'_> {
                         false
                     }
                 };
+                let rows = self.options(q.rows, line, "rows");
+                let columns = self.options(q.columns, line, "columns");
+                for (list, codelist) in [(&rows, &q.row_codelist), (&columns, &q.column_codelist)] {
+                    let Some(id) = codelist else { continue };
+                    match justat_model::codelist::shipped_codelist(id) {
+                        None => self.diag(line, format!("nomenclature « {id} » inconnue (voir crates/justat-model/codelists/)")),
+                        Some(cl) => {
+                            for c in list.iter().filter(|c| !cl.contains(&c.code)) {
+                                self.diag(line, format!("code « {} » absent de la nomenclature {id}", c.code));
+                            }
+                        }
+                    }
+                }
                 Kind::CountTable(CountTable {
-                    rows: self.options(q.rows, line, "rows"),
-                    columns: self.options(q.columns, line, "columns"),
+                    rows,
+                    columns,
                     totals_entered,
                     row_codelist: q.row_codelist.clone(),
                     column_codelist: q.column_codelist.clone(),

@@ -484,3 +484,73 @@ fn every_example_of_the_surveys_readme_loads() {
     }
     assert!(count >= 7, "only {count} complete examples");
 }
+
+#[test]
+fn count_table_codes_are_checked_against_their_codelist_and_cells_come_out_coded() {
+    let table = |rows: &str| {
+        format!(
+            "{HEAD}[[sequence.question]]\nid = \"t\"\nkind = \"count_table\"\nlabel = \"T\"\nrow_codelist = \"CL_OFFENCE\"\ncolumn_codelist = \"CL_SEX\"\nrows = [{rows}]\ncolumns = [{{code=\"F\", label=\"f\"}}, {{code=\"M\", label=\"m\"}}]\n"
+        )
+    };
+    let e = error_of(&table(
+        "{code=\"G_BIENS\", label=\"b\"}, {code=\"G_VOL\", label=\"v\"}",
+    ));
+    assert_eq!(
+        e,
+        "q.toml:8: code « G_VOL » absent de la nomenclature CL_OFFENCE"
+    );
+    let e = error_of(&table("{code=\"G_BIENS\", label=\"b\"}").replace("CL_SEX", "CL_GENRE"));
+    assert!(e.contains("nomenclature « CL_GENRE » inconnue"), "{e}");
+    let q = bav();
+    let mut a = Answers::new();
+    a.set("victimes.G_BIENS.F", Answer::Integer(12));
+    let cells = q.table_cells(&a);
+    assert_eq!(cells.len(), 14);
+    let biens_f = cells
+        .iter()
+        .find(|c| c.row == "G_BIENS" && c.column == "F")
+        .unwrap();
+    assert_eq!(
+        (biens_f.table.as_str(), biens_f.value),
+        ("victimes", Some(12))
+    );
+    assert!(cells.iter().filter(|c| c.value.is_none()).count() == 13);
+}
+
+#[test]
+fn stored_answers_are_checked_again_as_a_statistician_reviews_them() {
+    let q = bav();
+    let mut a = Answers::new();
+    a.set("bav_actif", Answer::YesNo(true));
+    a.set("demi_journees", Answer::Integer(12));
+    a.set("etp", Answer::Refused);
+    let v = q.page_view(0, &a).unwrap();
+    let failed: Vec<(&str, &str)> = v
+        .outcomes
+        .iter()
+        .filter(|o| o.blocks())
+        .map(|o| (o.path.as_str(), o.message.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (
+                "etp!bounds",
+                "« Ne sait pas » ou « refus » n'est pas proposé pour cette question."
+            ),
+            ("demi_journees!bounds", "valeur attendue entre 0 et 10"),
+        ]
+    );
+    // A « Poursuivre » posted for an error control is not recorded.
+    let p = Answers::from_form(
+        &q.sequences[1],
+        &form(&[
+            ("c_mineures!continue", "1"),
+            ("c_victimes_volume!continue", "1"),
+        ]),
+    );
+    assert_eq!(
+        p.answers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        ["c_victimes_volume"]
+    );
+}
