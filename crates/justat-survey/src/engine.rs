@@ -370,7 +370,8 @@ impl Questionnaire {
                 let q = seq.questions.iter().find(|q| q.id == top);
                 let leaves = match q.map(|q| &q.kind) {
                     Some(Kind::CountTable(t)) => cells(q.map_or("", |q| &q.id), t),
-                    Some(Kind::Loop(_)) => continue,
+                    // The loop itself; its items' questions come as their own paths.
+                    Some(Kind::Loop(_)) if path == top => continue,
                     _ => vec![path.clone()],
                 };
                 for leaf in leaves {

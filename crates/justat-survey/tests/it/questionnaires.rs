@@ -207,6 +207,16 @@ fn the_bav_questionnaire_filters_blocks_warns_and_reviews() {
     assert_eq!(r.pages[1].answered.len(), 15);
     assert_eq!(r.pages[2].missing, ["commentaire"]);
     assert_eq!(
+        r.pages[2].answered,
+        [
+            "services",
+            "lieux[1].lieu",
+            "lieux[1].demi_journees_mois",
+            "lieux[2].lieu",
+            "lieux[2].demi_journees_mois"
+        ]
+    );
+    assert_eq!(
         r.pages[2]
             .blocking
             .iter()
