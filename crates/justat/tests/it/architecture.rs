@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-sdc", &["justat-model"]),
     ("justat-render", &["justat-model", "justat-sdc"]),
     ("justat-pdf", &[]),
+    ("justat-survey", &["justat-model"]),
     (
         "justat-web",
         &["justat-model", "justat-store", "justat-render"],
@@ -64,11 +65,12 @@ const OWNED: &[(&str, &str)] = &[
 /// What the pure crates never name: the clock, the disk, the network, the environment or an
 /// async runtime. Their rules take `now` and their inputs as arguments, so they are tested at
 /// their boundaries without I/O. `justat-render` reads a publication's folder in `source.rs`
-/// and nowhere else.
+/// and nowhere else; `justat-survey` reads a questionnaire file in `load.rs` and nowhere else.
 const PURE: &[(&str, &[&str])] = &[
     ("justat-model", &[]),
     ("justat-sdc", &[]),
     ("justat-render", &["source.rs"]),
+    ("justat-survey", &["load.rs"]),
 ];
 const IMPURE: &[&str] = &[
     "std::fs",

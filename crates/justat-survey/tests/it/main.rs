@@ -1,0 +1,4 @@
+//! Integration tests of the survey core, one binary.
+
+mod lunatic;
+mod questionnaires;
