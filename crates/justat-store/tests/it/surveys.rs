@@ -784,7 +784,57 @@ async fn campaigns_move_through_their_states_with_their_sample(db: &TestDb) {
     assert_eq!(db.store.campaigns().await.unwrap().len(), 1);
 }
 
+async fn the_survey_histories_are_append_only_even_for_the_owner(db: &TestDb) {
+    let (campaign, codes) = open_campaign(db).await;
+    let one = respondent(db, &codes["AV-1"], at(DURING)).await;
+    db.store
+        .save_answers(&one, &page("p1", json!({"q1": 1}), &[]), at(DURING))
+        .await
+        .unwrap();
+    db.store.submit_answers(&one, at(DURING)).await.unwrap();
+    db.store
+        .edit_answer(campaign, "AV-1", "q1", &json!(2), "relu", &stat(), at(DURING))
+        .await
+        .unwrap();
+    db.store
+        .claim_reminder(campaign, "AV-2", 1, "letter", &Actor::system(), at(DURING))
+        .await
+        .unwrap();
+    assert!(db.store.missing_append_only_guards().await.unwrap().is_empty());
+    let owner = db.raw().await;
+    for table in [
+        "survey_unit_changes",
+        "survey_status_events",
+        "survey_saves",
+        "survey_edits",
+        "survey_reminders",
+    ] {
+        let n: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+        assert!(n.0 > 0, "{table} has a line to attack");
+        for attack in [
+            format!("UPDATE {table} SET campaign_id = campaign_id"),
+            format!("DELETE FROM {table}"),
+        ] {
+            let attack = attack.replace(
+                "UPDATE survey_unit_changes SET campaign_id = campaign_id",
+                "UPDATE survey_unit_changes SET unit_id = unit_id",
+            );
+            let err = owner
+                .execute(sqlx::AssertSqlSafe(attack.clone()))
+                .await
+                .map(|_| ())
+                .unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{attack}: {err}");
+        }
+    }
+    owner.close().await;
+}
+
 both_backends!(
+    the_survey_histories_are_append_only_even_for_the_owner,
     a_code_reads_only_its_own_unit,
     a_closed_campaign_refuses_answers,
     answers_are_saved_many_times_submitted_then_read_only_until_reopened,
