@@ -185,7 +185,10 @@ impl ResponseStatus {
 
     /// Whether the unit still owes an answer: the ones reminders go to.
     pub fn awaits_answer(self) -> bool {
-        matches!(self, ResponseStatus::NotStarted | ResponseStatus::InProgress)
+        matches!(
+            self,
+            ResponseStatus::NotStarted | ResponseStatus::InProgress
+        )
     }
 
     /// Whether the respondent may save or submit answers in this status.
@@ -338,9 +341,8 @@ pub fn is_answer_path(path: &str) -> bool {
         };
         let name_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        let index_ok = index.is_none_or(|i| {
-            !i.is_empty() && i.len() <= 6 && i.chars().all(|c| c.is_ascii_digit())
-        });
+        let index_ok = index
+            .is_none_or(|i| !i.is_empty() && i.len() <= 6 && i.chars().all(|c| c.is_ascii_digit()));
         name_ok && index_ok
     })
 }
@@ -489,7 +491,12 @@ pub fn parse_unit_csv(
             }
         }
         Some(Err(e)) => return Err(fail(1, format!("en-tête illisible : {e}"))),
-        None => return Err(fail(1, "le fichier est vide : il faut au moins l'en-tête".into())),
+        None => {
+            return Err(fail(
+                1,
+                "le fichier est vide : il faut au moins l'en-tête".into(),
+            ));
+        }
     }
     let mut first_line_of: BTreeMap<String, u64> = BTreeMap::new();
     for record in records {
@@ -567,7 +574,9 @@ pub fn parse_unit_csv(
 
 /// The line an editor shows for a byte offset: the csv crate's own count skips blank lines.
 fn line_at(bytes: &[u8], offset: u64) -> u64 {
-    let mut end = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+    let mut end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
     // A record's position may be that of the blank lines before it.
     while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
         end += 1;
@@ -894,7 +903,12 @@ mod tests {
             .collect();
         assert_eq!(
             allowed,
-            [(Draft, Open), (Open, Closed), (Closed, Open), (Closed, Validated)]
+            [
+                (Draft, Open),
+                (Open, Closed),
+                (Closed, Open),
+                (Closed, Validated)
+            ]
         );
     }
 
@@ -975,7 +989,17 @@ mod tests {
             assert!(is_answer_path(ok), "{ok}");
         }
         for bad in [
-            "", "3q", "a..b", "a[", "a[]", "a[x]", "a b", "a.", ".a", "a[1234567]", "é",
+            "",
+            "3q",
+            "a..b",
+            "a[",
+            "a[]",
+            "a[x]",
+            "a b",
+            "a.",
+            ".a",
+            "a[1234567]",
+            "é",
         ] {
             assert!(!is_answer_path(bad), "{bad}");
         }
@@ -1023,20 +1047,37 @@ mod tests {
         let lines: Vec<u64> = err.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 4, 4, 5, 6, 7, 8, 9]);
         let text = err.render();
-        assert!(text.starts_with("unites.csv : 8 erreur(s), rien n'a été importé"), "{text}");
-        assert!(text.contains("unites.csv:2: type « tribunal » inconnu"), "{text}");
-        assert!(text.contains("unites.csv:5: le code « B » figure déjà ligne 3"), "{text}");
-        assert!(text.contains("unites.csv:6: contact_courriel « pas-un-courriel »"), "{text}");
+        assert!(
+            text.starts_with("unites.csv : 8 erreur(s), rien n'a été importé"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unites.csv:2: type « tribunal » inconnu"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unites.csv:5: le code « B » figure déjà ligne 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unites.csv:6: contact_courriel « pas-un-courriel »"),
+            "{text}"
+        );
         assert!(text.contains("unites.csv:7: cour_appel « 9/99 »"), "{text}");
-        assert!(text.contains("unites.csv:8: 3 colonnes au lieu de 9"), "{text}");
-        assert!(text.contains("unites.csv:9: cour_appel : une cour d'appel n'en a pas"), "{text}");
+        assert!(
+            text.contains("unites.csv:8: 3 colonnes au lieu de 9"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unites.csv:9: cour_appel : une cour d'appel n'en a pas"),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_quoted_newline_keeps_later_lines_numbered_as_an_editor_shows_them() {
-        let text = format!(
-            "{HEADER}association,A,Nom,,\"ligne 1\nligne 2\",,,,\nassociation,B,,,,,,,\n"
-        );
+        let text =
+            format!("{HEADER}association,A,Nom,,\"ligne 1\nligne 2\",,,,\nassociation,B,,,,,,,\n");
         let err = parse_unit_csv("u.csv", text.as_bytes(), &known()).unwrap_err();
         assert_eq!(err.errors[0].line, 4);
     }
@@ -1044,7 +1085,11 @@ mod tests {
     #[test]
     fn header_encoding_and_size_are_checked_first() {
         let err = parse_unit_csv("u.csv", b"code,nom\n", &known()).unwrap_err();
-        assert!(err.errors[0].message.contains("l'en-tête doit être exactement"));
+        assert!(
+            err.errors[0]
+                .message
+                .contains("l'en-tête doit être exactement")
+        );
         let err = parse_unit_csv("u.csv", b"", &known()).unwrap_err();
         assert!(err.errors[0].message.contains("vide"));
         let mut latin1 = HEADER.as_bytes().to_vec();
@@ -1078,7 +1123,11 @@ mod tests {
                 .all(|t| cas.contains(t.court_of_appeal.as_deref().unwrap()))
         );
         assert!(courts.iter().any(|c| c.name == "Cour d'appel d'Agen"));
-        assert!(courts.iter().any(|c| c.name == "Tribunal judiciaire de Paris"));
+        assert!(
+            courts
+                .iter()
+                .any(|c| c.name == "Tribunal judiciaire de Paris")
+        );
         let codes: BTreeSet<&str> = courts.iter().map(|c| c.code.as_str()).collect();
         assert_eq!(codes.len(), 200);
     }

@@ -203,12 +203,14 @@ pub enum StoreError {
         opens_at: jiff::Timestamp,
     },
     /// The campaign no longer accepts answers (closed, validated, or past its closing instant).
-    #[error("campaign {campaign} is closed since {closed_at}: answers are no longer accepted")]
+    #[error(
+        "campaign {campaign} is closed (closing date {closes_at}): answers are no longer accepted"
+    )]
     CampaignClosed {
         /// The survey and period.
         campaign: String,
-        /// When it closed.
-        closed_at: jiff::Timestamp,
+        /// Its closing date (it may have been closed earlier by hand).
+        closes_at: jiff::Timestamp,
     },
     /// The response was submitted (or settled by a statistician): read-only for the respondent
     /// until a statistician reopens it.

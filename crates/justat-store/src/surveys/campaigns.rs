@@ -118,13 +118,17 @@ fn campaign_of(r: &AnyRow) -> Result<Campaign, StoreError> {
     let sample_method = match method.as_deref() {
         None => None,
         Some("all_of_kind") => {
-            let kind: String = r.try_get::<Option<String>, _>("sample_kind")?.unwrap_or_default();
+            let kind: String = r
+                .try_get::<Option<String>, _>("sample_kind")?
+                .unwrap_or_default();
             Some(SampleMethod::AllOfKind {
                 kind: kind.parse().map_err(|_| corrupt("sample kind", kind))?,
             })
         }
         Some("stratified") => {
-            let seed: String = r.try_get::<Option<String>, _>("sample_seed")?.unwrap_or_default();
+            let seed: String = r
+                .try_get::<Option<String>, _>("sample_seed")?
+                .unwrap_or_default();
             Some(SampleMethod::Stratified {
                 seed: seed.parse().map_err(|_| corrupt("sample seed", seed))?,
             })
@@ -187,7 +191,9 @@ fn check_new(c: &NewCampaign) -> Result<(), StoreError> {
         return refuse("a campaign needs a title of at most 300 characters".into());
     }
     if c.questionnaire_version.trim().is_empty() || c.questionnaire_version.len() > 60 {
-        return refuse("a campaign needs its questionnaire's version (at most 60 characters)".into());
+        return refuse(
+            "a campaign needs its questionnaire's version (at most 60 characters)".into(),
+        );
     }
     if c.closes_at <= c.opens_at {
         return refuse("a campaign closes after it opens".into());
@@ -200,7 +206,10 @@ fn check_new(c: &NewCampaign) -> Result<(), StoreError> {
         ("label", &c.legal.label),
         ("visa number", &c.legal.visa_number),
     ] {
-        if value.as_ref().is_some_and(|v| v.trim().is_empty() || v.len() > 200) {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.trim().is_empty() || v.len() > 200)
+        {
             return refuse(format!("{name}: 1 to 200 characters when given"));
         }
     }
@@ -306,7 +315,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         if units.is_empty() {
-            return Err(StoreError::Refused("a sample needs at least one unit".into()));
+            return Err(StoreError::Refused(
+                "a sample needs at least one unit".into(),
+            ));
         }
         let mut w = self.begin_write().await?;
         let clock = Store::campaign_clock(w.conn(), id).await?;
@@ -534,11 +545,13 @@ async fn set_code(
     unit_id: i64,
     code: &AccessCode,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE survey_sample SET code_sha256 = $1 WHERE campaign_id = $2 AND unit_id = $3")
-        .bind(code.digest().as_str().to_string())
-        .bind(campaign)
-        .bind(unit_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE survey_sample SET code_sha256 = $1 WHERE campaign_id = $2 AND unit_id = $3",
+    )
+    .bind(code.digest().as_str().to_string())
+    .bind(campaign)
+    .bind(unit_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -187,10 +187,7 @@ impl Store {
     }
 
     /// The units that owe an answer (not started or in progress), with their contacts.
-    pub async fn non_respondents(
-        &self,
-        campaign: i64,
-    ) -> Result<Vec<NonRespondent>, StoreError> {
+    pub async fn non_respondents(&self, campaign: i64) -> Result<Vec<NonRespondent>, StoreError> {
         let units = self.unit_progress(campaign).await?;
         let contacts: Vec<Contact> = sqlx::query(crate::dynamic(format!(
             "SELECT {CONTACT_COLUMNS} FROM survey_contacts c JOIN survey_units u ON u.id = c.unit_id

@@ -61,7 +61,7 @@ impl CampaignClock {
             }),
             CampaignState::Closed | CampaignState::Validated => Err(StoreError::CampaignClosed {
                 campaign: self.label.clone(),
-                closed_at: self.closes_at.min(now),
+                closes_at: self.closes_at,
             }),
             CampaignState::Open if now < self.opens_at => Err(StoreError::CampaignNotOpen {
                 campaign: self.label.clone(),
@@ -69,7 +69,7 @@ impl CampaignClock {
             }),
             CampaignState::Open if now >= self.closes_at => Err(StoreError::CampaignClosed {
                 campaign: self.label.clone(),
-                closed_at: self.closes_at,
+                closes_at: self.closes_at,
             }),
             CampaignState::Open => Ok(()),
         }

@@ -84,8 +84,7 @@ pub struct ImportSummary {
     pub contacts_updated: usize,
 }
 
-const UNIT_COLUMNS: &str =
-    "id, code, kind, name, court_of_appeal, address, created_at, updated_at";
+const UNIT_COLUMNS: &str = "id, code, kind, name, court_of_appeal, address, created_at, updated_at";
 
 fn unit_of(r: &AnyRow) -> Result<SurveyUnit, StoreError> {
     Ok(SurveyUnit {
@@ -115,7 +114,8 @@ pub(crate) fn contact_of(r: &AnyRow) -> Result<Contact, StoreError> {
     })
 }
 
-pub(crate) const CONTACT_COLUMNS: &str = "c.id, u.code AS unit_code, c.name, c.function, c.email, c.address, c.erased_at";
+pub(crate) const CONTACT_COLUMNS: &str =
+    "c.id, u.code AS unit_code, c.name, c.function, c.email, c.address, c.erased_at";
 
 /// Appends a line to a unit's history.
 async fn log_change(
@@ -155,14 +155,13 @@ impl Store {
         now: Timestamp,
     ) -> Result<ImportSummary, StoreError> {
         let mut w = self.begin_write().await?;
-        let known: BTreeSet<String> =
-            sqlx::query("SELECT code FROM survey_units WHERE kind = $1")
-                .bind(UnitKind::CourAppel.as_str())
-                .fetch_all(w.conn())
-                .await?
-                .iter()
-                .map(|r| r.try_get("code"))
-                .collect::<Result<_, _>>()?;
+        let known: BTreeSet<String> = sqlx::query("SELECT code FROM survey_units WHERE kind = $1")
+            .bind(UnitKind::CourAppel.as_str())
+            .fetch_all(w.conn())
+            .await?
+            .iter()
+            .map(|r| r.try_get("code"))
+            .collect::<Result<_, _>>()?;
         let rows = survey::parse_unit_csv(file, bytes, &known)?;
         let summary = apply_rows(w.conn(), &rows, file, actor, now).await?;
         w.record(

@@ -272,13 +272,15 @@ impl Store {
         }
         let found = match access_code_digest(code) {
             None => None,
-            Some(digest) => sqlx::query(
-                "SELECT s.campaign_id, s.unit_id, u.code, u.name FROM survey_sample s
+            Some(digest) => {
+                sqlx::query(
+                    "SELECT s.campaign_id, s.unit_id, u.code, u.name FROM survey_sample s
                  JOIN survey_units u ON u.id = s.unit_id WHERE s.code_sha256 = $1",
-            )
-            .bind(digest.as_str().to_string())
-            .fetch_optional(w.conn())
-            .await?,
+                )
+                .bind(digest.as_str().to_string())
+                .fetch_optional(w.conn())
+                .await?
+            }
         };
         match found {
             Some(r) => {
@@ -350,13 +352,12 @@ impl Store {
         &self,
         respondent: &Respondent,
     ) -> Result<ResponseStatus, StoreError> {
-        let row = sqlx::query(
-            "SELECT status FROM survey_sample WHERE campaign_id = $1 AND unit_id = $2",
-        )
-        .bind(respondent.campaign_id)
-        .bind(respondent.unit_id)
-        .fetch_one(self.pool())
-        .await?;
+        let row =
+            sqlx::query("SELECT status FROM survey_sample WHERE campaign_id = $1 AND unit_id = $2")
+                .bind(respondent.campaign_id)
+                .bind(respondent.unit_id)
+                .fetch_one(self.pool())
+                .await?;
         crate::parsed(&row, "status", "response status")
     }
 
@@ -398,7 +399,9 @@ impl Store {
         for (path, value) in &save.answers {
             let text = json_text(value)?;
             let before = stored.get(path);
-            if before.and_then(|b| b.as_deref()).and_then(|b| serde_json::from_str::<Value>(b).ok())
+            if before
+                .and_then(|b| b.as_deref())
+                .and_then(|b| serde_json::from_str::<Value>(b).ok())
                 == Some(value.clone())
             {
                 continue;
@@ -573,10 +576,11 @@ impl Store {
         )
         .await?;
         w.record(
-            AuditRecord::new(actor, "survey.status", response_object(campaign, unit_code))
-                .with(json!({
+            AuditRecord::new(actor, "survey.status", response_object(campaign, unit_code)).with(
+                json!({
                     "from": sample.status.as_str(), "to": status.as_str(), "reason": reason.trim(),
-                })),
+                }),
+            ),
         );
         w.commit(now).await?;
         Ok(status)
@@ -627,7 +631,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<Answer, StoreError> {
         if !is_answer_path(path) {
-            return Err(StoreError::Refused(format!("`{path}` is not a question path")));
+            return Err(StoreError::Refused(format!(
+                "`{path}` is not a question path"
+            )));
         }
         if reason.trim().is_empty() || reason.len() > 2000 {
             return Err(StoreError::Refused(
@@ -703,8 +709,12 @@ impl Store {
         .execute(w.conn())
         .await?;
         w.record(
-            AuditRecord::new(actor, "survey.answer.edit", response_object(campaign, unit_code))
-                .with(json!({ "path": path, "reason": reason.trim() })),
+            AuditRecord::new(
+                actor,
+                "survey.answer.edit",
+                response_object(campaign, unit_code),
+            )
+            .with(json!({ "path": path, "reason": reason.trim() })),
         );
         w.commit(now).await?;
         let answers = self.unit_answers(campaign, unit_code).await?;
@@ -771,7 +781,9 @@ impl Store {
             )));
         }
         if let Some(bad) = values.keys().find(|p| !is_answer_path(p)) {
-            return Err(StoreError::Refused(format!("`{bad}` is not a question path")));
+            return Err(StoreError::Refused(format!(
+                "`{bad}` is not a question path"
+            )));
         }
         let mut w = self.begin_write().await?;
         let clock = Store::campaign_clock(w.conn(), campaign).await?;
@@ -820,8 +832,12 @@ impl Store {
             }
         }
         w.record(
-            AuditRecord::new(actor, "survey.answers.impute", response_object(campaign, unit_code))
-                .with(json!({ "method": method.trim(), "paths": values.len() })),
+            AuditRecord::new(
+                actor,
+                "survey.answers.impute",
+                response_object(campaign, unit_code),
+            )
+            .with(json!({ "method": method.trim(), "paths": values.len() })),
         );
         w.commit(now).await?;
         Ok(values.len())
@@ -876,8 +892,12 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         w.record(
-            AuditRecord::new(actor, "survey.reminder", response_object(campaign, unit_code))
-                .with(json!({ "number": number, "channel": channel })),
+            AuditRecord::new(
+                actor,
+                "survey.reminder",
+                response_object(campaign, unit_code),
+            )
+            .with(json!({ "number": number, "channel": channel })),
         );
         w.commit(now).await?;
         Ok(ReminderClaim::Claimed)

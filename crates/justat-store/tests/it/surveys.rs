@@ -119,7 +119,11 @@ async fn a_code_reads_only_its_own_unit(db: &TestDb) {
         .await
         .unwrap();
     db.store
-        .save_answers(&two, &page("p1", json!({"q1": 99, "q2": "x"}), &[]), at(DURING))
+        .save_answers(
+            &two,
+            &page("p1", json!({"q1": 99, "q2": "x"}), &[]),
+            at(DURING),
+        )
         .await
         .unwrap();
     let mine = db.store.respondent_answers(&one).await.unwrap();
@@ -188,7 +192,12 @@ async fn a_code_reads_only_its_own_unit(db: &TestDb) {
         .unwrap();
     let old = db
         .store
-        .respondent_by_code(&codes["AV-1"], "192.0.2.9", &ThrottlePolicy::per_ip(), at(DURING))
+        .respondent_by_code(
+            &codes["AV-1"],
+            "192.0.2.9",
+            &ThrottlePolicy::per_ip(),
+            at(DURING),
+        )
         .await
         .unwrap();
     assert_eq!(old, CodeOutcome::Refused(CodeRefusal::Unknown));
@@ -206,7 +215,11 @@ async fn a_closed_campaign_refuses_answers(db: &TestDb) {
     // Before the opening instant.
     let early = db
         .store
-        .save_answers(&one, &page("p1", json!({"q1": 1}), &[]), at("2026-11-30T08:00:00Z"))
+        .save_answers(
+            &one,
+            &page("p1", json!({"q1": 1}), &[]),
+            at("2026-11-30T08:00:00Z"),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -216,7 +229,11 @@ async fn a_closed_campaign_refuses_answers(db: &TestDb) {
     // After the closing instant, even while the state is still open.
     let late = db
         .store
-        .save_answers(&one, &page("p1", json!({"q1": 1}), &[]), at("2027-02-01T08:00:00Z"))
+        .save_answers(
+            &one,
+            &page("p1", json!({"q1": 1}), &[]),
+            at("2027-02-01T08:00:00Z"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(late, StoreError::CampaignClosed { .. }), "{late}");
@@ -252,7 +269,11 @@ async fn answers_are_saved_many_times_submitted_then_read_only_until_reopened(db
         .store
         .save_answers(
             &one,
-            &page("p1", json!({"q1": 5, "victimes.G_BIENS.F": 3}), &["q1-CI-0"]),
+            &page(
+                "p1",
+                json!({"q1": 5, "victimes.G_BIENS.F": 3}),
+                &["q1-CI-0"],
+            ),
             at(DURING),
         )
         .await
@@ -274,7 +295,13 @@ async fn answers_are_saved_many_times_submitted_then_read_only_until_reopened(db
         json!(6)
     );
     // The second save took the warning back.
-    assert!(db.store.respondent_kept_warnings(&one).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .respondent_kept_warnings(&one)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     db.store
         .save_answers(
             &one,
@@ -292,7 +319,10 @@ async fn answers_are_saved_many_times_submitted_then_read_only_until_reopened(db
         .save_answers(&one, &page("p1", json!({"3q": 1}), &[]), at(DURING))
         .await
         .unwrap_err();
-    assert!(bad.to_string().contains("`3q` is not a question path"), "{bad}");
+    assert!(
+        bad.to_string().contains("`3q` is not a question path"),
+        "{bad}"
+    );
     let paradata = db.store.paradata(campaign, "AV-1").await.unwrap();
     assert_eq!(paradata.len(), 3);
     assert_eq!(paradata[0].kept_warnings, ["q1-CI-0"]);
@@ -323,7 +353,13 @@ async fn answers_are_saved_many_times_submitted_then_read_only_until_reopened(db
         .unwrap_err();
     assert!(refused.to_string().contains("reason"), "{refused}");
     db.store
-        .reopen_response(campaign, "AV-1", "erreur signalée par téléphone", &stat(), at(DURING))
+        .reopen_response(
+            campaign,
+            "AV-1",
+            "erreur signalée par téléphone",
+            &stat(),
+            at(DURING),
+        )
         .await
         .unwrap();
     db.store
@@ -345,11 +381,9 @@ async fn answers_are_saved_many_times_submitted_then_read_only_until_reopened(db
     );
     assert_eq!(events[2].reason, "erreur signalée par téléphone");
     let audit = db.store.audit_page(None, 200).await.unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|e| e.action == "survey.status" && e.object == format!("campaign/{campaign}/unit/AV-1"))
-    );
+    assert!(audit.iter().any(
+        |e| e.action == "survey.status" && e.object == format!("campaign/{campaign}/unit/AV-1")
+    ));
     // A respondent cannot validate, and the events are append-only.
     let raw = db.raw_as_store().await;
     let err = raw
@@ -372,10 +406,21 @@ async fn edits_keep_the_collected_value(db: &TestDb) {
         .unwrap();
     let early = db
         .store
-        .edit_answer(campaign, "AV-1", "q1", &json!(500), "saisie", &stat(), at(DURING))
+        .edit_answer(
+            campaign,
+            "AV-1",
+            "q1",
+            &json!(500),
+            "saisie",
+            &stat(),
+            at(DURING),
+        )
         .await
         .unwrap_err();
-    assert!(early.to_string().contains("only a submitted response"), "{early}");
+    assert!(
+        early.to_string().contains("only a submitted response"),
+        "{early}"
+    );
     db.store.submit_answers(&one, at(DURING)).await.unwrap();
     let edited = db
         .store
@@ -394,7 +439,15 @@ async fn edits_keep_the_collected_value(db: &TestDb) {
     assert_eq!(edited.edited, Some(json!(500)));
     assert_eq!(edited.value(), Some(&json!(500)));
     db.store
-        .edit_answer(campaign, "AV-1", "q1", &json!(501), "seconde relecture", &stat(), at(DURING))
+        .edit_answer(
+            campaign,
+            "AV-1",
+            "q1",
+            &json!(501),
+            "seconde relecture",
+            &stat(),
+            at(DURING),
+        )
         .await
         .unwrap();
     let edits = db.store.answer_edits(campaign, "AV-1").await.unwrap();
@@ -422,7 +475,10 @@ async fn edits_keep_the_collected_value(db: &TestDb) {
         )
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains("once it is closed"), "{refused}");
+    assert!(
+        refused.to_string().contains("once it is closed"),
+        "{refused}"
+    );
     db.store
         .set_campaign_state(campaign, CampaignState::Closed, &stat(), at(DURING))
         .await
@@ -441,7 +497,10 @@ async fn edits_keep_the_collected_value(db: &TestDb) {
     let imputed = db.store.unit_answers(campaign, "AV-2").await.unwrap();
     assert_eq!(imputed[0].imputed, Some(json!(40)));
     assert_eq!(imputed[0].collected, None);
-    assert_eq!(imputed[0].imputation_method.as_deref(), Some("stratum_median"));
+    assert_eq!(
+        imputed[0].imputation_method.as_deref(),
+        Some("stratum_median")
+    );
     assert!(
         db.store
             .record_imputed(
@@ -458,7 +517,14 @@ async fn edits_keep_the_collected_value(db: &TestDb) {
     );
     // Validation, then nothing changes.
     db.store
-        .set_response_status(campaign, "AV-1", ResponseStatus::Validated, "contrôlé", &stat(), at(DURING))
+        .set_response_status(
+            campaign,
+            "AV-1",
+            ResponseStatus::Validated,
+            "contrôlé",
+            &stat(),
+            at(DURING),
+        )
         .await
         .unwrap();
     db.store
@@ -467,7 +533,15 @@ async fn edits_keep_the_collected_value(db: &TestDb) {
         .unwrap();
     assert!(
         db.store
-            .edit_answer(campaign, "AV-1", "q1", &json!(2), "tard", &stat(), at(DURING))
+            .edit_answer(
+                campaign,
+                "AV-1",
+                "q1",
+                &json!(2),
+                "tard",
+                &stat(),
+                at(DURING)
+            )
             .await
             .is_err()
     );
@@ -519,7 +593,13 @@ async fn a_reminder_is_recorded_once_and_only_for_non_respondents(db: &TestDb) {
     let mut both = [a, b];
     both.sort_by_key(|c| format!("{c:?}"));
     assert_eq!(both, [ReminderClaim::AlreadySent, ReminderClaim::Claimed]);
-    assert!(db.store.due_reminders(campaign, day15).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .due_reminders(campaign, day15)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let due: Vec<(String, u32)> = db
         .store
         .due_reminders(campaign, day30)
@@ -546,7 +626,14 @@ async fn a_reminder_is_recorded_once_and_only_for_non_respondents(db: &TestDb) {
     assert_eq!((rates.total.in_scope, rates.total.responded), (3, 1));
     assert_eq!(rates.by_week.len(), 3);
     db.store
-        .set_response_status(campaign, "AV-3", ResponseStatus::OutOfScope, "dissoute", &stat(), day15)
+        .set_response_status(
+            campaign,
+            "AV-3",
+            ResponseStatus::OutOfScope,
+            "dissoute",
+            &stat(),
+            day15,
+        )
         .await
         .unwrap();
     let non: Vec<(String, Vec<String>)> = db
@@ -555,7 +642,12 @@ async fn a_reminder_is_recorded_once_and_only_for_non_respondents(db: &TestDb) {
         .await
         .unwrap()
         .into_iter()
-        .map(|n| (n.unit.unit_code, n.contacts.into_iter().map(|c| c.email).collect()))
+        .map(|n| {
+            (
+                n.unit.unit_code,
+                n.contacts.into_iter().map(|c| c.email).collect(),
+            )
+        })
         .collect();
     assert_eq!(non, [("AV-1".into(), vec!["marie@un.fr".to_string()])]);
     let rates = db.store.response_rates(campaign, day15).await.unwrap();
@@ -563,8 +655,18 @@ async fn a_reminder_is_recorded_once_and_only_for_non_respondents(db: &TestDb) {
 }
 
 async fn an_import_with_a_bad_line_imports_nothing_and_names_every_bad_line(db: &TestDb) {
-    db.store.load_reference_courts(&stat(), now()).await.unwrap();
-    assert_eq!(db.store.survey_units(Some(UnitKind::CourAppel)).await.unwrap().len(), 36);
+    db.store
+        .load_reference_courts(&stat(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .survey_units(Some(UnitKind::CourAppel))
+            .await
+            .unwrap()
+            .len(),
+        36
+    );
     assert_eq!(
         db.store
             .survey_units(Some(UnitKind::TribunalJudiciaire))
@@ -573,7 +675,11 @@ async fn an_import_with_a_bad_line_imports_nothing_and_names_every_bad_line(db: 
             .len(),
         164
     );
-    let again = db.store.load_reference_courts(&stat(), now()).await.unwrap();
+    let again = db
+        .store
+        .load_reference_courts(&stat(), now())
+        .await
+        .unwrap();
     assert_eq!((again.created, again.unchanged), (0, 200));
     let before = db.store.survey_units(None).await.unwrap().len();
     let audit_before = db.store.audit_len().await.unwrap();
@@ -598,17 +704,22 @@ async fn an_import_with_a_bad_line_imports_nothing_and_names_every_bad_line(db: 
     );
     let text = err.to_string();
     assert!(text.contains("unites.csv:3: cour_appel « 9/99 »"), "{text}");
-    assert!(text.contains("unites.csv:5: type « inconnu » inconnu"), "{text}");
-    assert!(text.contains("unites.csv:6: le code « A-1 » figure déjà ligne 4"), "{text}");
+    assert!(
+        text.contains("unites.csv:5: type « inconnu » inconnu"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unites.csv:6: le code « A-1 » figure déjà ligne 4"),
+        "{text}"
+    );
     assert_eq!(db.store.survey_units(None).await.unwrap().len(), before);
     assert!(db.store.survey_unit("M-1").await.is_err());
     assert_eq!(db.store.audit_len().await.unwrap(), audit_before);
 
     // The same file corrected imports, against a reference court of appeal; a second import
     // records what changed, never a contact's values.
-    let good = format!(
-        "{HEADER}mediateur,M-1,Médiation Sud,1/14,,Jean Sud,Médiateur,jean@sud.fr,\n"
-    );
+    let good =
+        format!("{HEADER}mediateur,M-1,Médiation Sud,1/14,,Jean Sud,Médiateur,jean@sud.fr,\n");
     let s = db
         .store
         .import_units_csv("unites.csv", good.as_bytes(), &stat(), now())
@@ -620,27 +731,43 @@ async fn an_import_with_a_bad_line_imports_nothing_and_names_every_bad_line(db: 
     );
     let s = db
         .store
-        .import_units_csv("unites-2.csv", changed.as_bytes(), &Actor::user("paul"), now())
+        .import_units_csv(
+            "unites-2.csv",
+            changed.as_bytes(),
+            &Actor::user("paul"),
+            now(),
+        )
         .await
         .unwrap();
     assert_eq!((s.updated, s.contacts_updated), (1, 1));
     let history = db.store.unit_history("M-1").await.unwrap();
     let lines: Vec<(&str, Vec<String>, &str, &str)> = history
         .iter()
-        .map(|h| (h.change.as_str(), h.fields.clone(), h.source.as_str(), h.changed_by.as_str()))
+        .map(|h| {
+            (
+                h.change.as_str(),
+                h.fields.clone(),
+                h.source.as_str(),
+                h.changed_by.as_str(),
+            )
+        })
         .collect();
     assert_eq!(lines[2].0, "updated");
     assert_eq!(lines[2].1, ["nom", "adresse"]);
     assert_eq!((lines[2].2, lines[2].3), ("unites-2.csv", "paul"));
     assert_eq!(lines[3].0, "contact_updated");
     assert_eq!(lines[3].1, ["contact_fonction"]);
-    assert_eq!(db.store.survey_unit("M-1").await.unwrap().name, "Médiation Sud-Ouest");
+    assert_eq!(
+        db.store.survey_unit("M-1").await.unwrap().name,
+        "Médiation Sud-Ouest"
+    );
 }
 
 async fn erasure_after_retention_blanks_and_logs(db: &TestDb) {
     let (campaign, _) = open_campaign(db).await;
     // A unit never sampled: its contact is kept from its entry.
-    let other = format!("{HEADER}conciliateur,C-1,Conciliateur X,,,Anne X,,anne@x.fr,\"4 rue D\"\n");
+    let other =
+        format!("{HEADER}conciliateur,C-1,Conciliateur X,,,Anne X,,anne@x.fr,\"4 rue D\"\n");
     db.store
         .import_units_csv("c.csv", other.as_bytes(), &stat(), now())
         .await
@@ -650,20 +777,53 @@ async fn erasure_after_retention_blanks_and_logs(db: &TestDb) {
     // Two years after the import, but not after the campaign's close: only C-1 goes.
     let t1 = now() + retention;
     assert!(t1 < closes + retention);
-    assert_eq!(db.store.erase_expired_contacts(retention, t1).await.unwrap(), 1);
+    assert_eq!(
+        db.store
+            .erase_expired_contacts(retention, t1)
+            .await
+            .unwrap(),
+        1
+    );
     let c = &db.store.unit_contacts("C-1").await.unwrap()[0];
-    assert_eq!((c.name.as_str(), c.email.as_str(), c.address.as_str()), ("", "", ""));
+    assert_eq!(
+        (c.name.as_str(), c.email.as_str(), c.address.as_str()),
+        ("", "", "")
+    );
     assert_eq!(c.erased_at, Some(t1));
-    assert_eq!(db.store.unit_contacts("AV-1").await.unwrap()[0].name, "Marie Un");
+    assert_eq!(
+        db.store.unit_contacts("AV-1").await.unwrap()[0].name,
+        "Marie Un"
+    );
     // After the retention following the campaign's close, the sampled units' contacts go.
     let t2 = closes + retention;
-    assert_eq!(db.store.erase_expired_contacts(retention, t2).await.unwrap(), 2);
-    assert_eq!(db.store.erase_expired_contacts(retention, t2).await.unwrap(), 0);
+    assert_eq!(
+        db.store
+            .erase_expired_contacts(retention, t2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        db.store
+            .erase_expired_contacts(retention, t2)
+            .await
+            .unwrap(),
+        0
+    );
     for unit in ["AV-1", "AV-2"] {
         let c = &db.store.unit_contacts(unit).await.unwrap()[0];
-        assert!(c.name.is_empty() && c.email.is_empty() && c.erased_at.is_some(), "{c:?}");
+        assert!(
+            c.name.is_empty() && c.email.is_empty() && c.erased_at.is_some(),
+            "{c:?}"
+        );
         assert_eq!(
-            db.store.unit_history(unit).await.unwrap().last().unwrap().change,
+            db.store
+                .unit_history(unit)
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .change,
             "contact_erased"
         );
     }
@@ -688,16 +848,23 @@ async fn erasure_after_retention_blanks_and_logs(db: &TestDb) {
             assert!(!text.contains(personal), "{text}");
         }
     }
-    assert_eq!(db.store.verify_audit().await.unwrap(), Ok(db.store.audit_len().await.unwrap() as usize));
-    assert!(db
-        .store
-        .erase_expired_contacts(SignedDuration::from_hours(-1), t2)
-        .await
-        .is_err());
+    assert_eq!(
+        db.store.verify_audit().await.unwrap(),
+        Ok(db.store.audit_len().await.unwrap() as usize)
+    );
+    assert!(
+        db.store
+            .erase_expired_contacts(SignedDuration::from_hours(-1), t2)
+            .await
+            .is_err()
+    );
 }
 
 async fn campaigns_move_through_their_states_with_their_sample(db: &TestDb) {
-    db.store.load_reference_courts(&stat(), now()).await.unwrap();
+    db.store
+        .load_reference_courts(&stat(), now())
+        .await
+        .unwrap();
     let c = db
         .store
         .create_campaign(&new_campaign("BAV"), &stat(), now())
@@ -714,7 +881,12 @@ async fn campaigns_move_through_their_states_with_their_sample(db: &TestDb) {
     assert!(matches!(dup, StoreError::Conflict { .. }), "{dup}");
     let mut backwards = new_campaign("X");
     backwards.closes_at = backwards.opens_at;
-    assert!(db.store.create_campaign(&backwards, &stat(), now()).await.is_err());
+    assert!(
+        db.store
+            .create_campaign(&backwards, &stat(), now())
+            .await
+            .is_err()
+    );
     let no_sample = db
         .store
         .set_campaign_state(c.id, CampaignState::Open, &stat(), now())
@@ -732,18 +904,33 @@ async fn campaigns_move_through_their_states_with_their_sample(db: &TestDb) {
         },
     ];
     db.store
-        .set_campaign_sample(c.id, &SampleMethod::Stratified { seed: 20251 }, &sample, &stat(), now())
+        .set_campaign_sample(
+            c.id,
+            &SampleMethod::Stratified { seed: 20251 },
+            &sample,
+            &stat(),
+            now(),
+        )
         .await
         .unwrap();
     let c = db.store.campaign(c.id).await.unwrap();
-    assert_eq!(c.sample_method, Some(SampleMethod::Stratified { seed: 20251 }));
+    assert_eq!(
+        c.sample_method,
+        Some(SampleMethod::Stratified { seed: 20251 })
+    );
     let unknown = [SampledUnit {
         unit_code: "nope".into(),
         stratum: "s".into(),
     }];
     assert!(
         db.store
-            .set_campaign_sample(c.id, &SampleMethod::Stratified { seed: 1 }, &unknown, &stat(), now())
+            .set_campaign_sample(
+                c.id,
+                &SampleMethod::Stratified { seed: 1 },
+                &unknown,
+                &stat(),
+                now()
+            )
             .await
             .is_err()
     );
@@ -756,7 +943,13 @@ async fn campaigns_move_through_their_states_with_their_sample(db: &TestDb) {
     assert_eq!(progress[0].court_of_appeal.as_deref(), Some("1/14"));
     assert!(
         db.store
-            .set_campaign_sample(c.id, &SampleMethod::Stratified { seed: 2 }, &sample, &stat(), now())
+            .set_campaign_sample(
+                c.id,
+                &SampleMethod::Stratified { seed: 2 },
+                &sample,
+                &stat(),
+                now()
+            )
             .await
             .is_err(),
         "an open campaign's sample is fixed"
@@ -793,14 +986,28 @@ async fn the_survey_histories_are_append_only_even_for_the_owner(db: &TestDb) {
         .unwrap();
     db.store.submit_answers(&one, at(DURING)).await.unwrap();
     db.store
-        .edit_answer(campaign, "AV-1", "q1", &json!(2), "relu", &stat(), at(DURING))
+        .edit_answer(
+            campaign,
+            "AV-1",
+            "q1",
+            &json!(2),
+            "relu",
+            &stat(),
+            at(DURING),
+        )
         .await
         .unwrap();
     db.store
         .claim_reminder(campaign, "AV-2", 1, "letter", &Actor::system(), at(DURING))
         .await
         .unwrap();
-    assert!(db.store.missing_append_only_guards().await.unwrap().is_empty());
+    assert!(
+        db.store
+            .missing_append_only_guards()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let owner = db.raw().await;
     for table in [
         "survey_unit_changes",
@@ -809,10 +1016,11 @@ async fn the_survey_histories_are_append_only_even_for_the_owner(db: &TestDb) {
         "survey_edits",
         "survey_reminders",
     ] {
-        let n: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&owner)
-            .await
-            .unwrap();
+        let n: (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&owner)
+                .await
+                .unwrap();
         assert!(n.0 > 0, "{table} has a line to attack");
         for attack in [
             format!("UPDATE {table} SET campaign_id = campaign_id"),
