@@ -23,6 +23,7 @@ pub mod provenance;
 pub mod publication;
 pub mod role;
 pub mod session;
+pub mod survey;
 pub mod text_encoding;
 pub mod throttle;
 

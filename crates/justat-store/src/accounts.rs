@@ -534,7 +534,7 @@ impl Keys {
     }
 }
 
-async fn throttle_state<'e>(
+pub(crate) async fn throttle_state<'e>(
     conn: impl sqlx::Executor<'e, Database = sqlx::Any>,
     key: &str,
 ) -> Result<ThrottleState, StoreError> {
@@ -566,7 +566,7 @@ async fn throttle_state<'e>(
 
 /// Stores a counter; one back at its initial state is deleted, so the table only holds
 /// keys with something to remember.
-async fn write_throttle(
+pub(crate) async fn write_throttle(
     conn: &mut sqlx::AnyConnection,
     key: &str,
     state: &ThrottleState,

@@ -23,6 +23,7 @@ pub mod publications;
 pub mod runs;
 pub mod sdc;
 pub mod sessions;
+pub mod surveys;
 mod time;
 
 pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePolicies, User};
@@ -40,6 +41,11 @@ pub use publications::{NewVersion, PublicationVersion, StoredFile, VersionSummar
 pub use runs::{ChainRun, Cube, NewCube, NewRun};
 pub use sdc::{NewPattern, SdcPattern};
 pub use sessions::{SessionInfo, SessionTokens};
+pub use surveys::{
+    Answer, Campaign, CodeOutcome, CodeRefusal, Contact, DueReminder, Edit, ImportSummary,
+    IssuedCode, LegalStanding, NewCampaign, NonRespondent, PageSave, ReminderClaim, Respondent,
+    SampledUnit, SaveReceipt, SaveRecord, StatusEvent, SurveyUnit, UnitChange, UnitProgress,
+};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -182,6 +188,39 @@ pub enum StoreError {
     /// The audit log's signing key or checkpoint file cannot be used.
     #[error("audit checkpoint: {0}")]
     Checkpoint(String),
+    /// A register CSV has mistakes: every bad line is named, nothing was imported.
+    #[error(transparent)]
+    UnitCsv(#[from] justat_model::survey::UnitCsvErrors),
+    /// A survey response cannot move to the status asked.
+    #[error(transparent)]
+    ResponseStatus(#[from] justat_model::survey::StatusTransitionError),
+    /// The campaign does not accept answers yet (a draft, or before its opening instant).
+    #[error("campaign {campaign} is not open yet: answers are accepted from {opens_at}")]
+    CampaignNotOpen {
+        /// The survey and period.
+        campaign: String,
+        /// When it opens.
+        opens_at: jiff::Timestamp,
+    },
+    /// The campaign no longer accepts answers (closed, validated, or past its closing instant).
+    #[error(
+        "campaign {campaign} is closed (closing date {closes_at}): answers are no longer accepted"
+    )]
+    CampaignClosed {
+        /// The survey and period.
+        campaign: String,
+        /// Its closing date (it may have been closed earlier by hand).
+        closes_at: jiff::Timestamp,
+    },
+    /// The response was submitted (or settled by a statistician): read-only for the respondent
+    /// until a statistician reopens it.
+    #[error("the response of unit {unit} is {}: read-only until a statistician reopens it", status.as_str())]
+    ResponseLocked {
+        /// The unit's code.
+        unit: String,
+        /// Its status.
+        status: justat_model::survey::ResponseStatus,
+    },
 }
 
 /// A connection pool to Justat's database, SQLite or PostgreSQL.

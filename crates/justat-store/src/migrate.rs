@@ -86,6 +86,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_job_workers.sql"),
         postgres: include_str!("../migrations/postgres/0012_job_workers.sql"),
     },
+    Migration {
+        version: 13,
+        name: "surveys",
+        sqlite: include_str!("../migrations/sqlite/0013_surveys.sql"),
+        postgres: include_str!("../migrations/postgres/0013_surveys.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.
@@ -108,7 +114,15 @@ impl Migration {
 
 /// Tables the application only ever reads and appends to: the serving role gets no `UPDATE`,
 /// `DELETE` or `TRUNCATE` on them (triggers refuse those too, and only the owner can drop them).
-const APPEND_ONLY: &[&str] = &["audit_log", "release_changes"];
+const APPEND_ONLY: &[&str] = &[
+    "audit_log",
+    "release_changes",
+    "survey_unit_changes",
+    "survey_status_events",
+    "survey_saves",
+    "survey_edits",
+    "survey_reminders",
+];
 
 /// The triggers that keep the append-only tables append-only, per dialect: (table, trigger).
 const GUARDS_SQLITE: &[(&str, &str)] = &[
@@ -116,12 +130,32 @@ const GUARDS_SQLITE: &[(&str, &str)] = &[
     ("audit_log", "audit_log_no_delete"),
     ("release_changes", "release_changes_no_update"),
     ("release_changes", "release_changes_no_delete"),
+    ("survey_unit_changes", "survey_unit_changes_no_update"),
+    ("survey_unit_changes", "survey_unit_changes_no_delete"),
+    ("survey_status_events", "survey_status_events_no_update"),
+    ("survey_status_events", "survey_status_events_no_delete"),
+    ("survey_saves", "survey_saves_no_update"),
+    ("survey_saves", "survey_saves_no_delete"),
+    ("survey_edits", "survey_edits_no_update"),
+    ("survey_edits", "survey_edits_no_delete"),
+    ("survey_reminders", "survey_reminders_no_update"),
+    ("survey_reminders", "survey_reminders_no_delete"),
 ];
 const GUARDS_POSTGRES: &[(&str, &str)] = &[
     ("audit_log", "audit_log_no_update"),
     ("audit_log", "audit_log_no_truncate"),
     ("release_changes", "release_changes_no_update"),
     ("release_changes", "release_changes_no_truncate"),
+    ("survey_unit_changes", "survey_unit_changes_no_update"),
+    ("survey_unit_changes", "survey_unit_changes_no_truncate"),
+    ("survey_status_events", "survey_status_events_no_update"),
+    ("survey_status_events", "survey_status_events_no_truncate"),
+    ("survey_saves", "survey_saves_no_update"),
+    ("survey_saves", "survey_saves_no_truncate"),
+    ("survey_edits", "survey_edits_no_update"),
+    ("survey_edits", "survey_edits_no_truncate"),
+    ("survey_reminders", "survey_reminders_no_update"),
+    ("survey_reminders", "survey_reminders_no_truncate"),
 ];
 
 /// Whether `name` can be written as a PostgreSQL identifier without quoting surprises.

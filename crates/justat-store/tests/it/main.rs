@@ -14,3 +14,4 @@ mod production;
 mod publications;
 mod roles;
 mod sessions;
+mod surveys;
