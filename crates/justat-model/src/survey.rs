@@ -6,16 +6,29 @@
 //! `victimes.G_BIENS.F`, `services[2].effectif`); what a path means is `justat-survey`'s.
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 macro_rules! stored_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $stored:literal, $label:literal;)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-        #[serde(rename_all = "snake_case")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
             $($(#[$vmeta])* $variant,)*
+        }
+
+        // In JSON as in the database: by its stored name.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
         }
 
         impl $name {
@@ -878,6 +891,27 @@ pub fn response_rates(units: &[UnitOutcome], opens_at: Timestamp, now: Timestamp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_names_each_value_as_the_database_does() {
+        for kind in UnitKind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.as_str());
+            assert_eq!(serde_json::from_value::<UnitKind>(json).unwrap(), *kind);
+        }
+        assert_eq!(
+            serde_json::to_value(UnitKind::Mediator).unwrap(),
+            "mediateur"
+        );
+        for status in ResponseStatus::ALL {
+            let json = serde_json::to_value(status).unwrap();
+            assert_eq!(
+                serde_json::from_value::<ResponseStatus>(json).unwrap(),
+                *status
+            );
+        }
+        assert!(serde_json::from_value::<CampaignState>("ouverte".into()).is_err());
+    }
 
     #[test]
     fn stored_names_round_trip() {

@@ -22,33 +22,9 @@ pub enum Message {
     Reminder(u8),
 }
 
-/// A unit's response status, as far as reminders are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResponseStatus {
-    /// Not started.
-    NotStarted,
-    /// Started, not submitted.
-    InProgress,
-    /// Submitted.
-    Submitted,
-    /// Validated by a statistician.
-    Validated,
-    /// Refused to answer.
-    Refused,
-    /// Out of scope (closed, merged…).
-    OutOfScope,
-}
-
-impl ResponseStatus {
-    /// Whether the unit still has to answer.
-    pub fn awaits_answer(self) -> bool {
-        matches!(
-            self,
-            ResponseStatus::NotStarted | ResponseStatus::InProgress
-        )
-    }
-}
+// The response statuses are the store's: the reminder plan reads them as the follow-up
+// records them.
+pub use justat_model::survey::ResponseStatus;
 
 /// A campaign's mailing schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
