@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-sdc", &["justat-model"]),
     ("justat-render", &["justat-model", "justat-sdc"]),
     ("justat-pdf", &[]),
+    ("justat-mail", &["justat-model"]),
     (
         "justat-web",
         &["justat-model", "justat-store", "justat-render"],
@@ -42,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-render",
             "justat-pdf",
             "justat-publish",
+            "justat-mail",
         ],
     ),
 ];
@@ -58,6 +60,7 @@ const OWNED: &[(&str, &str)] = &[
     ("pulldown-cmark", "justat-render"),
     ("typst", "justat-pdf"),
     ("anyhow", "justat"),
+    ("lettre", "justat-mail"),
 ];
 
 /// What the pure crates never name: the clock, the disk, the network, the environment or an
