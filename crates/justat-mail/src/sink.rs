@@ -212,7 +212,7 @@ enum Command {
 /// The command of one line (without its CRLF).
 fn parse(line: &str) -> Command {
     let verb: String = line
-        .split(|c: char| c == ' ' || c == ':')
+        .split([' ', ':'])
         .next()
         .unwrap_or("")
         .to_ascii_uppercase();

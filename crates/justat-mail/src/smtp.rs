@@ -69,8 +69,8 @@ pub enum SendError {
         #[source]
         source: lettre::error::Error,
     },
-    /// The server refused the message or the connection failed.
-    #[error("le serveur SMTP a refusé le message pour « {address} » ({})", if *.permanent { "refus définitif" } else { "échec temporaire, à réessayer" })]
+    /// The server refused the message, or the connection or the conversation failed.
+    #[error("l’envoi à « {address} » a échoué : {}", if *.permanent { "refus définitif du serveur SMTP" } else { "échec temporaire (serveur injoignable ou refus temporaire), à réessayer" })]
     Smtp {
         /// The recipient.
         address: String,
