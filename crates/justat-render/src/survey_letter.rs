@@ -125,9 +125,10 @@ pub fn survey_letter(l: &SurveyLetter) -> Result<TypstDocument, LetterError> {
             french::day_of(l.close_date)
         ))
     );
+    // Inside `[…]` a literal needs its `#`, or Typst shows its quotes as text.
     let _ = writeln!(
         s,
-        "#block(inset: 10pt, stroke: 0.6pt, radius: 3pt, width: 100%)[{} \\\n#text(weight: \"bold\", {}) \\\n{} #text(size: 13pt, weight: \"bold\", font: \"DejaVu Sans Mono\", {})]",
+        "#block(inset: 10pt, stroke: 0.6pt, radius: 3pt, width: 100%)[#{} \\\n#text(weight: \"bold\", {}) \\\n#{} #text(size: 13pt, weight: \"bold\", font: \"DejaVu Sans Mono\", {})]",
         lit("Pour répondre, rendez-vous sur le portail de l’enquête :"),
         lit(&l.portal_url),
         lit("et saisissez votre code d’accès :"),

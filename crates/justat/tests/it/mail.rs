@@ -133,4 +133,14 @@ fn the_postal_invitation_compiles_to_a_pdf_with_address_code_portal_and_legal_no
     ] {
         assert!(text.contains(expected), "{expected} not in: {text}");
     }
+    // Every text is shown as itself: no Typst literal's quotes (which Typst would typeset
+    // as French quotation marks around each sentence), no markup.
+    assert!(
+        text.contains(
+            "Pour répondre, rendez-vous sur le portail de l’enquête : \
+             https://enquetes.justice.example/repondre et saisissez votre code d’accès : K7QF-2M9X-PL4D"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains('#'), "{text}");
 }
