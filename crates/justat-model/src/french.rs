@@ -89,6 +89,16 @@ pub fn date(ts: Timestamp) -> String {
     )
 }
 
+/// A calendar day (already a Paris day, e.g. a campaign's close date): `1er mars 2026`.
+pub fn day_of(d: jiff::civil::Date) -> String {
+    format!(
+        "{} {} {}",
+        day(d.day()),
+        MONTHS[(d.month() - 1) as usize],
+        d.year()
+    )
+}
+
 /// The instant on Paris's wall clock.
 pub fn in_paris(ts: Timestamp) -> jiff::ZonedDateTime {
     ts.to_zoned_datetime(paris())
@@ -111,6 +121,15 @@ fn day(d: i8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_days_are_written_with_1er_and_the_month_in_french() {
+        use jiff::civil::date;
+        assert_eq!(day_of(date(2026, 3, 1)), "1er mars 2026");
+        assert_eq!(day_of(date(2026, 8, 2)), "2 août 2026");
+        assert_eq!(day_of(date(2025, 12, 31)), "31 décembre 2025");
+        assert_eq!(day_of(date(2027, 1, 10)), "10 janvier 2027");
+    }
 
     #[test]
     fn integers_are_grouped_by_three() {

@@ -16,10 +16,12 @@ pub mod files;
 pub mod html;
 pub mod links;
 pub mod source;
+pub mod survey_letter;
 pub mod typst;
 
 pub use data::{DataCell, DataTable, Flag, Heading, Provenance, TableParts};
 pub use source::{FrontMatter, PublicationSource, TableDef};
+pub use survey_letter::{LetterError, SurveyLetter, survey_letter};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

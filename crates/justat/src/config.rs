@@ -76,6 +76,19 @@ pub struct Config {
     /// The memory a worker process may use, in MiB (its data segment, `RLIMIT_DATA`): a job
     /// that needs more fails and the worker is restarted; 0 for no limit.
     pub worker_memory_mib: u32,
+    /// The SMTP server survey messages are sent through (host name or address). Empty: no
+    /// message is sent, and a send says that the server is not configured.
+    pub smtp_host: String,
+    /// Its port (25 for a relay, 587 for submission; `justat mail-sink` listens on 2525).
+    pub smtp_port: u16,
+    /// Ask the server for STARTTLS. This build has no TLS, so `true` is refused: send through
+    /// a local relay (postfix…) that encrypts onwards.
+    pub smtp_starttls: bool,
+    /// The sender of survey messages: `enquetes@justice.gouv.fr` or
+    /// `SSER enquêtes <enquetes@justice.gouv.fr>`. Required with `smtp_host`.
+    pub mail_from: String,
+    /// Where respondents' replies go, if not to `mail_from`; empty for `mail_from`.
+    pub mail_reply_to: String,
 }
 
 impl Default for Config {
@@ -105,6 +118,11 @@ impl Default for Config {
             audit_checkpoint_dir: PathBuf::new(),
             start_worker: true,
             worker_memory_mib: 4096,
+            smtp_host: String::new(),
+            smtp_port: 25,
+            smtp_starttls: false,
+            mail_from: String::new(),
+            mail_reply_to: String::new(),
         }
     }
 }
@@ -159,7 +177,15 @@ const KEYS: &[&str] = &[
     "audit_checkpoint_dir",
     "start_worker",
     "worker_memory_mib",
+    "smtp_host",
+    "smtp_port",
+    "smtp_starttls",
+    "mail_from",
+    "mail_reply_to",
 ];
+
+/// The most one survey message may take to send, connection included.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Config {
     /// Loads the configuration: `file` if given (it must exist), else `justat.toml` in the
@@ -270,7 +296,25 @@ impl Config {
             );
         }
         self.calendar_policy()?;
+        if !self.smtp_host.is_empty() {
+            // Checked now rather than at the first send, which may be days later.
+            justat_mail::Sender::new(&self.smtp_settings()).context(
+                "the SMTP keys (smtp_host, smtp_port, smtp_starttls, mail_from, mail_reply_to)",
+            )?;
+        }
         Ok(())
+    }
+
+    /// Where and how survey messages are sent, from the `smtp_*` and `mail_*` keys.
+    pub fn smtp_settings(&self) -> justat_mail::SmtpSettings {
+        justat_mail::SmtpSettings {
+            host: self.smtp_host.clone(),
+            port: self.smtp_port,
+            starttls: self.smtp_starttls,
+            timeout: SMTP_TIMEOUT,
+            from: self.mail_from.clone(),
+            reply_to: Some(self.mail_reply_to.clone()).filter(|r| !r.is_empty()),
+        }
     }
 
     /// The effective configuration as `JUSTAT_*` variables, for a process that must run with
@@ -461,6 +505,40 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn mail_sends_nowhere_until_configured_and_its_keys_are_checked_when_loaded() {
+        let c = Config::default();
+        assert!(c.check().is_ok());
+        let e = justat_mail::Sender::new(&c.smtp_settings()).unwrap_err();
+        assert!(e.to_string().contains("smtp_host"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("justat.toml");
+        std::fs::write(
+            &file,
+            "smtp_host = \"127.0.0.1\"\nsmtp_port = 2525\nmail_from = \"enquetes@justice.example\"\n",
+        )
+        .unwrap();
+        let loaded = Config::load(Some(&file), &no_env).unwrap();
+        let settings = loaded.config.smtp_settings();
+        assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 2525));
+        assert_eq!(settings.reply_to, None);
+        assert!(justat_mail::Sender::new(&settings).is_ok());
+        let env = |k: &str| match k {
+            "JUSTAT_MAIL_FROM" => Some(String::new()),
+            _ => None,
+        };
+        let err = format!("{:#}", Config::load(Some(&file), &env).unwrap_err());
+        assert!(err.contains("mail_from"), "{err}");
+        let env = |k: &str| (k == "JUSTAT_SMTP_STARTTLS").then(|| "true".to_string());
+        let err = format!("{:#}", Config::load(Some(&file), &env).unwrap_err());
+        assert!(err.contains("smtp_starttls"), "{err}");
+        let env = |k: &str| (k == "JUSTAT_SMTP_PORT").then(|| "70000".to_string());
+        assert!(
+            Config::load(Some(&file), &env).is_err(),
+            "a port beyond 65535"
+        );
     }
 
     #[test]

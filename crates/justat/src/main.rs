@@ -16,7 +16,9 @@ mod scheduler;
 mod server;
 mod worker;
 
-use commands::{audit, calendar, demo, embargo, incident, production, publication, sdc, user};
+use commands::{
+    audit, calendar, demo, embargo, incident, mail, production, publication, sdc, user,
+};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -134,6 +136,11 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// An SMTP server on loopback that writes every message it receives into a folder as an
+    /// `.eml` file: survey mail for the demo, or a configuration tried without sending out.
+    MailSink(mail::SinkArgs),
+    /// Send one trial message through the configured SMTP server (`smtp_host`, `mail_from`…).
+    MailTest(mail::TestArgs),
 }
 
 #[derive(Subcommand)]
@@ -226,6 +233,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Audit { command } => audit::run(&config, command).await,
+            Command::MailSink(args) => mail::sink(args).await,
+            Command::MailTest(args) => mail::test(&config, args).await,
         }
     })
 }

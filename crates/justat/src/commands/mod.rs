@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod embargo;
 pub mod incident;
+pub mod mail;
 pub mod production;
 pub mod publication;
 pub mod sdc;

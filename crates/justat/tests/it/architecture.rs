@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-render", &["justat-model", "justat-sdc"]),
     ("justat-pdf", &[]),
     ("justat-survey", &["justat-model"]),
+    ("justat-mail", &["justat-model"]),
     (
         "justat-web",
         &["justat-model", "justat-store", "justat-render"],
@@ -44,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-render",
             "justat-pdf",
             "justat-publish",
+            "justat-mail",
         ],
     ),
 ];
@@ -60,6 +62,7 @@ const OWNED: &[(&str, &str)] = &[
     ("pulldown-cmark", "justat-render"),
     ("typst", "justat-pdf"),
     ("anyhow", "justat"),
+    ("lettre", "justat-mail"),
 ];
 
 /// What the pure crates never name: the clock, the disk, the network, the environment or an

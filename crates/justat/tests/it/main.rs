@@ -9,6 +9,7 @@ mod harness;
 mod http_auth;
 mod http_site;
 mod http_throttle;
+mod mail;
 mod publications;
 mod release_leaks;
 mod sdc;
