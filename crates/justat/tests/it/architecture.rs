@@ -15,9 +15,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-sdc", &["justat-model"]),
     ("justat-render", &["justat-model", "justat-sdc"]),
     ("justat-pdf", &[]),
+    ("justat-indicators", &["justat-model"]),
     (
         "justat-web",
-        &["justat-model", "justat-store", "justat-render"],
+        &[
+            "justat-model",
+            "justat-store",
+            "justat-render",
+            "justat-indicators",
+        ],
     ),
     (
         "justat-publish",
@@ -28,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-sdc",
             "justat-render",
             "justat-pdf",
+            "justat-indicators",
         ],
     ),
     (
@@ -42,6 +49,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-render",
             "justat-pdf",
             "justat-publish",
+            "justat-indicators",
         ],
     ),
 ];
@@ -68,6 +76,7 @@ const PURE: &[(&str, &[&str])] = &[
     ("justat-model", &[]),
     ("justat-sdc", &[]),
     ("justat-render", &["source.rs"]),
+    ("justat-indicators", &[]),
 ];
 const IMPURE: &[&str] = &[
     "std::fs",
