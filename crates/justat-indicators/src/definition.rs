@@ -304,6 +304,40 @@ impl Catalog {
         self.cubes.insert(cube.to_string(), (measures, dimensions));
     }
 
+    /// The catalog of the cube steps of these chain files (`chains/*.toml` texts); a text
+    /// that is not a chain with a cube step adds nothing (the engine checks chains).
+    pub fn from_chain_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> Catalog {
+        let mut c = Catalog::default();
+        for text in texts {
+            let Ok(t) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            let steps = t.get("steps").and_then(|s| s.as_array());
+            for step in steps.into_iter().flatten() {
+                if step.get("kind").and_then(|k| k.as_str()) != Some("cube") {
+                    continue;
+                }
+                let names = |key: &str, field: &str| -> Vec<String> {
+                    step.get(key)
+                        .and_then(|v| v.as_array())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| m.get(field).and_then(|n| n.as_str()).map(String::from))
+                        .collect()
+                };
+                if let Some(name) = step.get("name").and_then(|n| n.as_str()) {
+                    c.add(name, names("measures", "name"), names("dimensions", "column"));
+                }
+            }
+        }
+        c
+    }
+
+    /// The catalog of the shipped chains the indicators read ([`CHAINS`]).
+    pub fn shipped_chains() -> Catalog {
+        Catalog::from_chain_texts(CHAINS.iter().copied())
+    }
+
     fn cube(&self, name: &str) -> Option<&(Vec<String>, Vec<String>)> {
         self.cubes.get(name)
     }
@@ -523,6 +557,14 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
         publication,
     })
 }
+
+/// The shipped chains whose cubes the indicators read (the engine lists them too, in
+/// `justat_engine::chain::SHIPPED`; `justat-publish` checks both give the same catalog).
+pub const CHAINS: &[&str] = &[
+    include_str!("../../../chains/cjpm_delays.toml"),
+    include_str!("../../../chains/protection_orders.toml"),
+    include_str!("../../../chains/protection_devices.toml"),
+];
 
 /// The indicators shipped with Justat, as `(file, text)`.
 pub const SHIPPED: &[(&str, &str)] = &[

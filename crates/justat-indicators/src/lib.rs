@@ -12,11 +12,13 @@
 //! The crate is pure: it reads no file, clock or database; the caller gives the texts, the
 //! cells, the releases and the instant.
 
+pub mod content;
 pub mod definition;
 pub mod formula;
 pub mod release;
 pub mod series;
 
+pub use content::{AreaRow, DashboardContent};
 pub use definition::{
     Administration, AreaLevel, Catalog, Granularity, Indicator, LoadError, Nature, SHIPPED,
     Target, TimeAggregation, parse, shipped,

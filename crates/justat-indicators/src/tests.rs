@@ -181,37 +181,9 @@ fn periods_of_a_month_are_checked() {
     }
 }
 
-/// The catalog of the shipped chains' cube steps, read from their files as the engine does.
-fn shipped_chains_catalog() -> Catalog {
-    let mut c = Catalog::default();
-    for text in [
-        include_str!("../../../chains/cjpm_delays.toml"),
-        include_str!("../../../chains/protection_orders.toml"),
-        include_str!("../../../chains/protection_devices.toml"),
-    ] {
-        let t: toml::Table = text.parse().unwrap();
-        let steps = t["steps"].as_array().unwrap();
-        let cube = steps.iter().find(|s| s["kind"].as_str() == Some("cube")).unwrap();
-        let names = |key: &str, field: &str| -> Vec<String> {
-            cube[key]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m[field].as_str().unwrap().to_string())
-                .collect()
-        };
-        c.add(
-            cube["name"].as_str().unwrap(),
-            names("measures", "name"),
-            names("dimensions", "column"),
-        );
-    }
-    c
-}
-
 #[test]
 fn every_shipped_indicator_loads_against_the_shipped_chains() {
-    let all = shipped(&shipped_chains_catalog()).unwrap();
+    let all = shipped(&Catalog::shipped_chains()).unwrap();
     assert_eq!(all.len(), SHIPPED.len());
     for a in [Administration::Dpjj, Administration::Dacg, Administration::Sadjav] {
         assert!(all.iter().any(|i| i.is_for(a)), "{a} has a dashboard");

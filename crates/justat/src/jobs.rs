@@ -87,7 +87,22 @@ pub async fn execute(
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-                Ok(serde_json::json!({ "run": run.id, "cube": run.cube_id }))
+                // The dashboards follow the newer cube here, in the worker, so that the web
+                // server never computes (or protects) a table.
+                let mut dashboards = Vec::new();
+                if run.cube_id.is_some() {
+                    let _ = tx.send("tableaux de bord de pilotage mis à jour".into());
+                    dashboards = justat_publish::dashboard::refresh(
+                        store,
+                        lake,
+                        &actor,
+                        jiff::Timestamp::now(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .computed;
+                }
+                Ok(serde_json::json!({ "run": run.id, "cube": run.cube_id, "dashboards": dashboards }))
             }
             .await
         }
