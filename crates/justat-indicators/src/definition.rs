@@ -174,8 +174,7 @@ impl Granularity {
     pub fn period_of(self, month: &str) -> Option<String> {
         let (year, m) = month.split_once('-')?;
         let m: u32 = m.parse().ok()?;
-        if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) || !(1..=12).contains(&m)
-        {
+        if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) || !(1..=12).contains(&m) {
             return None;
         }
         Some(match self {
@@ -326,7 +325,11 @@ impl Catalog {
                         .collect()
                 };
                 if let Some(name) = step.get("name").and_then(|n| n.as_str()) {
-                    c.add(name, names("measures", "name"), names("dimensions", "column"));
+                    c.add(
+                        name,
+                        names("measures", "name"),
+                        names("dimensions", "column"),
+                    );
                 }
             }
         }
@@ -416,7 +419,9 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
     if !id_ok {
         return Err(at(
             raw.id.span().start,
-            format!("identifiant « {id} » invalide : lettres minuscules, chiffres et _, 64 au plus"),
+            format!(
+                "identifiant « {id} » invalide : lettres minuscules, chiffres et _, 64 au plus"
+            ),
         ));
     }
     if let Some(stem) = origin
@@ -459,7 +464,10 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
         )
     };
     if !measures.contains(raw.count.get_ref()) {
-        return Err(at(raw.count.span().start, unknown_measure(raw.count.get_ref())));
+        return Err(at(
+            raw.count.span().start,
+            unknown_measure(raw.count.get_ref()),
+        ));
     }
     let formula_text = raw.formula.get_ref().clone();
     // Where the formula's text starts in the file: after its opening quote, or after `"""`
@@ -468,7 +476,13 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
     let quoted = &text[start..raw.formula.span().end.min(text.len())];
     let content_start = if quoted.starts_with("\"\"\"") || quoted.starts_with("'''") {
         let after = &quoted[3..];
-        start + 3 + if after.starts_with("\r\n") { 2 } else { usize::from(after.starts_with('\n')) }
+        start
+            + 3
+            + if after.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(after.starts_with('\n'))
+            }
     } else {
         start + 1
     };
@@ -479,7 +493,10 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
     for m in formula.measures() {
         if !measures.iter().any(|x| x == m) {
             let offset = formula_text.find(m).unwrap_or(0);
-            return Err(at(formula_at(offset), format!("formule : {}", unknown_measure(m))));
+            return Err(at(
+                formula_at(offset),
+                format!("formule : {}", unknown_measure(m)),
+            ));
         }
     }
     if *raw.decimals.get_ref() > 3 {
@@ -501,7 +518,11 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
         "administrations",
     )?;
     non_empty(raw.areas.span(), raw.areas.get_ref().is_empty(), "areas")?;
-    non_empty(raw.periods.span(), raw.periods.get_ref().is_empty(), "periods")?;
+    non_empty(
+        raw.periods.span(),
+        raw.periods.get_ref().is_empty(),
+        "periods",
+    )?;
     let publication = match (raw.nature, raw.publication) {
         (Nature::StatistiquePublique, Some(p)) => {
             if !justat_model::publication::is_valid_slug(p.get_ref()) {

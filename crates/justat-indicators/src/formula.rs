@@ -218,8 +218,7 @@ fn lex(text: &str) -> Result<Vec<(Token, usize)>, FormulaError> {
                     i += 1;
                 }
                 // A decimal point only when a digit follows: `0..30` is a range.
-                if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-                {
+                if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
                     i += 1;
                     while i < bytes.len() && bytes[i].is_ascii_digit() {
                         i += 1;
@@ -336,7 +335,9 @@ impl Parser {
 
     fn factor_inner(&mut self) -> Result<Expr, FormulaError> {
         let Some((token, _)) = self.tokens.get(self.pos).cloned() else {
-            return Err(self.error("une mesure, un nombre ou `(` attendu, fin de la formule trouvée"));
+            return Err(
+                self.error("une mesure, un nombre ou `(` attendu, fin de la formule trouvée")
+            );
         };
         match token {
             Token::Number(n) => {
@@ -353,7 +354,9 @@ impl Parser {
                 self.expect(&Token::Close, "`)`")?;
                 Ok(e)
             }
-            Token::Name(name) if self.tokens.get(self.pos + 1).map(|t| &t.0) == Some(&Token::Open) => {
+            Token::Name(name)
+                if self.tokens.get(self.pos + 1).map(|t| &t.0) == Some(&Token::Open) =>
+            {
                 if name != "median" {
                     return Err(self.error(format!(
                         "fonction `{name}` inconnue : la seule fonction est median(mesure: début..fin, …)"
@@ -453,7 +456,11 @@ mod tests {
         assert_eq!(eval("100 * a / b"), Some(75.0));
         assert_eq!(eval("a - b - 1"), Some(-2.0));
         assert_eq!(eval("-a + 0.5"), Some(-2.5));
-        assert_eq!(eval("a / (b - 4)"), None, "a zero denominator gives no value");
+        assert_eq!(
+            eval("a / (b - 4)"),
+            None,
+            "a zero denominator gives no value"
+        );
         assert_eq!(eval("missing + 1"), None);
     }
 
@@ -467,11 +474,23 @@ mod tests {
     fn the_median_is_interpolated_within_its_band() {
         let f = Formula::parse("median(a: 0..30, b: 30..60, c: 60..90)").unwrap();
         // 100 cases: 20 below 30, 60 in 30..60: the 50th is half-way into b.
-        assert_eq!(f.evaluate(&values(&[("a", 20.0), ("b", 60.0), ("c", 20.0)])), Some(45.0));
+        assert_eq!(
+            f.evaluate(&values(&[("a", 20.0), ("b", 60.0), ("c", 20.0)])),
+            Some(45.0)
+        );
         // Exactly half in the first band: its upper bound.
-        assert_eq!(f.evaluate(&values(&[("a", 10.0), ("b", 0.0), ("c", 10.0)])), Some(30.0));
-        assert_eq!(f.evaluate(&values(&[("a", 0.0), ("b", 0.0), ("c", 0.0)])), None);
-        assert_eq!(f.evaluate(&values(&[("a", 0.0), ("b", 0.0), ("c", 4.0)])), Some(75.0));
+        assert_eq!(
+            f.evaluate(&values(&[("a", 10.0), ("b", 0.0), ("c", 10.0)])),
+            Some(30.0)
+        );
+        assert_eq!(
+            f.evaluate(&values(&[("a", 0.0), ("b", 0.0), ("c", 0.0)])),
+            None
+        );
+        assert_eq!(
+            f.evaluate(&values(&[("a", 0.0), ("b", 0.0), ("c", 4.0)])),
+            Some(75.0)
+        );
     }
 
     #[test]
@@ -484,12 +503,23 @@ mod tests {
         assert_eq!(err("a % b").offset, 2);
         assert!(err("sum(a)").message.contains("fonction `sum` inconnue"));
         assert!(err("median(a: 0..30)").message.contains("au moins deux"));
-        assert!(err("median(a: 0..30, b: 40..60)").message.contains("se suivent"));
-        assert!(err("median(a: 30..0, b: 0..60)").message.contains("à l'envers"));
+        assert!(
+            err("median(a: 0..30, b: 40..60)")
+                .message
+                .contains("se suivent")
+        );
+        assert!(
+            err("median(a: 30..0, b: 0..60)")
+                .message
+                .contains("à l'envers")
+        );
         assert_eq!(err("").offset, 0);
         let deep = format!("{}a{}", "(".repeat(40), ")".repeat(40));
         assert!(err(&deep).message.contains("imbriquée"));
         assert!(err(&"a+".repeat(1_500)).message.contains("trop longue"));
-        assert_eq!(err("a + é").to_string(), "caractère 5: caractère « é » inattendu : une formule n'a que des mesures, des nombres, + - * / ( ) et median(…)");
+        assert_eq!(
+            err("a + é").to_string(),
+            "caractère 5: caractère « é » inattendu : une formule n'a que des mesures, des nombres, + - * / ( ) et median(…)"
+        );
     }
 }

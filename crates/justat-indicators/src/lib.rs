@@ -20,8 +20,8 @@ pub mod series;
 
 pub use content::{AreaRow, DashboardContent};
 pub use definition::{
-    Administration, AreaLevel, Catalog, Granularity, Indicator, LoadError, Nature, SHIPPED,
-    Target, TimeAggregation, parse, shipped,
+    Administration, AreaLevel, Catalog, Granularity, Indicator, LoadError, Nature, SHIPPED, Target,
+    TimeAggregation, parse, shipped,
 };
 pub use formula::{Formula, FormulaError};
 pub use release::{Disclosure, SeriesRelease, disclosure};

@@ -88,8 +88,14 @@ mod tests {
             Disclosure::Scheduled(at("2025-06-12T10:00:00Z"))
         );
         assert_eq!(official("2024", "2025-06-12T10:00:00Z"), Disclosure::Shown);
-        assert_eq!(official("2024-T3", "2025-06-12T10:00:00Z"), Disclosure::Shown);
-        assert_eq!(official("2024-03", "2025-06-12T10:00:00Z"), Disclosure::Shown);
+        assert_eq!(
+            official("2024-T3", "2025-06-12T10:00:00Z"),
+            Disclosure::Shown
+        );
+        assert_eq!(
+            official("2024-03", "2025-06-12T10:00:00Z"),
+            Disclosure::Shown
+        );
         assert_eq!(
             official("2025", "2030-01-01T00:00:00Z"),
             Disclosure::NotScheduled,

@@ -56,10 +56,9 @@ pub fn series(
                     }
                     sum
                 }
-                TimeAggregation::EndOfPeriod => months
-                    .last()
-                    .map(|m| m.values.clone())
-                    .unwrap_or_default(),
+                TimeAggregation::EndOfPeriod => {
+                    months.last().map(|m| m.values.clone()).unwrap_or_default()
+                }
             };
             Point {
                 value: indicator.formula.evaluate(&values),

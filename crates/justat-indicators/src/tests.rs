@@ -52,7 +52,10 @@ fn load(text: &str) -> Result<Indicator, LoadError> {
 #[test]
 fn a_good_file_loads_sorted_and_deduplicated() {
     let i = load(GOOD).unwrap();
-    assert_eq!(i.administrations, [Administration::Dacg, Administration::Dpjj]);
+    assert_eq!(
+        i.administrations,
+        [Administration::Dacg, Administration::Dpjj]
+    );
     assert_eq!(i.areas, [AreaLevel::France, AreaLevel::Court]);
     assert_eq!(i.periods, [Granularity::Month, Granularity::Year]);
     assert!(i.is_for(Administration::Dpjj) && !i.is_for(Administration::Sadjav));
@@ -62,11 +65,19 @@ fn a_good_file_loads_sorted_and_deduplicated() {
 
 #[test]
 fn an_unknown_measure_is_refused_at_its_file_and_line() {
-    let e = load(&GOOD.replace("100 * culpabilite_3_mois", "100 * culpabilite_4_mois")).unwrap_err();
+    let e =
+        load(&GOOD.replace("100 * culpabilite_3_mois", "100 * culpabilite_4_mois")).unwrap_err();
     assert_eq!((e.file.as_str(), e.line), ("indicators/share.toml", 8));
-    assert!(e.message.contains("mesure « culpabilite_4_mois » inconnue"), "{e}");
-    assert!(e.to_string().starts_with("indicators/share.toml:8: formule : mesure"));
-    let e = load(&GOOD.replace("count = \"audiences_culpabilite\"", "count = \"affaires\"")).unwrap_err();
+    assert!(
+        e.message.contains("mesure « culpabilite_4_mois » inconnue"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("indicators/share.toml:8: formule : mesure")
+    );
+    let e = load(&GOOD.replace("count = \"audiences_culpabilite\"", "count = \"affaires\""))
+        .unwrap_err();
     assert_eq!(e.line, 7, "{e}");
 }
 
@@ -105,12 +116,26 @@ fn an_unknown_cube_dimension_key_or_value_is_refused_at_its_line() {
 #[test]
 fn an_official_series_names_its_publication_and_a_steering_one_does_not() {
     let official = GOOD.replace("nature = \"pilotage\"", "nature = \"statistique publique\"");
-    assert!(load(&official).unwrap_err().message.contains("nomme la publication"));
-    let with = official.replace("unit = \"%\"", "unit = \"%\"\npublication = \"chiffres-cles\"");
-    assert_eq!(load(&with).unwrap().publication.as_deref(), Some("chiffres-cles"));
+    assert!(
+        load(&official)
+            .unwrap_err()
+            .message
+            .contains("nomme la publication")
+    );
+    let with = official.replace(
+        "unit = \"%\"",
+        "unit = \"%\"\npublication = \"chiffres-cles\"",
+    );
+    assert_eq!(
+        load(&with).unwrap().publication.as_deref(),
+        Some("chiffres-cles")
+    );
     let bad = official.replace("unit = \"%\"", "unit = \"%\"\npublication = \"../x\"");
     assert!(load(&bad).is_err());
-    let steering = GOOD.replace("unit = \"%\"", "unit = \"%\"\npublication = \"chiffres-cles\"");
+    let steering = GOOD.replace(
+        "unit = \"%\"",
+        "unit = \"%\"\npublication = \"chiffres-cles\"",
+    );
     assert!(load(&steering).unwrap_err().message.contains("pilotage"));
 }
 
@@ -118,7 +143,10 @@ fn cell(area: &str, month: &str, values: &[(&str, f64)]) -> MonthCell {
     MonthCell {
         area: area.into(),
         month: month.into(),
-        values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<_, _>>(),
     }
 }
 
@@ -126,15 +154,38 @@ fn cell(area: &str, month: &str, values: &[(&str, f64)]) -> MonthCell {
 fn flows_add_up_by_quarter_and_year_before_the_formula() {
     let i = load(GOOD).unwrap();
     let cells = [
-        cell("_T", "2024-01", &[("culpabilite_3_mois", 8.0), ("audiences_culpabilite", 10.0)]),
-        cell("_T", "2024-02", &[("culpabilite_3_mois", 2.0), ("audiences_culpabilite", 10.0)]),
-        cell("_T", "2024-04", &[("culpabilite_3_mois", 0.0), ("audiences_culpabilite", 0.0)]),
-        cell("TJ_X", "2024-01", &[("culpabilite_3_mois", 1.0), ("audiences_culpabilite", 1.0)]),
+        cell(
+            "_T",
+            "2024-01",
+            &[("culpabilite_3_mois", 8.0), ("audiences_culpabilite", 10.0)],
+        ),
+        cell(
+            "_T",
+            "2024-02",
+            &[("culpabilite_3_mois", 2.0), ("audiences_culpabilite", 10.0)],
+        ),
+        cell(
+            "_T",
+            "2024-04",
+            &[("culpabilite_3_mois", 0.0), ("audiences_culpabilite", 0.0)],
+        ),
+        cell(
+            "TJ_X",
+            "2024-01",
+            &[("culpabilite_3_mois", 1.0), ("audiences_culpabilite", 1.0)],
+        ),
     ];
     let q = series(&i, &cells, "_T", Granularity::Quarter);
     assert_eq!(q.len(), 2);
-    assert_eq!((q[0].period.as_str(), q[0].value, q[0].count, q[0].months), ("2024-T1", Some(50.0), 20.0, 2));
-    assert_eq!((q[1].period.as_str(), q[1].value), ("2024-T2", None), "no hearing: no value");
+    assert_eq!(
+        (q[0].period.as_str(), q[0].value, q[0].count, q[0].months),
+        ("2024-T1", Some(50.0), 20.0, 2)
+    );
+    assert_eq!(
+        (q[1].period.as_str(), q[1].value),
+        ("2024-T2", None),
+        "no hearing: no value"
+    );
     let y = series(&i, &cells, "_T", Granularity::Year);
     assert_eq!(y[0].value, Some(50.0));
     let m = series(&i, &cells, "TJ_X", Granularity::Month);
@@ -165,17 +216,32 @@ time_aggregation = "fin de période"
         cell("_T", "2024-01", &[("tgd_actifs", 10.0)]),
         cell("_T", "2024-02", &[("tgd_actifs", 20.0)]),
     ];
-    assert_eq!(series(&i, &cells, "_T", Granularity::Quarter)[0].value, Some(30.0));
+    assert_eq!(
+        series(&i, &cells, "_T", Granularity::Quarter)[0].value,
+        Some(30.0)
+    );
     assert_eq!(trend(20.0, 30.0), Trend::Up(10.0));
     assert_eq!(trend(30.0, 30.0), Trend::Stable);
 }
 
 #[test]
 fn periods_of_a_month_are_checked() {
-    assert_eq!(Granularity::Quarter.period_of("2024-12").as_deref(), Some("2024-T4"));
-    assert_eq!(Granularity::Quarter.period_of("2024-10").as_deref(), Some("2024-T4"));
-    assert_eq!(Granularity::Quarter.period_of("2024-09").as_deref(), Some("2024-T3"));
-    assert_eq!(Granularity::Year.period_of("2024-01").as_deref(), Some("2024"));
+    assert_eq!(
+        Granularity::Quarter.period_of("2024-12").as_deref(),
+        Some("2024-T4")
+    );
+    assert_eq!(
+        Granularity::Quarter.period_of("2024-10").as_deref(),
+        Some("2024-T4")
+    );
+    assert_eq!(
+        Granularity::Quarter.period_of("2024-09").as_deref(),
+        Some("2024-T3")
+    );
+    assert_eq!(
+        Granularity::Year.period_of("2024-01").as_deref(),
+        Some("2024")
+    );
     for bad in ["2024", "2024-13", "2024-00", "24-01", "abcd-01"] {
         assert_eq!(Granularity::Month.period_of(bad), None, "{bad}");
     }
@@ -185,7 +251,11 @@ fn periods_of_a_month_are_checked() {
 fn every_shipped_indicator_loads_against_the_shipped_chains() {
     let all = shipped(&Catalog::shipped_chains()).unwrap();
     assert_eq!(all.len(), SHIPPED.len());
-    for a in [Administration::Dpjj, Administration::Dacg, Administration::Sadjav] {
+    for a in [
+        Administration::Dpjj,
+        Administration::Dacg,
+        Administration::Sadjav,
+    ] {
         assert!(all.iter().any(|i| i.is_for(a)), "{a} has a dashboard");
     }
     assert!(all.iter().any(|i| i.nature == Nature::StatistiquePublique));

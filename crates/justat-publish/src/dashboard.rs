@@ -100,7 +100,12 @@ pub async fn refresh(
 
 /// The month cells of a cube for an indicator's measures.
 fn month_cells(lake: &Lake, ind: &Indicator, cube: &Cube) -> Result<Vec<MonthCell>, PublishError> {
-    let mut measures: Vec<String> = ind.formula.measures().into_iter().map(String::from).collect();
+    let mut measures: Vec<String> = ind
+        .formula
+        .measures()
+        .into_iter()
+        .map(String::from)
+        .collect();
     if !measures.contains(&ind.count) {
         measures.push(ind.count.clone());
     }
@@ -145,11 +150,16 @@ pub fn compute(
         while let Some(code) = stack.pop() {
             let depth = codelist.depth(&code).unwrap_or(0);
             if levels.contains(&depth) && used.contains(&code) {
-                let label = codelist.get(&code).map_or(code.clone(), |c| c.label.clone());
+                let label = codelist
+                    .get(&code)
+                    .map_or(code.clone(), |c| c.label.clone());
                 areas.push((code.clone(), label, depth));
             }
-            let mut children: Vec<String> =
-                codelist.children(&code).into_iter().map(String::from).collect();
+            let mut children: Vec<String> = codelist
+                .children(&code)
+                .into_iter()
+                .map(String::from)
+                .collect();
             children.sort_by_key(|c| std::cmp::Reverse(codelist.get(c).map(|x| x.label.clone())));
             stack.extend(children);
         }
@@ -177,8 +187,8 @@ pub fn compute(
         let counts: Vec<(Vec<String>, u64)> = used
             .iter()
             .map(|code| {
-                let count = series_point(ind, &cells, code, granularity, period)
-                    .map_or(0.0, |p| p.count);
+                let count =
+                    series_point(ind, &cells, code, granularity, period).map_or(0.0, |p| p.count);
                 (vec![code.clone()], count.max(0.0).round() as u64)
             })
             .collect();
@@ -219,7 +229,10 @@ pub fn compute(
                     .get(&(code.clone(), period.clone()))
                     .copied()
                     .unwrap_or(false);
-                let v = points.iter().find(|p| &p.period == period).and_then(|p| p.value);
+                let v = points
+                    .iter()
+                    .find(|p| &p.period == period)
+                    .and_then(|p| p.value);
                 values.push(if s { None } else { v });
                 hidden.push(s);
             }
@@ -245,7 +258,11 @@ pub fn compute(
                         rows_title: "Territoire".to_string(),
                         columns_title: Some(granularity.label().to_string()),
                         unit: ind.unit.clone(),
-                        champ: ind.definition.split_whitespace().collect::<Vec<_>>().join(" "),
+                        champ: ind
+                            .definition
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         source: source.clone(),
                         rows: rows
                             .iter()
@@ -290,12 +307,16 @@ pub fn compute(
             for (i, r) in rows.iter().enumerate() {
                 let id = format!("graphique-{}", r.code.to_lowercase().replace('_', "-"));
                 let title = format!("{} — {}", ind.label, r.label);
-                if let Some(svg) = justat_render::chart::svg(ChartKind::Lines, &full, &[i], 0, &id, &title) {
+                if let Some(svg) =
+                    justat_render::chart::svg(ChartKind::Lines, &full, &[i], 0, &id, &title)
+                {
                     charts.insert(r.code.clone(), svg);
                 }
                 for n in &prefixes {
                     let t = table(*n);
-                    if let Some(svg) = justat_render::chart::svg(ChartKind::Lines, &t, &[i], 0, &id, &title) {
+                    if let Some(svg) =
+                        justat_render::chart::svg(ChartKind::Lines, &t, &[i], 0, &id, &title)
+                    {
                         charts.insert(format!("{}|{n}", r.code), svg);
                     }
                 }
@@ -359,5 +380,9 @@ fn to_hex(bytes: &[u8]) -> String {
 
 /// The levels an indicator shows, for messages.
 pub fn levels_label(areas: &[AreaLevel]) -> String {
-    areas.iter().map(|a| a.label()).collect::<Vec<_>>().join(", ")
+    areas
+        .iter()
+        .map(|a| a.label())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -168,7 +168,10 @@ impl Store {
 
     /// The versions of the publications named `slug` (in any collection), read through the
     /// dated versions: a version on a calendar release has its release's instant.
-    pub async fn publication_releases(&self, slug: &str) -> Result<Vec<VersionRelease>, StoreError> {
+    pub async fn publication_releases(
+        &self,
+        slug: &str,
+    ) -> Result<Vec<VersionRelease>, StoreError> {
         let rows = sqlx::query(
             "SELECT v.period, v.state, v.released_at FROM dated_versions v
              JOIN publications p ON p.id = v.publication_id WHERE p.slug = $1

@@ -402,9 +402,7 @@ fn generate_year(
         SourceKind::Cjn => cjn::generate(&context, &mut rng, &mut sink)?,
         SourceKind::Prison => prison::generate(&context, &mut rng, &mut sink)?,
         SourceKind::Cjpm => cjpm::generate(&context, &mut rng, &mut sink)?,
-        SourceKind::ProtectionOrders => {
-            protection::generate_orders(&context, &mut rng, &mut sink)?
-        }
+        SourceKind::ProtectionOrders => protection::generate_orders(&context, &mut rng, &mut sink)?,
         SourceKind::ProtectionDevices => {
             protection::generate_devices(&context, &mut rng, &mut sink)?
         }

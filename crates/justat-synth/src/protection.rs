@@ -70,7 +70,9 @@ const ON_TIME: &[(i16, f64)] = &[
     (2023, 0.77),
     (2024, 0.79),
 ];
-const DEFAULT_ON_TIME: f64 = 0.40;
+/// Before the 6-day rule (2019) about 40 %; after the table's last year, its level.
+const DEFAULT_ON_TIME_BEFORE: f64 = 0.40;
+const DEFAULT_ON_TIME_AFTER: f64 = 0.80;
 /// Days from request to decision for a late decision.
 const LATE_DAYS: &[((i64, i64), f64)] = &[((7, 15), 0.65), ((16, 30), 0.27), ((31, 75), 0.08)];
 const OUTCOMES: &[(&str, f64)] = &[("ACCORDEE", 0.60), ("REJETEE", 0.26), ("CADUQUE", 0.14)];
@@ -111,7 +113,12 @@ pub(crate) fn generate_orders(
     let lateness: Vec<f64> = (0..r.courts.len())
         .map(|i| 0.5 + (mix(i as u64 ^ 0x0D0E) % 101) as f64 / 100.0)
         .collect();
-    let on_time = crate::year_factor_or(ON_TIME, ctx.year, DEFAULT_ON_TIME);
+    let default = if ctx.year < 2019 {
+        DEFAULT_ON_TIME_BEFORE
+    } else {
+        DEFAULT_ON_TIME_AFTER
+    };
+    let on_time = crate::year_factor_or(ON_TIME, ctx.year, default);
     let late = Choice::new(LATE_DAYS);
     let outcomes = Choice::new(OUTCOMES);
     let first_day = days_from_civil(year, 1, 1);

@@ -623,8 +623,16 @@ fn parse_iso(s: &str) -> i32 {
 
 #[test]
 fn cjpm_calibration_follows_the_reform_s_delays_and_measures() {
-    let (_d, files) = run(&GenerateOptions::new(SourceKind::Cjpm, 2020..=2023, 1.0, 11));
-    assert_eq!(files[0].rows, 0, "no case under the CJPM before 30 September 2021");
+    let (_d, files) = run(&GenerateOptions::new(
+        SourceKind::Cjpm,
+        2020..=2023,
+        1.0,
+        11,
+    ));
+    assert_eq!(
+        files[0].rows, 0,
+        "no case under the CJPM before 30 September 2021"
+    );
     let rows_2021 = table(SourceKind::Cjpm, &files[1]);
     assert!(rows_2021[1..].iter().all(|r| r[2].as_str() >= "2021-09-30"));
     assert_near("cases 2021", files[1].rows as f64, 9_135.0, 1.0);
@@ -637,7 +645,12 @@ fn cjpm_calibration_follows_the_reform_s_delays_and_measures() {
         .map(|r| parse_iso(&r[4]) - parse_iso(&r[2]))
         .collect();
     let within_3_months = guilt.iter().filter(|d| **d <= 91).count();
-    assert_near("guilt within 3 months", share(within_3_months, guilt.len()), 0.80, 0.06);
+    assert_near(
+        "guilt within 3 months",
+        share(within_3_months, guilt.len()),
+        0.80,
+        0.06,
+    );
     let mean = guilt.iter().map(|d| f64::from(*d)).sum::<f64>() / guilt.len() as f64;
     assert_near("mean days to guilt", mean, 70.0, 12.0);
     let single = cases.iter().filter(|r| r[3] == "1").count();
@@ -671,7 +684,12 @@ fn protection_orders_follow_the_requests_outcomes_and_the_six_days() {
         .iter()
         .filter(|r| parse_iso(&r[3]) - parse_iso(&r[2]) <= 6)
         .count();
-    assert_near("decided within 6 days", share(on_time, decided.len()), 0.70, 0.05);
+    assert_near(
+        "decided within 6 days",
+        share(on_time, decided.len()),
+        0.70,
+        0.05,
+    );
     let granted = decided.iter().filter(|r| r[4] == "ACCORDEE").count();
     assert_near("granted", share(granted, decided.len()), 0.60, 0.03);
     let women = requests.iter().filter(|r| r[5] == "F").count();
@@ -694,7 +712,12 @@ fn protection_devices_follow_the_national_stocks() {
             .map(|r| r[4].parse::<i64>().unwrap())
             .sum()
     };
-    assert_near("TGD active end 2024", december("TGD") as f64, 3_000.0, 120.0);
+    assert_near(
+        "TGD active end 2024",
+        december("TGD") as f64,
+        3_000.0,
+        120.0,
+    );
     assert_near("BAR active end 2024", december("BAR") as f64, 1_000.0, 60.0);
     let assigned: i64 = rows[1..]
         .iter()

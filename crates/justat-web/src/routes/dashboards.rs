@@ -47,7 +47,8 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The mention every management value carries.
-pub const PILOTAGE_MENTION: &str = "Information de gestion, produite pour le pilotage : ce n’est pas une statistique publique.";
+pub const PILOTAGE_MENTION: &str =
+    "Information de gestion, produite pour le pilotage : ce n’est pas une statistique publique.";
 
 /// The shipped indicators, loaded once, checked against the shipped chains' cubes.
 fn indicators() -> Result<&'static [Indicator], WebError> {
@@ -241,7 +242,11 @@ async fn card(
         downloads: false,
         source: String::new(),
     };
-    let Some(stored) = state.store.dashboard_table(&ind.id, granularity.label()).await? else {
+    let Some(stored) = state
+        .store
+        .dashboard_table(&ind.id, granularity.label())
+        .await?
+    else {
         c.unavailable = Some("Pas encore calculé : la chaîne de traitement de cet indicateur n’a pas encore produit de cube.".into());
         return Ok(c);
     };
@@ -279,15 +284,31 @@ async fn card(
             visible.push((i, v));
         }
     }
+    // A change of a share is in points, not in per cent.
+    let change_unit = if ind.unit == "%" {
+        "points"
+    } else {
+        ind.unit.as_str()
+    };
     if let Some((i, v)) = visible.last() {
         c.latest = Some((content.periods[*i].clone(), format_value(*v, ind.decimals)));
         c.target_met = ind.target.as_ref().map(|t| t.is_met(*v));
         if visible.len() > 1 {
             let (pi, pv) = visible[visible.len() - 2];
             c.trend = Some(match justat_indicators::trend(pv, *v) {
-                justat_indicators::Trend::Up(d) => format!("en hausse de {} {} depuis {}", format_value(d, ind.decimals), ind.unit, content.periods[pi]),
-                justat_indicators::Trend::Down(d) => format!("en baisse de {} {} depuis {}", format_value(d, ind.decimals), ind.unit, content.periods[pi]),
-                justat_indicators::Trend::Stable => format!("stable depuis {}", content.periods[pi]),
+                justat_indicators::Trend::Up(d) => format!(
+                    "en hausse de {} {change_unit} depuis {}",
+                    format_value(d, ind.decimals),
+                    content.periods[pi]
+                ),
+                justat_indicators::Trend::Down(d) => format!(
+                    "en baisse de {} {change_unit} depuis {}",
+                    format_value(d, ind.decimals),
+                    content.periods[pi]
+                ),
+                justat_indicators::Trend::Stable => {
+                    format!("stable depuis {}", content.periods[pi])
+                }
             });
         }
     }
@@ -330,7 +351,11 @@ async fn dashboard(
 ) -> Result<Html<String>, WebError> {
     let adm = own_administration(&state, &s, &asked).await?;
     let now = Timestamp::now();
-    let area = f.territoire.clone().filter(|t| t.len() <= 32).unwrap_or_else(|| "_T".to_string());
+    let area = f
+        .territoire
+        .clone()
+        .filter(|t| t.len() <= 32)
+        .unwrap_or_else(|| "_T".to_string());
     let granularity = f
         .periodicite
         .as_deref()
@@ -347,7 +372,17 @@ async fn dashboard(
     let mut areas: Vec<(String, String)> = Vec::new();
     let mut all_years = std::collections::BTreeSet::new();
     for ind in &mine {
-        cards.push(card(&state, ind, &area, granularity, (debut.as_deref(), fin.as_deref()), now).await?);
+        cards.push(
+            card(
+                &state,
+                ind,
+                &area,
+                granularity,
+                (debut.as_deref(), fin.as_deref()),
+                now,
+            )
+            .await?,
+        );
         // The areas and years offered by the filters: those of the stored tables.
         for g in &ind.periods {
             if let Some(t) = state.store.dashboard_table(&ind.id, g.label()).await?

@@ -93,7 +93,12 @@ const DEMO_YEARS: std::ops::RangeInclusive<i16> = 2019..=2024;
 const DEMO_STEERING_DATA: &[(SourceKind, f64, f64, &str)] = &[
     (SourceKind::Cjpm, 0.1, 0.01, "cjpm_delays"),
     (SourceKind::ProtectionOrders, 0.5, 0.01, "protection_orders"),
-    (SourceKind::ProtectionDevices, 1.0, 0.0, "protection_devices"),
+    (
+        SourceKind::ProtectionDevices,
+        1.0,
+        0.0,
+        "protection_devices",
+    ),
 ];
 const DEMO_STEERING_YEARS: std::ops::RangeInclusive<i16> = 2022..=2025;
 
@@ -669,7 +674,12 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
 async fn prepare_steering(config: &Config, store: &Store) -> Result<()> {
     for (username, administration) in DEMO_ADMINISTRATIONS {
         store
-            .set_user_administration(username, Some(administration), &Actor::system(), jiff::Timestamp::now())
+            .set_user_administration(
+                username,
+                Some(administration),
+                &Actor::system(),
+                jiff::Timestamp::now(),
+            )
             .await?;
     }
     let lake = Lake::new(&config.data_dir);

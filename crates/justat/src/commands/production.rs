@@ -368,10 +368,7 @@ pub async fn refresh_dashboards(store: &Store, lake: &Lake, quiet: bool) -> Resu
         justat_publish::dashboard::refresh(store, lake, &Actor::cli(), jiff::Timestamp::now())
             .await?;
     if !quiet && !report.computed.is_empty() {
-        println!(
-            "dashboards refreshed: {}",
-            report.computed.join(", ")
-        );
+        println!("dashboards refreshed: {}", report.computed.join(", "));
     }
     Ok(())
 }

@@ -12,4 +12,5 @@ mod http_throttle;
 mod publications;
 mod release_leaks;
 mod sdc;
+mod steering;
 mod worker;
