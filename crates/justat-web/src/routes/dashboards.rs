@@ -409,7 +409,7 @@ async fn dashboard(
         &meta,
     )
     .await?;
-    Ok(page(
+    page(
         "admin/dashboards.html",
         &format!("Tableau de bord — {}", adm.code()),
         "admin",
@@ -428,7 +428,7 @@ async fn dashboard(
             fin,
             pilotage_mention => PILOTAGE_MENTION,
         },
-    )?)
+    )
 }
 
 /// The indicator asked, if it is made for the account's administration.
@@ -477,7 +477,7 @@ async fn definition(
             }
         }
     }
-    Ok(page(
+    page(
         "admin/dashboard_indicator.html",
         &ind.label,
         "admin",
@@ -502,7 +502,7 @@ async fn definition(
             files,
             pilotage_mention => PILOTAGE_MENTION,
         },
-    )?)
+    )
 }
 
 async fn download(
