@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use justat_model::publication::{VersionState, is_public};
 
 /// A version of the publication that releases a series: its reference period and when it
-/// is (or will be) released, as read through the store's dated versions.
+/// is (or will be) released, as read through the store's dated versions. A version for a
+/// year releases the series up to that year.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRelease {
     /// The version's reference period (`2024`): it releases the series' values of that year,
@@ -30,12 +31,22 @@ pub enum Disclosure {
     NotScheduled,
 }
 
-/// Whether `release_period` (a year, or any period) covers the series' `period`.
+/// The year of a period (`2024`, `2024-T3`, `2024-03`), if it is one.
+fn year_of(period: &str) -> Option<&str> {
+    let year = period.get(..4)?;
+    let rest = &period[4..];
+    (year.bytes().all(|b| b.is_ascii_digit()) && (rest.is_empty() || rest.starts_with('-')))
+        .then_some(year)
+}
+
+/// Whether a version of reference period `release_period` releases the series' `period`: an
+/// edition for a year publishes the series up to that year (its history included); a
+/// version for another kind of period releases that period only.
 fn covers(release_period: &str, period: &str) -> bool {
-    period == release_period
-        || period
-            .strip_prefix(release_period)
-            .is_some_and(|rest| rest.starts_with('-'))
+    match (year_of(release_period), year_of(period)) {
+        (Some(r), Some(p)) if release_period.len() == 4 => p <= r,
+        _ => period == release_period,
+    }
 }
 
 /// What may be shown at `now` of the value of `period` of a series of `nature`, released by
