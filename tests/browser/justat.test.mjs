@@ -591,3 +591,28 @@ pageTest('the head of service manages the calendar in the back office', async ({
   await assertAccessible(page, 'embargo lists with the proposal form');
   assertNoPageProblems(problems);
 });
+
+// The steering dashboards of the demo: each administration's account sees its own, whose
+// charts have their data tables and whose management values carry their mention.
+for (const [user, slug] of [
+  ['pilotage', 'dpjj'],
+  ['pilotage-dacg', 'dacg'],
+  ['pilotage-sadjav', 'sadjav'],
+]) {
+  pageTest(`steering dashboard ${slug} passes axe and shows its charts with their tables`, async ({ page, problems }) => {
+    await logIn(page, user, `justat-demo-${user}`);
+    const response = await page.goto(`${baseUrl}/admin/tableaux-de-bord/${slug}?periodicite=trimestre`);
+    assert.equal(response?.status(), 200, `GET /admin/tableaux-de-bord/${slug}`);
+    const charts = await page.locator('svg.justat-chart').count();
+    assert.ok(charts > 0, 'the dashboard has charts');
+    assert.ok((await page.locator('table caption').count()) >= charts, 'every chart has its data table');
+    assert.ok((await page.getByText('ce n’est pas une statistique publique').count()) > 0, 'the pilotage mention');
+    await assertAccessible(page, `dashboard ${slug}`);
+    const definition = page.locator(`a[href^="/admin/tableaux-de-bord/${slug}/indicateurs/"]`).first();
+    await Promise.all([page.waitForURL((u) => u.pathname.includes('/indicateurs/')), definition.click()]);
+    await assertAccessible(page, `indicator definition ${slug}`);
+    const other = await page.goto(`${baseUrl}/admin/tableaux-de-bord/${slug === 'dpjj' ? 'sadjav' : 'dpjj'}`);
+    assert.equal(other?.status(), 404, 'another administration’s dashboard does not exist');
+    assertNoPageProblems(problems);
+  });
+}

@@ -117,6 +117,15 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("penal", include_str!("../../../sources/penal.toml")),
     ("cjn", include_str!("../../../sources/cjn.toml")),
     ("prison", include_str!("../../../sources/prison.toml")),
+    ("cjpm", include_str!("../../../sources/cjpm.toml")),
+    (
+        "protection_orders",
+        include_str!("../../../sources/protection_orders.toml"),
+    ),
+    (
+        "protection_devices",
+        include_str!("../../../sources/protection_devices.toml"),
+    ),
 ];
 
 impl Source {

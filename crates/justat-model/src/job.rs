@@ -118,6 +118,9 @@ pub enum JobOutcome {
         run: i64,
         /// The cube it produced.
         cube: Option<Sha256Hex>,
+        /// The steering dashboards' tables computed anew from it (indicator and granularity).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dashboards: Vec<String>,
     },
     /// A publication built and saved as a draft.
     Saved {

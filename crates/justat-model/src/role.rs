@@ -40,6 +40,8 @@ pub enum Permission {
     ReadUnderEmbargo,
     /// Read the embargo lists, their approvals and access logs (and export them for the ASP).
     ReadEmbargoLists,
+    /// Read the steering dashboards of the administration one's account belongs to.
+    ReadDashboards,
 }
 
 impl Role {
@@ -90,6 +92,7 @@ impl Role {
             Produce => matches!(self, Statistician | HeadOfService),
             ReadUnderEmbargo => matches!(self, EmbargoRecipient),
             ReadEmbargoLists => matches!(self, Statistician | HeadOfService | Asp),
+            ReadDashboards => matches!(self, Administration),
         }
     }
 }
@@ -146,6 +149,7 @@ mod tests {
             Permission::ReadEmbargoLists => {
                 role == Role::Statistician || role == Role::HeadOfService || role == Role::Asp
             }
+            Permission::ReadDashboards => role == Role::Administration,
         };
         for role in Role::ALL {
             for p in [
@@ -155,6 +159,7 @@ mod tests {
                 Permission::Produce,
                 Permission::ReadUnderEmbargo,
                 Permission::ReadEmbargoLists,
+                Permission::ReadDashboards,
             ] {
                 assert_eq!(role.allows(p), expected(role, p), "{role} {p:?}");
             }

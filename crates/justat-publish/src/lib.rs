@@ -20,6 +20,7 @@
 //! command line or prints.
 
 pub mod cube;
+pub mod dashboard;
 pub mod embargo;
 pub mod tables;
 pub mod version;
@@ -57,6 +58,12 @@ pub enum PublishError {
     /// A file could not be read.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// An indicator file was refused, at its file and line.
+    #[error(transparent)]
+    Indicator(#[from] justat_indicators::LoadError),
+    /// A dashboard's table could not be protected, audited or written.
+    #[error("tableau de bord {0}")]
+    Dashboard(String),
     /// A cube lacks a dimension asked of it.
     #[error("the cube has no dimension `{0}`")]
     NoDimension(String),

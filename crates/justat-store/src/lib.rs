@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod calendar;
 pub mod checkpoints;
+pub mod dashboards;
 pub mod deliveries;
 pub mod embargo;
 pub mod incidents;
@@ -30,6 +31,7 @@ pub use accounts::{LoginAttempt, LoginOutcome, LoginRefusal, NewUser, ThrottlePo
 pub use audit::{Actor, AuditRecord};
 pub use calendar::{NewRelease, Release, ReleaseChange};
 pub use checkpoints::CheckpointConfig;
+pub use dashboards::{DashboardTable, VersionRelease};
 pub use deliveries::{Delivery, NewDelivery};
 pub use embargo::{EmbargoAccess, EmbargoList, NewRecipient, Recipient};
 pub use incidents::Incident;

@@ -92,6 +92,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_surveys.sql"),
         postgres: include_str!("../migrations/postgres/0013_surveys.sql"),
     },
+    Migration {
+        version: 14,
+        name: "steering_dashboards",
+        sqlite: include_str!("../migrations/sqlite/0014_steering_dashboards.sql"),
+        postgres: include_str!("../migrations/postgres/0014_steering_dashboards.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.

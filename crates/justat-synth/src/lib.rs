@@ -11,6 +11,9 @@
 //! | `penal` | offender in a registered case (Cassiopée-like) | CP850, `;`, `dd/mm/yyyy` | 2 million |
 //! | `cjn` | conviction (criminal record) | Windows-1252, `;`, `dd/mm/yyyy` | 550,000 |
 //! | `prison` | establishment × month × sex × age group × detained × status | UTF-8, `,`, ISO | 73,000 |
+//! | `cjpm` | case of a minor referred under the CJPM (from 30 September 2021) | UTF-8, `;`, ISO | 37,000 |
+//! | `protection_orders` | request for a protection order | UTF-8, `;`, ISO | 7,000 |
+//! | `protection_devices` | court × month × device (TGD, BAR) | UTF-8, `;`, ISO | 3,900 whatever the scale |
 //!
 //! Every line ends with CRLF. The same [`GenerateOptions`] always give byte-identical files:
 //! all randomness comes from one seeded generator written in this crate. Rows are streamed to
@@ -23,9 +26,11 @@
 
 mod calendar;
 mod cjn;
+mod cjpm;
 mod csvout;
 mod penal;
 mod prison;
+mod protection;
 mod reference;
 mod rng;
 
@@ -51,11 +56,24 @@ pub enum SourceKind {
     Cjn,
     /// Prison management (GENESIS-like): monthly stocks by category.
     Prison,
+    /// Juvenile courts under the CJPM: one row per case of a minor.
+    Cjpm,
+    /// Family courts: one row per request for a protection order.
+    ProtectionOrders,
+    /// Protection devices (TGD, BAR): one row per court, month and device.
+    ProtectionDevices,
 }
 
 impl SourceKind {
     /// Every source, in a fixed order.
-    pub const ALL: [SourceKind; 3] = [SourceKind::Penal, SourceKind::Cjn, SourceKind::Prison];
+    pub const ALL: [SourceKind; 6] = [
+        SourceKind::Penal,
+        SourceKind::Cjn,
+        SourceKind::Prison,
+        SourceKind::Cjpm,
+        SourceKind::ProtectionOrders,
+        SourceKind::ProtectionDevices,
+    ];
 
     /// The source's id, as in `sources/<id>.toml` and the file names.
     pub fn as_str(self) -> &'static str {
@@ -63,6 +81,9 @@ impl SourceKind {
             SourceKind::Penal => "penal",
             SourceKind::Cjn => "cjn",
             SourceKind::Prison => "prison",
+            SourceKind::Cjpm => "cjpm",
+            SourceKind::ProtectionOrders => "protection_orders",
+            SourceKind::ProtectionDevices => "protection_devices",
         }
     }
 
@@ -72,6 +93,9 @@ impl SourceKind {
             SourceKind::Penal => penal::COLUMNS,
             SourceKind::Cjn => cjn::COLUMNS,
             SourceKind::Prison => prison::COLUMNS,
+            SourceKind::Cjpm => cjpm::COLUMNS,
+            SourceKind::ProtectionOrders => protection::ORDER_COLUMNS,
+            SourceKind::ProtectionDevices => protection::DEVICE_COLUMNS,
         }
     }
 
@@ -80,14 +104,21 @@ impl SourceKind {
         match self {
             SourceKind::Penal => Encoding::Cp850,
             SourceKind::Cjn => Encoding::Windows1252,
-            SourceKind::Prison => Encoding::Utf8,
+            SourceKind::Prison
+            | SourceKind::Cjpm
+            | SourceKind::ProtectionOrders
+            | SourceKind::ProtectionDevices => Encoding::Utf8,
         }
     }
 
     /// The field separator the source's contract declares.
     pub fn separator(self) -> u8 {
         match self {
-            SourceKind::Penal | SourceKind::Cjn => b';',
+            SourceKind::Penal
+            | SourceKind::Cjn
+            | SourceKind::Cjpm
+            | SourceKind::ProtectionOrders
+            | SourceKind::ProtectionDevices => b';',
             SourceKind::Prison => b',',
         }
     }
@@ -102,6 +133,9 @@ impl SourceKind {
             SourceKind::Penal => &penal::DIRT,
             SourceKind::Cjn => &cjn::DIRT,
             SourceKind::Prison => &prison::DIRT,
+            SourceKind::Cjpm => &cjpm::DIRT,
+            SourceKind::ProtectionOrders => &protection::ORDER_DIRT,
+            SourceKind::ProtectionDevices => &protection::DEVICE_DIRT,
         }
     }
 }
@@ -112,9 +146,11 @@ impl fmt::Display for SourceKind {
     }
 }
 
-/// A source name that is not `penal`, `cjn` or `prison`.
+/// A source name that is none of [`SourceKind::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown source `{name}`: use penal, cjn or prison")]
+#[error(
+    "unknown source `{name}`: use penal, cjn, prison, cjpm, protection_orders or protection_devices"
+)]
 pub struct UnknownSource {
     /// The name given.
     pub name: String,
@@ -365,6 +401,11 @@ fn generate_year(
         SourceKind::Penal => penal::generate(&context, &mut rng, &mut sink)?,
         SourceKind::Cjn => cjn::generate(&context, &mut rng, &mut sink)?,
         SourceKind::Prison => prison::generate(&context, &mut rng, &mut sink)?,
+        SourceKind::Cjpm => cjpm::generate(&context, &mut rng, &mut sink)?,
+        SourceKind::ProtectionOrders => protection::generate_orders(&context, &mut rng, &mut sink)?,
+        SourceKind::ProtectionDevices => {
+            protection::generate_devices(&context, &mut rng, &mut sink)?
+        }
     }
     let rows = sink.rows;
     let counts = sink.dirt.counts;
@@ -556,6 +597,14 @@ pub(crate) fn year_factor(table: &[(i16, f64)], year: i16) -> f64 {
         .iter()
         .find(|(y, _)| *y == year)
         .map_or(1.0, |(_, f)| *f)
+}
+
+/// A value by year from `table`, `default` for years without one.
+pub(crate) fn year_factor_or(table: &[(i16, f64)], year: i16, default: f64) -> f64 {
+    table
+        .iter()
+        .find(|(y, _)| *y == year)
+        .map_or(default, |(_, f)| *f)
 }
 
 #[cfg(test)]

@@ -25,6 +25,17 @@ fn codelist(id: &str) -> Codelist {
     shipped_codelist(id).unwrap()
 }
 
+/// A scale giving each source a few thousand rows a year.
+fn test_scale(source: SourceKind) -> f64 {
+    match source {
+        SourceKind::Penal | SourceKind::Cjn => 0.002,
+        SourceKind::Prison => 0.2,
+        SourceKind::Cjpm => 0.1,
+        SourceKind::ProtectionOrders => 0.5,
+        SourceKind::ProtectionDevices => 1.0,
+    }
+}
+
 fn share(n: usize, d: usize) -> f64 {
     n as f64 / d as f64
 }
@@ -39,12 +50,8 @@ fn assert_near(what: &str, got: f64, want: f64, tolerance: f64) {
 #[test]
 fn the_same_options_give_byte_identical_files() {
     for source in SourceKind::ALL {
-        let scale = if source == SourceKind::Prison {
-            0.05
-        } else {
-            0.002
-        };
-        let mut opts = GenerateOptions::new(source, 2019..=2020, scale, 7);
+        let scale = test_scale(source) / 4.0;
+        let mut opts = GenerateOptions::new(source, 2022..=2023, scale, 7);
         opts.dirt = 0.02;
         let (_a, first) = run(&opts);
         let (_b, second) = run(&opts);
@@ -151,6 +158,15 @@ fn headers_encodings_and_separators_follow_the_source_contracts() {
             SourceKind::Prison,
             include_str!("../../../sources/prison.toml"),
         ),
+        (SourceKind::Cjpm, include_str!("../../../sources/cjpm.toml")),
+        (
+            SourceKind::ProtectionOrders,
+            include_str!("../../../sources/protection_orders.toml"),
+        ),
+        (
+            SourceKind::ProtectionDevices,
+            include_str!("../../../sources/protection_devices.toml"),
+        ),
     ] {
         let (columns, encoding, separator) = toml_columns(contract);
         assert_eq!(source.columns(), columns, "{source}");
@@ -160,12 +176,8 @@ fn headers_encodings_and_separators_follow_the_source_contracts() {
             "{source}"
         );
         assert_eq!(separator.as_bytes(), [source.separator()], "{source}");
-        let scale = if source == SourceKind::Prison {
-            0.01
-        } else {
-            0.0005
-        };
-        let (_d, files) = run(&GenerateOptions::new(source, 2021..=2021, scale, 1));
+        let scale = test_scale(source) / 20.0;
+        let (_d, files) = run(&GenerateOptions::new(source, 2022..=2022, scale, 1));
         let rows = table(source, &files[0]);
         assert_eq!(rows[0], columns, "{source}");
         assert_eq!(rows.len() as u64, files[0].rows + 1);
@@ -433,12 +445,7 @@ fn ragged(rows: &[Vec<String>]) -> usize {
 #[test]
 fn dirt_produces_every_defect_kind_of_each_source_and_one_ragged_line() {
     for source in SourceKind::ALL {
-        let scale = if source == SourceKind::Prison {
-            0.2
-        } else {
-            0.002
-        };
-        let mut opts = GenerateOptions::new(source, 2019..=2019, scale, 9);
+        let mut opts = GenerateOptions::new(source, 2022..=2022, test_scale(source), 9);
         opts.dirt = 0.05;
         let (_d, files) = run(&opts);
         let file = &files[0];
@@ -606,4 +613,116 @@ fn source_names_parse_case_insensitively() {
     for d in Defect::ALL {
         assert!(!d.as_str().is_empty());
     }
+}
+
+/// Days since 1970-01-01 of an ISO date.
+fn parse_iso(s: &str) -> i32 {
+    let p: Vec<u32> = s.split('-').map(|x| x.parse().unwrap()).collect();
+    crate::calendar::days_from_civil(p[0] as i32, p[1], p[2])
+}
+
+#[test]
+fn cjpm_calibration_follows_the_reform_s_delays_and_measures() {
+    let (_d, files) = run(&GenerateOptions::new(
+        SourceKind::Cjpm,
+        2020..=2023,
+        1.0,
+        11,
+    ));
+    assert_eq!(
+        files[0].rows, 0,
+        "no case under the CJPM before 30 September 2021"
+    );
+    let rows_2021 = table(SourceKind::Cjpm, &files[1]);
+    assert!(rows_2021[1..].iter().all(|r| r[2].as_str() >= "2021-09-30"));
+    assert_near("cases 2021", files[1].rows as f64, 9_135.0, 1.0);
+    let rows = table(SourceKind::Cjpm, &files[3]);
+    let cases = &rows[1..];
+    assert_near("cases 2023", cases.len() as f64, 37_000.0, 1.0);
+    let guilt: Vec<i32> = cases
+        .iter()
+        .filter(|r| !r[4].is_empty())
+        .map(|r| parse_iso(&r[4]) - parse_iso(&r[2]))
+        .collect();
+    let within_3_months = guilt.iter().filter(|d| **d <= 91).count();
+    assert_near(
+        "guilt within 3 months",
+        share(within_3_months, guilt.len()),
+        0.80,
+        0.06,
+    );
+    let mean = guilt.iter().map(|d| f64::from(*d)).sum::<f64>() / guilt.len() as f64;
+    assert_near("mean days to guilt", mean, 70.0, 12.0);
+    let single = cases.iter().filter(|r| r[3] == "1").count();
+    assert_near("single hearings", share(single, cases.len()), 0.20, 0.01);
+    let sentencing: Vec<i32> = cases
+        .iter()
+        .filter(|r| r[3] == "0" && !r[5].is_empty())
+        .map(|r| parse_iso(&r[5]) - parse_iso(&r[4]))
+        .collect();
+    let mean = sentencing.iter().map(|d| f64::from(*d)).sum::<f64>() / sentencing.len() as f64;
+    assert_near("months guilt → sentencing", mean / 30.44, 6.6, 0.6);
+    let mejp = cases.iter().filter(|r| r[6] == "1").count();
+    assert_near("MEJP", share(mejp, cases.len()), 0.30, 0.01);
+    let remand = cases.iter().filter(|r| r[7] == "1").count();
+    assert_near("remand", share(remand, cases.len()), 0.04, 0.005);
+}
+
+#[test]
+fn protection_orders_follow_the_requests_outcomes_and_the_six_days() {
+    let (_d, files) = run(&GenerateOptions::new(
+        SourceKind::ProtectionOrders,
+        2021..=2021,
+        1.0,
+        12,
+    ));
+    let rows = table(SourceKind::ProtectionOrders, &files[0]);
+    let requests = &rows[1..];
+    assert_near("requests 2021", requests.len() as f64, 5_901.0, 1.0);
+    let decided: Vec<&Vec<String>> = requests.iter().filter(|r| !r[3].is_empty()).collect();
+    let on_time = decided
+        .iter()
+        .filter(|r| parse_iso(&r[3]) - parse_iso(&r[2]) <= 6)
+        .count();
+    assert_near(
+        "decided within 6 days",
+        share(on_time, decided.len()),
+        0.70,
+        0.05,
+    );
+    let granted = decided.iter().filter(|r| r[4] == "ACCORDEE").count();
+    assert_near("granted", share(granted, decided.len()), 0.60, 0.03);
+    let women = requests.iter().filter(|r| r[5] == "F").count();
+    assert_near("women applicants", share(women, requests.len()), 0.97, 0.01);
+}
+
+#[test]
+fn protection_devices_follow_the_national_stocks() {
+    let (_d, files) = run(&GenerateOptions::new(
+        SourceKind::ProtectionDevices,
+        2024..=2024,
+        1.0,
+        13,
+    ));
+    let rows = table(SourceKind::ProtectionDevices, &files[0]);
+    let december = |device: &str| -> i64 {
+        rows[1..]
+            .iter()
+            .filter(|r| r[1] == "2024-12-01" && r[2] == device)
+            .map(|r| r[4].parse::<i64>().unwrap())
+            .sum()
+    };
+    assert_near(
+        "TGD active end 2024",
+        december("TGD") as f64,
+        3_000.0,
+        120.0,
+    );
+    assert_near("BAR active end 2024", december("BAR") as f64, 1_000.0, 60.0);
+    let assigned: i64 = rows[1..]
+        .iter()
+        .filter(|r| r[2] == "TGD")
+        .map(|r| r[3].parse::<i64>().unwrap())
+        .sum();
+    assert_near("TGD assigned in 2024", assigned as f64, 1_650.0, 120.0);
 }

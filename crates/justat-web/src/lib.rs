@@ -144,6 +144,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::embargo::router())
                 .merge(routes::embargo_lists::router())
                 .merge(routes::calendar_admin::router())
+                .merge(routes::dashboards::router())
                 // Last, so that no handler can make a back-office answer cacheable.
                 .layer(axum::middleware::from_fn(security::private)),
         )

@@ -46,6 +46,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/embargo_lists.html",
     "admin/calendar.html",
     "admin/embargo_transmission.html",
+    "admin/dashboards.html",
+    "admin/dashboard_indicator.html",
 );
 
 fn environment() -> &'static Environment<'static> {

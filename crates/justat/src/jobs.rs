@@ -90,9 +90,25 @@ pub async fn execute(
                 )
                 .await
                 .map_err(|e| e.to_string())?;
+                // The dashboards follow the newer cube here, in the worker, so that the web
+                // server never computes (or protects) a table.
+                let mut dashboards = Vec::new();
+                if run.cube_id.is_some() {
+                    let _ = tx.send("tableaux de bord de pilotage mis à jour".into());
+                    dashboards = justat_publish::dashboard::refresh(
+                        store,
+                        lake,
+                        &actor,
+                        jiff::Timestamp::now(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .computed;
+                }
                 Ok(JobOutcome::ChainRun {
                     run: run.id,
                     cube: run.cube_id,
+                    dashboards,
                 })
             }
             .await

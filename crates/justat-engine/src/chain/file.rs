@@ -172,6 +172,18 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "prison_stock",
         include_str!("../../../../chains/prison_stock.toml"),
     ),
+    (
+        "cjpm_delays",
+        include_str!("../../../../chains/cjpm_delays.toml"),
+    ),
+    (
+        "protection_orders",
+        include_str!("../../../../chains/protection_orders.toml"),
+    ),
+    (
+        "protection_devices",
+        include_str!("../../../../chains/protection_devices.toml"),
+    ),
 ];
 
 impl Chain {

@@ -236,7 +236,11 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
             .finish_job(
                 j.id,
                 "w2",
-                Ok(JobOutcome::ChainRun { run: 8, cube: None }),
+                Ok(JobOutcome::ChainRun {
+                    run: 8,
+                    cube: None,
+                    dashboards: vec![]
+                }),
                 now()
             )
             .await
@@ -248,7 +252,11 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
             .finish_job(
                 j.id,
                 "w1",
-                Ok(JobOutcome::ChainRun { run: 7, cube: None }),
+                Ok(JobOutcome::ChainRun {
+                    run: 7,
+                    cube: None,
+                    dashboards: vec![]
+                }),
                 now()
             )
             .await
@@ -259,7 +267,11 @@ async fn jobs_are_queued_claimed_once_and_finished(db: &TestDb) {
         (done.status, done.result),
         (
             JobStatus::Done,
-            Some(JobOutcome::ChainRun { run: 7, cube: None })
+            Some(JobOutcome::ChainRun {
+                run: 7,
+                cube: None,
+                dashboards: vec![]
+            })
         )
     );
     assert_eq!(

@@ -86,6 +86,14 @@ const SECTIONS: &[(Permission, Section)] = &[
         },
     ),
     (
+        Permission::ReadDashboards,
+        Section {
+            href: "/admin/tableaux-de-bord",
+            title: "Tableaux de bord de pilotage",
+            description: "Les indicateurs de pilotage et les séries de la statistique publique suivis par votre direction, par territoire et par période.",
+        },
+    ),
+    (
         Permission::ReadAuditLog,
         Section {
             href: "/admin/journal",

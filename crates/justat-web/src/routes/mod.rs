@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod calendar;
 pub mod calendar_admin;
+pub mod dashboards;
 pub mod embargo;
 pub mod embargo_lists;
 pub mod login;

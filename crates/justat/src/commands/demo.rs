@@ -64,6 +64,18 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         role: Role::Administration,
         name: "Direction de la protection judiciaire de la jeunesse",
     },
+    DemoAccount {
+        username: "pilotage-dacg",
+        password: "justat-demo-pilotage-dacg",
+        role: Role::Administration,
+        name: "Direction des affaires criminelles et des grâces",
+    },
+    DemoAccount {
+        username: "pilotage-sadjav",
+        password: "justat-demo-pilotage-sadjav",
+        role: Role::Administration,
+        name: "Service de l'accès au droit et à la justice et de l'aide aux victimes",
+    },
 ];
 
 /// The demo's extracts: source, scale, share of dirt, chain. Small scales keep the demo quick
@@ -74,6 +86,28 @@ const DEMO_DATA: &[(SourceKind, f64, f64, &str)] = &[
     (SourceKind::Prison, 0.1, 0.0, "prison_stock"),
 ];
 const DEMO_YEARS: std::ops::RangeInclusive<i16> = 2019..=2024;
+
+/// The steering extracts of the demo (CJPM from its entry into force, domestic violence):
+/// source, scale, share of dirt, chain. Small scales leave courts with few cases, which the
+/// dashboards' secret statistique then protects.
+const DEMO_STEERING_DATA: &[(SourceKind, f64, f64, &str)] = &[
+    (SourceKind::Cjpm, 0.1, 0.01, "cjpm_delays"),
+    (SourceKind::ProtectionOrders, 0.5, 0.01, "protection_orders"),
+    (
+        SourceKind::ProtectionDevices,
+        1.0,
+        0.0,
+        "protection_devices",
+    ),
+];
+const DEMO_STEERING_YEARS: std::ops::RangeInclusive<i16> = 2022..=2025;
+
+/// The administration each demo steering account belongs to (role `administration`).
+const DEMO_ADMINISTRATIONS: &[(&str, &str)] = &[
+    ("pilotage", "DPJJ"),
+    ("pilotage-dacg", "DACG"),
+    ("pilotage-sadjav", "SADJAV"),
+];
 const DEMO_SEED: u64 = 2026;
 
 /// Creates the demo accounts that do not exist yet; returns how many were created.
@@ -603,6 +637,7 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     let store = crate::db::open_and_migrate(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
+    prepare_steering(config, &store).await?;
     prepare_publications(config, &store).await?;
     prepare_calendar(&store, config).await?;
     prepare_embargo(config, &store).await?;
@@ -635,4 +670,53 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
         return Ok(());
     }
     serve_store(config, store).await
+}
+
+/// Generates, delivers and processes the steering extracts, computes the dashboards, and
+/// attaches the demo's steering accounts to their administrations, unless a previous demo did.
+async fn prepare_steering(config: &Config, store: &Store) -> Result<()> {
+    for (username, administration) in DEMO_ADMINISTRATIONS {
+        store
+            .set_user_administration(
+                username,
+                Some(administration),
+                &Actor::system(),
+                jiff::Timestamp::now(),
+            )
+            .await?;
+    }
+    let lake = Lake::new(&config.data_dir);
+    let cubes = store.cubes().await?;
+    let dir = config.data_dir.join("demo-extracts");
+    for (source, scale, dirt, chain) in DEMO_STEERING_DATA {
+        if cubes.iter().any(|c| c.chain == *chain) {
+            continue;
+        }
+        let opts = GenerateOptions {
+            source: *source,
+            years: DEMO_STEERING_YEARS,
+            scale: *scale,
+            seed: DEMO_SEED,
+            dirt: *dirt,
+            gzip: false,
+        };
+        let files = justat_synth::generate(&opts, &dir, &mut |_| {})
+            .with_context(|| format!("cannot generate the {source} extracts"))?;
+        let mut ids = Vec::new();
+        for f in files {
+            let d = deliver(store, &lake, source.as_str(), &f.path, false).await?;
+            if d.status.feeds_chains() {
+                ids.push(d.id);
+            }
+        }
+        run(store, &lake, config, chain, &ids, false).await?;
+    }
+    let report =
+        justat_publish::dashboard::refresh(store, &lake, &Actor::system(), jiff::Timestamp::now())
+            .await?;
+    println!(
+        "steering dashboards: {} tables computed, protected and audited",
+        report.computed.len()
+    );
+    Ok(())
 }

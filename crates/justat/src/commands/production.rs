@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use justat_engine::chain::Chain;
 use justat_model::columns::Columns;
-use justat_store::{Actor, Lake};
+use justat_store::{Actor, Lake, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -297,7 +297,10 @@ pub async fn chain(config: &Config, command: ChainCommand) -> Result<ExitCode> {
             json,
             queue: false,
         } => {
-            run(&store, &lake, config, &chain, &deliveries, json).await?;
+            let r = run(&store, &lake, config, &chain, &deliveries, json).await?;
+            if r.cube_id.is_some() {
+                refresh_dashboards(&store, &lake, json).await?;
+            }
         }
         ChainCommand::Runs { json } => {
             let all = store.runs().await?;
@@ -359,4 +362,16 @@ pub async fn cube(config: &Config, command: CubeCommand) -> Result<ExitCode> {
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Computes again the steering dashboards whose chain produced a newer cube (in this process,
+/// as the worker does after a queued run: never in the web server).
+pub async fn refresh_dashboards(store: &Store, lake: &Lake, quiet: bool) -> Result<()> {
+    let report =
+        justat_publish::dashboard::refresh(store, lake, &Actor::cli(), jiff::Timestamp::now())
+            .await?;
+    if !quiet && !report.computed.is_empty() {
+        println!("dashboards refreshed: {}", report.computed.join(", "));
+    }
+    Ok(())
 }

@@ -18,9 +18,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-pdf", &[]),
     ("justat-survey", &["justat-model"]),
     ("justat-mail", &["justat-model"]),
+    ("justat-indicators", &["justat-model"]),
     (
         "justat-web",
-        &["justat-model", "justat-store", "justat-render"],
+        &[
+            "justat-model",
+            "justat-store",
+            "justat-render",
+            "justat-indicators",
+        ],
     ),
     (
         "justat-publish",
@@ -31,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-sdc",
             "justat-render",
             "justat-pdf",
+            "justat-indicators",
         ],
     ),
     (
@@ -46,6 +53,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-pdf",
             "justat-publish",
             "justat-mail",
+            "justat-indicators",
         ],
     ),
 ];
@@ -74,6 +82,7 @@ const PURE: &[(&str, &[&str])] = &[
     ("justat-sdc", &[]),
     ("justat-render", &["source.rs"]),
     ("justat-survey", &["load.rs"]),
+    ("justat-indicators", &[]),
 ];
 const IMPURE: &[&str] = &[
     "std::fs",

@@ -361,6 +361,28 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             transmission_files.clone(),
         ),
         (
+            ("GET", "/admin/tableaux-de-bord"),
+            vec!["/admin/tableaux-de-bord".into()],
+        ),
+        (
+            ("GET", "/admin/tableaux-de-bord/{administration}"),
+            vec!["/admin/tableaux-de-bord/dpjj".into()],
+        ),
+        (
+            (
+                "GET",
+                "/admin/tableaux-de-bord/{administration}/indicateurs/{indicator}",
+            ),
+            vec!["/admin/tableaux-de-bord/dpjj/indicateurs/cjpm_mejp".into()],
+        ),
+        (
+            (
+                "GET",
+                "/admin/tableaux-de-bord/{administration}/indicateurs/{indicator}/{file}",
+            ),
+            vec!["/admin/tableaux-de-bord/dpjj/indicateurs/cjpm_mejp/mois.csv".into()],
+        ),
+        (
             ("GET", "/admin/calendrier"),
             vec!["/admin/calendrier".into()],
         ),
@@ -928,6 +950,8 @@ async fn no_get_request_queues_work() {
         ("file", files),
         ("id", vec!["1".to_string()]),
         ("job", vec!["1".to_string()]),
+        ("administration", vec!["dpjj".to_string()]),
+        ("indicator", vec!["cjpm_mejp".to_string()]),
     ]
     .into_iter()
     .collect();
