@@ -92,6 +92,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_surveys.sql"),
         postgres: include_str!("../migrations/postgres/0013_surveys.sql"),
     },
+    Migration {
+        version: 15,
+        name: "survey_sessions",
+        sqlite: include_str!("../migrations/sqlite/0015_survey_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0015_survey_sessions.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.

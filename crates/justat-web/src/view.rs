@@ -46,6 +46,12 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/embargo_lists.html",
     "admin/calendar.html",
     "admin/embargo_transmission.html",
+    "survey/_portal.html",
+    "survey/code.html",
+    "survey/home.html",
+    "survey/page.html",
+    "survey/review.html",
+    "survey/receipt.html",
 );
 
 fn environment() -> &'static Environment<'static> {

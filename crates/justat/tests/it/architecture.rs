@@ -20,7 +20,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("justat-mail", &["justat-model"]),
     (
         "justat-web",
-        &["justat-model", "justat-store", "justat-render"],
+        &[
+            "justat-model",
+            "justat-store",
+            "justat-render",
+            "justat-survey",
+        ],
     ),
     (
         "justat-publish",
