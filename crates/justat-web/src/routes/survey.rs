@@ -84,6 +84,21 @@ impl FromRequestParts<AppState> for Portal {
     }
 }
 
+/// The page the portal answers instead of the one asked for (boxed: a response is large).
+struct Refused(Box<Response>);
+
+impl From<Response> for Refused {
+    fn from(r: Response) -> Self {
+        Refused(Box::new(r))
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
 /// Why the portal cannot show a campaign's questionnaire: told to the respondent in French.
 fn unavailable(status: StatusCode, heading: &str, message: &str) -> Response {
     crate::error::error_page(status, heading, message)
@@ -91,17 +106,17 @@ fn unavailable(status: StatusCode, heading: &str, message: &str) -> Response {
 
 /// The campaign's questionnaire, read from the questionnaires' folder by the campaign's
 /// survey identifier and checked against the version and SHA-256 the campaign recorded.
-fn questionnaire(state: &AppState, c: &Campaign) -> Result<Questionnaire, Response> {
+fn questionnaire(state: &AppState, c: &Campaign) -> Result<Questionnaire, Refused> {
     let dir = &state.config.surveys_dir;
     let refuse = |detail: String| {
         tracing::error!(campaign = c.id, "questionnaire refused: {detail}");
-        unavailable(
+        Refused::from(unavailable(
             StatusCode::SERVICE_UNAVAILABLE,
             "Questionnaire indisponible",
             &format!(
                 "Le questionnaire de cette enquête ne peut pas être affiché : {detail}. Vos réponses déjà enregistrées sont conservées. Le service statistique a été prévenu ; réessayez plus tard."
             ),
-        )
+        ))
     };
     let safe = !c.survey_id.is_empty()
         && c.survey_id
@@ -200,21 +215,21 @@ struct Context {
     status: ResponseStatus,
 }
 
-async fn context_of(state: &AppState, p: &Portal) -> Result<Context, Response> {
+async fn context_of(state: &AppState, p: &Portal) -> Result<Context, Refused> {
     let campaign = state
         .store
         .campaign(p.respondent.campaign_id())
         .await
-        .map_err(|e| WebError::from(e).into_response())?;
+        .map_err(|e| Refused::from(WebError::from(e).into_response()))?;
     let questionnaire = questionnaire(state, &campaign)?;
     let answers = answers_of(state, &p.respondent)
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|e| Refused::from(e.into_response()))?;
     let status = state
         .store
         .respondent_status(&p.respondent)
         .await
-        .map_err(|e| WebError::from(e).into_response())?;
+        .map_err(|e| Refused::from(WebError::from(e).into_response()))?;
     Ok(Context {
         campaign,
         questionnaire,
@@ -412,7 +427,7 @@ fn closed_message(c: &Campaign, now: Timestamp) -> Option<String> {
 async fn home(State(state): State<AppState>, p: Portal) -> Response {
     let ctx = match context_of(&state, &p).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let notice = legal_standing(&ctx.campaign, &ctx.questionnaire)
         .ok_or_else(|| {
@@ -474,7 +489,7 @@ async fn show_page(
 ) -> Response {
     let ctx = match context_of(&state, &p).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(index) = number.checked_sub(1) else {
         return WebError::NotFound.into_response();
@@ -602,7 +617,7 @@ async fn save_page(
 ) -> Response {
     let ctx = match context_of(&state, &p).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(index) = number.checked_sub(1) else {
         return WebError::NotFound.into_response();
@@ -729,7 +744,7 @@ async fn save_page(
 async fn review(State(state): State<AppState>, p: Portal) -> Response {
     let ctx = match context_of(&state, &p).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let review = ctx.questionnaire.review(&ctx.answers);
     let lines = survey_form::answer_lines(&ctx.questionnaire, &ctx.answers);
@@ -772,7 +787,7 @@ async fn submit(
 ) -> Response {
     let ctx = match context_of(&state, &p).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if !ctx.questionnaire.review(&ctx.answers).may_submit {
         return Redirect::to("/enquetes/recapitulatif").into_response();
