@@ -24,6 +24,8 @@ pub mod kind {
     pub const EMBARGO_COPY: &str = "embargo_copy";
     /// [`super::JobRequest::AspExport`].
     pub const ASP_EXPORT: &str = "asp_export";
+    /// [`super::JobRequest::SurveyReceipt`].
+    pub const SURVEY_RECEIPT: &str = "survey_receipt";
     /// [`super::JobRequest::TestPanic`].
     pub const TEST_PANIC: &str = "test_panic";
     /// [`super::JobRequest::TestSleep`].
@@ -75,6 +77,16 @@ pub enum JobRequest {
         collection: Collection,
         /// The publication's slug.
         slug: String,
+    },
+    /// Typeset a respondent's acknowledgement of receipt, asked for when they submit their
+    /// answers: what it says is fixed at that instant.
+    SurveyReceipt {
+        /// The campaign.
+        campaign: i64,
+        /// The unit's code.
+        unit: String,
+        /// The acknowledgement's content.
+        receipt: crate::survey::SurveyReceipt,
     },
     /// Tests only (the worker refuses it unless its test switch is on): panic with `message`.
     TestPanic {
@@ -142,6 +154,11 @@ pub enum JobOutcome {
         /// The files, in the order of the transmission.
         files: Vec<StoredFile>,
     },
+    /// A respondent's acknowledgement of receipt, in the lake.
+    SurveyReceipt {
+        /// Its digest.
+        receipt_sha256: Sha256Hex,
+    },
     /// Tests only: how long a test job slept.
     Slept {
         /// Seconds.
@@ -191,12 +208,13 @@ pub enum JobRequestError {
 
 impl JobRequest {
     /// Every kind, as stored.
-    pub const KINDS: [&'static str; 7] = [
+    pub const KINDS: [&'static str; 8] = [
         kind::DELIVERY,
         kind::CHAIN_RUN,
         kind::PUBLICATION,
         kind::EMBARGO_COPY,
         kind::ASP_EXPORT,
+        kind::SURVEY_RECEIPT,
         kind::TEST_PANIC,
         kind::TEST_SLEEP,
     ];
@@ -209,6 +227,7 @@ impl JobRequest {
             JobRequest::Publication { .. } => kind::PUBLICATION,
             JobRequest::EmbargoCopy { .. } => kind::EMBARGO_COPY,
             JobRequest::AspExport { .. } => kind::ASP_EXPORT,
+            JobRequest::SurveyReceipt { .. } => kind::SURVEY_RECEIPT,
             JobRequest::TestPanic { .. } => kind::TEST_PANIC,
             JobRequest::TestSleep { .. } => kind::TEST_SLEEP,
         }
@@ -269,6 +288,24 @@ mod tests {
             JobRequest::AspExport {
                 collection: Collection::ReferencesStatistiques,
                 slug: "s".into(),
+            },
+            JobRequest::SurveyReceipt {
+                campaign: 4,
+                unit: "AV-1".into(),
+                receipt: crate::survey::SurveyReceipt {
+                    survey_title: "Enquête".into(),
+                    period: "2025".into(),
+                    unit_name: "Association".into(),
+                    unit_code: "AV-1".into(),
+                    submitted_at: jiff::Timestamp::UNIX_EPOCH,
+                    lines: vec![
+                        crate::survey::ReceiptLine::Page("Page".into()),
+                        crate::survey::ReceiptLine::Answer {
+                            label: "Question".into(),
+                            value: "12".into(),
+                        },
+                    ],
+                },
             },
             JobRequest::TestPanic {
                 message: "boom".into(),

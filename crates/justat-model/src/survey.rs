@@ -888,6 +888,39 @@ pub fn response_rates(units: &[UnitOutcome], opens_at: Timestamp, now: Timestamp
     }
 }
 
+/// One line of a respondent's acknowledgement of receipt (typeset by
+/// `justat-render`): a page heading or a question and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptLine {
+    /// A page's title.
+    Page(String),
+    /// A question's label and the answer given, as the respondent reads it.
+    Answer {
+        /// The question.
+        label: String,
+        /// The answer.
+        value: String,
+    },
+}
+
+/// What the acknowledgement says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyReceipt {
+    /// The survey's title.
+    pub survey_title: String,
+    /// The period the answers cover.
+    pub period: String,
+    /// The unit's name.
+    pub unit_name: String,
+    /// The unit's code.
+    pub unit_code: String,
+    /// The instant the answers were submitted.
+    pub submitted_at: Timestamp,
+    /// The answers, page by page.
+    pub lines: Vec<ReceiptLine>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,11 +17,13 @@ pub mod html;
 pub mod links;
 pub mod source;
 pub mod survey_letter;
+pub mod survey_receipt;
 pub mod typst;
 
 pub use data::{DataCell, DataTable, Flag, Heading, Provenance, TableParts};
 pub use source::{FrontMatter, PublicationSource, TableDef};
 pub use survey_letter::{LetterError, SurveyLetter, survey_letter};
+pub use survey_receipt::{ReceiptError, ReceiptLine, SurveyReceipt, survey_receipt};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

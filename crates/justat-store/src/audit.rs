@@ -44,6 +44,12 @@ impl Actor {
         Actor("system".to_string())
     }
 
+    /// A survey respondent let in by their unit's access code (the portal's jobs, such as
+    /// their acknowledgement of receipt, are theirs).
+    pub fn respondent(campaign: i64, unit_code: &str) -> Actor {
+        Actor(format!("respondent:campaign/{campaign}/unit/{unit_code}"))
+    }
+
     /// Someone not logged in.
     pub fn anonymous() -> Actor {
         Actor("anonymous".to_string())

@@ -98,6 +98,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_steering_dashboards.sql"),
         postgres: include_str!("../migrations/postgres/0014_steering_dashboards.sql"),
     },
+    Migration {
+        version: 15,
+        name: "survey_sessions",
+        sqlite: include_str!("../migrations/sqlite/0015_survey_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0015_survey_sessions.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.

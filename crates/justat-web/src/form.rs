@@ -7,8 +7,14 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
-/// A form of type `T` sent with a valid CSRF token (field `csrf`): the session's token for a
-/// logged-in user, the login cookie's token otherwise. Every POST handler takes one, so no
+/// The CSRF token of the request's respondent-portal session, put in the request's extensions
+/// by the portal's extractor: on the portal's pages it is the one [`ValidForm`] expects.
+#[derive(Debug, Clone)]
+pub struct PortalCsrf(pub String);
+
+/// A form of type `T` sent with a valid CSRF token (field `csrf`): the portal session's token
+/// on the respondent portal, the session's token for a logged-in user, the login cookie's
+/// token otherwise. Every POST handler takes one, so no
 /// state-changing request escapes the check.
 pub struct ValidForm<T>(pub T);
 
@@ -37,9 +43,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidForm<T> {
             .cloned()
             .unwrap_or_default()
             .0;
-        let expected = match session {
-            Some(s) => Some(s.csrf),
-            None => cookie(req.headers(), LOGIN_CSRF_COOKIE),
+        let portal = req.extensions().get::<PortalCsrf>().cloned();
+        let expected = match (portal, session) {
+            (Some(PortalCsrf(csrf)), _) => Some(csrf),
+            (None, Some(s)) => Some(s.csrf),
+            (None, None) => cookie(req.headers(), LOGIN_CSRF_COOKIE),
         };
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -1,4 +1,5 @@
-//! Justat's web application: the public site, the back office under `/admin`, sessions,
+//! Justat's web application: the public site, the back office under `/admin`, the
+//! respondent portal under `/enquetes`, sessions,
 //! CSRF protection and security headers, over axum.
 //!
 //! Architecture invariants:
@@ -16,6 +17,7 @@ pub mod error;
 pub mod form;
 mod routes;
 pub mod security;
+pub mod survey_form;
 mod upload;
 pub mod view;
 
@@ -57,6 +59,8 @@ pub struct WebConfig {
     /// Publish the names of early-access recipients beside a released publication (their
     /// function and organisation always are).
     pub publish_embargo_names: bool,
+    /// The folder of the questionnaires the respondent portal reads (`surveys/`).
+    pub surveys_dir: std::path::PathBuf,
     /// The release calendar's rules (essential collections, standard times, embargo windows).
     pub calendar: justat_model::calendar::CalendarPolicy,
 }
@@ -90,6 +94,7 @@ impl Default for WebConfig {
             publish_embargo_names: false,
             calendar: justat_model::calendar::CalendarPolicy::default(),
             data_dir: std::path::PathBuf::from("justat-data"),
+            surveys_dir: std::path::PathBuf::from("surveys"),
         }
     }
 }
@@ -149,6 +154,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(security::private)),
         )
         .merge(routes::calendar::router())
+        .merge(routes::survey::router())
         .route("/api/v1/openapi.json", axum::routing::get(assets::openapi))
         .route("/static/justat.js", axum::routing::get(assets::justat_js))
         .route("/static/justat.css", axum::routing::get(assets::justat_css))

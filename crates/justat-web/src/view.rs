@@ -48,6 +48,12 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin/embargo_transmission.html",
     "admin/dashboards.html",
     "admin/dashboard_indicator.html",
+    "survey/_portal.html",
+    "survey/code.html",
+    "survey/home.html",
+    "survey/page.html",
+    "survey/review.html",
+    "survey/receipt.html",
 );
 
 fn environment() -> &'static Environment<'static> {

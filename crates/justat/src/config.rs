@@ -60,6 +60,8 @@ pub struct Config {
     /// Publish the names of early-access recipients beside a released publication (their
     /// function and organisation always are).
     pub embargo_publish_names: bool,
+    /// The folder of the questionnaires (`surveys/`) the respondent portal reads.
+    pub surveys_dir: PathBuf,
     /// How many hours before a release its embargo window opens (1 to 24): `H` for every
     /// collection, then `collection=H` overrides (comma-separated).
     pub embargo_hours: String,
@@ -113,6 +115,7 @@ impl Default for Config {
             essential_collections: "chiffres-cles,infos-rapides".into(),
             release_times: "12:00".into(),
             embargo_publish_names: false,
+            surveys_dir: PathBuf::from("./surveys"),
             embargo_hours: "24".into(),
             audit_key: PathBuf::new(),
             audit_checkpoint_dir: PathBuf::new(),
@@ -172,6 +175,7 @@ const KEYS: &[&str] = &[
     "essential_collections",
     "release_times",
     "embargo_publish_names",
+    "surveys_dir",
     "embargo_hours",
     "audit_key",
     "audit_checkpoint_dir",

@@ -1,6 +1,6 @@
 //! The jobs a worker runs (`justat worker`): the long work the back office queues (delivery
 //! checks, chain runs, publications built or previewed from the editor, stamped copies,
-//! transmissions to the ASP), each executed by calling the library that does it, recording
+//! transmissions to the ASP, respondents' acknowledgements of receipt), each executed by calling the library that does it, recording
 //! progress for the job's page. The process that claims them is `crate::worker`.
 
 use crate::config::Config;
@@ -16,6 +16,17 @@ use std::time::Duration;
 /// make a job panic or wait. Nothing in Justat queues them (the back office queues only its
 /// own kinds); without the variable, and in any release build, they are unknown kinds.
 pub const TEST_KINDS_VAR: &str = "JUSTAT_TEST_JOB_KINDS";
+
+/// Typesets a respondent's acknowledgement of receipt and keeps it in the lake.
+fn survey_receipt(
+    lake: &Lake,
+    receipt: &justat_model::survey::SurveyReceipt,
+) -> Result<justat_model::Sha256Hex, String> {
+    let doc = justat_render::survey_receipt(receipt).map_err(|e| e.to_string())?;
+    let pdf = justat_pdf::compile(&doc.source, &doc.files).map_err(|e| e.to_string())?;
+    lake.put_bytes(justat_store::LakeKind::Transmission, &pdf, "pdf")
+        .map_err(|e| format!("the acknowledgement cannot be stored in the lake: {e}"))
+}
 
 /// Sends progress lines to the store from synchronous callbacks, at most one a second.
 fn progress_writer(
@@ -158,6 +169,11 @@ pub async fn execute(
                 .await
                 .map(|files| JobOutcome::AspExport { files })
                 .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
+        }
+        JobRequest::SurveyReceipt { receipt, .. } => {
+            let _ = tx.send("accusé de réception en composition".into());
+            survey_receipt(lake, receipt)
+                .map(|receipt_sha256| JobOutcome::SurveyReceipt { receipt_sha256 })
         }
         JobRequest::TestPanic { message } if test_kinds => panic!("{message}"),
         JobRequest::TestSleep { seconds } if test_kinds => {

@@ -29,6 +29,7 @@ fn web_config(config: &Config, addr: std::net::SocketAddr) -> WebConfig {
         data_dir: config.data_dir.clone(),
         public_url: public_url(config, addr),
         publish_embargo_names: config.embargo_publish_names,
+        surveys_dir: config.surveys_dir.clone(),
         ..WebConfig::default()
     }
 }

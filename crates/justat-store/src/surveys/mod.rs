@@ -1,7 +1,8 @@
 //! Surveys of justice actors: the register of surveyed units and their contacts
 //! ([`register`]), campaigns with their legal standing, sample and access codes
 //! ([`campaigns`]), the respondents' answers, statuses, edits, imputations and reminders
-//! ([`responses`]), and the statisticians' follow-up ([`follow_up`]).
+//! ([`responses`]), the respondent portal's sessions ([`portal_sessions`]), and the
+//! statisticians' follow-up ([`follow_up`]).
 //!
 //! Questionnaire-agnostic: an answer is a JSON value under a question path; what a path means
 //! and which controls apply is `justat-survey`'s. Every change is written with its audit entry
@@ -11,11 +12,13 @@
 
 pub mod campaigns;
 pub mod follow_up;
+pub mod portal_sessions;
 pub mod register;
 pub mod responses;
 
 pub use campaigns::{Campaign, IssuedCode, LegalStanding, NewCampaign, SampledUnit};
 pub use follow_up::{NonRespondent, SaveRecord, StatusEvent, UnitProgress};
+pub use portal_sessions::PortalSession;
 pub use register::{Contact, ImportSummary, SurveyUnit, UnitChange};
 pub use responses::{
     Answer, CodeOutcome, CodeRefusal, DueReminder, Edit, PageSave, ReminderClaim, Respondent,

@@ -21,14 +21,15 @@ pub const MAX_PATHS_PER_SAVE: usize = 5_000;
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// A respondent let in by an access code: one unit in one campaign. Only
-/// [`Store::respondent_by_code`] makes one, and the answers it reads and writes are always
+/// [`Store::respondent_by_code`] (and [`Store::respondent_by_session`], for a session it
+/// opened) makes one, and the answers it reads and writes are always
 /// that unit's in that campaign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Respondent {
-    campaign_id: i64,
-    unit_id: i64,
-    unit_code: String,
-    unit_name: String,
+    pub(super) campaign_id: i64,
+    pub(super) unit_id: i64,
+    pub(super) unit_code: String,
+    pub(super) unit_name: String,
 }
 
 impl Respondent {

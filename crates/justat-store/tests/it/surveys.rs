@@ -1051,4 +1051,97 @@ both_backends!(
     an_import_with_a_bad_line_imports_nothing_and_names_every_bad_line,
     erasure_after_retention_blanks_and_logs,
     campaigns_move_through_their_states_with_their_sample,
+    a_portal_session_carries_its_unit_until_it_ends,
 );
+
+async fn a_portal_session_carries_its_unit_until_it_ends(db: &TestDb) {
+    let (_, codes) = open_campaign(db).await;
+    let policy = justat_model::SessionPolicy::default();
+    let t0 = at(DURING);
+    let mins = |m: i64| t0 + SignedDuration::from_mins(m);
+    let one = respondent(db, &codes["AV-1"], t0).await;
+    let two = respondent(db, &codes["AV-2"], t0).await;
+    let s1 = db.store.create_survey_session(&one, t0).await.unwrap();
+    let s2 = db.store.create_survey_session(&two, t0).await.unwrap();
+    assert_ne!(s1.token, s2.token);
+    let back = db
+        .store
+        .respondent_by_session(&s1.token, &policy, mins(10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.respondent, one);
+    assert_eq!(back.csrf, s1.csrf);
+    let other = db
+        .store
+        .respondent_by_session(&s2.token, &policy, mins(10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.respondent.unit_code(), "AV-2");
+    // Only the token's digest is stored.
+    let raw = db.raw().await;
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM survey_sessions")
+        .fetch_all(&raw)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|(h,)| h != &s1.token && h != &s2.token));
+    assert!(
+        db.store
+            .respondent_by_session("not-a-token", &policy, mins(10))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Logout: the token is dead, the other session lives on.
+    db.store
+        .end_survey_session(&s1.token, &one, mins(11))
+        .await
+        .unwrap();
+    assert!(
+        db.store
+            .respondent_by_session(&s1.token, &policy, mins(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Idle past the policy's limit: gone, and stays gone.
+    assert!(
+        db.store
+            .respondent_by_session(
+                &s2.token,
+                &policy,
+                mins(10) + policy.idle + SignedDuration::from_mins(1)
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.store
+            .respondent_by_session(&s2.token, &policy, mins(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let s3 = db
+        .store
+        .create_survey_session(&one, mins(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .purge_survey_sessions(&policy, mins(20) + policy.absolute)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        db.store
+            .respondent_by_session(&s3.token, &policy, mins(21))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

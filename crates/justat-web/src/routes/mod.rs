@@ -12,3 +12,4 @@ pub mod public;
 pub mod publication_editor;
 pub mod publications;
 pub mod publications_admin;
+pub mod survey;

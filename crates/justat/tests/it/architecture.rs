@@ -26,6 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-store",
             "justat-render",
             "justat-indicators",
+            "justat-survey",
         ],
     ),
     (

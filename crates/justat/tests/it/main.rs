@@ -14,4 +14,5 @@ mod publications;
 mod release_leaks;
 mod sdc;
 mod steering;
+mod survey_portal;
 mod worker;
