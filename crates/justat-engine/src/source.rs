@@ -117,6 +117,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("penal", include_str!("../../../sources/penal.toml")),
     ("cjn", include_str!("../../../sources/cjn.toml")),
     ("prison", include_str!("../../../sources/prison.toml")),
+    (
+        "survey_bav",
+        include_str!("../../../sources/survey_bav.toml"),
+    ),
 ];
 
 impl Source {

@@ -172,6 +172,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "prison_stock",
         include_str!("../../../../chains/prison_stock.toml"),
     ),
+    (
+        "bav_victims",
+        include_str!("../../../../chains/bav_victims.toml"),
+    ),
 ];
 
 impl Chain {

@@ -31,6 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-sdc",
             "justat-render",
             "justat-pdf",
+            "justat-survey",
         ],
     ),
     (
@@ -46,6 +47,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-pdf",
             "justat-publish",
             "justat-mail",
+            "justat-survey",
         ],
     ),
 ];

@@ -13,4 +13,5 @@ mod mail;
 mod publications;
 mod release_leaks;
 mod sdc;
+mod survey;
 mod worker;
