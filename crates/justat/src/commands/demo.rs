@@ -788,9 +788,9 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
             .map(|u| justat_survey::campaign::reminder::UnitFollowUp {
                 unit: u.unit_code.clone(),
                 status: u.status,
-                // The invitation went to every unit at opening; reminders are recorded.
+                // The invitation went to every unit by post at opening, with its access code
+                // (`justat_render::survey_letter`); the reminders go by e-mail, recorded.
                 sent: std::iter::once(Message::Invitation)
-                    .filter(|_| when > at(opening, 8).unwrap_or(when))
                     .chain((1..=u.reminders).map(|k| Message::Reminder(k as u8)))
                     .collect(),
             })
@@ -830,16 +830,15 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
         }
         Ok(())
     };
-    mail_round(at(opening, 8)?).await?;
 
-    // Most courts answer, on days spread over the collection; every 9th never does, the 13th
+    // Most courts answer, within a month (some after the first reminder); every 9th never does, the 13th
     // ones say their office was closed, every 5th keeps the warning on its opening hours.
     let policy = justat_model::ThrottlePolicy::per_ip();
     let mut answering: Vec<(i64, usize, &str)> = courts
         .iter()
         .enumerate()
         .filter(|(i, u)| i % 9 != 4 && u.code != DEMO_RESPONDENT)
-        .map(|(i, u)| (((i * 7) % 50) as i64 + 2, i, u.code.as_str()))
+        .map(|(i, u)| (((i * 7) % 30) as i64 + 2, i, u.code.as_str()))
         .collect();
     answering.sort();
     let mut reminders_done = 0;
