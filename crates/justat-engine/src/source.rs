@@ -126,6 +126,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "protection_devices",
         include_str!("../../../sources/protection_devices.toml"),
     ),
+    (
+        "survey_bav",
+        include_str!("../../../sources/survey_bav.toml"),
+    ),
 ];
 
 impl Source {

@@ -15,6 +15,9 @@
 //!   draft, its preview, and the lifecycle actions taken as a user.
 //! * [`embargo`] — the stamped copy of a version's PDF for an early-access recipient, and the
 //!   transmission of a release's list to the ASP (CSV, the letter as PDF, the access log).
+//! * [`survey_delivery`] — the one stage before the chains: a validated survey campaign's
+//!   answers (imputed ones flagged) written as a delivery of its source `survey_<survey>` and
+//!   received like any extract.
 //!
 //! The binary's commands and the job worker call these functions; nothing here parses a
 //! command line or prints.
@@ -22,11 +25,13 @@
 pub mod cube;
 pub mod dashboard;
 pub mod embargo;
+pub mod survey_delivery;
 pub mod tables;
 pub mod version;
 
 pub use cube::{CubeTable, cube_table, pattern_summary, record_pattern};
 pub use embargo::{AspFile, asp_files, stamped_copy, transmit_to_asp};
+pub use survey_delivery::{SurveyDeliveryError, deliver_campaign};
 pub use tables::{Patterns, protected_tables};
 pub use version::{Preview, act_as, check_may_build, import_dir, import_source, preview_source};
 

@@ -17,7 +17,7 @@ mod server;
 mod worker;
 
 use commands::{
-    audit, calendar, demo, embargo, incident, mail, production, publication, sdc, user,
+    audit, calendar, demo, embargo, incident, mail, production, publication, sdc, survey, user,
 };
 
 use anyhow::{Context, Result};
@@ -141,6 +141,11 @@ enum Command {
     MailSink(mail::SinkArgs),
     /// Send one trial message through the configured SMTP server (`smtp_host`, `mail_from`…).
     MailTest(mail::TestArgs),
+    /// Surveys: a validated campaign delivered to production.
+    Survey {
+        #[command(subcommand)]
+        command: survey::SurveyCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -235,6 +240,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Command::Audit { command } => audit::run(&config, command).await,
             Command::MailSink(args) => mail::sink(args).await,
             Command::MailTest(args) => mail::test(&config, args).await,
+            Command::Survey { command } => survey::run(&config, command).await,
         }
     })
 }

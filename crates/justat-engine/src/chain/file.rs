@@ -184,6 +184,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "protection_devices",
         include_str!("../../../../chains/protection_devices.toml"),
     ),
+    (
+        "bav_victims",
+        include_str!("../../../../chains/bav_victims.toml"),
+    ),
 ];
 
 impl Chain {

@@ -1,17 +1,24 @@
 //! `justat demo`: the demo accounts and the whole production chain on synthetic data —
 //! extracts generated, delivered (one with dirt, ending OK_KO), checked, and turned into cubes
 //! by the three shipped chains — its publications, one per collection at least, built from the
-//! cubes, protected, approved and released (one of them corrected), then the server.
+//! cubes, protected, approved and released (one of them corrected), the survey of the victim
+//! support offices from campaign to cube (answers read as the portal reads a form, mail sent to
+//! a loopback SMTP sink, non-response imputed, the campaign delivered), then the server.
 
 use crate::config::Config;
 use crate::progress::{deliver, run};
 use crate::server::serve_store;
 use anyhow::{Context, Result};
 use justat_model::calendar::{CalendarChange, Schedule};
+use justat_model::survey::{CampaignState, UnitKind};
 use justat_model::{Role, Sha256Hex, Username};
 use justat_publish::CubeTable;
 use justat_sdc::table::TableShape;
-use justat_store::{Actor, Lake, NewRelease, NewUser, Store, StoreError};
+use justat_store::{
+    Actor, CodeOutcome, Lake, LegalStanding, NewCampaign, NewRelease, NewUser, PageSave, Store,
+    StoreError,
+};
+use justat_survey::campaign::reminder::Message;
 use justat_synth::{GenerateOptions, SourceKind};
 
 /// A demo account: login, password, role, name.
@@ -641,6 +648,7 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     prepare_publications(config, &store).await?;
     prepare_calendar(&store, config).await?;
     prepare_embargo(config, &store).await?;
+    let respondent_code = prepare_survey(config, &store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()
@@ -664,6 +672,11 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
             a.role.label_fr()
         );
     }
+    println!();
+    println!(
+        "respondent portal {}/enquetes (survey of victim support offices 2025, Tribunal judiciaire de Lyon):\n  access code {respondent_code}",
+        portal_base(config)
+    );
     println!();
     if prepare_only {
         store.close().await;
@@ -719,4 +732,383 @@ async fn prepare_steering(config: &Config, store: &Store) -> Result<()> {
         report.computed.len()
     );
     Ok(())
+}
+
+/// The demo survey's questionnaire, its chain and its campaign's dates (Paris days).
+const DEMO_SURVEY: &str = "surveys/bav-2025.toml";
+const DEMO_SURVEY_SOURCE: &str = include_str!("../../../../surveys/bav-2025.toml");
+const DEMO_SURVEY_OPENS: &str = "2026-01-12";
+const DEMO_SURVEY_CLOSES: &str = "2026-03-13";
+const DEMO_SURVEY_REMINDERS: [u32; 2] = [21, 42];
+/// The court whose access code the demo prints (Tribunal judiciaire de Lyon).
+const DEMO_RESPONDENT: &str = "1/167";
+
+/// The demo survey of the 164 tribunaux judiciaires' victim support offices on 2025, from the
+/// register to the cube: campaign, codes, answers through the portal's form reading, reminders
+/// to a loopback SMTP sink, closing, imputation, validation, delivery and chain. Returns the
+/// printed respondent's access code (reissued on a later run: only hashes are kept).
+async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
+    let stat = Actor::user("statisticienne");
+    let now = jiff::Timestamp::now();
+    if let Some(c) = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| c.survey_id == "bav-2025")
+    {
+        println!("demo survey campaign already present: kept as it is");
+        let code = store
+            .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
+            .await?;
+        return Ok(code.code.as_str().to_string());
+    }
+    let q = justat_survey::toml_file::parse(DEMO_SURVEY, DEMO_SURVEY_SOURCE)?;
+    let day = |d: &str| -> Result<jiff::civil::Date> { Ok(d.parse()?) };
+    let (opening, closing) = (day(DEMO_SURVEY_OPENS)?, day(DEMO_SURVEY_CLOSES)?);
+    let at = |d: jiff::civil::Date, h: i8| -> Result<jiff::Timestamp> {
+        Ok(justat_model::calendar::paris_instant(d, h, 0)?)
+    };
+    let after = |days: i64, h: i8| -> Result<jiff::Timestamp> {
+        at(opening.checked_add(jiff::ToSpan::days(days))?, h)
+    };
+    let start = after(-7, 9)?;
+    store.load_reference_courts(&stat, start).await?;
+    let courts = store
+        .survey_units(Some(UnitKind::TribunalJudiciaire))
+        .await?;
+    // The register gets each office's contact, as the service would import it.
+    let mut csv = String::from(
+        "type,code,nom,cour_appel,adresse,contact_nom,contact_fonction,contact_courriel,contact_adresse\n",
+    );
+    for u in &courts {
+        csv.push_str(&format!(
+            "tribunal_judiciaire,{},\"{}\",{},,Responsable du BAV,Responsable du bureau d'aide aux victimes,bav-{}@justice.example,\n",
+            u.code,
+            u.name,
+            u.court_of_appeal.as_deref().unwrap_or(""),
+            u.code.replace('/', "-")
+        ));
+    }
+    store
+        .import_units_csv("contacts-bav.csv", csv.as_bytes(), &stat, start)
+        .await?;
+    let c = store
+        .create_campaign(
+            &NewCampaign {
+                survey_id: q.id.clone(),
+                period: "2025".into(),
+                title: q.title.clone(),
+                questionnaire_version: q.version.to_string(),
+                questionnaire_sha256: Sha256Hex::of(DEMO_SURVEY_SOURCE.as_bytes()),
+                legal: LegalStanding {
+                    cnis_avis_date: Some(day("2025-03-12")?),
+                    cnis_avis_reference: Some("n° 2025-45/Commission Services publics".into()),
+                    label: Some("conformité".into()),
+                    visa_number: Some("2026X004JU".into()),
+                    visa_year: Some(2026),
+                    mandatory: true,
+                },
+                opens_at: at(opening, 8)?,
+                closes_at: at(closing, 23)?,
+                reminder_days: DEMO_SURVEY_REMINDERS.to_vec(),
+            },
+            &stat,
+            start,
+        )
+        .await?;
+    store
+        .sample_all_of_kind(c.id, UnitKind::TribunalJudiciaire, &stat, start)
+        .await?;
+    store
+        .set_campaign_state(c.id, CampaignState::Open, &stat, at(opening, 8)?)
+        .await?;
+    let codes: std::collections::BTreeMap<String, String> = store
+        .issue_access_codes(c.id, &stat, at(opening, 8)?)
+        .await?
+        .into_iter()
+        .map(|i| (i.unit_code, i.code.as_str().to_string()))
+        .collect();
+
+    // Mail goes to a sink on loopback, into the data folder.
+    let mail_dir = config.data_dir.join("demo-mail");
+    let sink = justat_mail::MailSink::bind(
+        "127.0.0.1:0".parse()?,
+        &mail_dir,
+        justat_mail::SinkLimits::default(),
+    )
+    .await?;
+    let port = sink.local_addr()?.port();
+    let sink_task = tokio::spawn(sink.run());
+    let sender = justat_mail::Sender::new(&justat_mail::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        starttls: false,
+        timeout: std::time::Duration::from_secs(10),
+        from: "enquetes@justice.example".into(),
+        reply_to: None,
+    })?;
+    let schedule = justat_survey::campaign::reminder::Schedule::new(
+        opening,
+        closing,
+        DEMO_SURVEY_REMINDERS.to_vec(),
+        8,
+    )?;
+    let names: std::collections::BTreeMap<&str, &str> = courts
+        .iter()
+        .map(|u| (u.code.as_str(), u.name.as_str()))
+        .collect();
+    let mailing = justat_mail::CampaignMail {
+        survey_title: q.title.clone(),
+        period: "2025".into(),
+        close_date: closing,
+        portal_url: format!("{}/enquetes", portal_base(config)),
+        legal_notice: "Enquête reconnue d'intérêt général et de qualité statistique (visa n° 2026X004JU valable en 2026), à caractère obligatoire, après avis d'opportunité du Cnis du 12 mars 2025. Vos réponses sont protégées par le secret statistique (loi n° 51-711 du 7 juin 1951).".into(),
+    };
+    let mut sent = 0usize;
+    let mut mail_round = async |when: jiff::Timestamp| -> Result<()> {
+        let progress = store.unit_progress(c.id).await?;
+        let units: Vec<_> = progress
+            .iter()
+            .map(|u| justat_survey::campaign::reminder::UnitFollowUp {
+                unit: u.unit_code.clone(),
+                status: u.status,
+                // The invitation went to every unit by post at opening, with its access code
+                // (`justat_render::survey_letter`); the reminders go by e-mail, recorded.
+                sent: std::iter::once(Message::Invitation)
+                    .chain((1..=u.reminders).map(|k| Message::Reminder(k as u8)))
+                    .collect(),
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (unit, message) in
+            justat_survey::campaign::reminder::due_messages(&schedule, when, &units)
+        {
+            let kind = match message {
+                Message::Invitation => justat_mail::MailKind::Invitation,
+                Message::Reminder(k) => {
+                    let claim = store
+                        .claim_reminder(c.id, &unit, u32::from(k), "email", &Actor::system(), when)
+                        .await?;
+                    if !matches!(claim, justat_store::ReminderClaim::Claimed) {
+                        continue;
+                    }
+                    justat_mail::MailKind::Reminder(u32::from(k))
+                }
+            };
+            let unit_mail = justat_mail::UnitMail {
+                unit_name: names
+                    .get(unit.as_str())
+                    .copied()
+                    .unwrap_or(&unit)
+                    .to_string(),
+                access_code: codes.get(&unit).cloned().unwrap_or_default(),
+            };
+            out.push(justat_mail::Outgoing {
+                to: format!("bav-{}@justice.example", unit.replace('/', "-")),
+                message: justat_mail::compose(kind, &mailing, &unit_mail)?,
+            });
+        }
+        for o in sender.send_all(&out).await {
+            o.result?;
+            sent += 1;
+        }
+        Ok(())
+    };
+
+    // Most courts answer, within a month (some after the first reminder); every 9th never does, the 13th
+    // ones say their office was closed, every 5th keeps the warning on its opening hours.
+    let policy = justat_model::ThrottlePolicy::per_ip();
+    let mut answering: Vec<(i64, usize, &str)> = courts
+        .iter()
+        .enumerate()
+        .filter(|(i, u)| i % 9 != 4 && u.code != DEMO_RESPONDENT)
+        .map(|(i, u)| (((i * 7) % 30) as i64 + 2, i, u.code.as_str()))
+        .collect();
+    answering.sort();
+    let mut reminders_done = 0;
+    for (offset, i, unit) in &answering {
+        while reminders_done < DEMO_SURVEY_REMINDERS.len()
+            && i64::from(DEMO_SURVEY_REMINDERS[reminders_done]) <= *offset
+        {
+            mail_round(after(i64::from(DEMO_SURVEY_REMINDERS[reminders_done]), 9)?).await?;
+            reminders_done += 1;
+        }
+        let when = after(*offset, 10)?;
+        let CodeOutcome::Granted(who) = store
+            .respondent_by_code(&codes[*unit], "127.0.0.1", &policy, when)
+            .await?
+        else {
+            anyhow::bail!("the demo access code of {unit} was refused");
+        };
+        for (page, fields) in demo_answers(*i) {
+            let seq = q
+                .sequences
+                .iter()
+                .find(|s| s.id == page)
+                .context("demo page")?;
+            let parsed = justat_survey::Answers::from_form(seq, &fields);
+            if let Some(e) = parsed.errors.first() {
+                anyhow::bail!("demo answers of {unit}, {}: {}", e.field, e.message);
+            }
+            let mut answers = std::collections::BTreeMap::new();
+            let mut kept = Vec::new();
+            for (path, a) in parsed.answers.iter() {
+                if *a == justat_survey::Answer::WarningKept {
+                    kept.push(path.to_string());
+                } else {
+                    answers.insert(path.to_string(), serde_json::to_value(a)?);
+                }
+            }
+            let save = PageSave {
+                session: format!("demo-{i}"),
+                page: page.to_string(),
+                seconds_spent: 40 + (*i as u32 % 7) * 20,
+                answers,
+                kept_warnings: kept,
+            };
+            store.save_answers(&who, &save, when).await?;
+        }
+        store.submit_answers(&who, when).await?;
+    }
+    for k in DEMO_SURVEY_REMINDERS.iter().skip(reminders_done) {
+        mail_round(after(i64::from(*k), 9)?).await?;
+    }
+    sink_task.abort();
+
+    let closed_at = at(closing, 23)? + jiff::SignedDuration::from_hours(1);
+    store
+        .set_campaign_state(c.id, CampaignState::Closed, &stat, closed_at)
+        .await?;
+    // Unit non-response imputed, cell by cell, by the median of the answering courts.
+    let mut units = Vec::new();
+    for u in store.unit_progress(c.id).await? {
+        let current = if u.submitted_at.is_some() {
+            let mut a = justat_survey::Answers::new();
+            for s in store.unit_answers(c.id, &u.unit_code).await? {
+                if let Some(v) = s.collected {
+                    a.set(s.path, serde_json::from_value(v)?);
+                }
+            }
+            Some(a)
+        } else {
+            None
+        };
+        units.push(justat_survey::campaign::impute::UnitAnswers {
+            unit: u.unit_code,
+            stratum: u.stratum,
+            current,
+            previous: None,
+        });
+    }
+    let mut imputed: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, serde_json::Value>,
+    > = Default::default();
+    for cell in q.table_cells(&justat_survey::Answers::new()) {
+        let path = format!("{}.{}.{}", cell.table, cell.row, cell.column);
+        for v in justat_survey::campaign::impute::impute(&path, &units) {
+            if let (justat_survey::campaign::impute::Flag::Imputed(_), Some(a)) = (v.flag, v.value)
+            {
+                imputed
+                    .entry(v.unit)
+                    .or_default()
+                    .insert(path.clone(), serde_json::to_value(a)?);
+            }
+        }
+    }
+    for (unit, values) in &imputed {
+        store
+            .record_imputed(c.id, unit, values, "stratum_median", &stat, closed_at)
+            .await?;
+    }
+    store
+        .set_campaign_state(c.id, CampaignState::Validated, &stat, closed_at)
+        .await?;
+    let lake = Lake::new(&config.data_dir);
+    let source = justat_engine::source::Source::load("survey_bav")?;
+    let d = justat_publish::deliver_campaign(store, &lake, c.id, &q, &source, &stat).await?;
+    println!(
+        "demo survey: {} courts sampled, {} answered, {} imputed, {sent} messages in {}; delivery #{} ({})",
+        courts.len(),
+        answering.len(),
+        imputed.len(),
+        mail_dir.display(),
+        d.id,
+        d.status
+    );
+    run(store, &lake, config, "bav_victims", &[d.id], false).await?;
+    // The printed code is for a court that has not answered: the portal shows it the closed
+    // campaign.
+    let code = store
+        .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
+        .await?;
+    Ok(code.code.as_str().to_string())
+}
+
+/// The demo answers of the `i`-th court, page by page, as its form's fields.
+fn demo_answers(i: usize) -> Vec<(&'static str, Vec<(String, String)>)> {
+    let f = |k: &str, v: String| (k.to_string(), v);
+    if i % 13 == 6 {
+        return vec![(
+            "fonctionnement",
+            vec![
+                f("bav_actif", "non".into()),
+                f("motif_inactivite", "VACANCE".into()),
+            ],
+        )];
+    }
+    let warned = i.is_multiple_of(5);
+    let mut first = vec![
+        f("bav_actif", "oui".into()),
+        f(
+            "etp",
+            if warned {
+                "0,4".into()
+            } else {
+                format!("{},5", 1 + i % 3)
+            },
+        ),
+        f(
+            "demi_journees",
+            if warned {
+                "8".into()
+            } else {
+                format!("{}", 4 + i % 5)
+            },
+        ),
+    ];
+    if warned {
+        first.push(f("c_ouverture_effectif!continue", "1".into()));
+    }
+    // Victims: a court's size, shared out by offence group and sex.
+    let size = 80 + (i * 37) % 400;
+    let shares = [
+        ("G_PERSONNE", 55, 62),
+        ("G_BIENS", 25, 45),
+        ("G_CIRCULATION", 8, 40),
+        ("G_AUTORITE", 3, 35),
+        ("G_STUPEFIANTS", 2, 30),
+        ("G_ECOFI", 5, 50),
+        ("G_ENVIRONNEMENT", 2, 40),
+    ];
+    let mut victims = Vec::new();
+    let mut total = 0;
+    for (row, pct, women) in shares {
+        let n = size * pct / 100;
+        let w = n * women / 100;
+        victims.push(f(&format!("victimes.{row}.F"), w.to_string()));
+        victims.push(f(&format!("victimes.{row}.M"), (n - w).to_string()));
+        total += n;
+    }
+    victims.push(f("victimes_mineures", (total / 6).to_string()));
+    vec![("fonctionnement", first), ("victimes", victims)]
+}
+
+/// The site's address as the demo prints it: `public_url`, else the listening address.
+fn portal_base(config: &Config) -> String {
+    if config.public_url.is_empty() {
+        format!("http://{}", config.listen)
+    } else {
+        config.public_url.trim_end_matches('/').to_string()
+    }
 }

@@ -13,4 +13,5 @@ pub mod mail;
 pub mod production;
 pub mod publication;
 pub mod sdc;
+pub mod survey;
 pub mod user;

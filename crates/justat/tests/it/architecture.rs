@@ -39,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-render",
             "justat-pdf",
             "justat-indicators",
+            "justat-survey",
         ],
     ),
     (
@@ -55,6 +56,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "justat-publish",
             "justat-mail",
             "justat-indicators",
+            "justat-survey",
         ],
     ),
 ];

@@ -14,5 +14,6 @@ mod publications;
 mod release_leaks;
 mod sdc;
 mod steering;
+mod survey;
 mod survey_portal;
 mod worker;
