@@ -140,7 +140,9 @@ pub struct TableParts {
 ///
 /// ```compile_fail
 /// // Its fields cannot be set from outside: a table is only made from an audited pattern.
-/// let t = justat_render::DataTable { parts: todo!() };
+/// fn forge(parts: justat_render::TableParts) -> justat_render::DataTable {
+///     justat_render::DataTable { parts }
+/// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(transparent)]
