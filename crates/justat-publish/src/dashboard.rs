@@ -183,12 +183,22 @@ pub fn compute(
     let rules = PrimaryRules::default();
     let mut secret: BTreeMap<(String, String), bool> = BTreeMap::new();
     let mut proof = None;
+    // Each area's counts by period, computed once: the loop below reads them per period.
+    let counts_by_area: Vec<(String, BTreeMap<String, f64>)> = used
+        .iter()
+        .map(|code| {
+            let counts = justat_indicators::series(ind, &cells, code, granularity)
+                .into_iter()
+                .map(|p| (p.period, p.count))
+                .collect();
+            (code.clone(), counts)
+        })
+        .collect();
     for period in &periods {
-        let counts: Vec<(Vec<String>, u64)> = used
+        let counts: Vec<(Vec<String>, u64)> = counts_by_area
             .iter()
-            .map(|code| {
-                let count =
-                    series_point(ind, &cells, code, granularity, period).map_or(0.0, |p| p.count);
+            .map(|(code, by_period)| {
+                let count = by_period.get(period).copied().unwrap_or(0.0);
                 (vec![code.clone()], count.max(0.0).round() as u64)
             })
             .collect();
@@ -304,16 +314,25 @@ pub fn compute(
             } else {
                 Vec::new()
             };
+            let chart_id = |r: &AreaRow| {
+                (
+                    format!("graphique-{}", r.code.to_lowercase().replace('_', "-")),
+                    format!("{} — {}", ind.label, r.label),
+                )
+            };
             for (i, r) in rows.iter().enumerate() {
-                let id = format!("graphique-{}", r.code.to_lowercase().replace('_', "-"));
-                let title = format!("{} — {}", ind.label, r.label);
+                let (id, title) = chart_id(r);
                 if let Some(svg) =
                     justat_render::chart::svg(ChartKind::Lines, &full, &[i], 0, &id, &title)
                 {
                     charts.insert(r.code.clone(), svg);
                 }
-                for n in &prefixes {
-                    let t = table(*n);
+            }
+            // One table per prefix, shared by every area's chart.
+            for n in &prefixes {
+                let t = table(*n);
+                for (i, r) in rows.iter().enumerate() {
+                    let (id, title) = chart_id(r);
                     if let Some(svg) =
                         justat_render::chart::svg(ChartKind::Lines, &t, &[i], 0, &id, &title)
                     {
@@ -355,18 +374,6 @@ pub fn compute(
         csv,
         xlsx_hex: to_hex(&xlsx),
     })
-}
-
-fn series_point(
-    ind: &Indicator,
-    cells: &[MonthCell],
-    area: &str,
-    granularity: Granularity,
-    period: &str,
-) -> Option<justat_indicators::Point> {
-    justat_indicators::series(ind, cells, area, granularity)
-        .into_iter()
-        .find(|p| p.period == period)
 }
 
 fn to_hex(bytes: &[u8]) -> String {
