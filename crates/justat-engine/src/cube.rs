@@ -1,13 +1,97 @@
 //! Reading a cube back: the cells of a sub-table (some dimensions, the others at their total)
-//! for one period, as the disclosure control and the publications need them.
+//! for one period, as the disclosure control and the publications need them, or every period
+//! of one dimension, as the steering dashboards do.
 
 use crate::EngineError;
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
+
+/// One record batch of a cube file, its text columns as `Utf8` whichever text type DataFusion
+/// wrote (Utf8 or Utf8View), with lookups that name the file in their errors.
+struct CubeBatch<'a> {
+    path: &'a Path,
+    batch: RecordBatch,
+    columns: Vec<ArrayRef>,
+}
+
+impl CubeBatch<'_> {
+    fn bad(&self, message: String) -> EngineError {
+        bad(self.path, message)
+    }
+
+    fn index(&self, name: &str) -> Result<usize, EngineError> {
+        self.batch
+            .schema()
+            .index_of(name)
+            .map_err(|_| self.bad(format!("the cube has no column `{name}`")))
+    }
+
+    /// A dimension (or the period): a text column; a measure named by mistake is refused
+    /// rather than read as text.
+    fn text(&self, name: &str) -> Result<&StringArray, EngineError> {
+        let i = self.index(name)?;
+        self.columns[i]
+            .as_string_opt::<i32>()
+            .ok_or_else(|| self.bad(format!("`{name}` is not a dimension of the cube")))
+    }
+
+    /// A measure: an integer column.
+    fn integers(&self, name: &str) -> Result<&Int64Array, EngineError> {
+        let i = self.index(name)?;
+        self.batch
+            .column(i)
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| self.bad(format!("measure `{name}` is not an integer measure")))
+    }
+
+    /// The text columns other than the period and `kept`: the dimensions a reader takes at
+    /// their total.
+    fn other_dimensions(&self, kept: &[&str]) -> Vec<&StringArray> {
+        let schema = self.batch.schema();
+        schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name() != "TIME_PERIOD" && !kept.contains(&f.name().as_str()))
+            .filter_map(|(i, _)| self.columns[i].as_string_opt::<i32>())
+            .collect()
+    }
+}
+
+fn bad(path: &Path, message: String) -> EngineError {
+    EngineError::ChainFile {
+        file: path.display().to_string(),
+        message,
+    }
+}
+
+/// Calls `each` on every batch of the cube file at `path`.
+fn for_each_batch(
+    path: &Path,
+    mut each: impl FnMut(&CubeBatch) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let f = std::fs::File::open(path).map_err(|e| EngineError::io(path, e))?;
+    for batch in ParquetRecordBatchReaderBuilder::try_new(f)?.build()? {
+        let batch = batch?;
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| match c.data_type() {
+                DataType::Utf8View | DataType::LargeUtf8 => cast(c, &DataType::Utf8),
+                _ => Ok(c.clone()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        each(&CubeBatch {
+            path,
+            batch,
+            columns,
+        })?;
+    }
+    Ok(())
+}
 
 /// The cells of the sub-table `dims` × one `period` of a cube file, with the `measure` (a
 /// count); the cube's other dimensions are taken at their total `_T`.
@@ -17,60 +101,17 @@ pub fn read_cells(
     period: &str,
     measure: &str,
 ) -> Result<Vec<(Vec<String>, u64)>, EngineError> {
-    let f = std::fs::File::open(path).map_err(|e| EngineError::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f)?.build()?;
     let mut out = Vec::new();
-    let bad = |message: String| EngineError::ChainFile {
-        file: path.display().to_string(),
-        message,
-    };
-    for batch in reader {
-        // Text columns may be written as Utf8 or Utf8View (DataFusion's choice): read as Utf8.
-        let batch = batch?;
-        let schema = batch.schema();
-        let columns = batch
-            .columns()
-            .iter()
-            .map(|c| match c.data_type() {
-                DataType::Utf8View | DataType::LargeUtf8 => cast(c, &DataType::Utf8),
-                _ => Ok(c.clone()),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let col = |name: &str| {
-            schema
-                .index_of(name)
-                .map_err(|_| bad(format!("the cube has no column `{name}`")))
-        };
-        // Every dimension and the period are text columns; a measure named by mistake in
-        // --dims is refused rather than read as text.
-        let text = |i: usize| {
-            columns[i].as_string_opt::<i32>().ok_or_else(|| {
-                bad(format!(
-                    "`{}` is not a dimension of the cube",
-                    schema.field(i).name()
-                ))
-            })
-        };
-        let periods = text(col("TIME_PERIOD")?)?;
+    let kept: Vec<&str> = dims.iter().map(String::as_str).collect();
+    for_each_batch(path, |b| {
+        let periods = b.text("TIME_PERIOD")?;
         let wanted = dims
             .iter()
-            .map(|d| col(d).and_then(&text))
+            .map(|d| b.text(d))
             .collect::<Result<Vec<_>, _>>()?;
-        let values = batch.column(col(measure)?);
-        let values = values
-            .as_primitive_opt::<Int64Type>()
-            .ok_or_else(|| bad(format!("measure `{measure}` is not a count")))?;
-        let wanted_names: Vec<&str> = dims.iter().map(String::as_str).collect();
-        let others: Vec<_> = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| {
-                f.name() != "TIME_PERIOD" && !wanted_names.contains(&f.name().as_str())
-            })
-            .filter_map(|(i, _)| columns[i].as_string_opt::<i32>())
-            .collect();
-        for row in 0..batch.num_rows() {
+        let values = b.integers(measure)?;
+        let others = b.other_dimensions(&kept);
+        for row in 0..periods.len() {
             if periods.value(row) != period || others.iter().any(|c| c.value(row) != "_T") {
                 continue;
             }
@@ -82,11 +123,15 @@ pub fn read_cells(
             };
             out.push((codes, v));
         }
-    }
+        Ok(())
+    })?;
     if out.is_empty() {
-        return Err(bad(format!(
-            "no cell for period `{period}` (check --period and the cube's TIME_PERIOD values)"
-        )));
+        return Err(bad(
+            path,
+            format!(
+                "no cell for period `{period}` (check --period and the cube's TIME_PERIOD values)"
+            ),
+        ));
     }
     Ok(out)
 }
@@ -102,56 +147,16 @@ pub fn read_measures(
     dim: &str,
     measures: &[String],
 ) -> Result<Vec<MeasureRow>, EngineError> {
-    let f = std::fs::File::open(path).map_err(|e| EngineError::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f)?.build()?;
-    let bad = |message: String| EngineError::ChainFile {
-        file: path.display().to_string(),
-        message,
-    };
     let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch?;
-        let schema = batch.schema();
-        let columns = batch
-            .columns()
-            .iter()
-            .map(|c| match c.data_type() {
-                DataType::Utf8View | DataType::LargeUtf8 => cast(c, &DataType::Utf8),
-                _ => Ok(c.clone()),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let col = |name: &str| {
-            schema
-                .index_of(name)
-                .map_err(|_| bad(format!("the cube has no column `{name}`")))
-        };
-        let text = |i: usize| {
-            columns[i].as_string_opt::<i32>().ok_or_else(|| {
-                bad(format!(
-                    "`{}` is not a dimension of the cube",
-                    schema.field(i).name()
-                ))
-            })
-        };
-        let periods = text(col("TIME_PERIOD")?)?;
-        let codes = text(col(dim)?)?;
+    for_each_batch(path, |b| {
+        let periods = b.text("TIME_PERIOD")?;
+        let codes = b.text(dim)?;
         let values = measures
             .iter()
-            .map(|m| {
-                batch
-                    .column(col(m)?)
-                    .as_primitive_opt::<Int64Type>()
-                    .ok_or_else(|| bad(format!("measure `{m}` is not an integer")))
-            })
+            .map(|m| b.integers(m))
             .collect::<Result<Vec<_>, _>>()?;
-        let others: Vec<_> = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.name() != "TIME_PERIOD" && f.name() != dim)
-            .filter_map(|(i, _)| columns[i].as_string_opt::<i32>())
-            .collect();
-        for row in 0..batch.num_rows() {
+        let others = b.other_dimensions(&[dim]);
+        for row in 0..periods.len() {
             if others.iter().any(|c| c.value(row) != "_T") {
                 continue;
             }
@@ -165,6 +170,7 @@ pub fn read_measures(
                 v,
             ));
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
