@@ -164,14 +164,28 @@ pub fn compute(
             stack.extend(children);
         }
     }
-    let series: Vec<Vec<justat_indicators::Point>> = areas
+    // Each used area's series by period, computed once from its own cells: the secret
+    // statistique reads every area's counts, the rows the shown areas' values.
+    let mut cells_by_area: BTreeMap<String, Vec<MonthCell>> = BTreeMap::new();
+    for c in cells {
+        cells_by_area.entry(c.area.clone()).or_default().push(c);
+    }
+    let series: BTreeMap<&str, BTreeMap<String, justat_indicators::Point>> = cells_by_area
         .iter()
-        .map(|(code, _, _)| justat_indicators::series(ind, &cells, code, granularity))
+        .map(|(code, cells)| {
+            let points = justat_indicators::series(ind, cells, code, granularity)
+                .into_iter()
+                .map(|p| (p.period.clone(), p))
+                .collect();
+            (code.as_str(), points)
+        })
         .collect();
-    let periods: Vec<String> = series
+    let no_points = BTreeMap::new();
+    let series_of = |code: &str| series.get(code).unwrap_or(&no_points);
+    let periods: Vec<String> = areas
         .iter()
-        .flatten()
-        .map(|p| p.period.clone())
+        .flat_map(|(code, _, _)| series_of(code).keys())
+        .cloned()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -183,22 +197,11 @@ pub fn compute(
     let rules = PrimaryRules::default();
     let mut secret: BTreeMap<(String, String), bool> = BTreeMap::new();
     let mut proof = None;
-    // Each area's counts by period, computed once: the loop below reads them per period.
-    let counts_by_area: Vec<(String, BTreeMap<String, f64>)> = used
-        .iter()
-        .map(|code| {
-            let counts = justat_indicators::series(ind, &cells, code, granularity)
-                .into_iter()
-                .map(|p| (p.period, p.count))
-                .collect();
-            (code.clone(), counts)
-        })
-        .collect();
     for period in &periods {
-        let counts: Vec<(Vec<String>, u64)> = counts_by_area
+        let counts: Vec<(Vec<String>, u64)> = used
             .iter()
-            .map(|(code, by_period)| {
-                let count = by_period.get(period).copied().unwrap_or(0.0);
+            .map(|code| {
+                let count = series_of(code).get(period).map_or(0.0, |p| p.count);
                 (vec![code.clone()], count.max(0.0).round() as u64)
             })
             .collect();
@@ -230,8 +233,8 @@ pub fn compute(
 
     let rows: Vec<AreaRow> = areas
         .iter()
-        .zip(&series)
-        .map(|((code, label, depth), points)| {
+        .map(|(code, label, depth)| {
+            let points = series_of(code);
             let mut values = Vec::new();
             let mut hidden = Vec::new();
             for period in &periods {
@@ -239,10 +242,7 @@ pub fn compute(
                     .get(&(code.clone(), period.clone()))
                     .copied()
                     .unwrap_or(false);
-                let v = points
-                    .iter()
-                    .find(|p| &p.period == period)
-                    .and_then(|p| p.value);
+                let v = points.get(period).and_then(|p| p.value);
                 values.push(if s { None } else { v });
                 hidden.push(s);
             }

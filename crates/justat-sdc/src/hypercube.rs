@@ -8,6 +8,7 @@
 
 use crate::primary::Status;
 use crate::table::Table;
+use std::sync::OnceLock;
 
 /// A change along one dimension: codes with a sign, the cell's own code first with `+1`.
 type Axis = Vec<(u32, i8)>;
@@ -17,9 +18,11 @@ const MAX_AXES: usize = 4096;
 /// How many products are tried per search, spread over the dimensions.
 pub(crate) const MAX_PRODUCTS: usize = 512;
 
-/// The candidate changes of every code of every dimension, built once per table.
+/// The candidate changes of the codes of every dimension, each built the first time a search
+/// needs it and kept for the table: a table searches from few of its codes, and building them
+/// all (a deep hierarchy's codes have thousands) cost more than the searches themselves.
 pub(crate) struct Cubes {
-    axes: Vec<Vec<Vec<Axis>>>,
+    axes: Vec<Vec<OnceLock<Vec<Axis>>>>,
     strides: Vec<usize>,
 }
 
@@ -136,7 +139,7 @@ impl Cubes {
         let axes = table
             .dims
             .iter()
-            .map(|(_, h)| (0..h.len()).map(|c| axes(h, c)).collect())
+            .map(|(_, h)| (0..h.len()).map(|_| OnceLock::new()).collect())
             .collect();
         Cubes {
             axes,
@@ -186,7 +189,8 @@ impl Cubes {
         for (d, &own) in codes.iter().enumerate() {
             let own = own as usize;
             let mut ok: Vec<(f64, &Axis)> = Vec::new();
-            for axis in self.axes[d][own].iter().chain([&chains[d]]) {
+            let own_axes = self.axes[d][own].get_or_init(|| axes(&table.dims[d].1, own));
+            for axis in own_axes.iter().chain([&chains[d]]) {
                 let mut cost = 0.0;
                 let mut works = true;
                 for &(code, s) in &axis[1..] {
