@@ -16,6 +16,7 @@ pub mod files;
 pub mod html;
 pub mod links;
 pub mod source;
+pub mod programme;
 pub mod survey_letter;
 pub mod survey_receipt;
 pub mod typst;
