@@ -13,7 +13,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
-use justat_model::calendar::paris_day;
+use justat_model::calendar::{ReleaseStatus, paris_day};
 use justat_model::programme::{Link, YearView, read_year};
 use justat_model::french;
 use justat_store::{Lake, LakeKind, Release, VersionSummary};
@@ -71,13 +71,14 @@ fn links_of(
                 .iter()
                 .filter(|r| r.collection == *collection && r.slug == *slug)
             {
+                // A provisional date says so itself (« juin 2027 (date provisoire) »).
+                let status = match r.status {
+                    ReleaseStatus::Provisional => String::new(),
+                    s => format!(" ({})", s.label_fr().to_lowercase()),
+                };
                 out.push(Href {
                     href: "/calendrier".into(),
-                    text: format!(
-                        "Calendrier des parutions : {} ({})",
-                        r.when_fr(),
-                        r.status.label_fr().to_lowercase()
-                    ),
+                    text: format!("Calendrier des parutions : {}{status}", r.when_fr()),
                 });
             }
         }

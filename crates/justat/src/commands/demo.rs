@@ -986,10 +986,7 @@ async fn prepare_programme(config: &Config, store: &Store) -> Result<()> {
             Opinion {
                 year: 2026,
                 kind: OpinionKind::Label,
-                reference: legal
-                    .label
-                    .clone()
-                    .unwrap_or_else(|| "Comité du label, séance du 14 octobre 2025".into()),
+                reference: "séance du 14 octobre 2025".into(),
                 issued_on: day("2025-10-14")?,
                 summary: "Avis de conformité : label d’intérêt général et de qualité statistique, avec proposition du caractère obligatoire.".into(),
                 response: Some("Le questionnaire a été allégé comme le Comité l’a demandé (horaires d’ouverture en une question).".into()),
@@ -1010,7 +1007,7 @@ async fn prepare_programme(config: &Config, store: &Store) -> Result<()> {
             Opinion {
                 year: 2026,
                 kind: OpinionKind::MediumTerm,
-                reference: "Moyen terme 2024-2028, avis n° 5".into(),
+                reference: "2024-2028, avis n° 5".into(),
                 issued_on: day("2024-01-30")?,
                 summary: "La commission souhaite que le service statistique de la Justice suive les effets de la réforme de la justice pénale des mineurs, notamment les délais de jugement.".into(),
                 response: Some("Les délais de l’audience de culpabilité et de l’audience de sanction sont suivis chaque mois pour la DPJJ et la DACG ; une étude des parcours est en cours.".into()),
@@ -1019,7 +1016,7 @@ async fn prepare_programme(config: &Config, store: &Store) -> Result<()> {
             Opinion {
                 year: 2026,
                 kind: OpinionKind::MediumTerm,
-                reference: "Moyen terme 2024-2028, avis n° 7".into(),
+                reference: "2024-2028, avis n° 7".into(),
                 issued_on: day("2024-01-30")?,
                 summary: "La commission recommande de mesurer le traitement judiciaire des violences conjugales, dont le respect du délai de six jours des ordonnances de protection.".into(),
                 response: None,
