@@ -509,6 +509,56 @@ async fn prepare_calendar(store: &Store, config: &Config) -> Result<()> {
 /// that the recipient reads it in the embargo room while the public sees nothing.
 const EMBARGOED: DemoPublication = demo_publication!("references-6-4", "");
 
+/// The next edition of *Les chiffres clés de la justice* (2025 data), built from the CJPM cube,
+/// approved and scheduled at its confirmed calendar date: until then the official series it
+/// releases (`cjpm_saisines`, `op_demandes`) show « publication le … » for 2025 on the steering
+/// dashboards, and their earlier years, released by the 2025 edition, their values.
+const NEXT_EDITION: DemoPublication = demo_publication!("chiffres-cles-2026", "");
+
+async fn prepare_next_edition(config: &Config, store: &Store) -> Result<()> {
+    let source = justat_render::PublicationSource::parse(
+        NEXT_EDITION.dir,
+        NEXT_EDITION.publication,
+        NEXT_EDITION.tables,
+    )?;
+    let (c, slug) = (source.front.collection, source.front.slug.clone());
+    if store.publication_version(c, &slug, None).await?.is_some() {
+        return Ok(());
+    }
+    let release = store
+        .release(c, &slug)
+        .await?
+        .context("the calendar announces the next edition of Les chiffres clés")?;
+    let now = jiff::Timestamp::now();
+    if let Schedule::Month(month) = release.state().schedule {
+        // The second Tuesday of its month, at noon in Paris.
+        let first = month.first_day();
+        let to_tuesday = (7 + 2 - i64::from(first.weekday().to_monday_one_offset())) % 7;
+        let day = first.checked_add(jiff::Span::new().days(to_tuesday + 7))?;
+        let at = justat_model::calendar::paris_instant(day, 12, 0)?;
+        store
+            .change_release(
+                c,
+                &slug,
+                &CalendarChange::Confirm { at },
+                Role::HeadOfService,
+                &Actor::user("chef"),
+                now,
+            )
+            .await?;
+    }
+    let lake = Lake::new(&config.data_dir);
+    justat_publish::import_source(store, &lake, &source, &Actor::user("statisticienne")).await?;
+    use justat_model::Action;
+    use justat_publish::act_as;
+    act_as(store, c, &slug, None, "statisticienne", Action::Submit, None).await?;
+    act_as(store, c, &slug, None, "chef", Action::Approve, None).await?;
+    // Scheduled at the calendar's instant: public from then, not a second before.
+    act_as(store, c, &slug, None, "chef", Action::Release, None).await?;
+    println!("next edition of Les chiffres clés (2025) approved and scheduled on the calendar");
+    Ok(())
+}
+
 async fn prepare_embargo(config: &Config, store: &Store) -> Result<()> {
     let source = justat_render::PublicationSource::parse(
         EMBARGOED.dir,
@@ -650,6 +700,7 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     prepare_publications(config, &store).await?;
     prepare_calendar(&store, config).await?;
     prepare_embargo(config, &store).await?;
+    prepare_next_edition(config, &store).await?;
     let respondent_code = prepare_survey(config, &store).await?;
     prepare_programme(config, &store).await?;
     println!(
