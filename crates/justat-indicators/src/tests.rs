@@ -145,7 +145,12 @@ fn an_official_series_names_its_publication_and_a_steering_one_does_not() {
     let e = load(&bad_in_list).unwrap_err();
     assert!(e.message.contains("« ../x »"), "{}", e.message);
     let none = official.replace("unit = \"%\"", "unit = \"%\"\npublication = []");
-    assert!(load(&none).unwrap_err().message.contains("au moins une publication"));
+    assert!(
+        load(&none)
+            .unwrap_err()
+            .message
+            .contains("au moins une publication")
+    );
     let steering = GOOD.replace(
         "unit = \"%\"",
         "unit = \"%\"\npublication = \"chiffres-cles\"",

@@ -77,7 +77,10 @@ impl OperationStatus {
     /// Whether this status must say why: a postponement or an abandonment is explained to the
     /// Cnis and the public.
     pub fn needs_reason(self) -> bool {
-        matches!(self, OperationStatus::Postponed | OperationStatus::Abandoned)
+        matches!(
+            self,
+            OperationStatus::Postponed | OperationStatus::Abandoned
+        )
     }
 }
 
@@ -142,7 +145,9 @@ impl Section {
     /// Its heading, numbered as the Cnis's layout numbers it.
     pub fn heading_fr(self) -> &'static str {
         match self {
-            Section::NewSurveys => "2.1 Enquêtes nouvelles, rénovées ou de périodicité supérieure à l’année",
+            Section::NewSurveys => {
+                "2.1 Enquêtes nouvelles, rénovées ou de périodicité supérieure à l’année"
+            }
             Section::NewAdministrativeFiles => {
                 "2.2 Nouvelles exploitations de fichiers administratifs"
             }
@@ -271,8 +276,14 @@ fn text(
         );
         return None;
     }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        problem(errors, field, "le texte contient un caractère de contrôle".into());
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        problem(
+            errors,
+            field,
+            "le texte contient un caractère de contrôle".into(),
+        );
         return None;
     }
     Some(t.to_string())
@@ -388,8 +399,20 @@ impl OperationForm {
     pub fn read(&self) -> Result<Operation, Vec<FieldError>> {
         let mut e = Vec::new();
         let year = year_field(&mut e, &self.year);
-        let kind = choice(&mut e, "kind", &self.kind, OperationKind::parse, OperationKind::Study);
-        let novelty = choice(&mut e, "novelty", &self.novelty, Novelty::parse, Novelty::New);
+        let kind = choice(
+            &mut e,
+            "kind",
+            &self.kind,
+            OperationKind::parse,
+            OperationKind::Study,
+        );
+        let novelty = choice(
+            &mut e,
+            "novelty",
+            &self.novelty,
+            Novelty::parse,
+            Novelty::New,
+        );
         let status = choice(
             &mut e,
             "status",
@@ -398,7 +421,13 @@ impl OperationForm {
             OperationStatus::Planned,
         );
         let title = text(&mut e, "title", &self.title, MAX_TITLE_CHARS, true);
-        let description = text(&mut e, "description", &self.description, MAX_TEXT_CHARS, false);
+        let description = text(
+            &mut e,
+            "description",
+            &self.description,
+            MAX_TEXT_CHARS,
+            false,
+        );
         let reason = text(
             &mut e,
             "status_reason",
@@ -406,7 +435,10 @@ impl OperationForm {
             MAX_TEXT_CHARS,
             false,
         );
-        if status.needs_reason() && reason.is_none() && !e.iter().any(|x| x.field == "status_reason") {
+        if status.needs_reason()
+            && reason.is_none()
+            && !e.iter().any(|x| x.field == "status_reason")
+        {
             problem(
                 &mut e,
                 "status_reason",
@@ -423,7 +455,11 @@ impl OperationForm {
             self.slug.trim(),
         );
         let only_for = |e: &mut Vec<FieldError>, field, what: &str| {
-            problem(e, field, format!("ce champ ne vaut que pour {what} : videz-le"))
+            problem(
+                e,
+                field,
+                format!("ce champ ne vaut que pour {what} : videz-le"),
+            )
         };
         if !campaign.is_empty() && kind != OperationKind::Survey {
             only_for(&mut e, "campaign", "une enquête");
@@ -456,7 +492,9 @@ impl OperationForm {
                         if chain.is_empty() {
                             "indiquez la chaîne de traitement exploitée".into()
                         } else {
-                            format!("« {chain} » n’est pas un identifiant de chaîne (minuscules, chiffres, _)")
+                            format!(
+                                "« {chain} » n’est pas un identifiant de chaîne (minuscules, chiffres, _)"
+                            )
                         },
                     );
                 }
@@ -465,9 +503,16 @@ impl OperationForm {
                 }
             }
             OperationKind::Publication => {
-                let c = Collection::ALL.iter().copied().find(|c| c.slug() == collection);
+                let c = Collection::ALL
+                    .iter()
+                    .copied()
+                    .find(|c| c.slug() == collection);
                 if c.is_none() {
-                    problem(&mut e, "collection", "choisissez la collection de la publication".into());
+                    problem(
+                        &mut e,
+                        "collection",
+                        "choisissez la collection de la publication".into(),
+                    );
                 }
                 if !is_valid_slug(slug) {
                     problem(
@@ -476,7 +521,9 @@ impl OperationForm {
                         if slug.is_empty() {
                             "indiquez l’adresse (slug) de la publication".into()
                         } else {
-                            format!("« {slug} » n’est pas une adresse de publication (minuscules, chiffres et tirets)")
+                            format!(
+                                "« {slug} » n’est pas une adresse de publication (minuscules, chiffres et tirets)"
+                            )
                         },
                     );
                 }
@@ -540,8 +587,20 @@ impl OpinionForm {
     pub fn read(&self) -> Result<Opinion, Vec<FieldError>> {
         let mut e = Vec::new();
         let year = year_field(&mut e, &self.year);
-        let kind = choice(&mut e, "kind", &self.kind, OpinionKind::parse, OpinionKind::Opportunity);
-        let reference = text(&mut e, "reference", &self.reference, MAX_REFERENCE_CHARS, true);
+        let kind = choice(
+            &mut e,
+            "kind",
+            &self.kind,
+            OpinionKind::parse,
+            OpinionKind::Opportunity,
+        );
+        let reference = text(
+            &mut e,
+            "reference",
+            &self.reference,
+            MAX_REFERENCE_CHARS,
+            true,
+        );
         let summary = text(&mut e, "summary", &self.summary, MAX_TEXT_CHARS, true);
         let response = text(&mut e, "response", &self.response, MAX_TEXT_CHARS, false);
         let day = self.issued_on.trim();
@@ -697,7 +756,12 @@ pub fn year_view(
             .iter()
             .find(|(n, _)| *n == id)
             .map(|(_, o)| o.title.clone())
-            .or_else(|| titles.iter().find(|(n, _)| *n == id).map(|(_, t)| t.clone()))
+            .or_else(|| {
+                titles
+                    .iter()
+                    .find(|(n, _)| *n == id)
+                    .map(|(_, t)| t.clone())
+            })
     };
     let sections = Section::ALL
         .iter()
@@ -810,10 +874,20 @@ mod tests {
                 status_reason: "moyens redéployés".into(),
                 ..f
             };
-            assert_eq!(with.read().unwrap().status_reason.as_deref(), Some("moyens redéployés"));
+            assert_eq!(
+                with.read().unwrap().status_reason.as_deref(),
+                Some("moyens redéployés")
+            );
         }
         assert_eq!(
-            fields(OperationForm { status: "postponed".into(), status_reason: "  ".into(), ..survey_form() }.read()),
+            fields(
+                OperationForm {
+                    status: "postponed".into(),
+                    status_reason: "  ".into(),
+                    ..survey_form()
+                }
+                .read()
+            ),
             ["status_reason"]
         );
     }
@@ -828,7 +902,10 @@ mod tests {
             status: "x".into(),
             ..Default::default()
         };
-        assert_eq!(fields(f.read()), ["year", "kind", "novelty", "status", "title"]);
+        assert_eq!(
+            fields(f.read()),
+            ["year", "kind", "novelty", "status", "title"]
+        );
         let chain = OperationForm {
             kind: "exploitation".into(),
             campaign: "3".into(),
@@ -844,22 +921,40 @@ mod tests {
             ..survey_form()
         };
         assert_eq!(fields(publication.read()), ["collection", "slug"]);
-        let campaign = OperationForm { campaign: "0".into(), ..survey_form() };
+        let campaign = OperationForm {
+            campaign: "0".into(),
+            ..survey_form()
+        };
         assert_eq!(fields(campaign.read()), ["campaign"]);
     }
 
     #[test]
     fn texts_are_bounded_at_their_limits() {
-        let at = |n| OperationForm { title: "é".repeat(n), ..survey_form() };
+        let at = |n| OperationForm {
+            title: "é".repeat(n),
+            ..survey_form()
+        };
         assert!(at(MAX_TITLE_CHARS).read().is_ok());
         assert_eq!(fields(at(MAX_TITLE_CHARS + 1).read()), ["title"]);
-        let d = |n| OperationForm { description: "a".repeat(n), ..survey_form() };
+        let d = |n| OperationForm {
+            description: "a".repeat(n),
+            ..survey_form()
+        };
         assert!(d(MAX_TEXT_CHARS).read().is_ok());
         assert_eq!(fields(d(MAX_TEXT_CHARS + 1).read()), ["description"]);
         assert!(read_synthesis(&"x".repeat(MAX_SYNTHESIS_CHARS)).is_ok());
         assert!(read_synthesis(&"x".repeat(MAX_SYNTHESIS_CHARS + 1)).is_err());
         assert_eq!(read_synthesis("  ").unwrap(), "");
-        assert_eq!(fields(OperationForm { title: "a\u{0}b".into(), ..survey_form() }.read()), ["title"]);
+        assert_eq!(
+            fields(
+                OperationForm {
+                    title: "a\u{0}b".into(),
+                    ..survey_form()
+                }
+                .read()
+            ),
+            ["title"]
+        );
     }
 
     #[test]
@@ -875,8 +970,14 @@ mod tests {
     fn sections_follow_the_cnis_layout() {
         use OperationKind::*;
         assert_eq!(Section::of(Survey, Novelty::New), Section::NewSurveys);
-        assert_eq!(Section::of(Exploitation, Novelty::New), Section::NewAdministrativeFiles);
-        assert_eq!(Section::of(Publication, Novelty::New), Section::OtherNewWork);
+        assert_eq!(
+            Section::of(Exploitation, Novelty::New),
+            Section::NewAdministrativeFiles
+        );
+        assert_eq!(
+            Section::of(Publication, Novelty::New),
+            Section::OtherNewWork
+        );
         assert_eq!(Section::of(Study, Novelty::New), Section::OtherNewWork);
         for k in OperationKind::ALL {
             assert_eq!(Section::of(*k, Novelty::Permanent), Section::Permanent);
@@ -913,14 +1014,21 @@ mod tests {
             operations: vec!["x".into()],
             ..opinion_form()
         };
-        assert_eq!(fields(f.read()), ["kind", "reference", "summary", "issued_on", "operations"]);
+        assert_eq!(
+            fields(f.read()),
+            ["kind", "reference", "summary", "issued_on", "operations"]
+        );
         let many = OpinionForm {
-            operations: (1..=MAX_ANSWERING_OPERATIONS as i64 + 1).map(|n| n.to_string()).collect(),
+            operations: (1..=MAX_ANSWERING_OPERATIONS as i64 + 1)
+                .map(|n| n.to_string())
+                .collect(),
             ..opinion_form()
         };
         assert_eq!(fields(many.read()), ["operations"]);
         let enough = OpinionForm {
-            operations: (1..=MAX_ANSWERING_OPERATIONS as i64).map(|n| n.to_string()).collect(),
+            operations: (1..=MAX_ANSWERING_OPERATIONS as i64)
+                .map(|n| n.to_string())
+                .collect(),
             ..opinion_form()
         };
         assert!(enough.read().is_ok());
@@ -972,12 +1080,18 @@ mod tests {
         assert_eq!(v.sections[0].operations[0].id, 1);
         assert_eq!(v.sections[0].operations[0].answers, ["Visa 2026X004JU"]);
         assert!(v.sections[1].operations.is_empty() && v.sections[2].operations.is_empty());
-        assert_eq!(v.sections[3].operations[0].attached.as_deref(), Some("Chaîne de traitement penal_orientations"));
+        assert_eq!(
+            v.sections[3].operations[0].attached.as_deref(),
+            Some("Chaîne de traitement penal_orientations")
+        );
         assert_eq!(v.opinions.iter().map(|o| o.id).collect::<Vec<_>>(), [6, 5]);
         assert_eq!(v.opinions[1].issued_on, "25 novembre 2025");
         assert_eq!(
             v.opinions[1].answered_by,
-            [(1, "Enquête BAV".to_string()), (9, "Opération de 2025".to_string())]
+            [
+                (1, "Enquête BAV".to_string()),
+                (9, "Opération de 2025".to_string())
+            ]
         );
     }
 }

@@ -28,6 +28,8 @@ pub async fn typeset_programme(
     let doc = justat_render::programme::programme_pdf(&view);
     let pdf = justat_pdf::compile(&doc.source, &doc.files)?;
     let sha = lake.put_bytes(LakeKind::Publication, &pdf, "pdf")?;
-    store.record_programme_pdf(year, revision, &sha, now).await?;
+    store
+        .record_programme_pdf(year, revision, &sha, now)
+        .await?;
     Ok(Some(sha))
 }

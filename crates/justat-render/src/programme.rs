@@ -40,7 +40,10 @@ fn operation(s: &mut String, op: &OperationView) {
 /// The programme's Typst source (no image files).
 pub fn programme_pdf(v: &YearView) -> TypstDocument {
     let mut s = String::new();
-    let title = format!("Programme de travail {} du service statistique ministériel de la Justice", v.year);
+    let title = format!(
+        "Programme de travail {} du service statistique ministériel de la Justice",
+        v.year
+    );
     let _ = writeln!(s, "#set document(title: {})", lit(&title));
     let _ = writeln!(
         s,
@@ -57,11 +60,19 @@ pub fn programme_pdf(v: &YearView) -> TypstDocument {
     let _ = writeln!(s, "#text(size: 16pt, weight: \"bold\", {})", lit(&title));
     let _ = writeln!(s, "#v(0.6em)");
     let heading = |s: &mut String, t: &str| {
-        let _ = writeln!(s, "#v(0.8em)\n#text(size: 13pt, weight: \"bold\", {})\n#v(0.3em)", lit(t));
+        let _ = writeln!(
+            s,
+            "#v(0.8em)\n#text(size: 13pt, weight: \"bold\", {})\n#v(0.3em)",
+            lit(t)
+        );
     };
     heading(&mut s, "1. Exposé de synthèse");
     if v.synthesis.is_empty() {
-        let _ = writeln!(s, "#par({})", lit("La synthèse de l’année n’est pas encore rédigée."));
+        let _ = writeln!(
+            s,
+            "#par({})",
+            lit("La synthèse de l’année n’est pas encore rédigée.")
+        );
     }
     for p in &v.synthesis {
         let _ = writeln!(s, "#par(justify: true, {})", lit(p));
@@ -70,7 +81,11 @@ pub fn programme_pdf(v: &YearView) -> TypstDocument {
         if i == 0 {
             heading(&mut s, "2. Travaux nouveaux");
         }
-        let _ = writeln!(s, "#text(size: 11.5pt, weight: \"bold\", {})\n#v(0.2em)", lit(section.heading));
+        let _ = writeln!(
+            s,
+            "#text(size: 11.5pt, weight: \"bold\", {})\n#v(0.2em)",
+            lit(section.heading)
+        );
         if section.operations.is_empty() {
             let _ = writeln!(s, "#par({})", lit("Aucune opération."));
         }
@@ -90,13 +105,20 @@ pub fn programme_pdf(v: &YearView) -> TypstDocument {
             lit(&o.summary)
         );
         let response = o.response.as_deref().unwrap_or("Réponse à venir.");
-        let _ = writeln!(s, "\\\n#text(style: \"italic\", {})", lit(&format!("Réponse du service : {response}")));
+        let _ = writeln!(
+            s,
+            "\\\n#text(style: \"italic\", {})",
+            lit(&format!("Réponse du service : {response}"))
+        );
         if !o.answered_by.is_empty() {
             let titles: Vec<&str> = o.answered_by.iter().map(|(_, t)| t.as_str()).collect();
             let _ = writeln!(
                 s,
                 "\\\n#text(size: 9pt, {})",
-                lit(&format!("Opérations qui y répondent : {}", titles.join(" ; ")))
+                lit(&format!(
+                    "Opérations qui y répondent : {}",
+                    titles.join(" ; ")
+                ))
             );
         }
         let _ = writeln!(s, "])");

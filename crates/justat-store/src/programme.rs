@@ -181,9 +181,9 @@ impl Store {
     async fn check_link(&self, op: &Operation) -> Result<(), StoreError> {
         if let Link::Campaign { campaign } = op.link {
             self.campaign(campaign).await.map_err(|e| match e {
-                StoreError::NotFound { .. } => StoreError::Refused(format!(
-                    "la campagne d’enquête n° {campaign} n’existe pas"
-                )),
+                StoreError::NotFound { .. } => {
+                    StoreError::Refused(format!("la campagne d’enquête n° {campaign} n’existe pas"))
+                }
                 e => e,
             })?;
         }
@@ -212,10 +212,23 @@ impl Store {
         .fetch_one(w.conn())
         .await?
         .try_get("id")?;
-        append_change(w.conn(), op.year, &Object::Operation(id), None, &value, actor, now).await?;
+        append_change(
+            w.conn(),
+            op.year,
+            &Object::Operation(id),
+            None,
+            &value,
+            actor,
+            now,
+        )
+        .await?;
         w.record(
-            AuditRecord::new(actor, "programme.operation.add", format!("programme/{}/operation/{id}", op.year))
-                .with(json!({ "title": op.title, "status": op.status.as_str() })),
+            AuditRecord::new(
+                actor,
+                "programme.operation.add",
+                format!("programme/{}/operation/{id}", op.year),
+            )
+            .with(json!({ "title": op.title, "status": op.status.as_str() })),
         );
         w.commit(now).await?;
         Ok(id)
@@ -255,11 +268,23 @@ impl Store {
         .bind(id)
         .execute(w.conn())
         .await?;
-        append_change(w.conn(), op.year, &Object::Operation(id), Some(&before), &value, actor, now)
-            .await?;
+        append_change(
+            w.conn(),
+            op.year,
+            &Object::Operation(id),
+            Some(&before),
+            &value,
+            actor,
+            now,
+        )
+        .await?;
         w.record(
-            AuditRecord::new(actor, "programme.operation.update", format!("programme/{}/operation/{id}", op.year))
-                .with(json!({ "title": op.title, "status": op.status.as_str() })),
+            AuditRecord::new(
+                actor,
+                "programme.operation.update",
+                format!("programme/{}/operation/{id}", op.year),
+            )
+            .with(json!({ "title": op.title, "status": op.status.as_str() })),
         );
         w.commit(now).await?;
         Ok(())
@@ -268,11 +293,12 @@ impl Store {
     /// Checks the operations an opinion lists exist.
     async fn check_answering(&self, o: &Opinion) -> Result<(), StoreError> {
         for id in &o.operations {
-            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM programme_operations WHERE id = $1")
-                .bind(id)
-                .fetch_one(self.pool())
-                .await?
-                .try_get("n")?;
+            let n: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM programme_operations WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(self.pool())
+                    .await?
+                    .try_get("n")?;
             if n == 0 {
                 return Err(StoreError::Refused(format!(
                     "l’opération n° {id} n’existe pas"
@@ -304,10 +330,23 @@ impl Store {
         .fetch_one(w.conn())
         .await?
         .try_get("id")?;
-        append_change(w.conn(), o.year, &Object::Opinion(id), None, &value, actor, now).await?;
+        append_change(
+            w.conn(),
+            o.year,
+            &Object::Opinion(id),
+            None,
+            &value,
+            actor,
+            now,
+        )
+        .await?;
         w.record(
-            AuditRecord::new(actor, "programme.opinion.add", format!("programme/{}/opinion/{id}", o.year))
-                .with(json!({ "kind": o.kind.as_str(), "reference": o.reference })),
+            AuditRecord::new(
+                actor,
+                "programme.opinion.add",
+                format!("programme/{}/opinion/{id}", o.year),
+            )
+            .with(json!({ "kind": o.kind.as_str(), "reference": o.reference })),
         );
         w.commit(now).await?;
         Ok(id)
@@ -348,11 +387,23 @@ impl Store {
         .bind(id)
         .execute(w.conn())
         .await?;
-        append_change(w.conn(), o.year, &Object::Opinion(id), Some(&before), &value, actor, now)
-            .await?;
+        append_change(
+            w.conn(),
+            o.year,
+            &Object::Opinion(id),
+            Some(&before),
+            &value,
+            actor,
+            now,
+        )
+        .await?;
         w.record(
-            AuditRecord::new(actor, "programme.opinion.update", format!("programme/{}/opinion/{id}", o.year))
-                .with(json!({ "kind": o.kind.as_str(), "reference": o.reference })),
+            AuditRecord::new(
+                actor,
+                "programme.opinion.update",
+                format!("programme/{}/opinion/{id}", o.year),
+            )
+            .with(json!({ "kind": o.kind.as_str(), "reference": o.reference })),
         );
         w.commit(now).await?;
         Ok(())
@@ -391,8 +442,16 @@ impl Store {
             .await?;
         let after = to_json(&synthesis)?;
         let before = before.map(|b| to_json(&b)).transpose()?;
-        append_change(w.conn(), year, &Object::Synthesis, before.as_deref(), &after, actor, now)
-            .await?;
+        append_change(
+            w.conn(),
+            year,
+            &Object::Synthesis,
+            before.as_deref(),
+            &after,
+            actor,
+            now,
+        )
+        .await?;
         w.record(
             AuditRecord::new(actor, "programme.synthesis", format!("programme/{year}"))
                 .with(json!({ "chars": synthesis.chars().count() })),
@@ -430,20 +489,22 @@ impl Store {
     /// A year's programme as it stands (empty when nothing was written for it).
     pub async fn programme(&self, year: i16) -> Result<Programme, StoreError> {
         let y = i64::from(year);
-        let synthesis: String = sqlx::query("SELECT synthesis FROM programme_years WHERE year = $1")
-            .bind(y)
-            .fetch_optional(self.pool())
-            .await?
-            .map(|r| r.try_get("synthesis"))
-            .transpose()?
-            .unwrap_or_default();
-        let operations = sqlx::query("SELECT * FROM programme_operations WHERE year = $1 ORDER BY id")
-            .bind(y)
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(operation_of)
-            .collect::<Result<_, _>>()?;
+        let synthesis: String =
+            sqlx::query("SELECT synthesis FROM programme_years WHERE year = $1")
+                .bind(y)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.try_get("synthesis"))
+                .transpose()?
+                .unwrap_or_default();
+        let operations =
+            sqlx::query("SELECT * FROM programme_operations WHERE year = $1 ORDER BY id")
+                .bind(y)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(operation_of)
+                .collect::<Result<_, _>>()?;
         let opinions = sqlx::query("SELECT * FROM cnis_opinions WHERE year = $1 ORDER BY id")
             .bind(y)
             .fetch_all(self.pool())
@@ -569,8 +630,12 @@ impl Store {
         .execute(w.conn())
         .await?;
         w.record(
-            AuditRecord::new(&Actor::system(), "programme.pdf", format!("programme/{year}"))
-                .with(json!({ "revision": revision, "sha256": sha256.as_str() })),
+            AuditRecord::new(
+                &Actor::system(),
+                "programme.pdf",
+                format!("programme/{year}"),
+            )
+            .with(json!({ "revision": revision, "sha256": sha256.as_str() })),
         );
         w.commit(now).await?;
         Ok(())

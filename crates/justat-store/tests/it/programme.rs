@@ -40,9 +40,20 @@ async fn an_edit_keeps_the_value_before_and_who_made_it(db: &TestDb) {
             chain: "cjpm_delays".into(),
         },
     );
-    let id = s.add_programme_operation(&cjpm, &chef(), now()).await.unwrap();
-    let study = operation(2026, "Parcours des mineurs", OperationKind::Study, Link::None);
-    let study_id = s.add_programme_operation(&study, &chef(), now()).await.unwrap();
+    let id = s
+        .add_programme_operation(&cjpm, &chef(), now())
+        .await
+        .unwrap();
+    let study = operation(
+        2026,
+        "Parcours des mineurs",
+        OperationKind::Study,
+        Link::None,
+    );
+    let study_id = s
+        .add_programme_operation(&study, &chef(), now())
+        .await
+        .unwrap();
     let later = now() + SignedDuration::from_hours(1);
     let postponed = Operation {
         status: OperationStatus::Postponed,
@@ -97,7 +108,9 @@ async fn an_edit_keeps_the_value_before_and_who_made_it(db: &TestDb) {
     };
     let o = s.add_cnis_opinion(&opinion, &chef(), now()).await.unwrap();
     opinion.response = Some("Suivi mensuel et étude des parcours".into());
-    s.update_cnis_opinion(o, &opinion, &chef(), later).await.unwrap();
+    s.update_cnis_opinion(o, &opinion, &chef(), later)
+        .await
+        .unwrap();
     assert_eq!(s.cnis_opinion(o).await.unwrap().opinion, opinion);
     let (view, revision) = s.programme_view(2026).await.unwrap();
     assert_eq!(revision, s.programme(2026).await.unwrap().revision);
@@ -170,13 +183,17 @@ async fn links_to_what_does_not_exist_are_refused_and_nothing_is_written(db: &Te
         response: None,
         operations: vec![42],
     };
-    let err = s.add_cnis_opinion(&opinion, &chef(), now()).await.unwrap_err();
+    let err = s
+        .add_cnis_opinion(&opinion, &chef(), now())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, StoreError::Refused(m) if m.contains("opération n° 42")),
         "{err}"
     );
     assert!(matches!(
-        s.update_programme_operation(7, &survey, &chef(), now()).await,
+        s.update_programme_operation(7, &survey, &chef(), now())
+            .await,
         Err(StoreError::Refused(_) | StoreError::NotFound { .. })
     ));
     assert!(s.programme_history(2026).await.unwrap().is_empty());

@@ -14,8 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
 use justat_model::calendar::{ReleaseStatus, paris_day};
-use justat_model::programme::{Link, YearView, read_year};
 use justat_model::french;
+use justat_model::programme::{Link, YearView, read_year};
 use justat_store::{Lake, LakeKind, Release, VersionSummary};
 use minijinja::context;
 use serde::Serialize;
@@ -45,12 +45,7 @@ struct Href {
 
 /// The links of an operation: its survey's legal notice, its publication once public, its
 /// calendar entries.
-fn links_of(
-    year: i16,
-    link: &Link,
-    public: &[VersionSummary],
-    releases: &[Release],
-) -> Vec<Href> {
+fn links_of(year: i16, link: &Link, public: &[VersionSummary], releases: &[Release]) -> Vec<Href> {
     let mut out = Vec::new();
     match link {
         Link::Campaign { campaign } => out.push(Href {
@@ -211,14 +206,10 @@ async fn survey_notice(
     };
     let notice = crate::routes::survey::legal_standing(&c, &q)
         .ok_or_else(|| "la situation juridique de la campagne est incomplète".to_string())
-        .and_then(|l| {
-            justat_survey::campaign::notice::legal_notice(&l).map_err(|e| e.to_string())
-        })
+        .and_then(|l| justat_survey::campaign::notice::legal_notice(&l).map_err(|e| e.to_string()))
         .map_err(|e| WebError::Internal(format!("campaign {campaign}: {e}")))?;
-    let paragraphs: Vec<(String, String)> = notice
-        .into_iter()
-        .map(|p| (p.heading, p.text))
-        .collect();
+    let paragraphs: Vec<(String, String)> =
+        notice.into_iter().map(|p| (p.heading, p.text)).collect();
     Ok(page(
         "programme_enquete.html",
         &format!("Mentions légales — {}", c.title),

@@ -125,7 +125,11 @@ async fn render_year(
                 ("opinion", Some(n)) => format!("Avis n° {n}"),
                 _ => "Synthèse".to_string(),
             },
-            change: if c.change == "create" { "création" } else { "modification" },
+            change: if c.change == "create" {
+                "création"
+            } else {
+                "modification"
+            },
             before: c.before.as_deref().map(shown),
             after: shown(&c.after),
         })
@@ -207,25 +211,49 @@ async fn save_synthesis(
     };
     state
         .store
-        .set_programme_synthesis(year, &text, &Actor::user(&s.user.username), Timestamp::now())
+        .set_programme_synthesis(
+            year,
+            &text,
+            &Actor::user(&s.user.username),
+            Timestamp::now(),
+        )
         .await?;
     queue_pdf(&state, &s, year).await?;
     Ok(Redirect::to(&format!("/admin/programme-de-travail/{year}#synthese")).into_response())
 }
 
 /// The choices a form's `<select>` offers: (stored name, French label).
-fn choices<T: Copy>(all: &[T], key: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Vec<(&'static str, &'static str)> {
+fn choices<T: Copy>(
+    all: &[T],
+    key: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str)> {
     all.iter().map(|v| (key(*v), label(*v))).collect()
 }
 
 /// The fields of an operation's form.
 const OPERATION_FIELDS: &[&str] = &[
-    "year", "kind", "novelty", "title", "description", "status", "status_reason", "campaign",
-    "chain", "collection", "slug",
+    "year",
+    "kind",
+    "novelty",
+    "title",
+    "description",
+    "status",
+    "status_reason",
+    "campaign",
+    "chain",
+    "collection",
+    "slug",
 ];
 /// The fields of an opinion's form.
 const OPINION_FIELDS: &[&str] = &[
-    "year", "kind", "reference", "issued_on", "summary", "response", "operations",
+    "year",
+    "kind",
+    "reference",
+    "issued_on",
+    "summary",
+    "response",
+    "operations",
 ];
 
 /// The messages of a form's problems, by field: every field of the form has its entry (empty
@@ -312,7 +340,16 @@ async fn edit_operation(
     if op.operation.year != year {
         return Err(WebError::NotFound);
     }
-    render_operation(&state, &s, year, Some(id), &OperationForm::of(&op.operation), &[], None).await
+    render_operation(
+        &state,
+        &s,
+        year,
+        Some(id),
+        &OperationForm::of(&op.operation),
+        &[],
+        None,
+    )
+    .await
 }
 
 /// A store refusal (a campaign or an operation that does not exist) as the form's message.
@@ -337,8 +374,17 @@ async fn save_operation(
     let actor = Actor::user(&s.user.username);
     let now = Timestamp::now();
     let saved = match id {
-        Some(n) => state.store.update_programme_operation(n, &op, &actor, now).await,
-        None => state.store.add_programme_operation(&op, &actor, now).await.map(|_| ()),
+        Some(n) => {
+            state
+                .store
+                .update_programme_operation(n, &op, &actor, now)
+                .await
+        }
+        None => state
+            .store
+            .add_programme_operation(&op, &actor, now)
+            .await
+            .map(|_| ()),
     };
     if let Err(e) = saved {
         let refusal = refusal_of(e)?;
@@ -348,7 +394,11 @@ async fn save_operation(
     if op.year != year {
         queue_pdf(state, s, year).await?;
     }
-    Ok(Redirect::to(&format!("/admin/programme-de-travail/{}#operations", op.year)).into_response())
+    Ok(Redirect::to(&format!(
+        "/admin/programme-de-travail/{}#operations",
+        op.year
+    ))
+    .into_response())
 }
 
 async fn add_operation(
@@ -453,7 +503,16 @@ async fn edit_opinion(
     if o.opinion.year != year {
         return Err(WebError::NotFound);
     }
-    render_opinion(&state, &s, year, Some(id), &OpinionForm::of(&o.opinion), &[], None).await
+    render_opinion(
+        &state,
+        &s,
+        year,
+        Some(id),
+        &OpinionForm::of(&o.opinion),
+        &[],
+        None,
+    )
+    .await
 }
 
 /// An opinion's form from its fields as sent (the answering operations are repeated
@@ -490,7 +549,11 @@ async fn save_opinion(
     let now = Timestamp::now();
     let saved = match id {
         Some(n) => state.store.update_cnis_opinion(n, &o, &actor, now).await,
-        None => state.store.add_cnis_opinion(&o, &actor, now).await.map(|_| ()),
+        None => state
+            .store
+            .add_cnis_opinion(&o, &actor, now)
+            .await
+            .map(|_| ()),
     };
     if let Err(e) = saved {
         let refusal = refusal_of(e)?;

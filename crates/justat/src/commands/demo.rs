@@ -551,7 +551,16 @@ async fn prepare_next_edition(config: &Config, store: &Store) -> Result<()> {
     justat_publish::import_source(store, &lake, &source, &Actor::user("statisticienne")).await?;
     use justat_model::Action;
     use justat_publish::act_as;
-    act_as(store, c, &slug, None, "statisticienne", Action::Submit, None).await?;
+    act_as(
+        store,
+        c,
+        &slug,
+        None,
+        "statisticienne",
+        Action::Submit,
+        None,
+    )
+    .await?;
     act_as(store, c, &slug, None, "chef", Action::Approve, None).await?;
     // Scheduled at the calendar's instant: public from then, not a second before.
     act_as(store, c, &slug, None, "chef", Action::Release, None).await?;
@@ -875,7 +884,9 @@ const DEMO_OPERATIONS: &[DemoOperation] = &[
         title: "Infostat : justice pénale des mineurs (2025)",
         description: "Premiers résultats sur les délais de jugement des mineurs sous le CJPM.",
         status: OperationStatus::Postponed,
-        reason: Some("Les données de 2025 sur les mesures éducatives ne sont pas encore consolidées ; l’étude paraîtra en 2027 avec celles de 2026."),
+        reason: Some(
+            "Les données de 2025 sur les mesures éducatives ne sont pas encore consolidées ; l’étude paraîtra en 2027 avec celles de 2026.",
+        ),
         link: DemoLink::Publication(Collection::Infostat, "mineurs-2025"),
     },
     DemoOperation {

@@ -55,7 +55,10 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
                 ("kind", "study"),
                 ("novelty", "new"),
                 ("title", ""),
-                ("description", "Parcours des mineurs <de la saisine> à la sanction"),
+                (
+                    "description",
+                    "Parcours des mineurs <de la saisine> à la sanction",
+                ),
                 ("status", "postponed"),
                 ("status_reason", ""),
             ],
@@ -63,7 +66,11 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
         .await;
     assert_eq!(wrong.status, 422, "{}", wrong.body);
     assert!(wrong.body.contains("ce champ est obligatoire"));
-    assert!(wrong.body.contains("une opération reportée doit en donner la raison"));
+    assert!(
+        wrong
+            .body
+            .contains("une opération reportée doit en donner la raison")
+    );
     assert!(
         wrong
             .body
@@ -73,7 +80,11 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
     assert!(s.store.programme_years().await.unwrap().is_empty());
     // Without the CSRF token, nothing either.
     let forged = s
-        .post(new, Some(&chef.cookie), &[("title", "Intrus"), ("kind", "study")])
+        .post(
+            new,
+            Some(&chef.cookie),
+            &[("title", "Intrus"), ("kind", "study")],
+        )
         .await;
     assert_ne!(forged.status, 303);
     assert!(s.store.programme_years().await.unwrap().is_empty());
@@ -116,7 +127,10 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
             ("kind", "medium_term".into()),
             ("reference", "2024-2028, avis n° 5".into()),
             ("issued_on", date.into()),
-            ("summary", "Suivre la réforme de la justice pénale des mineurs".into()),
+            (
+                "summary",
+                "Suivre la réforme de la justice pénale des mineurs".into(),
+            ),
             ("response", String::new()),
             ("operations", study_id.clone()),
             ("operations", chain_id.clone()),
@@ -126,9 +140,16 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
     let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = s.post(opinion, Some(&chef.cookie), &bad).await;
     assert_eq!(r.status, 422);
-    assert!(r.body.contains("« 30/01/2024 » n’est pas une date (AAAA-MM-JJ)"));
+    assert!(
+        r.body
+            .contains("« 30/01/2024 » n’est pas une date (AAAA-MM-JJ)")
+    );
     assert!(r.body.contains("value=\"2024-2028, avis n° 5\""));
-    assert_eq!(r.body.matches(" checked>").count(), 2, "the ticked operations stay ticked");
+    assert_eq!(
+        r.body.matches(" checked>").count(),
+        2,
+        "the ticked operations stay ticked"
+    );
     let good = opinion_form("2024-01-30");
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = s.post(opinion, Some(&chef.cookie), &good).await;
@@ -151,7 +172,10 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
             Some(&chef.cookie),
             &[
                 ("csrf", &chef.csrf),
-                ("synthesis", "Le suivi de la réforme.\r\n\r\nDeuxième paragraphe."),
+                (
+                    "synthesis",
+                    "Le suivi de la réforme.\r\n\r\nDeuxième paragraphe.",
+                ),
             ],
         )
         .await;
@@ -162,7 +186,9 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
         .await;
     assert!(admin.body.contains("Historique des modifications"));
     assert!(
-        admin.body.contains("&quot;status&quot;:&quot;postponed&quot;")
+        admin
+            .body
+            .contains("&quot;status&quot;:&quot;postponed&quot;")
             || admin.body.contains("\"status\":\"postponed\""),
         "the value before the edit is in the history"
     );
@@ -200,7 +226,10 @@ async fn the_head_of_service_edits_the_programme_the_public_reads_it_and_its_pdf
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(typeset.is_some(), "the PDF of revision {revision} was typeset");
+    assert!(
+        typeset.is_some(),
+        "the PDF of revision {revision} was typeset"
+    );
     let pdf = s
         .client
         .get(format!("{}{pdf_path}", s.base))

@@ -395,11 +395,17 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             vec!["/admin/programme-de-travail/2026/synthese".into()],
         ),
         (
-            ("GET", "/admin/programme-de-travail/{year}/operations/nouvelle"),
+            (
+                "GET",
+                "/admin/programme-de-travail/{year}/operations/nouvelle",
+            ),
             vec!["/admin/programme-de-travail/2026/operations/nouvelle".into()],
         ),
         (
-            ("POST", "/admin/programme-de-travail/{year}/operations/nouvelle"),
+            (
+                "POST",
+                "/admin/programme-de-travail/{year}/operations/nouvelle",
+            ),
             vec!["/admin/programme-de-travail/2026/operations/nouvelle".into()],
         ),
         (

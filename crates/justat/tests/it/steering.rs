@@ -165,8 +165,7 @@ fn card<'a>(page: &'a str, indicator: &str) -> &'a str {
 }
 
 #[tokio::test]
-async fn an_official_value_shows_in_a_dashboard_from_its_release_instant_and_not_a_second_before()
-{
+async fn an_official_value_shows_in_a_dashboard_from_its_release_instant_and_not_a_second_before() {
     // A cube for the publication (criminal record), and the CJPM cube whose indicator
     // `cjpm_saisines` is an official series released by `chiffres-cles-2025`.
     let tmp = crate::harness::with_convictions_cube("5");
@@ -174,7 +173,15 @@ async fn an_official_value_shows_in_a_dashboard_from_its_release_instant_and_not
     ok(
         p,
         &[
-            "generate", "cjpm", "--years", "2023-2023", "--scale", "0.1", "--seed", "3", "--out",
+            "generate",
+            "cjpm",
+            "--years",
+            "2023-2023",
+            "--scale",
+            "0.1",
+            "--seed",
+            "3",
+            "--out",
             "ext",
         ],
     );
@@ -201,32 +208,81 @@ async fn an_official_value_shows_in_a_dashboard_from_its_release_instant_and_not
         text(&unknown)
     );
     let set = ok(p, &["user", "set-administration", "pilote", "dpjj"]);
-    assert!(set.contains("pilote now reads the steering dashboards of the DPJJ"), "{set}");
+    assert!(
+        set.contains("pilote now reads the steering dashboards of the DPJJ"),
+        "{set}"
+    );
 
     // The edition that releases the series (its period 2024 covers 2023), approved, then
     // scheduled on the calendar a few seconds ahead.
     let d = p.join("cc");
     std::fs::create_dir_all(&d).unwrap();
     let publication = crate::publications::PUBLICATION
-        .replace("collection = \"infos-rapides\"", "collection = \"chiffres-cles\"")
+        .replace(
+            "collection = \"infos-rapides\"",
+            "collection = \"chiffres-cles\"",
+        )
         .replace("number = \"9\"", "number = \"2025\"")
-        .replace("slug = \"condamnations-2024\"", "slug = \"chiffres-cles-2025\"");
+        .replace(
+            "slug = \"condamnations-2024\"",
+            "slug = \"chiffres-cles-2025\"",
+        );
     std::fs::write(d.join("publication.md"), publication).unwrap();
     std::fs::write(d.join("tables.toml"), crate::publications::TABLES).unwrap();
     ok(p, &["publication", "import", "cc", "--as", "sophie"]);
     let target = ["chiffres-cles", "chiffres-cles-2025"];
-    ok(p, &["publication", "submit", target[0], target[1], "--as", "sophie"]);
-    ok(p, &["publication", "approve", target[0], target[1], "--as", "chef"]);
+    ok(
+        p,
+        &[
+            "publication",
+            "submit",
+            target[0],
+            target[1],
+            "--as",
+            "sophie",
+        ],
+    );
+    ok(
+        p,
+        &[
+            "publication",
+            "approve",
+            target[0],
+            target[1],
+            "--as",
+            "chef",
+        ],
+    );
     let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(12);
     let at_text = at.to_string();
     ok(
         p,
         &[
-            "calendar", "announce", target[0], target[1], "--title", "Chiffres clés 2025", "--at",
-            &at_text, "--justification", "Test", "--as", "chef",
+            "calendar",
+            "announce",
+            target[0],
+            target[1],
+            "--title",
+            "Chiffres clés 2025",
+            "--at",
+            &at_text,
+            "--justification",
+            "Test",
+            "--as",
+            "chef",
         ],
     );
-    ok(p, &["publication", "release", target[0], target[1], "--as", "chef"]);
+    ok(
+        p,
+        &[
+            "publication",
+            "release",
+            target[0],
+            target[1],
+            "--as",
+            "chef",
+        ],
+    );
 
     let s = Server::on_data(p).await;
     let pilote = s.login("pilote", "a-long-enough-password-1").await;
@@ -242,7 +298,10 @@ async fn an_official_value_shows_in_a_dashboard_from_its_release_instant_and_not
     // The latest year the cube holds (cases referred in 2023 run into 2024).
     let i = content.periods.len() - 1;
     let value = justat_model::french::integer(france.values[i].unwrap().round() as i64);
-    let shown = format!("<strong>{value} affaires</strong> en {}", content.periods[i]);
+    let shown = format!(
+        "<strong>{value} affaires</strong> en {}",
+        content.periods[i]
+    );
     let scheduled = format!("publication le {}", justat_model::french::date_time(at));
     let path = "/admin/tableaux-de-bord/dpjj?periodicite=ann%C3%A9e&territoire=_T";
     let page = s.get(path, Some(&pilote.cookie)).await;
