@@ -709,14 +709,14 @@ pageTest('the head of service edits an operation of the programme, its history k
   await page.selectOption('#op-status', 'postponed');
   await page.fill('#op-status_reason', '');
   await page.fill('#op-description', 'Étude décalée : échantillon à revoir.');
-  await page.locator('form button[type="submit"]').click();
+  await page.getByRole('button', { name: 'Enregistrer l’opération' }).click();
   await page.getByText('une opération reportée doit en donner la raison').waitFor();
   assert.equal(await page.inputValue('#op-description'), 'Étude décalée : échantillon à revoir.');
   await assertAccessible(page, 'an operation’s form with its error');
   await page.fill('#op-status_reason', 'L’appariement des données n’est pas encore autorisé.');
   await Promise.all([
     page.waitForURL((u) => u.pathname === '/admin/programme-de-travail/2026'),
-    page.locator('form button[type="submit"]').click(),
+    page.getByRole('button', { name: 'Enregistrer l’opération' }).click(),
   ]);
   assert.ok((await page.getByText('Reportée — L’appariement des données n’est pas encore autorisé.').count()) === 1);
   assert.equal(await page.locator('#historique ~ .fr-table tbody tr').count(), historyRows + 1, 'the edit is in the history');
