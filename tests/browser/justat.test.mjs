@@ -620,3 +620,108 @@ for (const [user, slug] of [
     assertNoPageProblems(problems, (p) => p.kind === 'console.error' && p.url === otherUrl && /\b404\b/.test(p.text));
   });
 }
+
+// ---- steering dashboards and work programme
+
+pageTest('the pilotage account opens each of its dashboards, an official value waits for its release', async ({ page, problems }) => {
+  await logIn(page, 'pilotage', 'justat-demo-pilotage');
+  const index = await page.goto(`${baseUrl}/admin/tableaux-de-bord`);
+  assert.equal(index?.status(), 200);
+  await assertAccessible(page, 'the list of the account’s dashboards');
+  // The list leads to the account's own dashboard (with one, straight to it).
+  const dashboards = [
+    ...new Set(
+      [pathOf(page), ...(await page.locator('a[href^="/admin/tableaux-de-bord/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href'))))]
+        .map((h) => h.split('?')[0])
+        .filter((h) => /^\/admin\/tableaux-de-bord\/[a-z]+$/.test(h)),
+    ),
+  ];
+  assert.ok(dashboards.length >= 1, 'the account has its dashboards');
+  let scheduled = 0;
+  for (const href of dashboards) {
+    for (const periodicite of ['ann%C3%A9e', 'mois']) {
+      const res = await page.goto(`${baseUrl}${href}?periodicite=${periodicite}`);
+      assert.equal(res?.status(), 200, href);
+      const charts = await page.locator('svg.justat-chart').count();
+      assert.ok(charts > 0, `${href} has charts`);
+      // Every chart is followed by its data table, with its caption and header cells.
+      const unmatched = await page.locator('svg.justat-chart').evaluateAll((svgs) =>
+        svgs.filter((svg) => {
+          let el = svg.closest('figure') || svg;
+          for (let i = 0; i < 6 && el; i += 1) {
+            el = el.nextElementSibling;
+            if (el && el.querySelector && el.querySelector('table caption') && el.querySelector('th')) return false;
+          }
+          return true;
+        }).length,
+      );
+      assert.equal(unmatched, 0, `every chart of ${href} has its data table`);
+      scheduled += await page.getByText(/publication le \d/).count();
+      await assertAccessible(page, `dashboard ${href} (${periodicite})`);
+    }
+  }
+  assert.ok(scheduled > 0, 'one official value shows « publication le … » instead of its value');
+  assertNoPageProblems(problems);
+});
+
+pageTest('the public work programme and a year page pass axe', async ({ page, problems }) => {
+  const res = await page.goto(`${baseUrl}/programme-de-travail`);
+  assert.equal(res?.status(), 200);
+  assert.equal(await page.locator('h1').first().innerText(), 'Programme de travail 2026');
+  for (const heading of ['1. Exposé de synthèse', '2. Travaux nouveaux', 'Annexe : opérations permanentes', 'Avis du Cnis et réponses du service']) {
+    assert.equal(await page.getByRole('heading', { name: heading }).count(), 1, heading);
+  }
+  assert.ok((await page.getByText('Reportée', { exact: true }).count()) >= 1, 'the postponed operation');
+  assert.ok((await page.getByText(/^Motif : /).count()) >= 1, 'with its reason');
+  assert.ok((await page.locator('a[href="/calendrier"]').count()) >= 2, 'links to the calendar');
+  assert.ok((await page.locator('a[href*="/enquetes/"]').count()) >= 1, 'a link to the survey’s legal notice');
+  assert.ok((await page.locator('table caption').count()) >= 1, 'the opinions’ table has its caption');
+  await assertAccessible(page, 'the current work programme');
+  const pdf = await page.locator('a[href$="programme-de-travail-2026.pdf"]').getAttribute('href');
+  const file = await page.request.get(`${baseUrl}${pdf}`);
+  assert.equal(file.status(), 200);
+  assert.equal(file.headers()['content-type'], 'application/pdf');
+  const pdfFile = join(dataDir, 'programme-2026.pdf');
+  writeFileSync(pdfFile, await file.body());
+  const text = execFileSync('pdftotext', [pdfFile, '-'], { encoding: 'utf8' });
+  assert.ok(text.includes('Exposé de synthèse') && text.includes('2026X004JU'), 'the PDF is the programme');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/programme-de-travail/2027'),
+    page.getByRole('link', { name: 'Programme de travail 2027' }).first().click(),
+  ]);
+  await assertAccessible(page, 'the work programme of 2027');
+  assert.equal((await page.goto(`${baseUrl}/programme-de-travail/1999`))?.status(), 404);
+  assertNoPageProblems(problems, (p) => p.kind === 'console.error' && /\/programme-de-travail\/1999$/.test(p.url));
+});
+
+pageTest('the head of service edits an operation of the programme, its history kept', async ({ page, problems }) => {
+  await logIn(page, 'chef', 'justat-demo-chef');
+  const res = await page.goto(`${baseUrl}/admin/programme-de-travail/2026`);
+  assert.equal(res?.status(), 200);
+  await assertAccessible(page, 'the back office of the 2026 programme');
+  const historyRows = await page.locator('#historique ~ .fr-table tbody tr').count();
+  await Promise.all([
+    page.waitForURL((u) => /\/operations\/\d+$/.test(u.pathname)),
+    page.getByRole('link', { name: /l’opération Parcours judiciaires des mineurs/ }).click(),
+  ]);
+  await assertAccessible(page, 'an operation’s form');
+  // A postponement without its reason is refused, what was typed kept.
+  await page.selectOption('#op-status', 'postponed');
+  await page.fill('#op-status_reason', '');
+  await page.fill('#op-description', 'Étude décalée : échantillon à revoir.');
+  await page.getByRole('button', { name: 'Enregistrer l’opération' }).click();
+  await page.getByText('une opération reportée doit en donner la raison').waitFor();
+  assert.equal(await page.inputValue('#op-description'), 'Étude décalée : échantillon à revoir.');
+  await assertAccessible(page, 'an operation’s form with its error');
+  await page.fill('#op-status_reason', 'L’appariement des données n’est pas encore autorisé.');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/admin/programme-de-travail/2026'),
+    page.getByRole('button', { name: 'Enregistrer l’opération' }).click(),
+  ]);
+  assert.ok((await page.getByText('Reportée — L’appariement des données n’est pas encore autorisé.').count()) === 1);
+  assert.equal(await page.locator('#historique ~ .fr-table tbody tr').count(), historyRows + 1, 'the edit is in the history');
+  const publicPage = await page.goto(`${baseUrl}/programme-de-travail/2026`);
+  assert.equal(publicPage?.status(), 200);
+  assert.ok((await page.getByText('Motif : L’appariement des données n’est pas encore autorisé.').count()) === 1);
+  assertNoPageProblems(problems, (p) => p.kind === 'console.error' && /status of 422/.test(p.text));
+});

@@ -267,8 +267,10 @@ pub struct Indicator {
     pub time_aggregation: TimeAggregation,
     /// Its target, if it has one.
     pub target: Option<Target>,
-    /// For official statistics: the slug of the publication that releases the series.
-    pub publication: Option<String>,
+    /// For official statistics: the slugs of the publications whose versions release the
+    /// series (one edition after another: `chiffres-cles-2025`, then `chiffres-cles-2026`);
+    /// empty for management information.
+    pub publications: Vec<String>,
 }
 
 impl Indicator {
@@ -381,7 +383,15 @@ struct RawIndicator {
     periods: Spanned<Vec<Granularity>>,
     time_aggregation: TimeAggregation,
     target: Option<Target>,
-    publication: Option<Spanned<String>>,
+    publication: Option<Spanned<OneOrMany>>,
+}
+
+/// `publication = "slug"` or `publication = ["slug", …]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// The line (1-based) of byte `offset` in `text`.
@@ -523,15 +533,29 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
         raw.periods.get_ref().is_empty(),
         "periods",
     )?;
-    let publication = match (raw.nature, raw.publication) {
+    let publications = match (raw.nature, raw.publication) {
         (Nature::StatistiquePublique, Some(p)) => {
-            if !justat_model::publication::is_valid_slug(p.get_ref()) {
+            let start = p.span().start;
+            let slugs = match p.into_inner() {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
+            if slugs.is_empty() {
                 return Err(at(
-                    p.span().start,
-                    format!("« {} » n'est pas l'adresse d'une publication", p.get_ref()),
+                    start,
+                    "une série de statistique publique nomme au moins une publication".to_string(),
                 ));
             }
-            Some(p.into_inner())
+            if let Some(bad) = slugs
+                .iter()
+                .find(|s| !justat_model::publication::is_valid_slug(s))
+            {
+                return Err(at(
+                    start,
+                    format!("« {bad} » n'est pas l'adresse d'une publication"),
+                ));
+            }
+            slugs
         }
         (Nature::StatistiquePublique, None) => {
             return Err(at(
@@ -546,7 +570,7 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
                 "un indicateur de pilotage n'est pas diffusé par une publication : retirez publication ou choisissez nature = \"statistique publique\"".to_string(),
             ));
         }
-        (Nature::Pilotage, None) => None,
+        (Nature::Pilotage, None) => Vec::new(),
     };
     let mut administrations = raw.administrations.into_inner();
     administrations.sort_unstable();
@@ -575,7 +599,7 @@ pub fn parse(text: &str, origin: &str, catalog: &Catalog) -> Result<Indicator, L
         periods,
         time_aggregation: raw.time_aggregation,
         target: raw.target,
-        publication,
+        publications,
     })
 }
 

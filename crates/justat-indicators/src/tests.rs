@@ -126,12 +126,31 @@ fn an_official_series_names_its_publication_and_a_steering_one_does_not() {
         "unit = \"%\"",
         "unit = \"%\"\npublication = \"chiffres-cles\"",
     );
+    assert_eq!(load(&with).unwrap().publications, ["chiffres-cles"]);
+    // One edition after another releases the series.
+    let editions = official.replace(
+        "unit = \"%\"",
+        "unit = \"%\"\npublication = [\"chiffres-cles-2025\", \"chiffres-cles-2026\"]",
+    );
     assert_eq!(
-        load(&with).unwrap().publication.as_deref(),
-        Some("chiffres-cles")
+        load(&editions).unwrap().publications,
+        ["chiffres-cles-2025", "chiffres-cles-2026"]
     );
     let bad = official.replace("unit = \"%\"", "unit = \"%\"\npublication = \"../x\"");
     assert!(load(&bad).is_err());
+    let bad_in_list = official.replace(
+        "unit = \"%\"",
+        "unit = \"%\"\npublication = [\"chiffres-cles-2025\", \"../x\"]",
+    );
+    let e = load(&bad_in_list).unwrap_err();
+    assert!(e.message.contains("« ../x »"), "{}", e.message);
+    let none = official.replace("unit = \"%\"", "unit = \"%\"\npublication = []");
+    assert!(
+        load(&none)
+            .unwrap_err()
+            .message
+            .contains("au moins une publication")
+    );
     let steering = GOOD.replace(
         "unit = \"%\"",
         "unit = \"%\"\npublication = \"chiffres-cles\"",

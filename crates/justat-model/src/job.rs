@@ -26,6 +26,8 @@ pub mod kind {
     pub const ASP_EXPORT: &str = "asp_export";
     /// [`super::JobRequest::SurveyReceipt`].
     pub const SURVEY_RECEIPT: &str = "survey_receipt";
+    /// [`super::JobRequest::ProgrammePdf`].
+    pub const PROGRAMME_PDF: &str = "programme_pdf";
     /// [`super::JobRequest::TestPanic`].
     pub const TEST_PANIC: &str = "test_panic";
     /// [`super::JobRequest::TestSleep`].
@@ -87,6 +89,11 @@ pub enum JobRequest {
         unit: String,
         /// The acknowledgement's content.
         receipt: crate::survey::SurveyReceipt,
+    },
+    /// Typeset the PDF of a year's work programme as it stands, asked for after each edit.
+    ProgrammePdf {
+        /// The programme's year.
+        year: i16,
     },
     /// Tests only (the worker refuses it unless its test switch is on): panic with `message`.
     TestPanic {
@@ -159,6 +166,13 @@ pub enum JobOutcome {
         /// Its digest.
         receipt_sha256: Sha256Hex,
     },
+    /// The PDF of a year's programme, in the lake (none when nothing was written for it).
+    ProgrammePdf {
+        /// The year.
+        programme_year: i16,
+        /// Its digest.
+        programme_pdf: Option<Sha256Hex>,
+    },
     /// Tests only: how long a test job slept.
     Slept {
         /// Seconds.
@@ -208,13 +222,14 @@ pub enum JobRequestError {
 
 impl JobRequest {
     /// Every kind, as stored.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 9] = [
         kind::DELIVERY,
         kind::CHAIN_RUN,
         kind::PUBLICATION,
         kind::EMBARGO_COPY,
         kind::ASP_EXPORT,
         kind::SURVEY_RECEIPT,
+        kind::PROGRAMME_PDF,
         kind::TEST_PANIC,
         kind::TEST_SLEEP,
     ];
@@ -228,6 +243,7 @@ impl JobRequest {
             JobRequest::EmbargoCopy { .. } => kind::EMBARGO_COPY,
             JobRequest::AspExport { .. } => kind::ASP_EXPORT,
             JobRequest::SurveyReceipt { .. } => kind::SURVEY_RECEIPT,
+            JobRequest::ProgrammePdf { .. } => kind::PROGRAMME_PDF,
             JobRequest::TestPanic { .. } => kind::TEST_PANIC,
             JobRequest::TestSleep { .. } => kind::TEST_SLEEP,
         }
@@ -307,6 +323,7 @@ mod tests {
                     ],
                 },
             },
+            JobRequest::ProgrammePdf { year: 2026 },
             JobRequest::TestPanic {
                 message: "boom".into(),
             },

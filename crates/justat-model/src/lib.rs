@@ -19,6 +19,7 @@ pub mod incident;
 pub mod job;
 pub mod manifest;
 pub mod production;
+pub mod programme;
 pub mod provenance;
 pub mod publication;
 pub mod role;

@@ -42,6 +42,8 @@ pub enum Permission {
     ReadEmbargoLists,
     /// Read the steering dashboards of the administration one's account belongs to.
     ReadDashboards,
+    /// Edit the year's work programme: operations, the Cnis's opinions and the responses.
+    EditProgramme,
 }
 
 impl Role {
@@ -93,6 +95,7 @@ impl Role {
             ReadUnderEmbargo => matches!(self, EmbargoRecipient),
             ReadEmbargoLists => matches!(self, Statistician | HeadOfService | Asp),
             ReadDashboards => matches!(self, Administration),
+            EditProgramme => matches!(self, HeadOfService),
         }
     }
 }
@@ -150,6 +153,7 @@ mod tests {
                 role == Role::Statistician || role == Role::HeadOfService || role == Role::Asp
             }
             Permission::ReadDashboards => role == Role::Administration,
+            Permission::EditProgramme => role == Role::HeadOfService,
         };
         for role in Role::ALL {
             for p in [
@@ -160,6 +164,7 @@ mod tests {
                 Permission::ReadUnderEmbargo,
                 Permission::ReadEmbargoLists,
                 Permission::ReadDashboards,
+                Permission::EditProgramme,
             ] {
                 assert_eq!(role.allows(p), expected(role, p), "{role} {p:?}");
             }

@@ -25,12 +25,14 @@
 pub mod cube;
 pub mod dashboard;
 pub mod embargo;
+pub mod programme;
 pub mod survey_delivery;
 pub mod tables;
 pub mod version;
 
 pub use cube::{CubeTable, cube_table, pattern_summary, record_pattern};
 pub use embargo::{AspFile, asp_files, stamped_copy, transmit_to_asp};
+pub use programme::typeset_programme;
 pub use survey_delivery::{SurveyDeliveryError, deliver_campaign};
 pub use tables::{Patterns, protected_tables};
 pub use version::{Preview, act_as, check_may_build, import_dir, import_source, preview_source};

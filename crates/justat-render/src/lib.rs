@@ -15,6 +15,7 @@ pub mod feeds;
 pub mod files;
 pub mod html;
 pub mod links;
+pub mod programme;
 pub mod source;
 pub mod survey_letter;
 pub mod survey_receipt;

@@ -104,6 +104,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_survey_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0015_survey_sessions.sql"),
     },
+    Migration {
+        version: 16,
+        name: "work_programme",
+        sqlite: include_str!("../migrations/sqlite/0016_work_programme.sql"),
+        postgres: include_str!("../migrations/postgres/0016_work_programme.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.
@@ -134,6 +140,7 @@ const APPEND_ONLY: &[&str] = &[
     "survey_saves",
     "survey_edits",
     "survey_reminders",
+    "programme_changes",
 ];
 
 /// The triggers that keep the append-only tables append-only, per dialect: (table, trigger).
@@ -152,6 +159,8 @@ const GUARDS_SQLITE: &[(&str, &str)] = &[
     ("survey_edits", "survey_edits_no_delete"),
     ("survey_reminders", "survey_reminders_no_update"),
     ("survey_reminders", "survey_reminders_no_delete"),
+    ("programme_changes", "programme_changes_no_update"),
+    ("programme_changes", "programme_changes_no_delete"),
 ];
 const GUARDS_POSTGRES: &[(&str, &str)] = &[
     ("audit_log", "audit_log_no_update"),
@@ -168,6 +177,8 @@ const GUARDS_POSTGRES: &[(&str, &str)] = &[
     ("survey_edits", "survey_edits_no_truncate"),
     ("survey_reminders", "survey_reminders_no_update"),
     ("survey_reminders", "survey_reminders_no_truncate"),
+    ("programme_changes", "programme_changes_no_update"),
+    ("programme_changes", "programme_changes_no_truncate"),
 ];
 
 /// Whether `name` can be written as a PostgreSQL identifier without quoting surprises.

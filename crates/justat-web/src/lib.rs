@@ -150,10 +150,12 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::embargo_lists::router())
                 .merge(routes::calendar_admin::router())
                 .merge(routes::dashboards::router())
+                .merge(routes::programme_admin::router())
                 // Last, so that no handler can make a back-office answer cacheable.
                 .layer(axum::middleware::from_fn(security::private)),
         )
         .merge(routes::calendar::router())
+        .merge(routes::programme::router())
         .merge(routes::survey::router())
         .route("/api/v1/openapi.json", axum::routing::get(assets::openapi))
         .route("/static/justat.js", axum::routing::get(assets::justat_js))

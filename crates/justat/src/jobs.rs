@@ -175,6 +175,16 @@ pub async fn execute(
             survey_receipt(lake, receipt)
                 .map(|receipt_sha256| JobOutcome::SurveyReceipt { receipt_sha256 })
         }
+        JobRequest::ProgrammePdf { year } => {
+            let _ = tx.send("programme de travail en composition".into());
+            justat_publish::typeset_programme(store, lake, *year, jiff::Timestamp::now())
+                .await
+                .map(|programme_pdf| JobOutcome::ProgrammePdf {
+                    programme_year: *year,
+                    programme_pdf,
+                })
+                .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
+        }
         JobRequest::TestPanic { message } if test_kinds => panic!("{message}"),
         JobRequest::TestSleep { seconds } if test_kinds => {
             let _ = tx.send("en sommeil".into());

@@ -11,6 +11,7 @@ mod calendar_model;
 mod embargo;
 mod migrate;
 mod production;
+mod programme;
 mod publications;
 mod roles;
 mod sessions;

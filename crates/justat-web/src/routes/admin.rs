@@ -70,6 +70,14 @@ const SECTIONS: &[(Permission, Section)] = &[
         },
     ),
     (
+        Permission::EditProgramme,
+        Section {
+            href: "/admin/programme-de-travail",
+            title: "Programme de travail",
+            description: "Le programme de l’année présenté au Cnis : synthèse, opérations et leur état, avis du Cnis et réponses du service, avec l’historique de chaque modification.",
+        },
+    ),
+    (
         Permission::ReadUnderEmbargo,
         Section {
             href: "/admin/embargo",

@@ -182,22 +182,25 @@ fn format_value(v: f64, decimals: u8) -> String {
     }
 }
 
-/// The releases of an official series' publication (none for management information).
+/// The releases of an official series' publications, every edition's versions (none for
+/// management information).
 async fn releases_of(state: &AppState, ind: &Indicator) -> Result<Vec<SeriesRelease>, WebError> {
-    let Some(slug) = &ind.publication else {
-        return Ok(Vec::new());
-    };
-    Ok(state
-        .store
-        .publication_releases(slug)
-        .await?
-        .into_iter()
-        .map(|v| SeriesRelease {
-            period: v.period,
-            state: v.state,
-            released_at: v.released_at,
-        })
-        .collect())
+    let mut out = Vec::new();
+    for slug in &ind.publications {
+        out.extend(
+            state
+                .store
+                .publication_releases(slug)
+                .await?
+                .into_iter()
+                .map(|v| SeriesRelease {
+                    period: v.period,
+                    state: v.state,
+                    released_at: v.released_at,
+                }),
+        );
+    }
+    Ok(out)
 }
 
 async fn card(
@@ -492,7 +495,7 @@ async fn definition(
             unit => ind.unit.clone(),
             nature => ind.nature.label(),
             official => ind.nature == Nature::StatistiquePublique,
-            publication => ind.publication.clone(),
+            publication => ind.publications.join(" puis "),
             version => ind.version,
             cube => ind.cube.clone(),
             administrations => ind.administrations.iter().map(|a| a.code()).collect::<Vec<_>>(),

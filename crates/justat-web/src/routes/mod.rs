@@ -8,6 +8,8 @@ pub mod embargo;
 pub mod embargo_lists;
 pub mod login;
 pub mod production;
+pub mod programme;
+pub mod programme_admin;
 pub mod public;
 pub mod publication_editor;
 pub mod publications;

@@ -189,6 +189,9 @@ async fn sitemap_pages(state: &AppState, now: Timestamp) -> Result<Vec<SitemapPa
     for c in justat_model::Collection::ALL {
         pages.push(page(format!("/publications/{}", c.slug()), None));
     }
+    for p in crate::routes::programme::sitemap_paths(state).await? {
+        pages.push(page(p, None));
+    }
     for v in state.store.public_versions(now).await? {
         let latest = format!("/publications/{}/{}", v.collection.slug(), v.slug);
         for h in state

@@ -85,7 +85,7 @@ impl FromRequestParts<AppState> for Portal {
 }
 
 /// The page the portal answers instead of the one asked for (boxed: a response is large).
-struct Refused(Box<Response>);
+pub(crate) struct Refused(Box<Response>);
 
 impl From<Response> for Refused {
     fn from(r: Response) -> Self {
@@ -106,7 +106,7 @@ fn unavailable(status: StatusCode, heading: &str, message: &str) -> Response {
 
 /// The campaign's questionnaire, read from the questionnaires' folder by the campaign's
 /// survey identifier and checked against the version and SHA-256 the campaign recorded.
-fn questionnaire(state: &AppState, c: &Campaign) -> Result<Questionnaire, Refused> {
+pub(crate) fn questionnaire(state: &AppState, c: &Campaign) -> Result<Questionnaire, Refused> {
     let dir = &state.config.surveys_dir;
     let refuse = |detail: String| {
         tracing::error!(campaign = c.id, "questionnaire refused: {detail}");
@@ -161,7 +161,7 @@ fn questionnaire(state: &AppState, c: &Campaign) -> Result<Questionnaire, Refuse
 
 /// The service's part of every campaign's legal notice (who produces, receives and keeps the
 /// answers, and where to exercise one's rights); the campaign gives its own standing.
-fn legal_standing(c: &Campaign, q: &Questionnaire) -> Option<notice::LegalStanding> {
+pub(crate) fn legal_standing(c: &Campaign, q: &Questionnaire) -> Option<notice::LegalStanding> {
     Some(notice::LegalStanding {
         survey_name: q.title.clone(),
         producer: "le service statistique ministériel de la Justice (SSER)".into(),

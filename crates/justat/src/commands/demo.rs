@@ -10,8 +10,11 @@ use crate::progress::{deliver, run};
 use crate::server::serve_store;
 use anyhow::{Context, Result};
 use justat_model::calendar::{CalendarChange, Schedule};
+use justat_model::programme::{
+    Link, Novelty, Operation, OperationKind, OperationStatus, Opinion, OpinionKind,
+};
 use justat_model::survey::{CampaignState, UnitKind};
-use justat_model::{Role, Sha256Hex, Username};
+use justat_model::{Collection, Role, Sha256Hex, Username};
 use justat_publish::CubeTable;
 use justat_sdc::table::TableShape;
 use justat_store::{
@@ -393,7 +396,6 @@ async fn announce_past(
 /// week later with its reason, a provisional *Chiffres clés* 13 months ahead and a provisional
 /// *Infostat*, and an *Infostat* cancelled with its notice.
 async fn prepare_calendar(store: &Store, config: &Config) -> Result<()> {
-    use justat_model::Collection;
     if !store
         .releases()
         .await?
@@ -506,6 +508,65 @@ async fn prepare_calendar(store: &Store, config: &Config) -> Result<()> {
 /// scheduled for the next full hour plus five, its list (the demo's recipient) approved, so
 /// that the recipient reads it in the embargo room while the public sees nothing.
 const EMBARGOED: DemoPublication = demo_publication!("references-6-4", "");
+
+/// The next edition of *Les chiffres clés de la justice* (2025 data), built from the CJPM cube,
+/// approved and scheduled at its confirmed calendar date: until then the official series it
+/// releases (`cjpm_saisines`, `op_demandes`) show « publication le … » for 2025 on the steering
+/// dashboards, and their earlier years, released by the 2025 edition, their values.
+const NEXT_EDITION: DemoPublication = demo_publication!("chiffres-cles-2026", "");
+
+async fn prepare_next_edition(config: &Config, store: &Store) -> Result<()> {
+    let source = justat_render::PublicationSource::parse(
+        NEXT_EDITION.dir,
+        NEXT_EDITION.publication,
+        NEXT_EDITION.tables,
+    )?;
+    let (c, slug) = (source.front.collection, source.front.slug.clone());
+    if store.publication_version(c, &slug, None).await?.is_some() {
+        return Ok(());
+    }
+    let release = store
+        .release(c, &slug)
+        .await?
+        .context("the calendar announces the next edition of Les chiffres clés")?;
+    let now = jiff::Timestamp::now();
+    if let Schedule::Month(month) = release.state().schedule {
+        // The second Tuesday of its month, at noon in Paris.
+        let first = month.first_day();
+        let to_tuesday = (7 + 2 - i64::from(first.weekday().to_monday_one_offset())) % 7;
+        let day = first.checked_add(jiff::Span::new().days(to_tuesday + 7))?;
+        let at = justat_model::calendar::paris_instant(day, 12, 0)?;
+        store
+            .change_release(
+                c,
+                &slug,
+                &CalendarChange::Confirm { at },
+                Role::HeadOfService,
+                &Actor::user("chef"),
+                now,
+            )
+            .await?;
+    }
+    let lake = Lake::new(&config.data_dir);
+    justat_publish::import_source(store, &lake, &source, &Actor::user("statisticienne")).await?;
+    use justat_model::Action;
+    use justat_publish::act_as;
+    act_as(
+        store,
+        c,
+        &slug,
+        None,
+        "statisticienne",
+        Action::Submit,
+        None,
+    )
+    .await?;
+    act_as(store, c, &slug, None, "chef", Action::Approve, None).await?;
+    // Scheduled at the calendar's instant: public from then, not a second before.
+    act_as(store, c, &slug, None, "chef", Action::Release, None).await?;
+    println!("next edition of Les chiffres clés (2025) approved and scheduled on the calendar");
+    Ok(())
+}
 
 async fn prepare_embargo(config: &Config, store: &Store) -> Result<()> {
     let source = justat_render::PublicationSource::parse(
@@ -648,7 +709,9 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     prepare_publications(config, &store).await?;
     prepare_calendar(&store, config).await?;
     prepare_embargo(config, &store).await?;
+    prepare_next_edition(config, &store).await?;
     let respondent_code = prepare_survey(config, &store).await?;
+    prepare_programme(config, &store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()
@@ -731,6 +794,312 @@ async fn prepare_steering(config: &Config, store: &Store) -> Result<()> {
         "steering dashboards: {} tables computed, protected and audited",
         report.computed.len()
     );
+    Ok(())
+}
+
+/// One operation of the demo's work programme: year, kind, novelty, title, description,
+/// status, its reason, what it is attached to (the campaign is the BAV survey's).
+struct DemoOperation {
+    year: i16,
+    kind: OperationKind,
+    novelty: Novelty,
+    title: &'static str,
+    description: &'static str,
+    status: OperationStatus,
+    reason: Option<&'static str>,
+    link: DemoLink,
+}
+
+/// What a demo operation is attached to.
+enum DemoLink {
+    None,
+    BavCampaign,
+    Chain(&'static str),
+    Publication(Collection, &'static str),
+}
+
+const DEMO_SYNTHESIS_2026: &str = "En 2026, le service statistique ministériel de la Justice poursuit ses deux missions : produire et diffuser la statistique publique de la justice sur un calendrier annoncé, et fournir aux directions du ministère les indicateurs de pilotage de leurs politiques.
+
+Deux chantiers répondent aux avis de moyen terme de la commission « Services publics et services aux publics » du Cnis : le suivi de la réforme de la justice pénale des mineurs (code de la justice pénale des mineurs, en vigueur depuis le 30 septembre 2021), avec les délais de l’audience d’examen de la culpabilité et de l’audience de sanction, et la mesure du traitement judiciaire des violences conjugales, dont le délai de six jours des ordonnances de protection.
+
+L’enquête auprès des bureaux d’aide aux victimes des 164 tribunaux judiciaires, qui a reçu un avis d’opportunité favorable et le visa du Comité du label, a été collectée du 12 janvier au 13 mars 2026. L’Infostat sur la justice pénale des mineurs est reporté : les données de 2025 sur les mesures éducatives ne sont pas encore consolidées.";
+
+const DEMO_SYNTHESIS_2027: &str = "En 2027, le service renouvelle l’enquête auprès des conciliateurs de justice, exploite pour la première fois les données des bracelets anti-rapprochement au niveau de chaque juridiction, et publie l’étude reportée sur la justice pénale des mineurs avec les données de 2025 et 2026.";
+
+const DEMO_OPERATIONS: &[DemoOperation] = &[
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Survey,
+        novelty: Novelty::New,
+        title: "Enquête sur l’activité des bureaux d’aide aux victimes en 2025",
+        description: "Enquête obligatoire auprès des 164 tribunaux judiciaires : victimes reçues par groupe d’infractions et sexe, accompagnement proposé, horaires d’ouverture. Résultats par cour d’appel.",
+        status: OperationStatus::Done,
+        reason: None,
+        link: DemoLink::BavCampaign,
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Exploitation,
+        novelty: Novelty::New,
+        title: "Suivi de la réforme de la justice pénale des mineurs (CJPM)",
+        description: "Délais de l’audience d’examen de la culpabilité (dans les 3 mois) et de l’audience de sanction (6 à 9 mois après), mesures éducatives judiciaires provisoires et détention provisoire, à partir des données des juridictions pour mineurs.",
+        status: OperationStatus::Running,
+        reason: None,
+        link: DemoLink::Chain("cjpm_delays"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Exploitation,
+        novelty: Novelty::New,
+        title: "Violences conjugales : ordonnances de protection",
+        description: "Demandes d’ordonnance de protection, délai entre la demande et la décision au regard du délai légal de six jours, issue des demandes.",
+        status: OperationStatus::Running,
+        reason: None,
+        link: DemoLink::Chain("protection_orders"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Exploitation,
+        novelty: Novelty::New,
+        title: "Téléphones grave danger et bracelets anti-rapprochement",
+        description: "Dispositifs attribués et actifs chaque mois, par juridiction.",
+        status: OperationStatus::Running,
+        reason: None,
+        link: DemoLink::Chain("protection_devices"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Study,
+        novelty: Novelty::New,
+        title: "Parcours judiciaires des mineurs jugés selon le CJPM",
+        description: "Étude des parcours des mineurs de la saisine à la sanction, en écho à la recommandation de la commission sur l’évaluation de la réforme.",
+        status: OperationStatus::Running,
+        reason: None,
+        link: DemoLink::None,
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Publication,
+        novelty: Novelty::New,
+        title: "Infostat : justice pénale des mineurs (2025)",
+        description: "Premiers résultats sur les délais de jugement des mineurs sous le CJPM.",
+        status: OperationStatus::Postponed,
+        reason: Some(
+            "Les données de 2025 sur les mesures éducatives ne sont pas encore consolidées ; l’étude paraîtra en 2027 avec celles de 2026.",
+        ),
+        link: DemoLink::Publication(Collection::Infostat, "mineurs-2025"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Publication,
+        novelty: Novelty::New,
+        title: "Infostat : la détention provisoire (2025)",
+        description: "La détention provisoire des majeurs et des mineurs, ses durées et ses issues.",
+        status: OperationStatus::Planned,
+        reason: None,
+        link: DemoLink::Publication(Collection::Infostat, "detention-2025"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Publication,
+        novelty: Novelty::Permanent,
+        title: "Les chiffres clés de la justice",
+        description: "Panorama annuel des indicateurs clés de la justice.",
+        status: OperationStatus::Planned,
+        reason: None,
+        link: DemoLink::Publication(Collection::ChiffresCles, "chiffres-cles-2026"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Publication,
+        novelty: Novelty::Permanent,
+        title: "Infos rapides : les condamnations",
+        description: "Les condamnations prononcées dans l’année, premiers résultats.",
+        status: OperationStatus::Planned,
+        reason: None,
+        link: DemoLink::Publication(Collection::InfosRapides, "condamnations-2025"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Exploitation,
+        novelty: Novelty::Permanent,
+        title: "Orientations des affaires pénales",
+        description: "Affaires traitées par les parquets et leurs orientations, à partir de la chaîne pénale.",
+        status: OperationStatus::Done,
+        reason: None,
+        link: DemoLink::Chain("penal_orientations"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Exploitation,
+        novelty: Novelty::Permanent,
+        title: "Condamnations inscrites au casier judiciaire national",
+        description: "Condamnations, peines et caractéristiques des condamnés.",
+        status: OperationStatus::Done,
+        reason: None,
+        link: DemoLink::Chain("cjn_convictions"),
+    },
+    DemoOperation {
+        year: 2026,
+        kind: OperationKind::Exploitation,
+        novelty: Novelty::Permanent,
+        title: "Population écrouée",
+        description: "Personnes écrouées au premier jour de chaque mois.",
+        status: OperationStatus::Done,
+        reason: None,
+        link: DemoLink::Chain("prison_stock"),
+    },
+    DemoOperation {
+        year: 2027,
+        kind: OperationKind::Survey,
+        novelty: Novelty::New,
+        title: "Enquête auprès des conciliateurs de justice (2026)",
+        description: "Activité des conciliateurs de justice : saisines, accords, durée des conciliations. Demande d’avis d’opportunité en 2026.",
+        status: OperationStatus::Planned,
+        reason: None,
+        link: DemoLink::None,
+    },
+    DemoOperation {
+        year: 2027,
+        kind: OperationKind::Publication,
+        novelty: Novelty::New,
+        title: "Infostat : justice pénale des mineurs (2025-2026)",
+        description: "L’étude reportée de 2026, avec les données consolidées de 2025 et 2026.",
+        status: OperationStatus::Planned,
+        reason: None,
+        link: DemoLink::None,
+    },
+    DemoOperation {
+        year: 2027,
+        kind: OperationKind::Exploitation,
+        novelty: Novelty::Permanent,
+        title: "Violences conjugales : ordonnances de protection et dispositifs de protection",
+        description: "Les exploitations nouvelles de 2026 deviennent permanentes.",
+        status: OperationStatus::Planned,
+        reason: None,
+        link: DemoLink::Chain("protection_orders"),
+    },
+    DemoOperation {
+        year: 2027,
+        kind: OperationKind::Publication,
+        novelty: Novelty::Permanent,
+        title: "Les chiffres clés de la justice",
+        description: "Panorama annuel des indicateurs clés de la justice.",
+        status: OperationStatus::Planned,
+        reason: None,
+        link: DemoLink::None,
+    },
+];
+
+/// Fills the work programme of 2026 and 2027 (operations, the Cnis's opinions on the BAV
+/// survey and the commission's medium-term opinions, the service's responses) as the head
+/// of service would, unless a previous demo did; then typesets each year's PDF.
+async fn prepare_programme(config: &Config, store: &Store) -> Result<()> {
+    let chef = Actor::user("chef");
+    let now = jiff::Timestamp::now();
+    if store.programme_years().await?.is_empty() {
+        let bav = store
+            .campaigns()
+            .await?
+            .into_iter()
+            .find(|c| c.survey_id == "bav-2025")
+            .context("the demo's work programme needs the BAV survey's campaign")?;
+        let mut ids = Vec::new();
+        for d in DEMO_OPERATIONS {
+            let op = Operation {
+                year: d.year,
+                kind: d.kind,
+                novelty: d.novelty,
+                title: d.title.into(),
+                description: d.description.into(),
+                status: d.status,
+                status_reason: d.reason.map(String::from),
+                link: match d.link {
+                    DemoLink::None => Link::None,
+                    DemoLink::BavCampaign => Link::Campaign { campaign: bav.id },
+                    DemoLink::Chain(chain) => Link::Chain {
+                        chain: chain.into(),
+                    },
+                    DemoLink::Publication(collection, slug) => Link::Publication {
+                        collection,
+                        slug: slug.into(),
+                    },
+                },
+            };
+            ids.push(store.add_programme_operation(&op, &chef, now).await?);
+        }
+        let day = |s: &str| -> Result<jiff::civil::Date> { Ok(s.parse()?) };
+        let legal = &bav.legal;
+        let opinions = [
+            Opinion {
+                year: 2026,
+                kind: OpinionKind::Opportunity,
+                reference: legal
+                    .cnis_avis_reference
+                    .clone()
+                    .context("the BAV campaign has its Cnis opinion")?,
+                issued_on: legal
+                    .cnis_avis_date
+                    .context("the BAV campaign has its Cnis opinion's date")?,
+                summary: "Avis d’opportunité favorable à l’enquête auprès des bureaux d’aide aux victimes des tribunaux judiciaires : elle répond à un besoin d’information sur l’aide apportée aux victimes et ne double aucune source existante.".into(),
+                response: Some("L’enquête a été collectée du 12 janvier au 13 mars 2026 ; 146 des 164 tribunaux ont répondu, la non-réponse a été imputée. Ses résultats alimentent le cube des victimes reçues par cour d’appel.".into()),
+                operations: vec![ids[0]],
+            },
+            Opinion {
+                year: 2026,
+                kind: OpinionKind::Label,
+                reference: "séance du 14 octobre 2025".into(),
+                issued_on: day("2025-10-14")?,
+                summary: "Avis de conformité : label d’intérêt général et de qualité statistique, avec proposition du caractère obligatoire.".into(),
+                response: Some("Le questionnaire a été allégé comme le Comité l’a demandé (horaires d’ouverture en une question).".into()),
+                operations: vec![ids[0]],
+            },
+            Opinion {
+                year: 2026,
+                kind: OpinionKind::Visa,
+                reference: legal
+                    .visa_number
+                    .clone()
+                    .context("the BAV campaign has its visa")?,
+                issued_on: day("2025-11-25")?,
+                summary: "Visa valable pour l’année 2026 ; enquête obligatoire (arrêté du 25 novembre 2025).".into(),
+                response: Some("Le visa et le caractère obligatoire figurent dans les mentions légales de l’enquête.".into()),
+                operations: vec![ids[0]],
+            },
+            Opinion {
+                year: 2026,
+                kind: OpinionKind::MediumTerm,
+                reference: "2024-2028, avis n° 5".into(),
+                issued_on: day("2024-01-30")?,
+                summary: "La commission souhaite que le service statistique de la Justice suive les effets de la réforme de la justice pénale des mineurs, notamment les délais de jugement.".into(),
+                response: Some("Les délais de l’audience de culpabilité et de l’audience de sanction sont suivis chaque mois pour la DPJJ et la DACG ; une étude des parcours est en cours.".into()),
+                operations: vec![ids[1], ids[4], ids[5]],
+            },
+            Opinion {
+                year: 2026,
+                kind: OpinionKind::MediumTerm,
+                reference: "2024-2028, avis n° 7".into(),
+                issued_on: day("2024-01-30")?,
+                summary: "La commission recommande de mesurer le traitement judiciaire des violences conjugales, dont le respect du délai de six jours des ordonnances de protection.".into(),
+                response: None,
+                operations: vec![ids[2], ids[3]],
+            },
+        ];
+        for o in &opinions {
+            store.add_cnis_opinion(o, &chef, now).await?;
+        }
+        store
+            .set_programme_synthesis(2026, DEMO_SYNTHESIS_2026, &chef, now)
+            .await?;
+        store
+            .set_programme_synthesis(2027, DEMO_SYNTHESIS_2027, &chef, now)
+            .await?;
+    }
+    let lake = Lake::new(&config.data_dir);
+    for year in store.programme_years().await? {
+        justat_publish::typeset_programme(store, &lake, year, now).await?;
+    }
+    println!("work programme: 2026 and 2027 with the Cnis's opinions, and their PDFs");
     Ok(())
 }
 

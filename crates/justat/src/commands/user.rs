@@ -50,6 +50,14 @@ pub enum UserCommand {
         /// The new role.
         role: Role,
     },
+    /// Attach an account of role `administration` to the administration whose steering
+    /// dashboards it reads (DACG, DAP, DPJJ, DSJ, SADJAV…), or detach it with `none`.
+    SetAdministration {
+        /// Login name.
+        username: String,
+        /// The administration's code, or `none`.
+        administration: String,
+    },
     /// Set a new password (its sessions end).
     ResetPassword {
         /// Login name.
@@ -140,6 +148,31 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<ExitCode> {
         UserCommand::SetRole { username, role } => {
             store.set_role(&username, role, &actor, now).await?;
             println!("{username} is now {role}; its sessions have ended");
+        }
+        UserCommand::SetAdministration {
+            username,
+            administration,
+        } => {
+            let code = if administration.eq_ignore_ascii_case("none") {
+                None
+            } else {
+                let known = justat_indicators::Administration::ALL;
+                let a = justat_indicators::Administration::parse(&administration)
+                    .with_context(|| {
+                        format!(
+                            "unknown administration `{administration}`; expected one of: {}, or none",
+                            known.iter().map(|a| a.code()).collect::<Vec<_>>().join(", ")
+                        )
+                    })?;
+                Some(a.code())
+            };
+            store
+                .set_user_administration(&username, code, &actor, now)
+                .await?;
+            match code {
+                Some(c) => println!("{username} now reads the steering dashboards of the {c}"),
+                None => println!("{username} belongs to no administration: it reads no dashboard"),
+            }
         }
         UserCommand::ResetPassword {
             username,

@@ -10,6 +10,7 @@ mod http_auth;
 mod http_site;
 mod http_throttle;
 mod mail;
+mod programme;
 mod publications;
 mod release_leaks;
 mod sdc;

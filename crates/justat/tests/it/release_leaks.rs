@@ -383,6 +383,56 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             vec!["/admin/tableaux-de-bord/dpjj/indicateurs/cjpm_mejp/mois.csv".into()],
         ),
         (
+            ("GET", "/admin/programme-de-travail"),
+            vec!["/admin/programme-de-travail".into()],
+        ),
+        (
+            ("GET", "/admin/programme-de-travail/{year}"),
+            vec!["/admin/programme-de-travail/2026".into()],
+        ),
+        (
+            ("POST", "/admin/programme-de-travail/{year}/synthese"),
+            vec!["/admin/programme-de-travail/2026/synthese".into()],
+        ),
+        (
+            (
+                "GET",
+                "/admin/programme-de-travail/{year}/operations/nouvelle",
+            ),
+            vec!["/admin/programme-de-travail/2026/operations/nouvelle".into()],
+        ),
+        (
+            (
+                "POST",
+                "/admin/programme-de-travail/{year}/operations/nouvelle",
+            ),
+            vec!["/admin/programme-de-travail/2026/operations/nouvelle".into()],
+        ),
+        (
+            ("GET", "/admin/programme-de-travail/{year}/operations/{id}"),
+            vec!["/admin/programme-de-travail/2026/operations/1".into()],
+        ),
+        (
+            ("POST", "/admin/programme-de-travail/{year}/operations/{id}"),
+            vec!["/admin/programme-de-travail/2026/operations/1".into()],
+        ),
+        (
+            ("GET", "/admin/programme-de-travail/{year}/avis/nouveau"),
+            vec!["/admin/programme-de-travail/2026/avis/nouveau".into()],
+        ),
+        (
+            ("POST", "/admin/programme-de-travail/{year}/avis/nouveau"),
+            vec!["/admin/programme-de-travail/2026/avis/nouveau".into()],
+        ),
+        (
+            ("GET", "/admin/programme-de-travail/{year}/avis/{id}"),
+            vec!["/admin/programme-de-travail/2026/avis/1".into()],
+        ),
+        (
+            ("POST", "/admin/programme-de-travail/{year}/avis/{id}"),
+            vec!["/admin/programme-de-travail/2026/avis/1".into()],
+        ),
+        (
             ("GET", "/admin/calendrier"),
             vec!["/admin/calendrier".into()],
         ),
@@ -739,6 +789,9 @@ async fn public_outputs(s: &Server, host: Option<&str>) -> Vec<(String, String)>
         "/sitemap.xml",
         "/recherche?q=condamnations",
         "/le-service",
+        "/programme-de-travail",
+        "/programme-de-travail/2026",
+        "/programme-de-travail/2027",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -952,6 +1005,7 @@ async fn no_get_request_queues_work() {
         ("job", vec!["1".to_string()]),
         ("administration", vec!["dpjj".to_string()]),
         ("indicator", vec!["cjpm_mejp".to_string()]),
+        ("year", vec!["2026".to_string()]),
     ]
     .into_iter()
     .collect();
@@ -971,6 +1025,9 @@ async fn no_get_request_queues_work() {
             "/calendrier.ics",
             "/calendrier.atom",
             "/api/v1/calendrier",
+            "/programme-de-travail",
+            "/programme-de-travail/2026",
+            "/programme-de-travail/2026/programme-de-travail-2026.pdf",
             &public,
             &format!("{public}.pdf"),
             &format!("{public}/donnees.zip"),
