@@ -42,6 +42,10 @@ pub enum Permission {
     ReadEmbargoLists,
     /// Read the steering dashboards of the administration one's account belongs to.
     ReadDashboards,
+    /// Read the survey campaigns' follow-up: statuses, rates, answers, edits, paradata.
+    FollowSurveys,
+    /// Act on surveys: edit answers, settle a unit's status, close, impute, validate.
+    ManageSurveys,
 }
 
 impl Role {
@@ -93,6 +97,8 @@ impl Role {
             ReadUnderEmbargo => matches!(self, EmbargoRecipient),
             ReadEmbargoLists => matches!(self, Statistician | HeadOfService | Asp),
             ReadDashboards => matches!(self, Administration),
+            FollowSurveys => matches!(self, Statistician | HeadOfService | Admin),
+            ManageSurveys => matches!(self, Statistician | HeadOfService),
         }
     }
 }
@@ -150,6 +156,12 @@ mod tests {
                 role == Role::Statistician || role == Role::HeadOfService || role == Role::Asp
             }
             Permission::ReadDashboards => role == Role::Administration,
+            Permission::FollowSurveys => {
+                role == Role::Statistician || role == Role::HeadOfService || role == Role::Admin
+            }
+            Permission::ManageSurveys => {
+                role == Role::Statistician || role == Role::HeadOfService
+            }
         };
         for role in Role::ALL {
             for p in [
@@ -160,6 +172,8 @@ mod tests {
                 Permission::ReadUnderEmbargo,
                 Permission::ReadEmbargoLists,
                 Permission::ReadDashboards,
+                Permission::FollowSurveys,
+                Permission::ManageSurveys,
             ] {
                 assert_eq!(role.allows(p), expected(role, p), "{role} {p:?}");
             }

@@ -46,8 +46,8 @@ pub use sessions::{SessionInfo, SessionTokens};
 pub use surveys::{
     Answer, Campaign, CodeOutcome, CodeRefusal, Contact, DueReminder, Edit, ImportSummary,
     IssuedCode, LegalStanding, NewCampaign, NonRespondent, PageSave, PortalSession, ReminderClaim,
-    Respondent, SampledUnit, SaveReceipt, SaveRecord, StatusEvent, SurveyUnit, UnitChange,
-    UnitProgress,
+    PageParadata, ParadataSummary, Respondent, SampledUnit, SaveReceipt, SaveRecord, StatusEvent,
+    SurveyUnit, UnitChange, UnitProgress,
 };
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -161,7 +161,7 @@ fn questionnaire(state: &AppState, c: &Campaign) -> Result<Questionnaire, Refuse
 
 /// The service's part of every campaign's legal notice (who produces, receives and keeps the
 /// answers, and where to exercise one's rights); the campaign gives its own standing.
-fn legal_standing(c: &Campaign, q: &Questionnaire) -> Option<notice::LegalStanding> {
+pub(crate) fn legal_standing(c: &Campaign, q: &Questionnaire) -> Option<notice::LegalStanding> {
     Some(notice::LegalStanding {
         survey_name: q.title.clone(),
         producer: "le service statistique ministériel de la Justice (SSER)".into(),
