@@ -159,9 +159,7 @@ mod tests {
             Permission::FollowSurveys => {
                 role == Role::Statistician || role == Role::HeadOfService || role == Role::Admin
             }
-            Permission::ManageSurveys => {
-                role == Role::Statistician || role == Role::HeadOfService
-            }
+            Permission::ManageSurveys => role == Role::Statistician || role == Role::HeadOfService,
         };
         for role in Role::ALL {
             for p in [

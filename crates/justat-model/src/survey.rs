@@ -1373,7 +1373,10 @@ mod tests {
             }
         }
         let m = campaign_action_refusal(Open, Validate).unwrap();
-        assert!(m.contains("« ouverte »") && m.contains("Rien n’a été modifié"), "{m}");
+        assert!(
+            m.contains("« ouverte »") && m.contains("Rien n’a été modifié"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -1390,7 +1393,10 @@ mod tests {
             }
         }
         let m = status_change_refusal(CampaignState::Open, NotStarted, Validated).unwrap();
-        assert!(m.contains("« non commencé »") && m.contains("« validé »"), "{m}");
+        assert!(
+            m.contains("« non commencé »") && m.contains("« validé »"),
+            "{m}"
+        );
     }
 
     #[test]

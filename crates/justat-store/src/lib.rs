@@ -45,8 +45,8 @@ pub use sdc::{NewPattern, SdcPattern};
 pub use sessions::{SessionInfo, SessionTokens};
 pub use surveys::{
     Answer, Campaign, CodeOutcome, CodeRefusal, Contact, DueReminder, Edit, ImportSummary,
-    IssuedCode, LegalStanding, NewCampaign, NonRespondent, PageSave, PortalSession, ReminderClaim,
-    PageParadata, ParadataSummary, Respondent, SampledUnit, SaveReceipt, SaveRecord, StatusEvent,
+    IssuedCode, LegalStanding, NewCampaign, NonRespondent, PageParadata, PageSave, ParadataSummary,
+    PortalSession, ReminderClaim, Respondent, SampledUnit, SaveReceipt, SaveRecord, StatusEvent,
     SurveyUnit, UnitChange, UnitProgress,
 };
 

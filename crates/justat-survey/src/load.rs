@@ -58,7 +58,9 @@ pub enum CampaignFileError {
     #[error("le fichier est invalide ({0})")]
     Invalid(LoadError),
     /// The file is another version of the questionnaire.
-    #[error("le fichier {path} est la version {found} du questionnaire, la campagne attend la version {expected}")]
+    #[error(
+        "le fichier {path} est la version {found} du questionnaire, la campagne attend la version {expected}"
+    )]
     OtherVersion {
         /// The file.
         path: String,

@@ -189,8 +189,8 @@ pub fn field_text(v: Option<&Value>) -> String {
 /// French, for the form.
 pub fn parse_edit(q: &Questionnaire, path: &str, raw: &str) -> Result<Answer, String> {
     let raw = raw.trim();
-    let leaf = leaf(q, path)
-        .ok_or_else(|| format!("le questionnaire n’a pas de question « {path} »"))?;
+    let leaf =
+        leaf(q, path).ok_or_else(|| format!("le questionnaire n’a pas de question « {path} »"))?;
     if raw.is_empty() {
         return Err("indiquez la nouvelle valeur".into());
     }
@@ -223,7 +223,10 @@ pub fn parse_edit(q: &Questionnaire, path: &str, raw: &str) -> Result<Answer, St
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty())
             .collect();
-        if let Some(bad) = codes.iter().find(|c| !options.iter().any(|o| &o.code == *c)) {
+        if let Some(bad) = codes
+            .iter()
+            .find(|c| !options.iter().any(|o| &o.code == *c))
+        {
             return Err(format!("« {bad} » n’est pas un code de cette question"));
         }
         let ordered = options
@@ -303,7 +306,7 @@ pub fn answer_rows(q: &Questionnaire, answers: &[StoredAnswer]) -> Vec<AnswerRow
             )
         })
         .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by_key(|r| r.0);
     rows.into_iter().map(|(_, r)| r).collect()
 }
 
@@ -358,10 +361,16 @@ pub fn controls(
 pub fn status_actions(from: ResponseStatus) -> Vec<(&'static str, &'static str)> {
     [
         (ResponseStatus::Validated, "Valider la réponse"),
-        (ResponseStatus::InProgress, "Rouvrir la réponse au répondant"),
+        (
+            ResponseStatus::InProgress,
+            "Rouvrir la réponse au répondant",
+        ),
         (ResponseStatus::Refused, "Enregistrer un refus de répondre"),
         (ResponseStatus::OutOfScope, "Déclarer l’unité hors champ"),
-        (ResponseStatus::NotStarted, "Annuler le refus ou le hors champ"),
+        (
+            ResponseStatus::NotStarted,
+            "Annuler le refus ou le hors champ",
+        ),
     ]
     .into_iter()
     .filter(|(to, _)| from.transition(*to, StatusSource::Statistician).is_ok())
@@ -461,8 +470,16 @@ mod tests {
         let after_edit = controls(
             &q,
             &[
-                stored("bav_actif", Some(Answer::YesNo(true)), Some(Answer::YesNo(false))),
-                stored("motif_inactivite", None, Some(Answer::Choice("LOCAUX".into()))),
+                stored(
+                    "bav_actif",
+                    Some(Answer::YesNo(true)),
+                    Some(Answer::YesNo(false)),
+                ),
+                stored(
+                    "motif_inactivite",
+                    None,
+                    Some(Answer::Choice("LOCAUX".into())),
+                ),
             ],
             &[],
         );

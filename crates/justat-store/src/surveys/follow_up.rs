@@ -197,7 +197,14 @@ pub fn non_respondents_csv(rows: &[NonRespondent]) -> String {
         } else {
             r.contacts
                 .iter()
-                .map(|c| [c.name.as_str(), c.function.as_str(), c.email.as_str(), c.address.as_str()])
+                .map(|c| {
+                    [
+                        c.name.as_str(),
+                        c.function.as_str(),
+                        c.email.as_str(),
+                        c.address.as_str(),
+                    ]
+                })
                 .collect()
         };
         for c in contacts {
@@ -396,7 +403,9 @@ impl Store {
             .iter()
             .map(|r| Ok((r.try_get::<String, _>("code")?, save_of(r)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(summarize_paradata(saves.iter().map(|(u, s)| (u.as_str(), s))))
+        Ok(summarize_paradata(
+            saves.iter().map(|(u, s)| (u.as_str(), s)),
+        ))
     }
 
     /// The warnings a unit's respondent kept with « Poursuivre », as (page, control) pairs.

@@ -872,7 +872,8 @@ impl Store {
             .bind(campaign)
             .fetch_one(w.conn())
             .await?;
-        let (survey, period): (String, String) = (row.try_get("survey_id")?, row.try_get("period")?);
+        let (survey, period): (String, String) =
+            (row.try_get("survey_id")?, row.try_get("period")?);
         let previous: Option<i64> = sqlx::query(
             "SELECT id FROM survey_campaigns WHERE survey_id = $1 AND state = $2 AND period < $3
              ORDER BY period DESC LIMIT 1",
@@ -891,35 +892,36 @@ impl Store {
         .bind(campaign)
         .fetch_all(w.conn())
         .await?;
-        let values_of = async |conn: &mut sqlx::AnyConnection,
-                               id: i64,
-                               statistics: bool|
-               -> Result<BTreeMap<String, BTreeMap<String, Value>>, StoreError> {
-            let rows = sqlx::query(
-                "SELECT u.code, a.path, a.collected, a.edited, a.imputed FROM survey_answers a
+        let values_of =
+            async |conn: &mut sqlx::AnyConnection,
+                   id: i64,
+                   statistics: bool|
+                   -> Result<BTreeMap<String, BTreeMap<String, Value>>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT u.code, a.path, a.collected, a.edited, a.imputed FROM survey_answers a
                  JOIN survey_units u ON u.id = a.unit_id WHERE a.campaign_id = $1",
-            )
-            .bind(id)
-            .fetch_all(conn)
-            .await?;
-            let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-            for r in &rows {
-                let edited = json_value(r.try_get("edited")?)?;
-                let imputed = json_value(r.try_get("imputed")?)?;
-                let collected = json_value(r.try_get("collected")?)?;
-                let value = if statistics {
-                    edited.or(imputed).or(collected)
-                } else {
-                    edited.or(collected)
-                };
-                if let Some(v) = value {
-                    out.entry(r.try_get("code")?)
-                        .or_default()
-                        .insert(r.try_get("path")?, v);
+                )
+                .bind(id)
+                .fetch_all(conn)
+                .await?;
+                let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+                for r in &rows {
+                    let edited = json_value(r.try_get("edited")?)?;
+                    let imputed = json_value(r.try_get("imputed")?)?;
+                    let collected = json_value(r.try_get("collected")?)?;
+                    let value = if statistics {
+                        edited.or(imputed).or(collected)
+                    } else {
+                        edited.or(collected)
+                    };
+                    if let Some(v) = value {
+                        out.entry(r.try_get("code")?)
+                            .or_default()
+                            .insert(r.try_get("path")?, v);
+                    }
                 }
-            }
-            Ok(out)
-        };
+                Ok(out)
+            };
         let mut current = values_of(w.conn(), campaign, false).await?;
         let mut before = match previous {
             Some(p) => values_of(w.conn(), p, true).await?,
@@ -1001,11 +1003,15 @@ impl Store {
             .flat_map(|v| v.values().map(|(_, m)| m.as_str()))
             .collect();
         w.record(
-            AuditRecord::new(actor, "survey.campaign.impute", super::campaign_object(campaign))
-                .with(json!({
-                    "units": imputed.len(), "values": count, "methods": methods,
-                    "previous_campaign": previous,
-                })),
+            AuditRecord::new(
+                actor,
+                "survey.campaign.impute",
+                super::campaign_object(campaign),
+            )
+            .with(json!({
+                "units": imputed.len(), "values": count, "methods": methods,
+                "previous_campaign": previous,
+            })),
         );
         w.commit(now).await?;
         Ok((imputed.len(), count))

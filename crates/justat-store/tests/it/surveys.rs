@@ -1157,13 +1157,20 @@ async fn the_follow_up_names_last_events_paradata_and_exactly_the_non_respondent
     let one = respondent(db, &codes["AV-1"], at(DURING)).await;
     let two = respondent(db, &codes["AV-2"], at(DURING)).await;
     db.store
-        .save_answers(&one, &page("p1", json!({"q1": 3, "q2": 4}), &["c1"]), at(DURING))
+        .save_answers(
+            &one,
+            &page("p1", json!({"q1": 3, "q2": 4}), &["c1"]),
+            at(DURING),
+        )
         .await
         .unwrap();
     let mut again = page("p2", json!({"q3": 1}), &[]);
     again.session = "s2".into();
     again.seconds_spent = 10;
-    db.store.save_answers(&one, &again, at(DURING)).await.unwrap();
+    db.store
+        .save_answers(&one, &again, at(DURING))
+        .await
+        .unwrap();
     db.store.submit_answers(&one, at(DURING)).await.unwrap();
     db.store
         .save_answers(&two, &page("p1", json!({"q1": 1}), &[]), at(DURING))
@@ -1188,7 +1195,11 @@ async fn the_follow_up_names_last_events_paradata_and_exactly_the_non_respondent
     assert_eq!(lines[0], justat_store::surveys::NON_RESPONDENTS_CSV_HEADER);
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[1].starts_with("AV-2,Association Deux,association,,in_progress,"));
-    assert!(lines[1].ends_with(",Paul Deux,Juriste,paul@deux.fr,"), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with(",Paul Deux,Juriste,paul@deux.fr,"),
+        "{}",
+        lines[1]
+    );
     assert!(lines[2].starts_with("AV-3,Association Trois,association,,not_started,"));
     assert!(lines[2].ends_with(",0,,,,"), "{}", lines[2]);
     assert!(csv.contains("\r\n"));

@@ -143,7 +143,10 @@ pub struct StoredValueError {
     pub reason: String,
 }
 
-fn answers_of(unit: &str, values: &BTreeMap<String, serde_json::Value>) -> Result<Answers, StoredValueError> {
+fn answers_of(
+    unit: &str,
+    values: &BTreeMap<String, serde_json::Value>,
+) -> Result<Answers, StoredValueError> {
     let mut answers = Answers::new();
     for (path, value) in values {
         if value.is_null() {
@@ -170,7 +173,10 @@ pub fn impute_non_response(
     units: &[UnitValues],
 ) -> Result<ImputedValues, StoredValueError> {
     let mut frame = Vec::with_capacity(units.len());
-    for u in units.iter().filter(|u| u.status != ResponseStatus::OutOfScope) {
+    for u in units
+        .iter()
+        .filter(|u| u.status != ResponseStatus::OutOfScope)
+    {
         frame.push(UnitAnswers {
             unit: u.unit_code.clone(),
             stratum: u.stratum.clone(),
@@ -321,7 +327,12 @@ mod tests {
             unit("a", ResponseStatus::Submitted, values(4), None),
             unit("b", ResponseStatus::Validated, values(8), None),
             unit("c", ResponseStatus::NotStarted, BTreeMap::new(), None),
-            unit("d", ResponseStatus::InProgress, values(100), Some(values(3))),
+            unit(
+                "d",
+                ResponseStatus::InProgress,
+                values(100),
+                Some(values(3)),
+            ),
             unit("e", ResponseStatus::OutOfScope, BTreeMap::new(), None),
             unit("f", ResponseStatus::Refused, BTreeMap::new(), None),
         ];
@@ -344,7 +355,9 @@ mod tests {
                 .all(|(v, m)| *v == three && m == "previous_answer")
         );
         let mut bad = units.to_vec();
-        bad[0].current.insert(cells[0].clone(), serde_json::json!("x"));
+        bad[0]
+            .current
+            .insert(cells[0].clone(), serde_json::json!("x"));
         assert_eq!(impute_non_response(&q, &bad).unwrap_err().unit, "a");
     }
 }

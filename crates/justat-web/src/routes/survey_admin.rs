@@ -24,8 +24,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use justat_model::survey::{
-    CampaignAction, CampaignState, ResponseStatus, UnitKind, campaign_action_refusal,
-    edit_refusal, status_change_refusal,
+    CampaignAction, CampaignState, ResponseStatus, UnitKind, campaign_action_refusal, edit_refusal,
+    status_change_refusal,
 };
 use justat_model::{Permission, french};
 use justat_store::{Actor, AuditRecord, Campaign, StoreError};
@@ -188,7 +188,10 @@ async fn campaign_view(
             "Taux de réponse par type d’unité (%)",
             "Type d’unité",
             &rates.by_kind,
-            &|g| g.parse::<UnitKind>().map_or(g.to_string(), |k| k.label().to_string()),
+            &|g| {
+                g.parse::<UnitKind>()
+                    .map_or(g.to_string(), |k| k.label().to_string())
+            },
         ),
         rate_figure(
             "taux-cour-appel",
@@ -624,8 +627,12 @@ async fn unit_view(
 fn unit_notice(done: Option<&str>) -> Option<String> {
     Some(
         match done? {
-            "statut" => "Le statut de l’unité a été changé ; le changement figure dans son historique.",
-            "correction" => "La correction est enregistrée ; la valeur collectée est conservée à côté.",
+            "statut" => {
+                "Le statut de l’unité a été changé ; le changement figure dans son historique."
+            }
+            "correction" => {
+                "La correction est enregistrée ; la valeur collectée est conservée à côté."
+            }
             _ => return None,
         }
         .to_string(),
@@ -650,7 +657,13 @@ async fn unit_page(
     .await
 }
 
-async fn unit_refused(state: &AppState, s: &SessionCtx, id: i64, code: &str, why: String) -> Response {
+async fn unit_refused(
+    state: &AppState,
+    s: &SessionCtx,
+    id: i64,
+    code: &str,
+    why: String,
+) -> Response {
     match unit_view(state, s, id, code, None, Some(why)).await {
         Ok(html) => (StatusCode::CONFLICT, html).into_response(),
         Err(e) => e.into_response(),
@@ -758,7 +771,9 @@ async fn edit(
     };
     let reason = f.motif.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
-        let why = "Indiquez le motif de la correction (2 000 caractères au plus). Rien n’a été modifié.".to_string();
+        let why =
+            "Indiquez le motif de la correction (2 000 caractères au plus). Rien n’a été modifié."
+                .to_string();
         return unit_refused(&state, &s, id, &f.code, why).await;
     }
     let answer = match parse_edit(&q, &f.chemin, &f.valeur) {
@@ -778,7 +793,15 @@ async fn edit(
     let actor = Actor::user(&s.user.username);
     match state
         .store
-        .edit_answer(id, &f.code, &f.chemin, &value, reason, &actor, Timestamp::now())
+        .edit_answer(
+            id,
+            &f.code,
+            &f.chemin,
+            &value,
+            reason,
+            &actor,
+            Timestamp::now(),
+        )
         .await
     {
         Ok(_) => unit_done(id, &f.code, "correction"),

@@ -8,13 +8,13 @@ use crate::config::Config;
 use crate::db::open_store;
 use crate::progress::print_delivery;
 use anyhow::{Context, Result, bail};
-use justat_engine::source::Source;
-use justat_publish::survey_delivery::{deliver_campaign, survey_source_id};
-use justat_store::{Actor, Lake};
 use jiff::Timestamp;
+use justat_engine::source::Source;
 use justat_model::columns::Columns;
 use justat_model::french;
 use justat_model::survey::{CampaignAction, CampaignState, campaign_action_refusal};
+use justat_publish::survey_delivery::{deliver_campaign, survey_source_id};
+use justat_store::{Actor, Lake};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -114,8 +114,15 @@ pub async fn run(config: &Config, command: SurveyCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 let mut t = Columns::new(&[
-                    "ID", "SURVEY", "PERIOD", "STATE", "OPENS (PARIS)", "CLOSES (PARIS)", "SAMPLE",
-                    "RESPONDED", "RATE",
+                    "ID",
+                    "SURVEY",
+                    "PERIOD",
+                    "STATE",
+                    "OPENS (PARIS)",
+                    "CLOSES (PARIS)",
+                    "SAMPLE",
+                    "RESPONDED",
+                    "RATE",
                 ])
                 .right(6)
                 .right(7)
@@ -196,7 +203,10 @@ pub async fn run(config: &Config, command: SurveyCommand) -> Result<ExitCode> {
             println!("campaign {} is {}", c.id, c.state.as_str());
         }
         SurveyCommand::Validate { campaign } => {
-            refused(store.campaign(campaign).await?.state, CampaignAction::Validate)?;
+            refused(
+                store.campaign(campaign).await?.state,
+                CampaignAction::Validate,
+            )?;
             let c = store
                 .set_campaign_state(campaign, CampaignState::Validated, &cli, now)
                 .await?;

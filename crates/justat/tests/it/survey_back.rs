@@ -22,7 +22,12 @@ fn config() -> WebConfig {
 /// Saves `answers` on page `page` as the unit's respondent, and submits them if asked.
 async fn answer(store: &Store, code: &str, page: &str, answers: &[(&str, Answer)], submit: bool) {
     let CodeOutcome::Granted(who) = store
-        .respondent_by_code(code, "192.0.2.9", &ThrottlePolicy::per_ip(), Timestamp::now())
+        .respondent_by_code(
+            code,
+            "192.0.2.9",
+            &ThrottlePolicy::per_ip(),
+            Timestamp::now(),
+        )
         .await
         .unwrap()
     else {
@@ -38,7 +43,10 @@ async fn answer(store: &Store, code: &str, page: &str, answers: &[(&str, Answer)
             .collect::<BTreeMap<_, _>>(),
         kept_warnings: Vec::new(),
     };
-    store.save_answers(&who, &save, Timestamp::now()).await.unwrap();
+    store
+        .save_answers(&who, &save, Timestamp::now())
+        .await
+        .unwrap();
     if submit {
         store.submit_answers(&who, Timestamp::now()).await.unwrap();
     }
@@ -80,7 +88,12 @@ fn unit(id: i64, code: &str) -> String {
     format!("/admin/enquetes/{id}/unite?code={code}")
 }
 
-async fn post(s: &Server, who: &Session, path: &str, form: &[(&str, &str)]) -> crate::harness::Reply {
+async fn post(
+    s: &Server,
+    who: &Session,
+    path: &str,
+    form: &[(&str, &str)],
+) -> crate::harness::Reply {
     let mut all = vec![("csrf", who.csrf.as_str())];
     all.extend_from_slice(form);
     s.post(path, Some(&who.cookie), &all).await
@@ -150,7 +163,10 @@ async fn the_follow_up_shows_rates_as_charts_with_tables_that_match_the_statuses
     let stat = s.login_as("sophie", Role::Statistician).await;
     let list = s.get("/admin/enquetes", Some(&stat.cookie)).await;
     assert_eq!(list.status, 200);
-    assert!(list.body.contains("Activité des bureaux d’aide aux victimes"));
+    assert!(
+        list.body
+            .contains("Activité des bureaux d’aide aux victimes")
+    );
     assert!(list.body.contains("66,7\u{a0}%") || list.body.contains("66,7 %"));
 
     let page = s
@@ -158,15 +174,23 @@ async fn the_follow_up_shows_rates_as_charts_with_tables_that_match_the_statuses
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     for figure in ["taux-type", "taux-cour-appel", "taux-semaine"] {
-        assert!(page.body.contains(&format!("aria-labelledby=\"{figure}-titre")));
+        assert!(
+            page.body
+                .contains(&format!("aria-labelledby=\"{figure}-titre"))
+        );
     }
     assert_eq!(page.body.matches("<svg").count(), 3);
     assert!(page.body.matches("<caption>").count() >= 5);
     // Two of the three associations submitted: the kind's line says so.
     let kind_table = &page.body[page.body.find("<caption>Taux de réponse par type").unwrap()..];
-    let line = &kind_table[kind_table.find("<th scope=\"row\">association</th>").unwrap()..];
+    let line = &kind_table[kind_table
+        .find("<th scope=\"row\">association</th>")
+        .unwrap()..];
     let line = &line[..line.find("</tr>").unwrap()];
-    assert!(line.contains(">3<") && line.contains(">2<") && line.contains("66,7 %"), "{line}");
+    assert!(
+        line.contains(">3<") && line.contains(">2<") && line.contains("66,7 %"),
+        "{line}"
+    );
     assert!(page.body.contains("2026X004JU"), "the legal standing");
     assert!(page.body.contains("Loi n° 51-711") || page.body.contains("loi n° 51-711"));
     // The filter by status.
@@ -202,7 +226,39 @@ async fn the_follow_up_shows_rates_as_charts_with_tables_that_match_the_statuses
 
 #[tokio::test]
 async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing() {
-    let s = Server::start_with(config()).await;
+    edits_and_actions(Server::start_with(config()).await).await;
+}
+
+/// The same on PostgreSQL, in a database of its own, when `JUSTAT_TEST_POSTGRES_URL` is set.
+#[tokio::test]
+async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing_on_postgresql() {
+    use sqlx::Executor;
+    let Ok(admin_url) = std::env::var("JUSTAT_TEST_POSTGRES_URL") else {
+        eprintln!("JUSTAT_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("justat_survey_back_{}", std::process::id());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .await
+        .unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    edits_and_actions(Server::start_on(tempfile::tempdir().unwrap(), url, config()).await).await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+        .await
+        .unwrap();
+    admin.close().await;
+}
+
+async fn edits_and_actions(s: Server) {
     let (id, codes) = answered(&s.store).await;
     let stat = s.login_as("sophie", Role::Statistician).await;
     let page = s.get(&unit(id, "AV-1"), Some(&stat.cookie)).await;
@@ -227,12 +283,24 @@ async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing() 
     assert!(bad.body.contains("ne convient pas"));
     assert!(s.store.answer_edits(id, "AV-1").await.unwrap().is_empty());
 
-    let done = post(&s, &stat, &edit, &form("un zéro de trop, vu avec le greffe", "120")).await;
+    let done = post(
+        &s,
+        &stat,
+        &edit,
+        &form("un zéro de trop, vu avec le greffe", "120"),
+    )
+    .await;
     assert_eq!(done.status, 303, "{}", done.body);
     let edits = s.store.answer_edits(id, "AV-1").await.unwrap();
     assert_eq!(edits.len(), 1);
-    assert_eq!(edits[0].collected, Some(serde_json::to_value(Answer::Integer(1200)).unwrap()));
-    assert_eq!(edits[0].edited, serde_json::to_value(Answer::Integer(120)).unwrap());
+    assert_eq!(
+        edits[0].collected,
+        Some(serde_json::to_value(Answer::Integer(1200)).unwrap())
+    );
+    assert_eq!(
+        edits[0].edited,
+        serde_json::to_value(Answer::Integer(120)).unwrap()
+    );
     assert_eq!(edits[0].edited_by, "sophie");
     assert_eq!(edits[0].reason, "un zéro de trop, vu avec le greffe");
     let page = s.get(&done.location(), Some(&stat.cookie)).await;
@@ -249,11 +317,20 @@ async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing() 
         &s,
         &stat,
         &edit,
-        &[("code", "AV-2"), ("chemin", "etp"), ("valeur", "2"), ("motif", "x")],
+        &[
+            ("code", "AV-2"),
+            ("chemin", "etp"),
+            ("valeur", "2"),
+            ("motif", "x"),
+        ],
     )
     .await;
     assert_eq!(early.status, 409);
-    assert!(early.body.contains("Seule une réponse envoyée peut être corrigée"));
+    assert!(
+        early
+            .body
+            .contains("Seule une réponse envoyée peut être corrigée")
+    );
     let status = format!("/admin/enquetes/{id}/unite/statut");
     let refused = post(
         &s,
@@ -263,22 +340,37 @@ async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing() 
     )
     .await;
     assert_eq!(refused.status, 409);
-    assert!(refused.body.contains("ne peut pas passer au statut « validé »"));
+    assert!(
+        refused
+            .body
+            .contains("ne peut pas passer au statut « validé »")
+    );
     // Validating an open campaign is refused, nothing changed.
     let entries = s.store.audit_len().await.unwrap();
     let validate = format!("/admin/enquetes/{id}/valider");
     let open = post(&s, &stat, &validate, &[]).await;
     assert_eq!(open.status, 409);
-    assert!(open.body.contains("Impossible de valider la campagne"), "{}", open.body);
+    assert!(
+        open.body.contains("Impossible de valider la campagne"),
+        "{}",
+        open.body
+    );
     assert_eq!(s.store.audit_len().await.unwrap(), entries);
-    assert_eq!(s.store.campaign(id).await.unwrap().state, CampaignState::Open);
+    assert_eq!(
+        s.store.campaign(id).await.unwrap().state,
+        CampaignState::Open
+    );
 
     // Reopening needs its reason, and is kept in the history.
     let reopen = post(
         &s,
         &stat,
         &status,
-        &[("code", "AV-3"), ("statut", "in_progress"), ("motif", "date à préciser")],
+        &[
+            ("code", "AV-3"),
+            ("statut", "in_progress"),
+            ("motif", "date à préciser"),
+        ],
     )
     .await;
     assert_eq!(reopen.status, 303, "{}", reopen.body);
@@ -297,12 +389,18 @@ async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing() 
         )
         .await;
     assert_eq!(entered.status, 303, "{}", entered.body);
-    let cookie = format!("justat_enquete={}", entered.cookie("justat_enquete").unwrap());
+    let cookie = format!(
+        "justat_enquete={}",
+        entered.cookie("justat_enquete").unwrap()
+    );
     let form_page = s.get("/enquetes/page/1", Some(&cookie)).await;
     let portal_csrf = form_page.csrf();
     let closed = post(&s, &stat, &format!("/admin/enquetes/{id}/clore"), &[]).await;
     assert_eq!(closed.status, 303, "{}", closed.body);
-    assert_eq!(s.store.campaign(id).await.unwrap().state, CampaignState::Closed);
+    assert_eq!(
+        s.store.campaign(id).await.unwrap().state,
+        CampaignState::Closed
+    );
     let late = s
         .post(
             "/enquetes/page/1",
@@ -329,7 +427,10 @@ async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing() 
             .find(|a| a.path == "victimes.G_BIENS.F")
             .unwrap();
         assert_eq!(cell.imputation_method.as_deref(), Some("stratum_median"));
-        assert_eq!(cell.imputed, Some(serde_json::to_value(Answer::Integer(120)).unwrap()));
+        assert_eq!(
+            cell.imputed,
+            Some(serde_json::to_value(Answer::Integer(120)).unwrap())
+        );
     }
     let unit_page = s.get(&unit(id, "AV-2"), Some(&stat.cookie)).await;
     assert!(unit_page.body.contains("imputée : médiane de la strate"));
@@ -353,6 +454,7 @@ fn justat_cli(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
         .env_remove("JUSTAT_MIGRATE_DATABASE_URL")
         .env_remove("JUSTAT_CONFIG")
         .env("JUSTAT_LOG", "warn")
+        .env("USER", "marc")
         .current_dir(data)
         .output()
         .unwrap();
@@ -376,7 +478,10 @@ async fn the_command_line_follows_and_acts_on_a_campaign() {
 
     let (ok, out, err) = justat_cli(data, &["survey", "list"]);
     assert!(ok, "{err}");
-    assert!(out.contains("bav-2025") && out.contains("open") && out.contains("66.7 %"), "{out}");
+    assert!(
+        out.contains("bav-2025") && out.contains("open") && out.contains("66.7 %"),
+        "{out}"
+    );
     let (ok, out, err) = justat_cli(data, &["survey", "status", &id]);
     assert!(ok, "{err}");
     assert!(out.contains("2 of 3 units in scope responded"), "{out}");
@@ -384,7 +489,13 @@ async fn the_command_line_follows_and_acts_on_a_campaign() {
     let file = data.join("relances.csv");
     let (ok, _, err) = justat_cli(
         data,
-        &["survey", "non-respondents", &id, "--output", file.to_str().unwrap()],
+        &[
+            "survey",
+            "non-respondents",
+            &id,
+            "--output",
+            file.to_str().unwrap(),
+        ],
     );
     assert!(ok, "{err}");
     let csv = std::fs::read_to_string(&file).unwrap();
@@ -400,7 +511,14 @@ async fn the_command_line_follows_and_acts_on_a_campaign() {
 
     let (ok, out, err) = justat_cli(
         data,
-        &["survey", "reopen", &id, "AV-3", "--reason", "date à préciser"],
+        &[
+            "survey",
+            "reopen",
+            &id,
+            "AV-3",
+            "--reason",
+            "date à préciser",
+        ],
     );
     assert!(ok, "{err}");
     assert!(out.contains("in_progress"));
@@ -415,9 +533,14 @@ async fn the_command_line_follows_and_acts_on_a_campaign() {
     let (ok, out, _) = justat_cli(data, &["survey", "list", "--json"]);
     assert!(ok && out.contains("\"state\": \"validated\""), "{out}");
 
-    let store = Store::open(&justat_store::sqlite_url(dir.path())).await.unwrap();
-    let events = store.status_events(id.parse().unwrap(), "AV-3").await.unwrap();
+    let store = Store::open(&justat_store::sqlite_url(dir.path()))
+        .await
+        .unwrap();
+    let events = store
+        .status_events(id.parse().unwrap(), "AV-3")
+        .await
+        .unwrap();
     assert_eq!(events.last().unwrap().reason, "date à préciser");
-    assert_eq!(events.last().unwrap().set_by, "cli");
+    assert_eq!(events.last().unwrap().set_by, "cli:marc");
     store.close().await;
 }
