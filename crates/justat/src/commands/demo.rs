@@ -622,6 +622,26 @@ async fn release(
     Ok(())
 }
 
+/// The demo's configuration with a `surveys_dir` that holds its questionnaire: the configured
+/// one when it has the same file (run from the repository), else a copy written in the data
+/// folder (run from elsewhere), so that the portal and the back office read exactly the
+/// questionnaire the demo's campaigns recorded.
+fn with_demo_questionnaire(mut config: Config) -> Result<Config> {
+    let name = "bav-2025.toml";
+    let same = |dir: &std::path::Path| {
+        std::fs::read(dir.join(name)).is_ok_and(|b| b == DEMO_SURVEY_SOURCE.as_bytes())
+    };
+    if !same(&config.surveys_dir) {
+        let dir = config.data_dir.join("demo-surveys");
+        if !same(&dir) {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(name), DEMO_SURVEY_SOURCE)?;
+        }
+        config.surveys_dir = dir;
+    }
+    Ok(config)
+}
+
 /// The demo's configuration: without an `audit_key`, a key in the data folder (made on first
 /// use), so that the demo's releases sign checkpoints of the audit log. A real service keeps
 /// its key off the database host (README).
@@ -640,7 +660,7 @@ fn with_audit_key(config: &Config) -> Result<Config> {
 /// publications, calendar, embargo lists) in the configured data folder, then serves it unless
 /// `prepare_only`.
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
-    let config = &with_audit_key(config)?;
+    let config = &with_demo_questionnaire(with_audit_key(config)?)?;
     let store = crate::db::open_and_migrate(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;

@@ -241,7 +241,9 @@ async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing_on
     let name = format!("justat_survey_back_{}", std::process::id());
     let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
     admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
         .await
         .unwrap();
     admin
@@ -252,7 +254,9 @@ async fn an_edit_keeps_the_collected_value_and_invalid_actions_change_nothing_on
     let url = format!("{base}/{name}");
     edits_and_actions(Server::start_on(tempfile::tempdir().unwrap(), url, config()).await).await;
     admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
         .await
         .unwrap();
     admin.close().await;
