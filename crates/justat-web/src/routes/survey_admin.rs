@@ -14,8 +14,7 @@ use crate::auth::{Capability, Hidden, SessionCtx, page};
 use crate::error::WebError;
 use crate::form::ValidForm;
 use crate::survey_review::{
-    self, answer_rows, controls, event_author, method_label, parse_edit, rate_figure,
-    status_actions,
+    self, answer_rows, controls, event_author, parse_edit, rate_figure, status_actions,
 };
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -619,7 +618,6 @@ async fn unit_view(
             edits => edit_lines, editable, actions, imputed, saves,
             questionnaire_problem => q.err(),
             notice, error,
-            imputation_note => method_label("stratum_median"),
         },
     )
 }
