@@ -725,3 +725,47 @@ pageTest('the head of service edits an operation of the programme, its history k
   assert.ok((await page.getByText('Motif : L’appariement des données n’est pas encore autorisé.').count()) === 1);
   assertNoPageProblems(problems, (p) => p.kind === 'console.error' && /status of 422/.test(p.text));
 });
+// ---- survey back office
+// The demo's statistician follows the campaign under way (the re-interview of the BAV
+// survey): its follow-up with the rates' charts and tables, a unit that submitted, and a
+// correction of one of its answers, the collected value kept beside it.
+pageTest('a statistician follows a survey campaign, opens a unit and corrects an answer', async ({ page, problems }) => {
+  await logIn(page, 'statisticienne', 'justat-demo-statisticienne');
+  const list = await page.goto(`${baseUrl}/admin/enquetes`);
+  assert.equal(list?.status(), 200, 'GET /admin/enquetes');
+  await assertAccessible(page, 'survey campaigns');
+  await Promise.all([
+    page.waitForURL((u) => /^\/admin\/enquetes\/\d+$/.test(u.pathname)),
+    page.getByRole('link', { name: /Enquête de contrôle/ }).click(),
+  ]);
+  const charts = await page.locator('svg.justat-chart').count();
+  assert.equal(charts, 3, 'rates by kind, court of appeal and week');
+  assert.ok((await page.locator('table caption').count()) >= charts + 2, 'every chart has its data table');
+  assert.ok((await page.getByText('Mention légale lue par les répondants').count()) === 1);
+  await assertAccessible(page, 'survey campaign follow-up');
+  await page.selectOption('#statut', 'submitted');
+  await Promise.all([
+    page.waitForURL((u) => u.searchParams.get('statut') === 'submitted'),
+    page.getByRole('button', { name: 'Filtrer' }).click(),
+  ]);
+  await assertAccessible(page, 'survey campaign follow-up filtered by status');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.endsWith('/unite')),
+    page.locator('a[href*="/unite?code="]').first().click(),
+  ]);
+  assert.ok((await page.getByRole('heading', { level: 2, name: 'Historique des statuts' }).count()) === 1);
+  await assertAccessible(page, 'survey unit');
+  const form = page.locator('form:has(input[name="chemin"])').first();
+  const value = form.locator('input[name="valeur"]');
+  const collected = await value.inputValue();
+  await value.fill(collected);
+  await form.locator('input[name="motif"]').fill('relu avec le bureau par téléphone');
+  await Promise.all([
+    page.waitForURL((u) => u.searchParams.get('fait') === 'correction'),
+    form.getByRole('button').click(),
+  ]);
+  assert.ok((await page.getByText('La correction est enregistrée').count()) === 1);
+  assert.ok((await page.getByText('relu avec le bureau par téléphone').count()) >= 1, 'the correction and its reason');
+  await assertAccessible(page, 'survey unit after a correction');
+  assertNoPageProblems(problems);
+});

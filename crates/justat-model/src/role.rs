@@ -44,6 +44,10 @@ pub enum Permission {
     ReadDashboards,
     /// Edit the year's work programme: operations, the Cnis's opinions and the responses.
     EditProgramme,
+    /// Read the survey campaigns' follow-up: statuses, rates, answers, edits, paradata.
+    FollowSurveys,
+    /// Act on surveys: edit answers, settle a unit's status, close, impute, validate.
+    ManageSurveys,
 }
 
 impl Role {
@@ -96,6 +100,8 @@ impl Role {
             ReadEmbargoLists => matches!(self, Statistician | HeadOfService | Asp),
             ReadDashboards => matches!(self, Administration),
             EditProgramme => matches!(self, HeadOfService),
+            FollowSurveys => matches!(self, Statistician | HeadOfService | Admin),
+            ManageSurveys => matches!(self, Statistician | HeadOfService),
         }
     }
 }
@@ -154,6 +160,10 @@ mod tests {
             }
             Permission::ReadDashboards => role == Role::Administration,
             Permission::EditProgramme => role == Role::HeadOfService,
+            Permission::FollowSurveys => {
+                role == Role::Statistician || role == Role::HeadOfService || role == Role::Admin
+            }
+            Permission::ManageSurveys => role == Role::Statistician || role == Role::HeadOfService,
         };
         for role in Role::ALL {
             for p in [
@@ -165,6 +175,8 @@ mod tests {
                 Permission::ReadEmbargoLists,
                 Permission::ReadDashboards,
                 Permission::EditProgramme,
+                Permission::FollowSurveys,
+                Permission::ManageSurveys,
             ] {
                 assert_eq!(role.allows(p), expected(role, p), "{role} {p:?}");
             }

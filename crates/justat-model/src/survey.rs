@@ -888,6 +888,110 @@ pub fn response_rates(units: &[UnitOutcome], opens_at: Timestamp, now: Timestamp
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The statisticians' actions, and why one is refused (in French, as the back office says it).
+
+/// An action on a whole campaign from the back office or the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignAction {
+    /// End the collection (open → closed).
+    Close,
+    /// Impute the unit non-response (while closed).
+    Impute,
+    /// Validate the campaign (closed → validated): its answers may become a delivery.
+    Validate,
+}
+
+/// Why a campaign in `state` refuses `action`, in French; `None` when it is allowed. The store
+/// checks the same rules again under its write lock.
+pub fn campaign_action_refusal(state: CampaignState, action: CampaignAction) -> Option<String> {
+    let allowed = match action {
+        CampaignAction::Close => state.can_become(CampaignState::Closed),
+        CampaignAction::Impute => state == CampaignState::Closed,
+        CampaignAction::Validate => state.can_become(CampaignState::Validated),
+    };
+    if allowed {
+        return None;
+    }
+    let what = match action {
+        CampaignAction::Close => "clore la collecte",
+        CampaignAction::Impute => "imputer la non-réponse",
+        CampaignAction::Validate => "valider la campagne",
+    };
+    let needs = match action {
+        CampaignAction::Close => "une campagne ouverte",
+        CampaignAction::Impute | CampaignAction::Validate => {
+            "une campagne dont la collecte est close"
+        }
+    };
+    Some(format!(
+        "Impossible de {what} : la campagne est « {} », et cette action demande {needs}. Rien n’a été modifié.",
+        state.label()
+    ))
+}
+
+/// Why a statistician cannot move a unit's response from `from` to `to` while its campaign
+/// is in `campaign`, in French; `None` when [`ResponseStatus::transition`] allows it.
+pub fn status_change_refusal(
+    campaign: CampaignState,
+    from: ResponseStatus,
+    to: ResponseStatus,
+) -> Option<String> {
+    if campaign == CampaignState::Validated {
+        return Some(
+            "La campagne est validée : le statut de ses unités ne change plus. Rien n’a été modifié."
+                .into(),
+        );
+    }
+    from.transition(to, StatusSource::Statistician)
+        .err()
+        .map(|_| {
+            format!(
+                "Une réponse au statut « {} » ne peut pas passer au statut « {} ». Rien n’a été modifié.",
+                from.label(),
+                to.label()
+            )
+        })
+}
+
+/// Why a statistician cannot correct an answer of a unit whose response is `status` while its
+/// campaign is in `campaign`, in French; `None` when the edit is allowed.
+pub fn edit_refusal(campaign: CampaignState, status: ResponseStatus) -> Option<String> {
+    if campaign == CampaignState::Validated {
+        return Some(
+            "La campagne est validée : ses réponses ne peuvent plus être corrigées. Rien n’a été modifié."
+                .into(),
+        );
+    }
+    (status != ResponseStatus::Submitted).then(|| {
+        format!(
+            "Seule une réponse envoyée peut être corrigée ; celle-ci est « {} ». Rien n’a été modifié.",
+            status.label()
+        )
+    })
+}
+
+/// One sampled unit's values as imputation reads them: the store gathers them, the survey
+/// core decides what to impute (`justat_survey::campaign::impute::impute_non_response`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitValues {
+    /// The unit's code.
+    pub unit_code: String,
+    /// Its stratum.
+    pub stratum: String,
+    /// Its status.
+    pub status: ResponseStatus,
+    /// This campaign's values by path: the statistician's edit, else the collected value
+    /// (earlier imputed values left out).
+    pub current: BTreeMap<String, serde_json::Value>,
+    /// The values the statistics used in the previous validated campaign of the same survey,
+    /// if the unit was in it.
+    pub previous: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Values to impute, by unit code then path: each value with its method's stored name.
+pub type ImputedValues = BTreeMap<String, BTreeMap<String, (serde_json::Value, String)>>;
+
 /// One line of a respondent's acknowledgement of receipt (typeset by
 /// `justat-render`): a page heading or a question and its answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1248,5 +1352,63 @@ mod tests {
         let empty = response_rates(&[], t(0), t(0));
         assert_eq!(empty.total.rate, 0.0);
         assert_eq!(empty.by_week.len(), 1);
+    }
+
+    #[test]
+    fn campaign_actions_are_refused_outside_their_state_in_french() {
+        use CampaignAction::*;
+        use CampaignState::*;
+        for state in CampaignState::ALL {
+            assert_eq!(
+                campaign_action_refusal(*state, Close).is_none(),
+                *state == Open,
+                "{state}"
+            );
+            for action in [Impute, Validate] {
+                assert_eq!(
+                    campaign_action_refusal(*state, action).is_none(),
+                    *state == Closed,
+                    "{state} {action:?}"
+                );
+            }
+        }
+        let m = campaign_action_refusal(Open, Validate).unwrap();
+        assert!(
+            m.contains("« ouverte »") && m.contains("Rien n’a été modifié"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_status_change_follows_the_transitions_and_never_in_a_validated_campaign() {
+        use ResponseStatus::*;
+        for from in ResponseStatus::ALL {
+            for to in ResponseStatus::ALL {
+                let allowed = from.transition(*to, StatusSource::Statistician).is_ok();
+                assert_eq!(
+                    status_change_refusal(CampaignState::Closed, *from, *to).is_none(),
+                    allowed
+                );
+                assert!(status_change_refusal(CampaignState::Validated, *from, *to).is_some());
+            }
+        }
+        let m = status_change_refusal(CampaignState::Open, NotStarted, Validated).unwrap();
+        assert!(
+            m.contains("« non commencé »") && m.contains("« validé »"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn only_a_submitted_response_of_a_campaign_not_validated_is_edited() {
+        for campaign in CampaignState::ALL {
+            for status in ResponseStatus::ALL {
+                assert_eq!(
+                    edit_refusal(*campaign, *status).is_none(),
+                    *campaign != CampaignState::Validated && *status == ResponseStatus::Submitted,
+                    "{campaign} {status}"
+                );
+            }
+        }
     }
 }

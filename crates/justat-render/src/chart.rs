@@ -108,6 +108,26 @@ fn bars(t: &DataTable, rows: &[usize], column: usize) -> (f64, String) {
         })
         .collect();
     items.sort_by(|a, b| b.1.unwrap_or(-1.0).total_cmp(&a.1.unwrap_or(-1.0)));
+    bars_of(&items, t.parts.decimals)
+}
+
+/// A back-office chart of figures that are not a publication's cells (a survey's response
+/// rates, shown to the statisticians following its collection): horizontal bars, one per
+/// item in the order given, with the same title and description as a publication's chart,
+/// pointing to the data table the page shows after it. Never for a published statistic,
+/// which goes through [`svg`] and its audited [`DataTable`].
+pub fn follow_up_bars(id: &str, title: &str, items: &[(String, f64)], decimals: u32) -> String {
+    let items: Vec<(&str, Option<f64>)> =
+        items.iter().map(|(l, v)| (l.as_str(), Some(*v))).collect();
+    let (height, body) = bars_of(&items, decimals);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"justat-chart\" role=\"img\" viewBox=\"0 0 {WIDTH} {height:.0}\" width=\"100%\" aria-labelledby=\"{id}-titre {id}-desc\" {FONT}>\
+<title id=\"{id}-titre\">{}</title><desc id=\"{id}-desc\">Graphique en barres horizontales. Les données figurent dans le tableau qui suit.</desc>{body}</svg>",
+        escape(title)
+    )
+}
+
+fn bars_of(items: &[(&str, Option<f64>)], decimals: u32) -> (f64, String) {
     let labels: Vec<&str> = items.iter().map(|i| i.0).collect();
     let (left, chars) = label_margin(&labels);
     let right = 70.0;
@@ -139,7 +159,7 @@ fn bars(t: &DataTable, rows: &[usize], column: usize) -> (f64, String) {
                     PALETTE[0],
                     left + w + 6.0,
                     y + bar * 0.7,
-                    french::decimal(*v, t.parts.decimals)
+                    french::decimal(*v, decimals)
                 );
             }
             None => {
@@ -499,5 +519,21 @@ mod tests {
         assert_eq!(nice(548_712.0), (600_000.0, 200_000.0));
         assert_eq!(nice(7.0), (8.0, 2.0));
         assert_eq!(nice(0.0), (1.0, 0.25));
+    }
+
+    #[test]
+    fn follow_up_bars_keep_their_order_and_name_their_table() {
+        let svg = follow_up_bars(
+            "taux-semaine",
+            "Taux de réponse <cumulé>",
+            &[("Semaine 1".into(), 12.5), ("Semaine 2".into(), 40.0)],
+            1,
+        );
+        assert!(svg.contains("aria-labelledby=\"taux-semaine-titre taux-semaine-desc\""));
+        assert!(svg.contains("Taux de réponse &lt;cumulé&gt;"));
+        assert!(svg.contains("le tableau qui suit"));
+        let first = svg.find("Semaine 1").unwrap();
+        assert!(first < svg.find("Semaine 2").unwrap(), "in the order given");
+        assert!(svg.contains("12,5") && svg.contains("40,0"));
     }
 }

@@ -47,9 +47,9 @@ pub use sdc::{NewPattern, SdcPattern};
 pub use sessions::{SessionInfo, SessionTokens};
 pub use surveys::{
     Answer, Campaign, CodeOutcome, CodeRefusal, Contact, DueReminder, Edit, ImportSummary,
-    IssuedCode, LegalStanding, NewCampaign, NonRespondent, PageSave, PortalSession, ReminderClaim,
-    Respondent, SampledUnit, SaveReceipt, SaveRecord, StatusEvent, SurveyUnit, UnitChange,
-    UnitProgress,
+    IssuedCode, LegalStanding, NewCampaign, NonRespondent, PageParadata, PageSave, ParadataSummary,
+    PortalSession, ReminderClaim, Respondent, SampledUnit, SaveReceipt, SaveRecord, StatusEvent,
+    SurveyUnit, UnitChange, UnitProgress,
 };
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

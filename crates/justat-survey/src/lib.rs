@@ -24,7 +24,7 @@ pub mod toml_file;
 
 pub use answers::{Answer, Answers, FieldError, FormParse};
 pub use engine::{ControlOutcome, ControlState, PageReview, PageView, Review};
-pub use load::load;
+pub use load::{CampaignFileError, load, load_for_campaign};
 pub use questionnaire::{
     Choice, Condition, Control, CountTable, Diagnostic, Kind, LoadError, LoopBlock, Question,
     Questionnaire, Sequence, Severity, TableCell,

@@ -183,6 +183,21 @@ impl<C: Capability, S: Send + Sync> FromRequestParts<S> for Require<C> {
     }
 }
 
+/// A logged-in user whose role allows `C`; for any other role the page does not exist (404),
+/// as for a steering dashboard of another administration, so that the address does not even
+/// tell what it holds. Anonymous visitors are sent to the login page.
+pub struct Hidden<C>(pub SessionCtx, pub PhantomData<C>);
+
+impl<C: Capability, S: Send + Sync> FromRequestParts<S> for Hidden<C> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, WebError> {
+        let Staff(session) = Staff::from_request_parts(parts, state).await?;
+        authorize(&session.user, C::PERMISSION).map_err(|_| WebError::NotFound)?;
+        Ok(Hidden(session, PhantomData))
+    }
+}
+
 /// The client's address and browser, for the audit log, the login throttle, sessions and the
 /// embargo access log — the one place that reads them (see [`crate::security::client_address`]).
 #[derive(Debug, Clone)]

@@ -18,6 +18,7 @@ pub mod form;
 mod routes;
 pub mod security;
 pub mod survey_form;
+pub mod survey_review;
 mod upload;
 pub mod view;
 
@@ -151,6 +152,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::calendar_admin::router())
                 .merge(routes::dashboards::router())
                 .merge(routes::programme_admin::router())
+                .merge(routes::survey_admin::router())
                 // Last, so that no handler can make a back-office answer cacheable.
                 .layer(axum::middleware::from_fn(security::private)),
         )

@@ -141,7 +141,8 @@ enum Command {
     MailSink(mail::SinkArgs),
     /// Send one trial message through the configured SMTP server (`smtp_host`, `mail_from`…).
     MailTest(mail::TestArgs),
-    /// Surveys: a validated campaign delivered to production.
+    /// Surveys: campaigns followed (list, status, non-respondents), closed, imputed, validated,
+    /// a response reopened, and a validated campaign delivered to production.
     Survey {
         #[command(subcommand)]
         command: survey::SurveyCommand,

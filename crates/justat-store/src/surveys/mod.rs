@@ -17,7 +17,10 @@ pub mod register;
 pub mod responses;
 
 pub use campaigns::{Campaign, IssuedCode, LegalStanding, NewCampaign, SampledUnit};
-pub use follow_up::{NonRespondent, SaveRecord, StatusEvent, UnitProgress};
+pub use follow_up::{
+    NON_RESPONDENTS_CSV_HEADER, NonRespondent, PageParadata, ParadataSummary, SaveRecord,
+    StatusEvent, UnitProgress, non_respondents_csv, summarize_paradata,
+};
 pub use portal_sessions::PortalSession;
 pub use register::{Contact, ImportSummary, SurveyUnit, UnitChange};
 pub use responses::{

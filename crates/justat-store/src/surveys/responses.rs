@@ -7,7 +7,8 @@ use crate::audit::{Actor, AuditRecord};
 use crate::{Store, StoreError, is_unique_violation, time};
 use jiff::{SignedDuration, Timestamp};
 use justat_model::survey::{
-    CampaignState, ResponseStatus, StatusSource, access_code_digest, is_answer_path,
+    CampaignState, ImputedValues, ResponseStatus, StatusSource, UnitValues, access_code_digest,
+    is_answer_path,
 };
 use justat_model::{ThrottleDecision, ThrottlePolicy};
 use serde::Serialize;
@@ -842,6 +843,178 @@ impl Store {
         );
         w.commit(now).await?;
         Ok(values.len())
+    }
+
+    /// Imputes a closed campaign's unit non-response in one transaction: every sampled unit's
+    /// values (edits, else collected; and those of the previous validated campaign of the
+    /// same survey, by period) are read under the write lock and given to `impute` — a pure
+    /// rule such as `justat_survey::campaign::impute::impute_non_response` —, earlier imputed
+    /// values are cleared and the new ones stored, flagged with their method. Returns how many
+    /// units and values were imputed. Refused unless the campaign is closed, and for a value
+    /// given to a unit that responded or is out of scope; nothing is changed then.
+    pub async fn impute_non_response<E: std::fmt::Display>(
+        &self,
+        campaign: i64,
+        impute: impl FnOnce(&[UnitValues]) -> Result<ImputedValues, E>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(usize, usize), StoreError> {
+        let mut w = self.begin_write().await?;
+        let clock = Store::campaign_clock(w.conn(), campaign).await?;
+        if clock.state != CampaignState::Closed {
+            return Err(StoreError::Refused(format!(
+                "campaign {} is {}: values are imputed once it is closed",
+                clock.label,
+                clock.state.as_str()
+            )));
+        }
+        let row = sqlx::query("SELECT survey_id, period FROM survey_campaigns WHERE id = $1")
+            .bind(campaign)
+            .fetch_one(w.conn())
+            .await?;
+        let (survey, period): (String, String) =
+            (row.try_get("survey_id")?, row.try_get("period")?);
+        let previous: Option<i64> = sqlx::query(
+            "SELECT id FROM survey_campaigns WHERE survey_id = $1 AND state = $2 AND period < $3
+             ORDER BY period DESC LIMIT 1",
+        )
+        .bind(&survey)
+        .bind(CampaignState::Validated.as_str())
+        .bind(&period)
+        .fetch_optional(w.conn())
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?;
+        let sample = sqlx::query(
+            "SELECT s.unit_id, u.code, s.stratum, s.status FROM survey_sample s
+             JOIN survey_units u ON u.id = s.unit_id WHERE s.campaign_id = $1 ORDER BY u.code",
+        )
+        .bind(campaign)
+        .fetch_all(w.conn())
+        .await?;
+        let values_of =
+            async |conn: &mut sqlx::AnyConnection,
+                   id: i64,
+                   statistics: bool|
+                   -> Result<BTreeMap<String, BTreeMap<String, Value>>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT u.code, a.path, a.collected, a.edited, a.imputed FROM survey_answers a
+                 JOIN survey_units u ON u.id = a.unit_id WHERE a.campaign_id = $1",
+                )
+                .bind(id)
+                .fetch_all(conn)
+                .await?;
+                let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+                for r in &rows {
+                    let edited = json_value(r.try_get("edited")?)?;
+                    let imputed = json_value(r.try_get("imputed")?)?;
+                    let collected = json_value(r.try_get("collected")?)?;
+                    let value = if statistics {
+                        edited.or(imputed).or(collected)
+                    } else {
+                        edited.or(collected)
+                    };
+                    if let Some(v) = value {
+                        out.entry(r.try_get("code")?)
+                            .or_default()
+                            .insert(r.try_get("path")?, v);
+                    }
+                }
+                Ok(out)
+            };
+        let mut current = values_of(w.conn(), campaign, false).await?;
+        let mut before = match previous {
+            Some(p) => values_of(w.conn(), p, true).await?,
+            None => BTreeMap::new(),
+        };
+        let mut units = Vec::with_capacity(sample.len());
+        let mut ids = BTreeMap::new();
+        for r in &sample {
+            let code: String = r.try_get("code")?;
+            ids.insert(code.clone(), r.try_get::<i64, _>("unit_id")?);
+            units.push(UnitValues {
+                current: current.remove(&code).unwrap_or_default(),
+                previous: before.remove(&code),
+                stratum: r.try_get("stratum")?,
+                status: crate::parsed(r, "status", "response status")?,
+                unit_code: code,
+            });
+        }
+        let imputed = impute(&units).map_err(|e| StoreError::Refused(e.to_string()))?;
+        let at = time::to_db(now);
+        sqlx::query(
+            "UPDATE survey_answers SET imputed = NULL, imputation_method = NULL WHERE campaign_id = $1 AND imputed IS NOT NULL",
+        )
+        .bind(campaign)
+        .execute(w.conn())
+        .await?;
+        let mut count = 0usize;
+        for (code, values) in &imputed {
+            let unit = units.iter().find(|u| &u.unit_code == code).ok_or_else(|| {
+                StoreError::NotFound {
+                    what: "sampled unit",
+                    key: code.clone(),
+                }
+            })?;
+            if unit.status.has_responded() || unit.status == ResponseStatus::OutOfScope {
+                return Err(StoreError::Refused(format!(
+                    "unit {code} is {}: only a non-response is imputed",
+                    unit.status.as_str()
+                )));
+            }
+            for (path, (value, method)) in values {
+                if !is_answer_path(path) || method.trim().is_empty() || method.len() > 100 {
+                    return Err(StoreError::Refused(format!(
+                        "unit {code}: `{path}` imputed by `{method}` is not a question path with a method"
+                    )));
+                }
+                let text = json_text(value)?;
+                let updated = sqlx::query(
+                    "UPDATE survey_answers SET imputed = $1, imputation_method = $2, updated_at = $3
+                     WHERE campaign_id = $4 AND unit_id = $5 AND path = $6",
+                )
+                .bind(&text)
+                .bind(method)
+                .bind(&at)
+                .bind(campaign)
+                .bind(ids[code])
+                .bind(path)
+                .execute(w.conn())
+                .await?;
+                if updated.rows_affected() == 0 {
+                    sqlx::query(
+                        "INSERT INTO survey_answers (campaign_id, unit_id, path, imputed, imputation_method, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(campaign)
+                    .bind(ids[code])
+                    .bind(path)
+                    .bind(&text)
+                    .bind(method)
+                    .bind(&at)
+                    .execute(w.conn())
+                    .await?;
+                }
+                count += 1;
+            }
+        }
+        let methods: BTreeSet<&str> = imputed
+            .values()
+            .flat_map(|v| v.values().map(|(_, m)| m.as_str()))
+            .collect();
+        w.record(
+            AuditRecord::new(
+                actor,
+                "survey.campaign.impute",
+                super::campaign_object(campaign),
+            )
+            .with(json!({
+                "units": imputed.len(), "values": count, "methods": methods,
+                "previous_campaign": previous,
+            })),
+        );
+        w.commit(now).await?;
+        Ok((imputed.len(), count))
     }
 
     /// Decides to send reminder `number` to a unit, and records it in the same transaction:

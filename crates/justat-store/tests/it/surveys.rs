@@ -1145,3 +1145,218 @@ async fn a_portal_session_carries_its_unit_until_it_ends(db: &TestDb) {
             .is_none()
     );
 }
+
+both_backends!(
+    the_follow_up_names_last_events_paradata_and_exactly_the_non_respondents,
+    imputation_fills_only_non_response_once_closed_in_one_transaction,
+    a_refused_transition_changes_nothing,
+);
+
+async fn the_follow_up_names_last_events_paradata_and_exactly_the_non_respondents(db: &TestDb) {
+    let (campaign, codes) = open_campaign(db).await;
+    let one = respondent(db, &codes["AV-1"], at(DURING)).await;
+    let two = respondent(db, &codes["AV-2"], at(DURING)).await;
+    db.store
+        .save_answers(
+            &one,
+            &page("p1", json!({"q1": 3, "q2": 4}), &["c1"]),
+            at(DURING),
+        )
+        .await
+        .unwrap();
+    let mut again = page("p2", json!({"q3": 1}), &[]);
+    again.session = "s2".into();
+    again.seconds_spent = 10;
+    db.store
+        .save_answers(&one, &again, at(DURING))
+        .await
+        .unwrap();
+    db.store.submit_answers(&one, at(DURING)).await.unwrap();
+    db.store
+        .save_answers(&two, &page("p1", json!({"q1": 1}), &[]), at(DURING))
+        .await
+        .unwrap();
+
+    let last = db.store.last_status_events(campaign).await.unwrap();
+    assert_eq!(last.len(), 2, "AV-3 never moved");
+    assert_eq!(last["AV-1"].status, ResponseStatus::Submitted);
+    assert_eq!(last["AV-2"].status, ResponseStatus::InProgress);
+
+    let p = db.store.paradata_summary(campaign).await.unwrap();
+    assert_eq!((p.units, p.sessions, p.saves), (2, 3, 3));
+    assert_eq!((p.changes, p.kept_warnings), (4, 1));
+    assert_eq!(p.pages[0].page, "p1");
+    assert_eq!((p.pages[0].saves, p.pages[0].seconds), (2, 84));
+    assert_eq!((p.pages[1].saves, p.pages[1].median_seconds), (1, 10));
+
+    // Exactly the units without a submission, with their contacts (none for AV-3).
+    let csv = db.store.non_respondents_export(campaign).await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], justat_store::surveys::NON_RESPONDENTS_CSV_HEADER);
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("AV-2,Association Deux,association,,in_progress,"));
+    assert!(
+        lines[1].ends_with(",Paul Deux,Juriste,paul@deux.fr,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].starts_with("AV-3,Association Trois,association,,not_started,"));
+    assert!(lines[2].ends_with(",0,,,,"), "{}", lines[2]);
+    assert!(csv.contains("\r\n"));
+
+    // A unit settled as out of scope is neither chased nor counted.
+    db.store
+        .set_response_status(
+            campaign,
+            "AV-3",
+            ResponseStatus::OutOfScope,
+            "fermée",
+            &stat(),
+            at(DURING),
+        )
+        .await
+        .unwrap();
+    let csv = db.store.non_respondents_export(campaign).await.unwrap();
+    assert_eq!(csv.lines().count(), 2);
+    let rates = db.store.response_rates(campaign, at(DURING)).await.unwrap();
+    assert_eq!((rates.total.in_scope, rates.total.responded), (2, 1));
+    assert_eq!(rates.by_kind[0].group, "association");
+}
+
+async fn imputation_fills_only_non_response_once_closed_in_one_transaction(db: &TestDb) {
+    let (campaign, codes) = open_campaign(db).await;
+    let one = respondent(db, &codes["AV-1"], at(DURING)).await;
+    db.store
+        .save_answers(&one, &page("p1", json!({"t.A.F": 10}), &[]), at(DURING))
+        .await
+        .unwrap();
+    db.store.submit_answers(&one, at(DURING)).await.unwrap();
+    let fill = |units: &[justat_model::survey::UnitValues]| {
+        Ok::<_, String>(
+            units
+                .iter()
+                .filter(|u| !u.status.has_responded())
+                .map(|u| {
+                    let values = BTreeMap::from([(
+                        "t.A.F".to_string(),
+                        (json!(7), "stratum_median".to_string()),
+                    )]);
+                    (u.unit_code.clone(), values)
+                })
+                .collect(),
+        )
+    };
+    let open = db
+        .store
+        .impute_non_response(campaign, fill, &stat(), at(DURING))
+        .await
+        .unwrap_err();
+    assert!(open.to_string().contains("once it is closed"), "{open}");
+    db.store
+        .set_campaign_state(campaign, CampaignState::Closed, &stat(), at(DURING))
+        .await
+        .unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let (units, values) = db
+        .store
+        .impute_non_response(
+            campaign,
+            |units| {
+                seen.lock().unwrap().extend(
+                    units
+                        .iter()
+                        .map(|u| (u.unit_code.clone(), u.status, u.current.len())),
+                );
+                fill(units)
+            },
+            &stat(),
+            at(DURING),
+        )
+        .await
+        .unwrap();
+    assert_eq!((units, values), (2, 2));
+    assert_eq!(
+        seen.into_inner().unwrap(),
+        [
+            ("AV-1".to_string(), ResponseStatus::Submitted, 1),
+            ("AV-2".to_string(), ResponseStatus::NotStarted, 0),
+            ("AV-3".to_string(), ResponseStatus::NotStarted, 0),
+        ]
+    );
+    let av2 = db.store.unit_answers(campaign, "AV-2").await.unwrap();
+    assert_eq!(av2[0].imputed, Some(json!(7)));
+    assert_eq!(av2[0].imputation_method.as_deref(), Some("stratum_median"));
+    assert_eq!(av2[0].collected, None);
+
+    // A rule that imputes a respondent is refused, and the earlier imputation stays.
+    let wrong = db
+        .store
+        .impute_non_response(
+            campaign,
+            |_| {
+                Ok::<_, String>(BTreeMap::from([(
+                    "AV-1".to_string(),
+                    BTreeMap::from([("t.A.F".to_string(), (json!(1), "x".to_string()))]),
+                )]))
+            },
+            &stat(),
+            at(DURING),
+        )
+        .await
+        .unwrap_err();
+    assert!(wrong.to_string().contains("only a non-response"), "{wrong}");
+    let failing = db
+        .store
+        .impute_non_response(
+            campaign,
+            |_| Err::<justat_model::survey::ImputedValues, _>("règle en échec"),
+            &stat(),
+            at(DURING),
+        )
+        .await
+        .unwrap_err();
+    assert!(failing.to_string().contains("règle en échec"));
+    let av2 = db.store.unit_answers(campaign, "AV-2").await.unwrap();
+    assert_eq!(av2[0].imputed, Some(json!(7)));
+    assert!(
+        db.store.unit_answers(campaign, "AV-1").await.unwrap()[0]
+            .imputed
+            .is_none()
+    );
+}
+
+async fn a_refused_transition_changes_nothing(db: &TestDb) {
+    let (campaign, codes) = open_campaign(db).await;
+    let one = respondent(db, &codes["AV-1"], at(DURING)).await;
+    db.store
+        .save_answers(&one, &page("p1", json!({"q1": 2}), &[]), at(DURING))
+        .await
+        .unwrap();
+    let entries = db.store.audit_len().await.unwrap();
+    let early = db
+        .store
+        .set_campaign_state(campaign, CampaignState::Validated, &stat(), at(DURING))
+        .await
+        .unwrap_err();
+    assert!(matches!(early, StoreError::Refused(_)), "{early}");
+    let not_submitted = db
+        .store
+        .set_response_status(
+            campaign,
+            "AV-1",
+            ResponseStatus::Validated,
+            "relu",
+            &stat(),
+            at(DURING),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(not_submitted, StoreError::ResponseStatus(_)));
+    assert_eq!(db.store.audit_len().await.unwrap(), entries);
+    assert_eq!(
+        db.store.campaign(campaign).await.unwrap().state,
+        CampaignState::Open
+    );
+    let last = db.store.last_status_events(campaign).await.unwrap();
+    assert_eq!(last["AV-1"].status, ResponseStatus::InProgress);
+}

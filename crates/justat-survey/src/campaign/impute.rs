@@ -5,6 +5,8 @@
 //! Every value carries its flag, so that imputed figures stay marked through to the cube.
 
 use crate::answers::{Answer, Answers};
+use crate::questionnaire::Questionnaire;
+use justat_model::survey::{ImputedValues, ResponseStatus, UnitValues};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -119,6 +121,96 @@ pub fn impute(path: &str, units: &[UnitAnswers]) -> Vec<ImputedValue> {
         .collect()
 }
 
+impl Method {
+    /// The name stored beside an imputed value (`previous_answer`, `stratum_median`).
+    pub fn stored_name(self) -> &'static str {
+        match self {
+            Method::Previous => "previous_answer",
+            Method::StratumMedian => "stratum_median",
+        }
+    }
+}
+
+/// A stored value that is not an answer: the store holds something this core did not write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unit {unit}, {path}: the stored value is not an answer ({reason})")]
+pub struct StoredValueError {
+    /// The unit's code.
+    pub unit: String,
+    /// The answer's path.
+    pub path: String,
+    /// Why it cannot be read.
+    pub reason: String,
+}
+
+fn answers_of(
+    unit: &str,
+    values: &BTreeMap<String, serde_json::Value>,
+) -> Result<Answers, StoredValueError> {
+    let mut answers = Answers::new();
+    for (path, value) in values {
+        if value.is_null() {
+            continue;
+        }
+        let a: Answer = serde_json::from_value(value.clone()).map_err(|e| StoredValueError {
+            unit: unit.to_string(),
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        answers.set(path.clone(), a);
+    }
+    Ok(answers)
+}
+
+/// The documented imputation of a campaign's unit non-response, as the store records it:
+/// every count-table cell of `q` (what a delivery carries) of every unit that has not
+/// responded (not started, in progress or refused; an out-of-scope unit is left out of
+/// everything) is imputed by [`impute`] — its previous answer, else its stratum's median —
+/// each value with its method's [`Method::stored_name`]. Respondents' values are their
+/// edits, else what they reported.
+pub fn impute_non_response(
+    q: &Questionnaire,
+    units: &[UnitValues],
+) -> Result<ImputedValues, StoredValueError> {
+    let mut frame = Vec::with_capacity(units.len());
+    for u in units
+        .iter()
+        .filter(|u| u.status != ResponseStatus::OutOfScope)
+    {
+        frame.push(UnitAnswers {
+            unit: u.unit_code.clone(),
+            stratum: u.stratum.clone(),
+            current: if u.status.has_responded() {
+                Some(answers_of(&u.unit_code, &u.current)?)
+            } else {
+                None
+            },
+            previous: u
+                .previous
+                .as_ref()
+                .map(|p| answers_of(&u.unit_code, p))
+                .transpose()?,
+        });
+    }
+    let mut out = ImputedValues::new();
+    for cell in q.table_cells(&Answers::new()) {
+        let path = format!("{}.{}.{}", cell.table, cell.row, cell.column);
+        for v in impute(&path, &frame) {
+            if let (Flag::Imputed(method), Some(a)) = (v.flag, v.value) {
+                let value = serde_json::to_value(&a).map_err(|e| StoredValueError {
+                    unit: v.unit.clone(),
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                out.entry(v.unit)
+                    .or_default()
+                    .insert(path.clone(), (value, method.stored_name().to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +296,68 @@ mod tests {
             unit("x", "s", None, None, false),
         ];
         assert_eq!(impute("q", &one)[1].value, Some(Answer::Integer(5)));
+    }
+
+    #[test]
+    fn the_campaign_imputation_fills_every_cell_of_non_respondents_only() {
+        let q = crate::toml_file::parse(
+            "bav-2025.toml",
+            include_str!("../../../../surveys/bav-2025.toml"),
+        )
+        .unwrap();
+        let cells: Vec<String> = q
+            .table_cells(&Answers::new())
+            .iter()
+            .map(|c| format!("{}.{}.{}", c.table, c.row, c.column))
+            .collect();
+        let values = |n: i64| -> BTreeMap<String, serde_json::Value> {
+            cells
+                .iter()
+                .map(|p| (p.clone(), serde_json::to_value(Answer::Integer(n)).unwrap()))
+                .collect()
+        };
+        let unit = |code: &str, status, current, previous| UnitValues {
+            unit_code: code.into(),
+            stratum: "tj".into(),
+            status,
+            current,
+            previous,
+        };
+        let units = [
+            unit("a", ResponseStatus::Submitted, values(4), None),
+            unit("b", ResponseStatus::Validated, values(8), None),
+            unit("c", ResponseStatus::NotStarted, BTreeMap::new(), None),
+            unit(
+                "d",
+                ResponseStatus::InProgress,
+                values(100),
+                Some(values(3)),
+            ),
+            unit("e", ResponseStatus::OutOfScope, BTreeMap::new(), None),
+            unit("f", ResponseStatus::Refused, BTreeMap::new(), None),
+        ];
+        let r = impute_non_response(&q, &units).unwrap();
+        assert_eq!(r.keys().collect::<Vec<_>>(), ["c", "d", "f"]);
+        let median = serde_json::to_value(Answer::Integer(4)).unwrap();
+        for unit in ["c", "f"] {
+            assert_eq!(r[unit].len(), cells.len());
+            assert!(
+                r[unit]
+                    .values()
+                    .all(|(v, m)| *v == median && m == "stratum_median")
+            );
+        }
+        // An unsubmitted draft is not a response: its previous answer is used.
+        let three = serde_json::to_value(Answer::Integer(3)).unwrap();
+        assert!(
+            r["d"]
+                .values()
+                .all(|(v, m)| *v == three && m == "previous_answer")
+        );
+        let mut bad = units.to_vec();
+        bad[0]
+            .current
+            .insert(cells[0].clone(), serde_json::json!("x"));
+        assert_eq!(impute_non_response(&q, &bad).unwrap_err().unit, "a");
     }
 }

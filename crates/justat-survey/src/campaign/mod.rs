@@ -7,7 +7,9 @@ pub mod notice;
 pub mod reminder;
 pub mod sample;
 
-pub use impute::{Flag, ImputedValue, Method, UnitAnswers, impute};
+pub use impute::{
+    Flag, ImputedValue, Method, StoredValueError, UnitAnswers, impute, impute_non_response,
+};
 pub use notice::{
     CnisOpinion, LegalStanding, NoticeError, NoticeParagraph, NoticePart, Visa, legal_notice,
 };

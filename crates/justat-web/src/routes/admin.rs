@@ -102,6 +102,14 @@ const SECTIONS: &[(Permission, Section)] = &[
         },
     ),
     (
+        Permission::FollowSurveys,
+        Section {
+            href: "/admin/enquetes",
+            title: "Enquêtes",
+            description: "Le suivi des campagnes de collecte : taux de réponse, unités, relances, contrôle et correction des réponses, imputation et validation.",
+        },
+    ),
+    (
         Permission::ReadAuditLog,
         Section {
             href: "/admin/journal",

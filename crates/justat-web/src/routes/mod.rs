@@ -15,3 +15,4 @@ pub mod publication_editor;
 pub mod publications;
 pub mod publications_admin;
 pub mod survey;
+pub mod survey_admin;

@@ -683,6 +683,26 @@ async fn release(
     Ok(())
 }
 
+/// The demo's configuration with a `surveys_dir` that holds its questionnaire: the configured
+/// one when it has the same file (run from the repository), else a copy written in the data
+/// folder (run from elsewhere), so that the portal and the back office read exactly the
+/// questionnaire the demo's campaigns recorded.
+fn with_demo_questionnaire(mut config: Config) -> Result<Config> {
+    let name = "bav-2025.toml";
+    let same = |dir: &std::path::Path| {
+        std::fs::read(dir.join(name)).is_ok_and(|b| b == DEMO_SURVEY_SOURCE.as_bytes())
+    };
+    if !same(&config.surveys_dir) {
+        let dir = config.data_dir.join("demo-surveys");
+        if !same(&dir) {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(name), DEMO_SURVEY_SOURCE)?;
+        }
+        config.surveys_dir = dir;
+    }
+    Ok(config)
+}
+
 /// The demo's configuration: without an `audit_key`, a key in the data folder (made on first
 /// use), so that the demo's releases sign checkpoints of the audit log. A real service keeps
 /// its key off the database host (README).
@@ -701,7 +721,7 @@ fn with_audit_key(config: &Config) -> Result<Config> {
 /// publications, calendar, embargo lists) in the configured data folder, then serves it unless
 /// `prepare_only`.
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
-    let config = &with_audit_key(config)?;
+    let config = &with_demo_questionnaire(with_audit_key(config)?)?;
     let store = crate::db::open_and_migrate(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
@@ -1109,6 +1129,8 @@ const DEMO_SURVEY_SOURCE: &str = include_str!("../../../../surveys/bav-2025.toml
 const DEMO_SURVEY_OPENS: &str = "2026-01-12";
 const DEMO_SURVEY_CLOSES: &str = "2026-03-13";
 const DEMO_SURVEY_REMINDERS: [u32; 2] = [21, 42];
+/// The period of the demo's campaign under way (a re-interview of the 2025 survey).
+const DEMO_CONTROL_PERIOD: &str = "2025-controle";
 /// The court whose access code the demo prints (Tribunal judiciaire de Lyon).
 const DEMO_RESPONDENT: &str = "1/167";
 
@@ -1126,6 +1148,7 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
         .find(|c| c.survey_id == "bav-2025")
     {
         println!("demo survey campaign already present: kept as it is");
+        prepare_control_campaign(store, now).await?;
         let code = store
             .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
             .await?;
@@ -1309,34 +1332,7 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
         else {
             anyhow::bail!("the demo access code of {unit} was refused");
         };
-        for (page, fields) in demo_answers(*i) {
-            let seq = q
-                .sequences
-                .iter()
-                .find(|s| s.id == page)
-                .context("demo page")?;
-            let parsed = justat_survey::Answers::from_form(seq, &fields);
-            if let Some(e) = parsed.errors.first() {
-                anyhow::bail!("demo answers of {unit}, {}: {}", e.field, e.message);
-            }
-            let mut answers = std::collections::BTreeMap::new();
-            let mut kept = Vec::new();
-            for (path, a) in parsed.answers.iter() {
-                if *a == justat_survey::Answer::WarningKept {
-                    kept.push(path.to_string());
-                } else {
-                    answers.insert(path.to_string(), serde_json::to_value(a)?);
-                }
-            }
-            let save = PageSave {
-                session: format!("demo-{i}"),
-                page: page.to_string(),
-                seconds_spent: 40 + (*i as u32 % 7) * 20,
-                answers,
-                kept_warnings: kept,
-            };
-            store.save_answers(&who, &save, when).await?;
-        }
+        save_demo_answers(store, &q, &who, *i, usize::MAX, when).await?;
         store.submit_answers(&who, when).await?;
     }
     for k in DEMO_SURVEY_REMINDERS.iter().skip(reminders_done) {
@@ -1348,48 +1344,16 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
     store
         .set_campaign_state(c.id, CampaignState::Closed, &stat, closed_at)
         .await?;
-    // Unit non-response imputed, cell by cell, by the median of the answering courts.
-    let mut units = Vec::new();
-    for u in store.unit_progress(c.id).await? {
-        let current = if u.submitted_at.is_some() {
-            let mut a = justat_survey::Answers::new();
-            for s in store.unit_answers(c.id, &u.unit_code).await? {
-                if let Some(v) = s.collected {
-                    a.set(s.path, serde_json::from_value(v)?);
-                }
-            }
-            Some(a)
-        } else {
-            None
-        };
-        units.push(justat_survey::campaign::impute::UnitAnswers {
-            unit: u.unit_code,
-            stratum: u.stratum,
-            current,
-            previous: None,
-        });
-    }
-    let mut imputed: std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, serde_json::Value>,
-    > = Default::default();
-    for cell in q.table_cells(&justat_survey::Answers::new()) {
-        let path = format!("{}.{}.{}", cell.table, cell.row, cell.column);
-        for v in justat_survey::campaign::impute::impute(&path, &units) {
-            if let (justat_survey::campaign::impute::Flag::Imputed(_), Some(a)) = (v.flag, v.value)
-            {
-                imputed
-                    .entry(v.unit)
-                    .or_default()
-                    .insert(path.clone(), serde_json::to_value(a)?);
-            }
-        }
-    }
-    for (unit, values) in &imputed {
-        store
-            .record_imputed(c.id, unit, values, "stratum_median", &stat, closed_at)
-            .await?;
-    }
+    // Unit non-response imputed, cell by cell, by the median of the answering courts (the
+    // documented method of `justat_survey::campaign::impute`; no earlier campaign).
+    let (imputed, _) = store
+        .impute_non_response(
+            c.id,
+            |units| justat_survey::campaign::impute_non_response(&q, units),
+            &stat,
+            closed_at,
+        )
+        .await?;
     store
         .set_campaign_state(c.id, CampaignState::Validated, &stat, closed_at)
         .await?;
@@ -1400,18 +1364,166 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
         "demo survey: {} courts sampled, {} answered, {} imputed, {sent} messages in {}; delivery #{} ({})",
         courts.len(),
         answering.len(),
-        imputed.len(),
+        imputed,
         mail_dir.display(),
         d.id,
         d.status
     );
     run(store, &lake, config, "bav_victims", &[d.id], false).await?;
+    prepare_control_campaign(store, now).await?;
     // The printed code is for a court that has not answered: the portal shows it the closed
     // campaign.
     let code = store
         .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
         .await?;
     Ok(code.code.as_str().to_string())
+}
+
+/// The demo's second campaign of the same questionnaire, under way: a re-interview of one
+/// tribunal judiciaire per court of appeal, drawn at random (seed recorded), opened two weeks
+/// ago and closing in a month; 20 courts submitted, 5 are answering, the others have not
+/// started — the statisticians' follow-up, corrections and actions are tried on it.
+async fn prepare_control_campaign(store: &Store, now: jiff::Timestamp) -> Result<()> {
+    if store
+        .campaigns()
+        .await?
+        .iter()
+        .any(|c| c.survey_id == "bav-2025" && c.period == DEMO_CONTROL_PERIOD)
+    {
+        return Ok(());
+    }
+    let stat = Actor::user("statisticienne");
+    let q = justat_survey::toml_file::parse(DEMO_SURVEY, DEMO_SURVEY_SOURCE)?;
+    let day = jiff::SignedDuration::from_hours(24);
+    let opens_at = now - day * 14;
+    let c = store
+        .create_campaign(
+            &NewCampaign {
+                survey_id: q.id.clone(),
+                period: DEMO_CONTROL_PERIOD.into(),
+                title: "Enquête de contrôle sur l'activité des bureaux d'aide aux victimes en 2025 (réinterrogation)".into(),
+                questionnaire_version: q.version.to_string(),
+                questionnaire_sha256: Sha256Hex::of(DEMO_SURVEY_SOURCE.as_bytes()),
+                legal: LegalStanding {
+                    cnis_avis_date: Some("2025-03-12".parse()?),
+                    cnis_avis_reference: Some("n° 2025-45/Commission Services publics".into()),
+                    label: Some("conformité".into()),
+                    visa_number: Some("2026X004JU".into()),
+                    visa_year: Some(2026),
+                    mandatory: false,
+                },
+                opens_at,
+                closes_at: now + day * 30,
+                reminder_days: vec![21],
+            },
+            &stat,
+            opens_at,
+        )
+        .await?;
+    let courts = store
+        .survey_units(Some(UnitKind::TribunalJudiciaire))
+        .await?;
+    let frame: Vec<justat_survey::campaign::FrameUnit> = courts
+        .iter()
+        .map(|u| justat_survey::campaign::FrameUnit {
+            id: u.code.clone(),
+            stratum: u.court_of_appeal.clone().unwrap_or_default(),
+        })
+        .collect();
+    let allocation = frame.iter().map(|u| (u.stratum.clone(), 1)).collect();
+    let seed = 2025;
+    let drawn = justat_survey::campaign::draw_stratified(&frame, &allocation, seed)?;
+    let units: Vec<justat_store::SampledUnit> = drawn
+        .strata
+        .iter()
+        .flat_map(|(stratum, ids)| {
+            ids.iter().map(|id| justat_store::SampledUnit {
+                unit_code: id.clone(),
+                stratum: stratum.clone(),
+            })
+        })
+        .collect();
+    store
+        .set_campaign_sample(
+            c.id,
+            &justat_model::survey::SampleMethod::Stratified { seed },
+            &units,
+            &stat,
+            opens_at,
+        )
+        .await?;
+    store
+        .set_campaign_state(c.id, CampaignState::Open, &stat, opens_at)
+        .await?;
+    let codes = store.issue_access_codes(c.id, &stat, opens_at).await?;
+    let policy = justat_model::ThrottlePolicy::per_ip();
+    for (i, issued) in codes.iter().enumerate().take(25) {
+        let when = opens_at + jiff::SignedDuration::from_hours(10 + 12 * i as i64);
+        let CodeOutcome::Granted(who) = store
+            .respondent_by_code(issued.code.as_str(), "127.0.0.1", &policy, when)
+            .await?
+        else {
+            anyhow::bail!("the demo access code of {} was refused", issued.unit_code);
+        };
+        // The last five saved their first page only.
+        let pages = if i < 20 { usize::MAX } else { 1 };
+        save_demo_answers(store, &q, &who, i + 1, pages, when).await?;
+        if i < 20 {
+            store.submit_answers(&who, when).await?;
+        }
+    }
+    println!(
+        "demo survey follow-up: campaign {} ({} courts drawn with seed {seed}, 20 submitted, 5 answering)",
+        c.id,
+        units.len()
+    );
+    Ok(())
+}
+
+/// Saves the demo answers of the `i`-th court, its first `pages` pages, through the portal's
+/// form reading.
+async fn save_demo_answers(
+    store: &Store,
+    q: &justat_survey::Questionnaire,
+    who: &justat_store::Respondent,
+    i: usize,
+    pages: usize,
+    when: jiff::Timestamp,
+) -> Result<()> {
+    for (page, fields) in demo_answers(i).into_iter().take(pages) {
+        let seq = q
+            .sequences
+            .iter()
+            .find(|s| s.id == page)
+            .context("demo page")?;
+        let parsed = justat_survey::Answers::from_form(seq, &fields);
+        if let Some(e) = parsed.errors.first() {
+            anyhow::bail!(
+                "demo answers of {}, {}: {}",
+                who.unit_code(),
+                e.field,
+                e.message
+            );
+        }
+        let mut answers = std::collections::BTreeMap::new();
+        let mut kept = Vec::new();
+        for (path, a) in parsed.answers.iter() {
+            if *a == justat_survey::Answer::WarningKept {
+                kept.push(path.to_string());
+            } else {
+                answers.insert(path.to_string(), serde_json::to_value(a)?);
+            }
+        }
+        let save = PageSave {
+            session: format!("demo-{i}"),
+            page: page.to_string(),
+            seconds_spent: 40 + (i as u32 % 7) * 20,
+            answers,
+            kept_warnings: kept,
+        };
+        store.save_answers(who, &save, when).await?;
+    }
+    Ok(())
 }
 
 /// The demo answers of the `i`-th court, page by page, as its form's fields.

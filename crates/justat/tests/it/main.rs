@@ -16,5 +16,6 @@ mod release_leaks;
 mod sdc;
 mod steering;
 mod survey;
+mod survey_back;
 mod survey_portal;
 mod worker;

@@ -436,6 +436,39 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
             ("GET", "/admin/calendrier"),
             vec!["/admin/calendrier".into()],
         ),
+        (("GET", "/admin/enquetes"), vec!["/admin/enquetes".into()]),
+        (
+            ("GET", "/admin/enquetes/{id}"),
+            vec!["/admin/enquetes/1".into(), "/admin/enquetes/2".into()],
+        ),
+        (
+            ("GET", "/admin/enquetes/{id}/non-repondants.csv"),
+            vec!["/admin/enquetes/2/non-repondants.csv".into()],
+        ),
+        (
+            ("GET", "/admin/enquetes/{id}/unite"),
+            vec!["/admin/enquetes/1/unite?code=1%2F167".into()],
+        ),
+        (
+            ("POST", "/admin/enquetes/{id}/clore"),
+            vec!["/admin/enquetes/2/clore".into()],
+        ),
+        (
+            ("POST", "/admin/enquetes/{id}/imputer"),
+            vec!["/admin/enquetes/2/imputer".into()],
+        ),
+        (
+            ("POST", "/admin/enquetes/{id}/valider"),
+            vec!["/admin/enquetes/2/valider".into()],
+        ),
+        (
+            ("POST", "/admin/enquetes/{id}/unite/statut"),
+            vec!["/admin/enquetes/2/unite/statut".into()],
+        ),
+        (
+            ("POST", "/admin/enquetes/{id}/unite/corriger"),
+            vec!["/admin/enquetes/2/unite/corriger".into()],
+        ),
         (
             ("POST", "/admin/calendrier/annoncer"),
             vec!["/admin/calendrier/annoncer".into()],
