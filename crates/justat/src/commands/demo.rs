@@ -636,11 +636,37 @@ fn with_audit_key(config: &Config) -> Result<Config> {
     Ok(config)
 }
 
+/// The demo's configuration for its questionnaire: the portal reads `surveys_dir`, by default
+/// `./surveys`, relative to where `justat demo` runs. When that folder does not hold the
+/// demo's questionnaire as the binary embeds it (the demo run from elsewhere than the
+/// repository), the embedded copy is written to `<data_dir>/demo-surveys/` and served from
+/// there, so that the printed access codes open it.
+fn with_demo_questionnaire(config: &Config) -> Result<Config> {
+    let file = DEMO_SURVEY
+        .rsplit('/')
+        .next()
+        .context("the demo questionnaire's file name")?;
+    let configured = config.surveys_dir.join(file);
+    if std::fs::read(&configured).is_ok_and(|b| b == DEMO_SURVEY_SOURCE.as_bytes()) {
+        return Ok(config.clone());
+    }
+    let dir = config.data_dir.join("demo-surveys");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let copy = dir.join(file);
+    if std::fs::read(&copy).map_or(true, |b| b != DEMO_SURVEY_SOURCE.as_bytes()) {
+        std::fs::write(&copy, DEMO_SURVEY_SOURCE)
+            .with_context(|| format!("cannot write {}", copy.display()))?;
+    }
+    let mut config = config.clone();
+    config.surveys_dir = dir;
+    Ok(config)
+}
+
 /// `justat demo`: prepares the demo (accounts, deliveries, runs, protected tables,
 /// publications, calendar, embargo lists) in the configured data folder, then serves it unless
 /// `prepare_only`.
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
-    let config = &with_audit_key(config)?;
+    let config = &with_demo_questionnaire(&with_audit_key(config)?)?;
     let store = crate::db::open_and_migrate(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
@@ -648,7 +674,8 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     prepare_publications(config, &store).await?;
     prepare_calendar(&store, config).await?;
     prepare_embargo(config, &store).await?;
-    let respondent_code = prepare_survey(config, &store).await?;
+    prepare_survey(config, &store).await?;
+    let trial = prepare_trial_campaign(&store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
         config.data_dir.display()
@@ -674,9 +701,13 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     }
     println!();
     println!(
-        "respondent portal {}/enquetes (survey of victim support offices 2025, Tribunal judiciaire de Lyon):\n  access code {respondent_code}",
-        portal_base(config)
+        "respondent portal {}/enquetes (survey of victim support offices 2025, trial campaign open until {}; access codes of courts that have not answered):",
+        portal_base(config),
+        justat_model::french::date_time(trial.closes_at)
     );
+    for (name, code) in &trial.codes {
+        println!("  {name:<40} {code}");
+    }
     println!();
     if prepare_only {
         store.close().await;
@@ -740,27 +771,30 @@ const DEMO_SURVEY_SOURCE: &str = include_str!("../../../../surveys/bav-2025.toml
 const DEMO_SURVEY_OPENS: &str = "2026-01-12";
 const DEMO_SURVEY_CLOSES: &str = "2026-03-13";
 const DEMO_SURVEY_REMINDERS: [u32; 2] = [21, 42];
-/// The court whose access code the demo prints (Tribunal judiciaire de Lyon).
-const DEMO_RESPONDENT: &str = "1/167";
+/// The courts whose access codes the demo prints (tribunaux judiciaires de Lyon and
+/// Saint-Étienne): two, so that the portal can be tried twice (a unit submits once).
+const DEMO_RESPONDENTS: [&str; 2] = ["1/167", "1/112"];
+/// The period of the demo's trial campaign of the same questionnaire, open when the demo runs.
+const DEMO_TRIAL_PERIOD: &str = "2025-essai";
+/// How long the trial campaign stays open after the demo created it.
+const DEMO_TRIAL_DAYS: i64 = 60;
 
 /// The demo survey of the 164 tribunaux judiciaires' victim support offices on 2025, from the
 /// register to the cube: campaign, codes, answers through the portal's form reading, reminders
-/// to a loopback SMTP sink, closing, imputation, validation, delivery and chain. Returns the
-/// printed respondent's access code (reissued on a later run: only hashes are kept).
-async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
+/// to a loopback SMTP sink, closing, imputation, validation, delivery and chain.
+async fn prepare_survey(config: &Config, store: &Store) -> Result<()> {
     let stat = Actor::user("statisticienne");
-    let now = jiff::Timestamp::now();
     if let Some(c) = store
         .campaigns()
         .await?
         .into_iter()
-        .find(|c| c.survey_id == "bav-2025")
+        .find(|c| c.survey_id == "bav-2025" && c.period == "2025")
     {
-        println!("demo survey campaign already present: kept as it is");
-        let code = store
-            .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
-            .await?;
-        return Ok(code.code.as_str().to_string());
+        println!(
+            "demo survey campaign {} {} already present: kept as it is",
+            c.survey_id, c.period
+        );
+        return Ok(());
     }
     let q = justat_survey::toml_file::parse(DEMO_SURVEY, DEMO_SURVEY_SOURCE)?;
     let day = |d: &str| -> Result<jiff::civil::Date> { Ok(d.parse()?) };
@@ -921,7 +955,7 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
     let mut answering: Vec<(i64, usize, &str)> = courts
         .iter()
         .enumerate()
-        .filter(|(i, u)| i % 9 != 4 && u.code != DEMO_RESPONDENT)
+        .filter(|(i, u)| i % 9 != 4 && !DEMO_RESPONDENTS.contains(&u.code.as_str()))
         .map(|(i, u)| (((i * 7) % 30) as i64 + 2, i, u.code.as_str()))
         .collect();
     answering.sort();
@@ -1037,12 +1071,79 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
         d.status
     );
     run(store, &lake, config, "bav_victims", &[d.id], false).await?;
-    // The printed code is for a court that has not answered: the portal shows it the closed
-    // campaign.
-    let code = store
-        .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
-        .await?;
-    Ok(code.code.as_str().to_string())
+    Ok(())
+}
+
+/// The demo's open campaign, for trying the respondent portal: its closing instant and the
+/// printed courts' names with their access codes.
+struct TrialCampaign {
+    closes_at: jiff::Timestamp,
+    codes: Vec<(String, String)>,
+}
+
+/// A trial campaign of the demo questionnaire (period [`DEMO_TRIAL_PERIOD`]), open from the
+/// day before the first demo for [`DEMO_TRIAL_DAYS`] days over every tribunal judiciaire, no
+/// answer given: the 2025 campaign is closed and validated, and a respondent needs an open
+/// one. The printed courts' codes are issued again on every run (only hashes are kept).
+async fn prepare_trial_campaign(store: &Store) -> Result<TrialCampaign> {
+    let stat = Actor::user("statisticienne");
+    let now = jiff::Timestamp::now();
+    let existing = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| c.survey_id == "bav-2025" && c.period == DEMO_TRIAL_PERIOD);
+    let c = match existing {
+        Some(c) => c,
+        None => {
+            let q = justat_survey::toml_file::parse(DEMO_SURVEY, DEMO_SURVEY_SOURCE)?;
+            let opens_at = now - jiff::SignedDuration::from_hours(24);
+            let c = store
+                .create_campaign(
+                    &NewCampaign {
+                        survey_id: q.id.clone(),
+                        period: DEMO_TRIAL_PERIOD.into(),
+                        title: format!("{} (campagne d’essai)", q.title),
+                        questionnaire_version: q.version.to_string(),
+                        questionnaire_sha256: Sha256Hex::of(DEMO_SURVEY_SOURCE.as_bytes()),
+                        legal: LegalStanding {
+                            cnis_avis_date: Some("2025-03-12".parse()?),
+                            cnis_avis_reference: Some(
+                                "n° 2025-45/Commission Services publics".into(),
+                            ),
+                            label: Some("conformité".into()),
+                            visa_number: Some("2026X004JU".into()),
+                            visa_year: Some(2026),
+                            mandatory: true,
+                        },
+                        opens_at,
+                        closes_at: now + jiff::SignedDuration::from_hours(24 * DEMO_TRIAL_DAYS),
+                        reminder_days: DEMO_SURVEY_REMINDERS.to_vec(),
+                    },
+                    &stat,
+                    opens_at,
+                )
+                .await?;
+            store
+                .sample_all_of_kind(c.id, UnitKind::TribunalJudiciaire, &stat, opens_at)
+                .await?;
+            store
+                .set_campaign_state(c.id, CampaignState::Open, &stat, opens_at)
+                .await?;
+            store.issue_access_codes(c.id, &stat, opens_at).await?;
+            store.campaign(c.id).await?
+        }
+    };
+    let mut codes = Vec::new();
+    for unit in DEMO_RESPONDENTS {
+        let name = store.survey_unit(unit).await?.name;
+        let code = store.reissue_access_code(c.id, unit, &stat, now).await?;
+        codes.push((name, code.code.as_str().to_string()));
+    }
+    Ok(TrialCampaign {
+        closes_at: c.closes_at,
+        codes,
+    })
 }
 
 /// The demo answers of the `i`-th court, page by page, as its form's fields.
@@ -1110,5 +1211,44 @@ fn portal_base(config: &Config) -> String {
         format!("http://{}", config.listen)
     } else {
         config.public_url.trim_end_matches('/').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(data: &std::path::Path, surveys: &std::path::Path) -> Config {
+        let mut c = Config::default();
+        c.data_dir = data.to_path_buf();
+        c.surveys_dir = surveys.to_path_buf();
+        c
+    }
+
+    #[test]
+    fn the_demo_questionnaire_is_served_from_the_data_folder_when_the_surveys_folder_lacks_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let c = with_demo_questionnaire(&config_in(&data, &dir.path().join("nowhere"))).unwrap();
+        assert_eq!(c.surveys_dir, data.join("demo-surveys"));
+        let served = std::fs::read_to_string(c.surveys_dir.join("bav-2025.toml")).unwrap();
+        assert_eq!(served, DEMO_SURVEY_SOURCE);
+        // Run again, the copy stays as it is.
+        let again = with_demo_questionnaire(&config_in(&data, &dir.path().join("nowhere"))).unwrap();
+        assert_eq!(again.surveys_dir, c.surveys_dir);
+    }
+
+    #[test]
+    fn the_demo_questionnaire_is_served_from_the_surveys_folder_that_holds_it_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let surveys = dir.path().join("surveys");
+        std::fs::create_dir_all(&surveys).unwrap();
+        std::fs::write(surveys.join("bav-2025.toml"), DEMO_SURVEY_SOURCE).unwrap();
+        let c = with_demo_questionnaire(&config_in(&dir.path().join("data"), &surveys)).unwrap();
+        assert_eq!(c.surveys_dir, surveys);
+        // An edited copy is not the campaign's questionnaire: the embedded one is served.
+        std::fs::write(surveys.join("bav-2025.toml"), format!("{DEMO_SURVEY_SOURCE}\n# edited\n")).unwrap();
+        let c = with_demo_questionnaire(&config_in(&dir.path().join("data"), &surveys)).unwrap();
+        assert_eq!(c.surveys_dir, dir.path().join("data").join("demo-surveys"));
     }
 }
