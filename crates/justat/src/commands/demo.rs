@@ -1234,7 +1234,8 @@ mod tests {
         let served = std::fs::read_to_string(c.surveys_dir.join("bav-2025.toml")).unwrap();
         assert_eq!(served, DEMO_SURVEY_SOURCE);
         // Run again, the copy stays as it is.
-        let again = with_demo_questionnaire(&config_in(&data, &dir.path().join("nowhere"))).unwrap();
+        let again =
+            with_demo_questionnaire(&config_in(&data, &dir.path().join("nowhere"))).unwrap();
         assert_eq!(again.surveys_dir, c.surveys_dir);
     }
 
@@ -1247,7 +1248,11 @@ mod tests {
         let c = with_demo_questionnaire(&config_in(&dir.path().join("data"), &surveys)).unwrap();
         assert_eq!(c.surveys_dir, surveys);
         // An edited copy is not the campaign's questionnaire: the embedded one is served.
-        std::fs::write(surveys.join("bav-2025.toml"), format!("{DEMO_SURVEY_SOURCE}\n# edited\n")).unwrap();
+        std::fs::write(
+            surveys.join("bav-2025.toml"),
+            format!("{DEMO_SURVEY_SOURCE}\n# edited\n"),
+        )
+        .unwrap();
         let c = with_demo_questionnaire(&config_in(&dir.path().join("data"), &surveys)).unwrap();
         assert_eq!(c.surveys_dir, dir.path().join("data").join("demo-surveys"));
     }

@@ -16,4 +16,5 @@ mod sdc;
 mod steering;
 mod survey;
 mod survey_portal;
+mod survey_reminders;
 mod worker;
