@@ -118,7 +118,7 @@ const REMINDER_ROUND: Duration = Duration::from_secs(300);
 
 /// Sends the due reminders of every open survey campaign, by SMTP through `sender`, at start
 /// and then every [`REMINDER_ROUND`]: without `sender` (no `smtp_host` configured), says once
-/// that none is sent. `portal_url` is the site's address, whose `/enquetes` the message names.
+/// that none is sent if a campaign is open. `portal_url` is the site's address, whose `/enquetes` the message names.
 /// A task beside the web server: no request waits for it.
 pub async fn survey_reminders(
     store: Store,
@@ -126,9 +126,15 @@ pub async fn survey_reminders(
     portal_url: String,
 ) {
     let Some(sender) = sender else {
-        tracing::warn!(
-            "no smtp_host configured: the reminders of open survey campaigns are not sent (see README, survey mail)"
-        );
+        let open = store.campaigns().await.map(|cs| {
+            cs.iter()
+                .any(|c| c.state == justat_model::survey::CampaignState::Open)
+        });
+        if matches!(open, Ok(true)) {
+            tracing::warn!(
+                "no smtp_host configured: the reminders of open survey campaigns are not sent (see README, survey mail)"
+            );
+        }
         return;
     };
     let mut round = ReminderRound::default();
