@@ -245,6 +245,11 @@ const DEMO_PUBLICATIONS: &[DemoPublication] = &[
     demo_publication!("infostat-orientations-2024", "2025-12-10T12:00:00"),
 ];
 
+/// The *Références statistiques* sheet built from the cube of the demo survey (`bav_victims`),
+/// released once the campaign is delivered.
+const DEMO_SURVEY_PUBLICATION: DemoPublication =
+    demo_publication!("references-bav-2025", "2026-06-17T12:00:00");
+
 /// The erratum of the demo's correction of its *Infos rapides*.
 const DEMO_ERRATUM: &str = "La figure 2 précise désormais que les condamnations sont classées selon leur peine principale.";
 
@@ -314,6 +319,55 @@ async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
             p.released
         );
     }
+    Ok(())
+}
+
+/// Builds the sheet of the survey's cube, protected and audited like the others, announces it
+/// in the calendar and releases it in the past, unless a previous demo did.
+async fn prepare_survey_publication(config: &Config, store: &Store) -> Result<()> {
+    let p = &DEMO_SURVEY_PUBLICATION;
+    let source = justat_render::PublicationSource::parse(p.dir, p.publication, p.tables)?;
+    let (c, slug) = (source.front.collection, source.front.slug.clone());
+    if store
+        .publication_versions()
+        .await?
+        .iter()
+        .any(|v| v.collection == c && v.slug == slug)
+    {
+        println!("demo survey publication already present: kept as it is");
+        return Ok(());
+    }
+    let released: jiff::Timestamp = p
+        .released
+        .parse::<jiff::civil::DateTime>()
+        .and_then(|d| d.in_tz(justat_model::french::PARIS))
+        .with_context(|| format!("demo release instant {}", p.released))?
+        .timestamp();
+    justat_publish::import_source(
+        store,
+        &Lake::new(&config.data_dir),
+        &source,
+        &Actor::user("statisticienne"),
+    )
+    .await?;
+    announce_past(store, c, &slug, &calendar_title(&source.front), released).await?;
+    release(store, c, &slug, released).await?;
+    store
+        .change_release(
+            c,
+            &slug,
+            &CalendarChange::Publish,
+            Role::HeadOfService,
+            &Actor::system(),
+            released,
+        )
+        .await?;
+    println!(
+        "publication: {} {} released ({}), from the survey's cube bav_victims",
+        c.label_fr(),
+        c.number_label(&source.front.number),
+        p.released
+    );
     Ok(())
 }
 
@@ -675,6 +729,7 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     prepare_calendar(&store, config).await?;
     prepare_embargo(config, &store).await?;
     prepare_survey(config, &store).await?;
+    prepare_survey_publication(config, &store).await?;
     let trial = prepare_trial_campaign(&store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
