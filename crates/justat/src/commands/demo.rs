@@ -1274,10 +1274,11 @@ mod tests {
     use super::*;
 
     fn config_in(data: &std::path::Path, surveys: &std::path::Path) -> Config {
-        let mut c = Config::default();
-        c.data_dir = data.to_path_buf();
-        c.surveys_dir = surveys.to_path_buf();
-        c
+        Config {
+            data_dir: data.to_path_buf(),
+            surveys_dir: surveys.to_path_buf(),
+            ..Config::default()
+        }
     }
 
     #[test]
