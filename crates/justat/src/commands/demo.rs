@@ -768,7 +768,31 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
         store.close().await;
         return Ok(());
     }
-    serve_store(config, store).await
+    if !config.smtp_host.is_empty() {
+        return serve_store(config, store).await;
+    }
+    // Without a mail server of its own, the demo serves with its sink: the reminders of the
+    // trial campaign, when they fall due, are written beside the survey's others.
+    let mail_dir = config.data_dir.join("demo-mail");
+    let sink = justat_mail::MailSink::bind(
+        "127.0.0.1:0".parse()?,
+        &mail_dir,
+        justat_mail::SinkLimits::default(),
+    )
+    .await?;
+    let mut served = config.clone();
+    served.smtp_host = "127.0.0.1".into();
+    served.smtp_port = sink.local_addr()?.port();
+    served.mail_from = "enquetes@justice.example".into();
+    let sink = tokio::spawn(sink.run());
+    println!(
+        "survey reminders sent while serving go to the SMTP sink on 127.0.0.1:{} ({})",
+        served.smtp_port,
+        mail_dir.display()
+    );
+    let outcome = serve_store(&served, store).await;
+    sink.abort();
+    outcome
 }
 
 /// Generates, delivers and processes the steering extracts, computes the dashboards, and
