@@ -3,7 +3,8 @@
 //! by the three shipped chains — its publications, one per collection at least, built from the
 //! cubes, protected, approved and released (one of them corrected), the survey of the victim
 //! support offices from campaign to cube (answers read as the portal reads a form, mail sent to
-//! a loopback SMTP sink, non-response imputed, the campaign delivered), then the server.
+//! a loopback SMTP sink, non-response imputed, the campaign delivered) and the sheet built from
+//! its cube, a trial campaign open for the respondent portal, then the server.
 
 use crate::config::Config;
 use crate::progress::{deliver, run};
