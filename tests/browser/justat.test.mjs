@@ -768,4 +768,225 @@ pageTest('a statistician follows a survey campaign, opens a unit and corrects an
   assert.ok((await page.getByText('relu avec le bureau par téléphone').count()) >= 1, 'the correction and its reason');
   await assertAccessible(page, 'survey unit after a correction');
   assertNoPageProblems(problems);
+// ---- respondent portal
+// A court answers the demo questionnaire (surveys/bav-2025.toml) through /enquetes with an
+// access code the demo printed for its trial campaign: a filter hides a question, a blocking
+// control stops the page, a warning is confirmed with « Poursuivre », the session ends and
+// resumes with the code, the answers are reviewed and submitted, the acknowledgement's PDF
+// downloads; axe runs on every page. Then again without JavaScript, with the other code (a
+// unit submits once).
+
+const ACCESS_CODE = /^\s+(.+?)\s{2,}([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3,})\s*$/;
+
+/** The demo's printed access codes, as [unit name, code], in the order printed. */
+async function demoAccessCodes() {
+  for (let i = 0; i < 50; i++) {
+    const block = serverOutput.match(/respondent portal [^\n]*\n((?:[ ]{2}[^\n]*\n)+)/);
+    if (block) {
+      const codes = block[1].split('\n').map((l) => l.match(ACCESS_CODE)).filter(Boolean).map((m) => [m[1], m[2]]);
+      if (codes.length >= 2) return codes;
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`the demo printed no two access codes:\n${tail(serverOutput)}`);
+}
+
+/** Clicks a submit button and waits for the page it leads to; returns that page's response. */
+async function submitWith(page, button) {
+  const [response] = await Promise.all([page.waitForNavigation(), button.click()]);
+  return response;
+}
+
+/** Ticks a radio button or checkbox by its field name and value (DSFR hides the native box). */
+async function tick(page, name, value) {
+  await page.locator(`input[name="${name}"][value="${value}"]`).check({ force: true });
+}
+
+const nextPage = (page) => page.getByRole('button', { name: /^Enregistrer et (passer à la page suivante|voir le récapitulatif)$/ });
+const savePage = (page) => page.getByRole('button', { name: 'Enregistrer', exact: true });
+const portalField = (page, name) => page.locator(`[name="${name}"]`);
+
+async function enterCode(page, code, label) {
+  await page.fill('#code', code);
+  const res = await submitWith(page, page.getByRole('button', { name: 'Accéder au questionnaire' }));
+  assert.equal(res?.status(), 200, `the code opens the questionnaire (${label})`);
+  assert.equal(pathOf(page), '/enquetes/questionnaire');
+}
+
+/**
+ * Runs axe on what a page without JavaScript shows: its HTML, scripts removed, in a page of a
+ * JavaScript-enabled context (axe runs on timers, which a page without JavaScript never fires).
+ */
+async function assertAccessibleWithoutJs(page, scratch, label) {
+  const html = (await page.content())
+    .replace(/<script\b[\s\S]*?<\/script>/gi, '')
+    .replace(/<head([^>]*)>/i, `<head$1><base href="${page.url()}">`);
+  await scratch.setContent(html, { waitUntil: 'load' });
+  await assertAccessible(scratch, `${label} at ${page.url()}`);
+}
+
+async function answerTheDemoQuestionnaire(page, unitName, code, run, scratch) {
+  const check = (label) =>
+    scratch ? assertAccessibleWithoutJs(page, scratch, `${label} (${run})`) : assertAccessible(page, `${label} (${run})`);
+  const res = await page.goto(`${baseUrl}/enquetes`);
+  assert.equal(res?.status(), 200, 'GET /enquetes');
+  assert.equal((await page.evaluate(() => typeof window.dsfr)) !== 'undefined', !scratch, 'the DSFR script runs only with JavaScript');
+  await check('the access code page');
+  await enterCode(page, code, run);
+  assert.ok((await page.getByText(unitName).count()) >= 1, `the portal names the unit ${unitName}`);
+  assert.ok((await page.getByRole('heading', { level: 2, name: 'Mentions légales' }).count()) === 1, 'the legal notice');
+  await check('the questionnaire’s home page');
+
+  // Page 1: « non » asks why the office was closed; « oui » hides that question.
+  await submitWith(page, page.getByRole('link', { name: 'Commencer le questionnaire' }));
+  assert.equal(pathOf(page), '/enquetes/page/1');
+  await check('page 1');
+  const why = portalField(page, 'motif_inactivite');
+  assert.equal(await why.count(), 0, 'the reason for a closed office is not asked before « non »');
+  await tick(page, 'bav_actif', 'non');
+  await submitWith(page, savePage(page));
+  assert.ok((await why.count()) > 0, '« non » shows the question on why the office was closed');
+  assert.equal(await portalField(page, 'etp').count(), 0, 'the staff question is hidden after « non »');
+  await check('page 1 after « non »');
+  await tick(page, 'bav_actif', 'oui');
+  await submitWith(page, savePage(page));
+  assert.equal(await why.count(), 0, 'the filter hides the question on why the office was closed after « oui »');
+  assert.equal(await portalField(page, 'etp').count(), 1, '« oui » shows the staff question');
+
+  // A warning: 8 half-days a week with less than half a post.
+  await portalField(page, 'etp').fill('0,4');
+  await portalField(page, 'demi_journees').fill('8');
+  let r = await submitWith(page, nextPage(page));
+  assert.equal(r?.status(), 422, 'an unconfirmed warning stops the page');
+  assert.equal(pathOf(page), '/enquetes/page/1');
+  const warning = page.getByText(/Au moins 8 demi-journées d.ouverture par semaine avec moins d.un mi-temps/);
+  assert.ok((await warning.count()) >= 1, 'the warning is shown');
+  await check('page 1 with its warning');
+  await tick(page, 'c_ouverture_effectif!continue', '1');
+  r = await submitWith(page, nextPage(page));
+  assert.equal(r?.status(), 200);
+  assert.equal(pathOf(page), '/enquetes/page/2', '« Poursuivre » lets the respondent go on');
+  await check('page 2');
+
+  // Page 2: more minors than victims is a blocking error.
+  const counts = { G_PERSONNE: [30, 12], G_BIENS: [10, 9], G_CIRCULATION: [3, 4], G_AUTORITE: [1, 1], G_STUPEFIANTS: [0, 1], G_ECOFI: [2, 2], G_ENVIRONNEMENT: [0, 0] };
+  for (const [row, [f, m]] of Object.entries(counts)) {
+    await portalField(page, `victimes.${row}.F`).fill(String(f));
+    await portalField(page, `victimes.${row}.M`).fill(String(m));
+  }
+  await portalField(page, 'victimes_mineures').fill('500');
+  r = await submitWith(page, nextPage(page));
+  assert.equal(r?.status(), 422, 'a blocking control stops the page');
+  assert.equal(pathOf(page), '/enquetes/page/2', 'the page is not advanced');
+  const blocking = 'Le nombre de victimes mineures ne peut pas dépasser le nombre total de victimes reçues.';
+  assert.ok((await page.locator('#a-corriger').getByText(blocking).count()) === 1, 'the error is listed at the top');
+  assert.ok((await page.locator('.fr-error-text', { hasText: blocking }).count()) === 1, 'the error is beside its field');
+  await check('page 2 with its blocking error');
+  await portalField(page, 'victimes_mineures').fill('7');
+  r = await submitWith(page, nextPage(page));
+  assert.equal(pathOf(page), '/enquetes/page/3', 'corrected, the page is left');
+  await check('page 3');
+
+  // The session ends (« Quitter ») and resumes with the code, the answers kept.
+  r = await submitWith(page, page.getByRole('button', { name: /^Quitter/ }));
+  assert.equal(pathOf(page), '/enquetes');
+  assert.ok((await page.getByText('Vous avez quitté le questionnaire').count()) === 1, 'the portal says the answers are kept');
+  await check('the access code page after « Quitter »');
+  await page.goto(`${baseUrl}/enquetes/page/2`);
+  assert.equal(pathOf(page), '/enquetes', 'no page without the session');
+  await enterCode(page, code, `${run}, resumed`);
+  await submitWith(page, page.getByRole('link', { name: 'Reprendre le questionnaire' }));
+  await page.goto(`${baseUrl}/enquetes/page/2`);
+  assert.equal(await portalField(page, 'victimes_mineures').inputValue(), '7', 'the answers saved are found again');
+  assert.equal(await portalField(page, 'victimes.G_PERSONNE.F').inputValue(), '30');
+  await page.goto(`${baseUrl}/enquetes/page/3`);
+
+  // Page 3: a service, one place of permanence (a loop).
+  await tick(page, 'services', 'INFO');
+  await tick(page, 'services', 'ACCOMP');
+  await portalField(page, 'lieux!items').fill('1');
+  await submitWith(page, savePage(page));
+  await portalField(page, 'lieux[1].lieu').fill('Maison de justice et du droit, Vénissieux');
+  await portalField(page, 'lieux[1].demi_journees_mois').fill('4');
+  await check('page 3 with its loop');
+  r = await submitWith(page, nextPage(page));
+  assert.equal(pathOf(page), '/enquetes/recapitulatif', `the last page leads to the review (got ${r?.status()})`);
+
+  // The review: every answer, the warning kept; then the submission.
+  for (const text of ['Maison de justice et du droit, Vénissieux', 'Avertissements confirmés']) {
+    assert.ok((await page.getByText(text).count()) >= 1, `the review shows « ${text} »`);
+  }
+  assert.ok((await page.locator('table caption').count()) >= 3, 'the review’s tables have captions');
+  await check('the review');
+  const downloadOrPage = Promise.race([
+    page.waitForEvent('download').then((d) => ({ download: d })),
+    page.waitForNavigation().then((res) => ({ res })).catch(() => new Promise(() => {})),
+  ]);
+  await page.getByRole('button', { name: 'Envoyer mes réponses' }).click();
+  let outcome = await downloadOrPage;
+  if (outcome.res) {
+    assert.equal(pathOf(page), '/enquetes/accuse-de-reception');
+    assert.equal(outcome.res.status(), 202, 'the acknowledgement is being made');
+    await check('the acknowledgement being made');
+    // The worker typesets it; the page's link gives it once ready.
+    for (let i = 0; i < 200; i++) {
+      const probe = await page.request.get(`${baseUrl}/enquetes/accuse-de-reception`);
+      if (probe.headers()['content-type'] === 'application/pdf') break;
+      await new Promise((ok) => setTimeout(ok, 300));
+    }
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Télécharger l’accusé de réception' }).click();
+    outcome = { download: await download };
+  }
+  const pdfFile = join(dataDir, `accuse-${run.replace(/\W+/g, '-')}.pdf`);
+  await outcome.download.saveAs(pdfFile);
+  assert.equal(readFileSync(pdfFile).subarray(0, 5).toString('latin1'), '%PDF-', 'the acknowledgement is a PDF');
+  const receipt = execFileSync('pdftotext', [pdfFile, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  assert.ok(receipt.includes(unitName), `the acknowledgement names ${unitName}`);
+  assert.ok(receipt.includes('Vénissieux'), 'the acknowledgement holds the answers');
+
+  // Submitted: read-only.
+  await page.goto(`${baseUrl}/enquetes/recapitulatif`);
+  assert.ok((await page.getByText('Vos réponses ont été envoyées').count()) >= 1, 'the review says they were sent');
+  assert.equal(await page.getByRole('button', { name: 'Envoyer mes réponses' }).count(), 0, 'nothing to send again');
+  await check('the review once sent');
+  await page.goto(`${baseUrl}/enquetes/page/1`);
+  assert.ok(await page.locator('input[name="bav_actif"][value="oui"]').isDisabled(), 'the pages are read-only');
+  assert.ok(await page.locator('input[name="bav_actif"][value="oui"]').isChecked(), 'and show the answers sent');
+  await check('a page once sent');
+}
+
+/** Console errors a page with a 202 or 422 answer logs for its own document. */
+const portalStatus = (p) => p.kind === 'console.error' && /status of (202|422)\b/.test(p.text);
+
+test('a respondent answers the demo questionnaire in the portal, with JavaScript', { timeout: 300_000 }, async () => {
+  const [[unitName, code]] = await demoAccessCodes();
+  const handle = await openPage();
+  try {
+    await answerTheDemoQuestionnaire(handle.page, unitName, code, 'with JavaScript');
+    assertNoPageProblems(handle.problems, portalStatus);
+  } catch (err) {
+    anyFailure = true;
+    throw err;
+  } finally {
+    await handle.context.close().catch(() => {});
+  }
+});
+
+test('a respondent answers the demo questionnaire in the portal, without JavaScript', { timeout: 300_000 }, async () => {
+  const [, [unitName, code]] = await demoAccessCodes();
+  const context = await browser.newContext({ locale: 'fr-FR', javaScriptEnabled: false });
+  const page = await context.newPage();
+  page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+  page.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
+  const scratch = await openPage();
+  try {
+    await answerTheDemoQuestionnaire(page, unitName, code, 'without JavaScript', scratch.page);
+  } catch (err) {
+    anyFailure = true;
+    throw err;
+  } finally {
+    await context.close().catch(() => {});
+    await scratch.context.close().catch(() => {});
+  }
 });

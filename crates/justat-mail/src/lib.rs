@@ -31,6 +31,9 @@ pub mod message;
 pub mod sink;
 pub mod smtp;
 
-pub use message::{CampaignMail, ComposeError, Composed, MailKind, UnitMail, compose};
+pub use message::{
+    CampaignMail, ComposeError, Composed, MailKind, UnitIdentity, UnitMail, compose,
+    compose_reminder_by_identifier,
+};
 pub use sink::{MailSink, SinkError, SinkLimits};
 pub use smtp::{Outcome, Outgoing, SendError, Sender, SettingsError, SmtpSettings};

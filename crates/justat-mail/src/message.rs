@@ -44,6 +44,25 @@ pub struct UnitMail {
     pub access_code: String,
 }
 
+/// A unit known by its name and identifier only: the sender of a reminder has no access code
+/// in clear (the store keeps only their hashes), so the message points at the invitation
+/// letter that carried it, and at how to get a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitIdentity {
+    /// The unit's name: `Tribunal judiciaire de Lyon`.
+    pub unit_name: String,
+    /// The unit's identifier in the register: `1/167`.
+    pub unit_code: String,
+}
+
+/// How a message tells the unit to open the portal.
+enum Access<'a> {
+    /// With its access code, in clear.
+    Code(&'a str),
+    /// By its identifier, the code being on the invitation letter.
+    Letter { unit_code: &'a str },
+}
+
 /// Which message of a campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MailKind {
@@ -106,13 +125,52 @@ pub enum ComposeError {
     },
 }
 
-/// The invitation or reminder `kind` of `campaign` for `unit`.
+/// The invitation or reminder `kind` of `campaign` for `unit`, with its access code.
 pub fn compose(
     kind: MailKind,
     campaign: &CampaignMail,
     unit: &UnitMail,
 ) -> Result<Composed, ComposeError> {
-    check(campaign, unit)?;
+    check(campaign, &unit.unit_name)?;
+    one_line("code d’accès", &unit.access_code, MAX_CODE_CHARS)?;
+    if !unit.access_code.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ComposeError::AccessCode);
+    }
+    render(
+        kind,
+        campaign,
+        &unit.unit_name,
+        Access::Code(&unit.access_code),
+    )
+}
+
+/// Reminder `number` of `campaign` for a unit known by its identifier: the message names the
+/// identifier and the portal, says the access code is on the invitation letter, and that the
+/// service sends a new one to whoever replies with the identifier (the old one then stops
+/// working). What a reminder sent by the server says: it never holds a code in clear.
+pub fn compose_reminder_by_identifier(
+    number: u32,
+    campaign: &CampaignMail,
+    unit: &UnitIdentity,
+) -> Result<Composed, ComposeError> {
+    check(campaign, &unit.unit_name)?;
+    one_line("identifiant de l’unité", &unit.unit_code, MAX_CODE_CHARS)?;
+    render(
+        MailKind::Reminder(number),
+        campaign,
+        &unit.unit_name,
+        Access::Letter {
+            unit_code: &unit.unit_code,
+        },
+    )
+}
+
+fn render(
+    kind: MailKind,
+    campaign: &CampaignMail,
+    unit_name: &str,
+    access: Access<'_>,
+) -> Result<Composed, ComposeError> {
     if let MailKind::Reminder(n) = kind
         && !(1..=MAX_REMINDER).contains(&n)
     {
@@ -129,23 +187,36 @@ pub fn compose(
     let opening = match kind {
         MailKind::Invitation => format!(
             "Le service statistique ministériel de la Justice réalise l’enquête {survey}. \
-             Nous vous remercions d’y répondre pour {} avant le {close}.",
-            unit.unit_name
+             Nous vous remercions d’y répondre pour {unit_name} avant le {close}."
         ),
         MailKind::Reminder(n) => format!(
-            "Sauf erreur de notre part, nous n’avons pas encore reçu la réponse de {} à \
-             l’enquête {survey} (relance n° {n}). Votre réponse est attendue avant le {close}.",
-            unit.unit_name
+            "Sauf erreur de notre part, nous n’avons pas encore reçu la réponse de {unit_name} à \
+             l’enquête {survey} (relance n° {n}). Votre réponse est attendue avant le {close}."
+        ),
+    };
+    // The access lines: the introduction, the portal, then how to get in (its part in bold in
+    // HTML, as written after `lead`), then a last sentence.
+    let (lead, key, last) = match access {
+        Access::Code(code) => (
+            "et saisissez votre code d’accès : ".to_string(),
+            code.to_string(),
+            format!("Ce code est personnel : il ne donne accès qu’aux réponses de {unit_name}."),
+        ),
+        Access::Letter { unit_code } => (
+            format!(
+                "et saisissez le code d’accès indiqué sur le courrier d’invitation adressé à {unit_name}, identifiant "
+            ),
+            unit_code.to_string(),
+            format!(
+                "Code perdu : répondez à ce message en indiquant l’identifiant {unit_code} ; le service vous adressera un nouveau code (l’ancien cessera alors de fonctionner)."
+            ),
         ),
     };
     let access = [
         "Pour répondre, rendez-vous sur le portail de l’enquête :".to_string(),
         campaign.portal_url.clone(),
-        format!("et saisissez votre code d’accès : {}", unit.access_code),
-        format!(
-            "Ce code est personnel : il ne donne accès qu’aux réponses de {}.",
-            unit.unit_name
-        ),
+        format!("{lead}{key}"),
+        last,
     ];
     let closing = match kind {
         MailKind::Invitation => None,
@@ -180,8 +251,8 @@ pub fn compose(
         html,
         "<p>{}<br>\n<a href=\"{url}\">{url}</a><br>\n{}<strong>{}</strong><br>\n{}</p>",
         escape(&access[0]),
-        escape("et saisissez votre code d’accès : "),
-        escape(&unit.access_code),
+        escape(&lead),
+        escape(&key),
         escape(&access[3]),
         url = escape(&campaign.portal_url),
     );
@@ -232,21 +303,17 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn check(campaign: &CampaignMail, unit: &UnitMail) -> Result<(), ComposeError> {
+fn check(campaign: &CampaignMail, unit_name: &str) -> Result<(), ComposeError> {
     one_line("titre de l’enquête", &campaign.survey_title, MAX_NAME_CHARS)?;
     one_line("période", &campaign.period, MAX_NAME_CHARS)?;
-    one_line("nom de l’unité", &unit.unit_name, MAX_NAME_CHARS)?;
+    one_line("nom de l’unité", unit_name, MAX_NAME_CHARS)?;
     one_line("adresse du portail", &campaign.portal_url, MAX_URL_CHARS)?;
     one_line("mentions légales", &campaign.legal_notice, MAX_NOTICE_CHARS)?;
-    one_line("code d’accès", &unit.access_code, MAX_CODE_CHARS)?;
     if !(campaign.portal_url.starts_with("https://") || campaign.portal_url.starts_with("http://"))
     {
         return Err(ComposeError::PortalUrl {
             url: campaign.portal_url.clone(),
         });
-    }
-    if !unit.access_code.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ComposeError::AccessCode);
     }
     Ok(())
 }
@@ -412,5 +479,43 @@ mod tests {
             let r = compose(MailKind::Reminder(n), &campaign(), &unit());
             assert_eq!(r.is_ok(), fine, "reminder {n}");
         }
+    }
+
+    #[test]
+    fn a_reminder_by_identifier_holds_no_code_and_says_where_it_is_and_how_to_get_a_new_one() {
+        let unit = UnitIdentity {
+            unit_name: "Tribunal judiciaire de Lyon".into(),
+            unit_code: "1/167".into(),
+        };
+        let m = compose_reminder_by_identifier(1, &campaign(), &unit).unwrap();
+        assert_eq!(
+            m.subject,
+            "Relance n° 1 — Enquête « Activité des bureaux d’aide aux victimes » (2025) : réponse attendue avant le 1er mars 2026"
+        );
+        assert!(
+            m.text.contains(
+                "Pour répondre, rendez-vous sur le portail de l’enquête :\n\
+                 https://enquetes.justice.example/repondre\n\
+                 et saisissez le code d’accès indiqué sur le courrier d’invitation adressé à Tribunal judiciaire de Lyon, identifiant 1/167\n\
+                 Code perdu : répondez à ce message en indiquant l’identifiant 1/167 ; le service vous adressera un nouveau code (l’ancien cessera alors de fonctionner).\n"
+            ),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("votre code d’accès :"), "{}", m.text);
+        assert!(
+            m.html.contains("identifiant <strong>1/167</strong><br>"),
+            "{}",
+            m.html
+        );
+        let mut bad = unit.clone();
+        bad.unit_code = "1/167\r\nBcc: x@example.org".into();
+        assert_eq!(
+            compose_reminder_by_identifier(1, &campaign(), &bad),
+            Err(ComposeError::ControlCharacter {
+                field: "identifiant de l’unité"
+            })
+        );
+        assert!(compose_reminder_by_identifier(0, &campaign(), &unit).is_err());
     }
 }

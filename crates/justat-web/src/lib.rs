@@ -62,6 +62,9 @@ pub struct WebConfig {
     pub publish_embargo_names: bool,
     /// The folder of the questionnaires the respondent portal reads (`surveys/`).
     pub surveys_dir: std::path::PathBuf,
+    /// The address respondents write to for a new access code (the surveys' reply address);
+    /// empty: the portal sends them to their invitation letter's contact.
+    pub survey_contact: String,
     /// The release calendar's rules (essential collections, standard times, embargo windows).
     pub calendar: justat_model::calendar::CalendarPolicy,
 }
@@ -96,6 +99,7 @@ impl Default for WebConfig {
             calendar: justat_model::calendar::CalendarPolicy::default(),
             data_dir: std::path::PathBuf::from("justat-data"),
             surveys_dir: std::path::PathBuf::from("surveys"),
+            survey_contact: String::new(),
         }
     }
 }

@@ -30,6 +30,11 @@ fn web_config(config: &Config, addr: std::net::SocketAddr) -> WebConfig {
         public_url: public_url(config, addr),
         publish_embargo_names: config.embargo_publish_names,
         surveys_dir: config.surveys_dir.clone(),
+        survey_contact: if config.mail_reply_to.is_empty() {
+            config.mail_from.clone()
+        } else {
+            config.mail_reply_to.clone()
+        },
         ..WebConfig::default()
     }
 }
@@ -115,6 +120,17 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
     });
     tokio::spawn(crate::scheduler::releases(store.clone()));
     tokio::spawn(crate::scheduler::daily_checkpoints(store.clone()));
+    // Checked when the configuration was loaded; a sender is only made when a server is set.
+    let mail_sender = if config.smtp_host.is_empty() {
+        None
+    } else {
+        Some(justat_mail::Sender::new(&config.smtp_settings()).context("the SMTP keys")?)
+    };
+    tokio::spawn(crate::scheduler::survey_reminders(
+        store.clone(),
+        mail_sender,
+        web.public_url.clone(),
+    ));
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
     let state = AppState {

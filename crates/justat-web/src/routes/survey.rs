@@ -287,7 +287,7 @@ fn code_form(
         "Répondre à une enquête",
         "enquetes",
         session,
-        context! { csrf, error, info },
+        context! { csrf, error, info, contact => state.config.survey_contact.clone() },
     );
     match html {
         Ok(html) => {

@@ -3,7 +3,8 @@
 //! by the three shipped chains — its publications, one per collection at least, built from the
 //! cubes, protected, approved and released (one of them corrected), the survey of the victim
 //! support offices from campaign to cube (answers read as the portal reads a form, mail sent to
-//! a loopback SMTP sink, non-response imputed, the campaign delivered), then the server.
+//! a loopback SMTP sink, non-response imputed, the campaign delivered) and the sheet built from
+//! its cube, a trial campaign open for the respondent portal, then the server.
 
 use crate::config::Config;
 use crate::progress::{deliver, run};
@@ -248,6 +249,11 @@ const DEMO_PUBLICATIONS: &[DemoPublication] = &[
     demo_publication!("infostat-orientations-2024", "2025-12-10T12:00:00"),
 ];
 
+/// The *Références statistiques* sheet built from the cube of the demo survey (`bav_victims`),
+/// released once the campaign is delivered.
+const DEMO_SURVEY_PUBLICATION: DemoPublication =
+    demo_publication!("references-bav-2025", "2026-06-17T12:00:00");
+
 /// The erratum of the demo's correction of its *Infos rapides*.
 const DEMO_ERRATUM: &str = "La figure 2 précise désormais que les condamnations sont classées selon leur peine principale.";
 
@@ -317,6 +323,55 @@ async fn prepare_publications(config: &Config, store: &Store) -> Result<()> {
             p.released
         );
     }
+    Ok(())
+}
+
+/// Builds the sheet of the survey's cube, protected and audited like the others, announces it
+/// in the calendar and releases it in the past, unless a previous demo did.
+async fn prepare_survey_publication(config: &Config, store: &Store) -> Result<()> {
+    let p = &DEMO_SURVEY_PUBLICATION;
+    let source = justat_render::PublicationSource::parse(p.dir, p.publication, p.tables)?;
+    let (c, slug) = (source.front.collection, source.front.slug.clone());
+    if store
+        .publication_versions()
+        .await?
+        .iter()
+        .any(|v| v.collection == c && v.slug == slug)
+    {
+        println!("demo survey publication already present: kept as it is");
+        return Ok(());
+    }
+    let released: jiff::Timestamp = p
+        .released
+        .parse::<jiff::civil::DateTime>()
+        .and_then(|d| d.in_tz(justat_model::french::PARIS))
+        .with_context(|| format!("demo release instant {}", p.released))?
+        .timestamp();
+    justat_publish::import_source(
+        store,
+        &Lake::new(&config.data_dir),
+        &source,
+        &Actor::user("statisticienne"),
+    )
+    .await?;
+    announce_past(store, c, &slug, &calendar_title(&source.front), released).await?;
+    release(store, c, &slug, released).await?;
+    store
+        .change_release(
+            c,
+            &slug,
+            &CalendarChange::Publish,
+            Role::HeadOfService,
+            &Actor::system(),
+            released,
+        )
+        .await?;
+    println!(
+        "publication: {} {} released ({}), from the survey's cube bav_victims",
+        c.label_fr(),
+        c.number_label(&source.front.number),
+        p.released
+    );
     Ok(())
 }
 
@@ -683,26 +738,6 @@ async fn release(
     Ok(())
 }
 
-/// The demo's configuration with a `surveys_dir` that holds its questionnaire: the configured
-/// one when it has the same file (run from the repository), else a copy written in the data
-/// folder (run from elsewhere), so that the portal and the back office read exactly the
-/// questionnaire the demo's campaigns recorded.
-fn with_demo_questionnaire(mut config: Config) -> Result<Config> {
-    let name = "bav-2025.toml";
-    let same = |dir: &std::path::Path| {
-        std::fs::read(dir.join(name)).is_ok_and(|b| b == DEMO_SURVEY_SOURCE.as_bytes())
-    };
-    if !same(&config.surveys_dir) {
-        let dir = config.data_dir.join("demo-surveys");
-        if !same(&dir) {
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(dir.join(name), DEMO_SURVEY_SOURCE)?;
-        }
-        config.surveys_dir = dir;
-    }
-    Ok(config)
-}
-
 /// The demo's configuration: without an `audit_key`, a key in the data folder (made on first
 /// use), so that the demo's releases sign checkpoints of the audit log. A real service keeps
 /// its key off the database host (README).
@@ -717,11 +752,37 @@ fn with_audit_key(config: &Config) -> Result<Config> {
     Ok(config)
 }
 
+/// The demo's configuration for its questionnaire: the portal reads `surveys_dir`, by default
+/// `./surveys`, relative to where `justat demo` runs. When that folder does not hold the
+/// demo's questionnaire as the binary embeds it (the demo run from elsewhere than the
+/// repository), the embedded copy is written to `<data_dir>/demo-surveys/` and served from
+/// there, so that the printed access codes open it.
+fn with_demo_questionnaire(config: &Config) -> Result<Config> {
+    let file = DEMO_SURVEY
+        .rsplit('/')
+        .next()
+        .context("the demo questionnaire's file name")?;
+    let configured = config.surveys_dir.join(file);
+    if std::fs::read(&configured).is_ok_and(|b| b == DEMO_SURVEY_SOURCE.as_bytes()) {
+        return Ok(config.clone());
+    }
+    let dir = config.data_dir.join("demo-surveys");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let copy = dir.join(file);
+    if std::fs::read(&copy).map_or(true, |b| b != DEMO_SURVEY_SOURCE.as_bytes()) {
+        std::fs::write(&copy, DEMO_SURVEY_SOURCE)
+            .with_context(|| format!("cannot write {}", copy.display()))?;
+    }
+    let mut config = config.clone();
+    config.surveys_dir = dir;
+    Ok(config)
+}
+
 /// `justat demo`: prepares the demo (accounts, deliveries, runs, protected tables,
 /// publications, calendar, embargo lists) in the configured data folder, then serves it unless
 /// `prepare_only`.
 pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
-    let config = &with_demo_questionnaire(with_audit_key(config)?)?;
+    let config = &with_demo_questionnaire(&with_audit_key(config)?)?;
     let store = crate::db::open_and_migrate(config).await?;
     let created = prepare_accounts(&store).await?;
     prepare_production(config, &store).await?;
@@ -730,7 +791,9 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     prepare_calendar(&store, config).await?;
     prepare_embargo(config, &store).await?;
     prepare_next_edition(config, &store).await?;
-    let respondent_code = prepare_survey(config, &store).await?;
+    prepare_survey(config, &store).await?;
+    prepare_survey_publication(config, &store).await?;
+    let trial = prepare_trial_campaign(&store).await?;
     prepare_programme(config, &store).await?;
     println!(
         "demo data ready in {} ({created} accounts created)",
@@ -757,15 +820,43 @@ pub async fn demo(config: &Config, prepare_only: bool) -> Result<()> {
     }
     println!();
     println!(
-        "respondent portal {}/enquetes (survey of victim support offices 2025, Tribunal judiciaire de Lyon):\n  access code {respondent_code}",
-        portal_base(config)
+        "respondent portal {}/enquetes (survey of victim support offices 2025, trial campaign open until {}; access codes of courts that have not answered):",
+        portal_base(config),
+        justat_model::french::date_time(trial.closes_at)
     );
+    for (name, code) in &trial.codes {
+        println!("  {name:<40} {code}");
+    }
     println!();
     if prepare_only {
         store.close().await;
         return Ok(());
     }
-    serve_store(config, store).await
+    if !config.smtp_host.is_empty() {
+        return serve_store(config, store).await;
+    }
+    // Without a mail server of its own, the demo serves with its sink: the reminders of the
+    // trial campaign, when they fall due, are written beside the survey's others.
+    let mail_dir = config.data_dir.join("demo-mail");
+    let sink = justat_mail::MailSink::bind(
+        "127.0.0.1:0".parse()?,
+        &mail_dir,
+        justat_mail::SinkLimits::default(),
+    )
+    .await?;
+    let mut served = config.clone();
+    served.smtp_host = "127.0.0.1".into();
+    served.smtp_port = sink.local_addr()?.port();
+    served.mail_from = "enquetes@justice.example".into();
+    let sink = tokio::spawn(sink.run());
+    println!(
+        "survey reminders sent while serving go to the SMTP sink on 127.0.0.1:{} ({})",
+        served.smtp_port,
+        mail_dir.display()
+    );
+    let outcome = serve_store(&served, store).await;
+    sink.abort();
+    outcome
 }
 
 /// Generates, delivers and processes the steering extracts, computes the dashboards, and
@@ -1131,28 +1222,32 @@ const DEMO_SURVEY_CLOSES: &str = "2026-03-13";
 const DEMO_SURVEY_REMINDERS: [u32; 2] = [21, 42];
 /// The period of the demo's campaign under way (a re-interview of the 2025 survey).
 const DEMO_CONTROL_PERIOD: &str = "2025-controle";
-/// The court whose access code the demo prints (Tribunal judiciaire de Lyon).
-const DEMO_RESPONDENT: &str = "1/167";
+/// The courts whose access codes the demo prints (tribunaux judiciaires de Lyon and
+/// Saint-Étienne): two, so that the portal can be tried twice (a unit submits once).
+const DEMO_RESPONDENTS: [&str; 2] = ["1/167", "1/112"];
+/// The period of the demo's trial campaign of the same questionnaire, open when the demo runs.
+const DEMO_TRIAL_PERIOD: &str = "2025-essai";
+/// How long the trial campaign stays open after the demo created it.
+const DEMO_TRIAL_DAYS: i64 = 60;
 
 /// The demo survey of the 164 tribunaux judiciaires' victim support offices on 2025, from the
 /// register to the cube: campaign, codes, answers through the portal's form reading, reminders
-/// to a loopback SMTP sink, closing, imputation, validation, delivery and chain. Returns the
-/// printed respondent's access code (reissued on a later run: only hashes are kept).
-async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
+/// to a loopback SMTP sink, closing, imputation, validation, delivery and chain.
+async fn prepare_survey(config: &Config, store: &Store) -> Result<()> {
     let stat = Actor::user("statisticienne");
     let now = jiff::Timestamp::now();
     if let Some(c) = store
         .campaigns()
         .await?
         .into_iter()
-        .find(|c| c.survey_id == "bav-2025")
+        .find(|c| c.survey_id == "bav-2025" && c.period == "2025")
     {
-        println!("demo survey campaign already present: kept as it is");
+        println!(
+            "demo survey campaign {} {} already present: kept as it is",
+            c.survey_id, c.period
+        );
         prepare_control_campaign(store, now).await?;
-        let code = store
-            .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
-            .await?;
-        return Ok(code.code.as_str().to_string());
+        return Ok(());
     }
     let q = justat_survey::toml_file::parse(DEMO_SURVEY, DEMO_SURVEY_SOURCE)?;
     let day = |d: &str| -> Result<jiff::civil::Date> { Ok(d.parse()?) };
@@ -1313,7 +1408,7 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
     let mut answering: Vec<(i64, usize, &str)> = courts
         .iter()
         .enumerate()
-        .filter(|(i, u)| i % 9 != 4 && u.code != DEMO_RESPONDENT)
+        .filter(|(i, u)| i % 9 != 4 && !DEMO_RESPONDENTS.contains(&u.code.as_str()))
         .map(|(i, u)| (((i * 7) % 30) as i64 + 2, i, u.code.as_str()))
         .collect();
     answering.sort();
@@ -1371,12 +1466,79 @@ async fn prepare_survey(config: &Config, store: &Store) -> Result<String> {
     );
     run(store, &lake, config, "bav_victims", &[d.id], false).await?;
     prepare_control_campaign(store, now).await?;
-    // The printed code is for a court that has not answered: the portal shows it the closed
-    // campaign.
-    let code = store
-        .reissue_access_code(c.id, DEMO_RESPONDENT, &stat, now)
-        .await?;
-    Ok(code.code.as_str().to_string())
+    Ok(())
+}
+
+/// The demo's open campaign, for trying the respondent portal: its closing instant and the
+/// printed courts' names with their access codes.
+struct TrialCampaign {
+    closes_at: jiff::Timestamp,
+    codes: Vec<(String, String)>,
+}
+
+/// A trial campaign of the demo questionnaire (period [`DEMO_TRIAL_PERIOD`]), open from the
+/// day before the first demo for [`DEMO_TRIAL_DAYS`] days over every tribunal judiciaire, no
+/// answer given: the 2025 campaign is closed and validated, and a respondent needs an open
+/// one. The printed courts' codes are issued again on every run (only hashes are kept).
+async fn prepare_trial_campaign(store: &Store) -> Result<TrialCampaign> {
+    let stat = Actor::user("statisticienne");
+    let now = jiff::Timestamp::now();
+    let existing = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| c.survey_id == "bav-2025" && c.period == DEMO_TRIAL_PERIOD);
+    let c = match existing {
+        Some(c) => c,
+        None => {
+            let q = justat_survey::toml_file::parse(DEMO_SURVEY, DEMO_SURVEY_SOURCE)?;
+            let opens_at = now - jiff::SignedDuration::from_hours(24);
+            let c = store
+                .create_campaign(
+                    &NewCampaign {
+                        survey_id: q.id.clone(),
+                        period: DEMO_TRIAL_PERIOD.into(),
+                        title: format!("{} (campagne d’essai)", q.title),
+                        questionnaire_version: q.version.to_string(),
+                        questionnaire_sha256: Sha256Hex::of(DEMO_SURVEY_SOURCE.as_bytes()),
+                        legal: LegalStanding {
+                            cnis_avis_date: Some("2025-03-12".parse()?),
+                            cnis_avis_reference: Some(
+                                "n° 2025-45/Commission Services publics".into(),
+                            ),
+                            label: Some("conformité".into()),
+                            visa_number: Some("2026X004JU".into()),
+                            visa_year: Some(2026),
+                            mandatory: true,
+                        },
+                        opens_at,
+                        closes_at: now + jiff::SignedDuration::from_hours(24 * DEMO_TRIAL_DAYS),
+                        reminder_days: DEMO_SURVEY_REMINDERS.to_vec(),
+                    },
+                    &stat,
+                    opens_at,
+                )
+                .await?;
+            store
+                .sample_all_of_kind(c.id, UnitKind::TribunalJudiciaire, &stat, opens_at)
+                .await?;
+            store
+                .set_campaign_state(c.id, CampaignState::Open, &stat, opens_at)
+                .await?;
+            store.issue_access_codes(c.id, &stat, opens_at).await?;
+            store.campaign(c.id).await?
+        }
+    };
+    let mut codes = Vec::new();
+    for unit in DEMO_RESPONDENTS {
+        let name = store.survey_unit(unit).await?.name;
+        let code = store.reissue_access_code(c.id, unit, &stat, now).await?;
+        codes.push((name, code.code.as_str().to_string()));
+    }
+    Ok(TrialCampaign {
+        closes_at: c.closes_at,
+        codes,
+    })
 }
 
 /// The demo's second campaign of the same questionnaire, under way: a re-interview of one
@@ -1591,5 +1753,50 @@ fn portal_base(config: &Config) -> String {
         format!("http://{}", config.listen)
     } else {
         config.public_url.trim_end_matches('/').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(data: &std::path::Path, surveys: &std::path::Path) -> Config {
+        Config {
+            data_dir: data.to_path_buf(),
+            surveys_dir: surveys.to_path_buf(),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn the_demo_questionnaire_is_served_from_the_data_folder_when_the_surveys_folder_lacks_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let c = with_demo_questionnaire(&config_in(&data, &dir.path().join("nowhere"))).unwrap();
+        assert_eq!(c.surveys_dir, data.join("demo-surveys"));
+        let served = std::fs::read_to_string(c.surveys_dir.join("bav-2025.toml")).unwrap();
+        assert_eq!(served, DEMO_SURVEY_SOURCE);
+        // Run again, the copy stays as it is.
+        let again =
+            with_demo_questionnaire(&config_in(&data, &dir.path().join("nowhere"))).unwrap();
+        assert_eq!(again.surveys_dir, c.surveys_dir);
+    }
+
+    #[test]
+    fn the_demo_questionnaire_is_served_from_the_surveys_folder_that_holds_it_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let surveys = dir.path().join("surveys");
+        std::fs::create_dir_all(&surveys).unwrap();
+        std::fs::write(surveys.join("bav-2025.toml"), DEMO_SURVEY_SOURCE).unwrap();
+        let c = with_demo_questionnaire(&config_in(&dir.path().join("data"), &surveys)).unwrap();
+        assert_eq!(c.surveys_dir, surveys);
+        // An edited copy is not the campaign's questionnaire: the embedded one is served.
+        std::fs::write(
+            surveys.join("bav-2025.toml"),
+            format!("{DEMO_SURVEY_SOURCE}\n# edited\n"),
+        )
+        .unwrap();
+        let c = with_demo_questionnaire(&config_in(&dir.path().join("data"), &surveys)).unwrap();
+        assert_eq!(c.surveys_dir, dir.path().join("data").join("demo-surveys"));
     }
 }

@@ -474,6 +474,100 @@ fn a_first_demo_prints_what_a_person_needs_and_its_lists_agree() {
             "aligned columns:\n{calendar}"
         );
     }
+
+    // The survey: two access codes of two courts that have not answered, each opening its own
+    // unit in an open campaign of the demo questionnaire.
+    let codes: Vec<(String, String)> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("respondent portal "))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| {
+            let (name, code) = l.trim().rsplit_once(' ')?;
+            Some((name.trim().to_string(), code.to_string()))
+        })
+        .collect();
+    assert_eq!(
+        codes.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        [
+            "Tribunal judiciaire de Lyon",
+            "Tribunal judiciaire de Saint-Étienne"
+        ],
+        "{stdout}"
+    );
+    let readme_text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    assert!(
+        readme_text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(
+                "two access codes, for the tribunaux judiciaires de Lyon and of Saint-Étienne"
+            ),
+        "README.md's demo section names the printed codes"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = justat_store::Store::open_and_migrate(&justat_store::sqlite_url(&data))
+            .await
+            .unwrap();
+        let now = jiff::Timestamp::now();
+        let mut units = Vec::new();
+        for (_, code) in &codes {
+            let justat_store::CodeOutcome::Granted(who) = store
+                .respondent_by_code(
+                    code,
+                    "127.0.0.1",
+                    &justat_model::ThrottlePolicy::per_ip(),
+                    now,
+                )
+                .await
+                .unwrap()
+            else {
+                panic!("the printed code {code} is refused");
+            };
+            let c = store.campaign(who.campaign_id()).await.unwrap();
+            assert_eq!(c.state, justat_model::survey::CampaignState::Open);
+            assert!(c.opens_at <= now && now < c.closes_at, "open now: {c:?}");
+            assert_eq!(
+                store.respondent_status(&who).await.unwrap(),
+                justat_model::survey::ResponseStatus::NotStarted
+            );
+            units.push(who.unit_code().to_string());
+        }
+        assert_ne!(units[0], units[1]);
+
+        // The Références statistiques sheet of the survey: released, its tables read from the
+        // survey's cube.
+        let bav = store
+            .cubes()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == "bav_victims")
+            .expect("the survey's cube");
+        let sheet = store
+            .publication_version(
+                justat_model::Collection::ReferencesStatistiques,
+                "victimes-recues-bureaux-aide-aux-victimes-2025",
+                None,
+            )
+            .await
+            .unwrap()
+            .expect("the survey's sheet");
+        assert_eq!(sheet.state, justat_model::VersionState::Released);
+        assert!(
+            sheet.released_at.is_some_and(|at| at < now),
+            "released in the past"
+        );
+        assert_eq!(sheet.provenance.tables.len(), 2);
+        for (name, t) in &sheet.provenance.tables {
+            assert_eq!(t.provenance.cube, bav.id.to_string(), "{name}");
+            assert!(t.provenance.chain.starts_with("bav_victims"), "{name}");
+        }
+        store.close().await;
+    });
 }
 
 #[test]

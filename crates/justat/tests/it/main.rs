@@ -18,4 +18,5 @@ mod steering;
 mod survey;
 mod survey_back;
 mod survey_portal;
+mod survey_reminders;
 mod worker;

@@ -461,3 +461,50 @@ async fn submitted_answers_are_read_only_and_the_acknowledgement_is_downloaded()
     assert!(text.contains("Association Deux (AV-2)"), "{text}");
     assert!(text.contains("Locaux indisponibles"), "{text}");
 }
+
+#[tokio::test]
+async fn a_lost_code_is_replaced_by_a_new_one_that_finds_the_answers_saved() {
+    let s = Server::start_with(WebConfig {
+        survey_contact: "enquetes@justice.example".into(),
+        ..config()
+    })
+    .await;
+    // The code page says how to get a new code, and where to write.
+    let form = s.get("/enquetes", None).await;
+    assert!(form.body.contains("Code perdu ou oublié"), "{}", form.body);
+    assert!(
+        form.body
+            .contains("à l’adresse <strong>enquetes@justice.example</strong>"),
+        "{}",
+        form.body
+    );
+    let without = Server::start_with(config()).await;
+    let form = without.get("/enquetes", None).await;
+    assert!(
+        form.body
+            .contains("à l’adresse indiquée sur votre courrier d’invitation"),
+        "{}",
+        form.body
+    );
+
+    let (campaign, codes) = bav_campaign(&s.store).await;
+    let one = enter(&s, &codes["AV-1"]).await;
+    let saved = one
+        .post(
+            &s,
+            "/enquetes/page/1",
+            &[("bav_actif", "non"), ("action", "enregistrer")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    // The statistician reissues it: the old code stops working, the new one finds the answers.
+    let new = s
+        .store
+        .reissue_access_code(campaign, "AV-1", &Actor::user("sophie"), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(try_code(&s, &codes["AV-1"]).await.status, 401);
+    let again = enter(&s, new.code.as_str()).await;
+    let page = again.get(&s, "/enquetes/page/1").await;
+    assert!(page.body.contains("value=\"non\" checked"), "{}", page.body);
+}
