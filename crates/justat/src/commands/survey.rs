@@ -1,5 +1,5 @@
 //! `justat survey …`: the statisticians' follow-up of campaigns (`list`, `status`,
-//! `non-respondents`), their actions (`close`, `impute`, `validate`, `reopen`), each one call
+//! `non-respondents`), their actions (`close`, `impute`, `validate`, `reopen`, `reissue-code`), each one call
 //! of the store (the rules are the model's and the survey core's), and `deliver`: a validated
 //! campaign's answers received as a delivery of its survey source (`survey_<survey>`), ready
 //! for the survey's chain.
@@ -69,6 +69,15 @@ pub enum SurveyCommand {
         /// Why (kept in the unit's history).
         #[arg(long)]
         reason: String,
+    },
+    /// Issue a new access code to a unit that lost its letter: the old code stops working at
+    /// once, the answers saved stay. The code is printed once (only its hash is kept), to be
+    /// sent to the unit.
+    ReissueCode {
+        /// The campaign's number.
+        campaign: i64,
+        /// The unit's code.
+        unit: String,
     },
     /// Receive a validated campaign's answers (collected, edited or imputed, imputed ones
     /// flagged) as a delivery of the survey's source, checked like any extract.
@@ -240,6 +249,15 @@ pub async fn run(config: &Config, command: SurveyCommand) -> Result<ExitCode> {
                 .reopen_response(campaign, &unit, &reason, &cli, now)
                 .await?;
             println!("unit {unit} of campaign {campaign} is {}", status.as_str());
+        }
+        SurveyCommand::ReissueCode { campaign, unit } => {
+            let issued = store
+                .reissue_access_code(campaign, &unit, &cli, now)
+                .await?;
+            println!(
+                "new access code of unit {unit} for campaign {campaign} (the previous one no longer works; send it to the unit, it is not shown again):\n  {}",
+                issued.code.as_str()
+            );
         }
         SurveyCommand::Deliver {
             campaign,

@@ -526,6 +526,13 @@ async fn the_command_line_follows_and_acts_on_a_campaign() {
     );
     assert!(ok, "{err}");
     assert!(out.contains("in_progress"));
+    // A lost letter: a new code is printed, and it opens the unit's saved answers.
+    let (ok, out, err) = justat_cli(data, &["survey", "reissue-code", &id, "AV-3"]);
+    assert!(ok, "{err}");
+    let new_code = out.lines().last().unwrap_or_default().trim().to_string();
+    assert_eq!(new_code.len(), 24, "{out}");
+    let (ok, _, err) = justat_cli(data, &["survey", "reissue-code", &id, "AV-404"]);
+    assert!(!ok && !err.is_empty(), "an unknown unit is refused");
     let (ok, _, err) = justat_cli(data, &["survey", "close", &id]);
     assert!(ok, "{err}");
     let (ok, out, err) = justat_cli(data, &["survey", "impute", &id]);
@@ -546,5 +553,18 @@ async fn the_command_line_follows_and_acts_on_a_campaign() {
         .unwrap();
     assert_eq!(events.last().unwrap().reason, "date à préciser");
     assert_eq!(events.last().unwrap().set_by, "cli:marc");
+    let granted = store
+        .respondent_by_code(
+            &new_code,
+            "192.0.2.10",
+            &ThrottlePolicy::per_ip(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&granted, CodeOutcome::Granted(who) if who.unit_code() == "AV-3"),
+        "the reissued code opens its unit"
+    );
     store.close().await;
 }
