@@ -725,6 +725,7 @@ pageTest('the head of service edits an operation of the programme, its history k
   assert.ok((await page.getByText('Motif : L’appariement des données n’est pas encore autorisé.').count()) === 1);
   assertNoPageProblems(problems, (p) => p.kind === 'console.error' && /status of 422/.test(p.text));
 });
+
 // ---- survey back office
 // The demo's statistician follows the campaign under way (the re-interview of the BAV
 // survey): its follow-up with the rates' charts and tables, a unit that submitted, and a
@@ -768,6 +769,8 @@ pageTest('a statistician follows a survey campaign, opens a unit and corrects an
   assert.ok((await page.getByText('relu avec le bureau par téléphone').count()) >= 1, 'the correction and its reason');
   await assertAccessible(page, 'survey unit after a correction');
   assertNoPageProblems(problems);
+});
+
 // ---- respondent portal
 // A court answers the demo questionnaire (surveys/bav-2025.toml) through /enquetes with an
 // access code the demo printed for its trial campaign: a filter hides a question, a blocking
