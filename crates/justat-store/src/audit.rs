@@ -165,6 +165,10 @@ pub(crate) async fn append(
 pub(crate) struct Write {
     tx: Transaction<'static, Any>,
     records: Vec<AuditRecord>,
+    // Whether the commit counts as a change of the public state (`public_state`): every
+    // transaction does unless it says otherwise, so a forgotten case costs a cache refill,
+    // never a stale public page.
+    changes_public_state: bool,
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
@@ -179,10 +183,22 @@ impl Write {
         self.records.push(record);
     }
 
+    /// Declares that this transaction changes nothing the public site shows (a respondent's
+    /// answers, a login's trace), so that frequent private writes do not empty the public
+    /// pages' cache.
+    pub(crate) fn leaves_public_state(&mut self) {
+        self.changes_public_state = false;
+    }
+
     /// Appends the queued audit entries and commits; dropping a `Write` instead rolls back.
     pub(crate) async fn commit(mut self, now: Timestamp) -> Result<(), StoreError> {
         for record in std::mem::take(&mut self.records) {
             append(&mut self.tx, &record, now).await?;
+        }
+        if self.changes_public_state {
+            sqlx::query("UPDATE public_state SET generation = generation + 1 WHERE id = 1")
+                .execute(&mut *self.tx)
+                .await?;
         }
         self.tx.commit().await?;
         Ok(())
@@ -200,6 +216,7 @@ impl Store {
         Ok(Write {
             tx,
             records: Vec::new(),
+            changes_public_state: true,
             _guard: guard,
         })
     }
@@ -207,6 +224,7 @@ impl Store {
     /// Records one change that has no other row to write (e.g. a failed login).
     pub async fn audit(&self, record: AuditRecord, now: Timestamp) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
+        w.leaves_public_state();
         w.record(record);
         w.commit(now).await
     }

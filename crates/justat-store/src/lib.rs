@@ -21,6 +21,7 @@ pub mod lake;
 mod migrate;
 mod passwords;
 pub mod programme;
+pub mod public_state;
 pub mod publications;
 pub mod runs;
 pub mod sdc;

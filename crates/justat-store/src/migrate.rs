@@ -110,6 +110,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_work_programme.sql"),
         postgres: include_str!("../migrations/postgres/0016_work_programme.sql"),
     },
+    Migration {
+        version: 17,
+        name: "public_state",
+        sqlite: include_str!("../migrations/sqlite/0017_public_state.sql"),
+        postgres: include_str!("../migrations/postgres/0017_public_state.sql"),
+    },
 ];
 
 /// A migration: one [`Store::migrate`] applied, or one [`Store::pending_migrations`] lists.

@@ -118,6 +118,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
+        w.leaves_public_state();
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash(token))
             .execute(w.conn())

@@ -13,6 +13,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod form;
 mod routes;
@@ -67,6 +68,8 @@ pub struct WebConfig {
     pub survey_contact: String,
     /// The release calendar's rules (essential collections, standard times, embargo windows).
     pub calendar: justat_model::calendar::CalendarPolicy,
+    /// How the public site's answers are kept rendered.
+    pub cache: cache::CacheSettings,
 }
 
 /// The site's address when none is configured: the default bind address (`justat serve`
@@ -100,6 +103,7 @@ impl Default for WebConfig {
             data_dir: std::path::PathBuf::from("justat-data"),
             surveys_dir: std::path::PathBuf::from("surveys"),
             survey_contact: String::new(),
+            cache: cache::CacheSettings::default(),
         }
     }
 }
@@ -136,6 +140,20 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Sources and chains.
     pub catalog: Arc<Catalog>,
+    /// The public site's answers kept rendered.
+    pub cache: Arc<cache::PublicCache>,
+}
+
+impl AppState {
+    /// The state of an application over `store` with these settings, its cache empty.
+    pub fn new(store: Store, config: WebConfig, catalog: Catalog) -> AppState {
+        AppState {
+            store,
+            cache: Arc::new(cache::PublicCache::new(config.cache.clone())),
+            config: Arc::new(config),
+            catalog: Arc::new(catalog),
+        }
+    }
 }
 
 /// The whole application.
@@ -171,6 +189,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::load_session,
+        ))
+        // Outside the session's lookup (a kept answer needs none) and inside the security
+        // headers, which every answer gets, kept or not.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cache::public_cache,
         ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(security::headers))

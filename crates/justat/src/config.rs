@@ -41,6 +41,13 @@ pub struct Config {
     pub log: String,
     /// The largest delivery uploaded through the back office, in MiB.
     pub max_upload_mib: u32,
+    /// Memory the public site's rendered answers may take, in MiB; 0 renders every request.
+    pub public_cache_mib: u32,
+    /// How often the server reads whether another process (the command line, a worker,
+    /// another server) changed what the public sees, in milliseconds: the longest such a
+    /// change takes to reach the cached pages. Release instants need no reading: a kept page
+    /// ends at the next one.
+    pub public_cache_poll_ms: u32,
     /// Memory the processing engine may use for a chain run before it spills to disk, in MiB.
     pub engine_memory_mib: u32,
     /// The longest line (CSV record) a delivery may hold, in KiB; a longer one refuses it.
@@ -107,6 +114,8 @@ impl Default for Config {
             max_body_kib: 64,
             log: "warn".into(),
             max_upload_mib: 2048,
+            public_cache_mib: 256,
+            public_cache_poll_ms: 200,
             engine_memory_mib: 1024,
             max_record_kib: 1024,
             max_decompressed_gib: 20,
@@ -167,6 +176,8 @@ const KEYS: &[&str] = &[
     "max_body_kib",
     "log",
     "max_upload_mib",
+    "public_cache_mib",
+    "public_cache_poll_ms",
     "engine_memory_mib",
     "max_record_kib",
     "max_decompressed_gib",

@@ -8,7 +8,6 @@ use jiff::SignedDuration;
 use justat_model::SessionPolicy;
 use justat_store::Store;
 use justat_web::{AppState, WebConfig};
-use std::sync::Arc;
 
 /// The web application's settings; `addr` is the address the server listens on, the site's
 /// address for feeds and the sitemap when `public_url` is not configured.
@@ -34,6 +33,12 @@ fn web_config(config: &Config, addr: std::net::SocketAddr) -> WebConfig {
             config.mail_from.clone()
         } else {
             config.mail_reply_to.clone()
+        },
+        cache: justat_web::cache::CacheSettings {
+            enabled: config.public_cache_mib > 0,
+            max_bytes: config.public_cache_mib as usize * 1024 * 1024,
+            poll: std::time::Duration::from_millis(u64::from(config.public_cache_poll_ms)),
+            ..justat_web::cache::CacheSettings::default()
         },
         ..WebConfig::default()
     }
@@ -133,11 +138,7 @@ pub async fn serve_store(config: &Config, store: Store) -> Result<()> {
     ));
     println!("listening on http://{addr}");
     tracing::info!(%addr, database = %justat_store::redact_url(&config.database_url()), "justat serving");
-    let state = AppState {
-        store: store.clone(),
-        config: Arc::new(web),
-        catalog: Arc::new(crate::jobs::catalog()),
-    };
+    let state = AppState::new(store.clone(), web, crate::jobs::catalog());
     justat_web::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;

@@ -262,6 +262,7 @@ impl Store {
     ) -> Result<CodeOutcome, StoreError> {
         let key = format!("survey-code-ip:{ip}");
         let mut w = self.begin_write().await?;
+        w.leaves_public_state();
         let state = crate::accounts::throttle_state(w.conn(), &key).await?;
         match policy.decide(&state, now) {
             ThrottleDecision::Allowed => {}
@@ -376,6 +377,7 @@ impl Store {
         check_save(save)?;
         let (campaign, unit_id) = (respondent.campaign_id, respondent.unit_id);
         let mut w = self.begin_write().await?;
+        w.leaves_public_state();
         Store::campaign_clock(w.conn(), campaign)
             .await?
             .check_accepts_answers(now)?;
@@ -508,6 +510,7 @@ impl Store {
     ) -> Result<ResponseStatus, StoreError> {
         let campaign = respondent.campaign_id;
         let mut w = self.begin_write().await?;
+        w.leaves_public_state();
         Store::campaign_clock(w.conn(), campaign)
             .await?
             .check_accepts_answers(now)?;
@@ -1035,6 +1038,7 @@ impl Store {
             ));
         }
         let mut w = self.begin_write().await?;
+        w.leaves_public_state();
         let clock = Store::campaign_clock(w.conn(), campaign).await?;
         if clock.state != CampaignState::Open {
             return Err(StoreError::Refused(format!(

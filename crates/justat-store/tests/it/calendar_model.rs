@@ -692,6 +692,31 @@ async fn check(
     list.sort();
     listed.sort();
     prop_assert_eq!(list, listed, "{}", at("public list"));
+    // The public pages' cache keeps a page until the next instant the store names: no
+    // instant of the model at which a version or a release becomes public may come before it
+    // (the store's may be earlier: other sequences' publications share the database).
+    let next = db.store.next_public_instant(now).await.unwrap();
+    for (p, pb) in model.pubs.iter().enumerate() {
+        let release = pb
+            .release
+            .filter(|r| r.status == ReleaseStatus::Confirmed)
+            .and_then(|_| pb.release_instant());
+        let versions = pb
+            .versions
+            .iter()
+            .filter(|v| v.state.was_released())
+            .filter_map(|v| pb.instant(v));
+        for t in release.into_iter().chain(versions).filter(|&t| t > now) {
+            prop_assert!(
+                next.is_some_and(|next| next <= t),
+                "{}",
+                at(&format!(
+                    "{} becomes public at {t}, after the next instant {next:?}",
+                    model.names[p].1
+                ))
+            );
+        }
+    }
     Ok(())
 }
 
@@ -704,6 +729,7 @@ async fn run_sequence(db: &TestDb, sequence: u32, ops: &[Op]) -> Result<(), Test
     };
     for (i, op) in ops.iter().enumerate() {
         let op = &model.resolve(op);
+        let generation = db.store.public_generation().await.unwrap();
         let store = apply_to_store(db, &model, op).await?;
         let expected = model.step(op);
         prop_assert_eq!(
@@ -713,6 +739,16 @@ async fn run_sequence(db: &TestDb, sequence: u32, ops: &[Op]) -> Result<(), Test
             i + 1,
             op
         );
+        // The public pages' cache is kept while the generation stays: every accepted change
+        // must move it, or a server would go on showing the state before the change.
+        if store.is_ok() && !matches!(op, Op::Advance { .. }) {
+            prop_assert!(
+                db.store.public_generation().await.unwrap() > generation,
+                "step {} {:?}: accepted without a new public generation",
+                i + 1,
+                op
+            );
+        }
         // A step changes one publication; the clock, all of them. Every publication is
         // checked again at the end, so that a step that changed another is caught.
         let only = match *op {

@@ -6,7 +6,7 @@ use crate::harness::{Server, justat_in, output_text as text};
 use std::path::Path;
 use std::time::Duration;
 
-fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let o = justat_in(dir, args, None);
     assert!(o.status.success(), "{args:?}: {}", text(&o));
     text(&o)
@@ -29,7 +29,7 @@ fn publication() -> String {
 const TITLE_WORDS: &str = "Secret jusqu";
 
 /// A data folder with a cube, the accounts, and the publication built, submitted and approved.
-fn prepared() -> tempfile::TempDir {
+pub(crate) fn prepared() -> tempfile::TempDir {
     let tmp = crate::harness::with_convictions_cube("3");
     let p = tmp.path();
     for (user, role) in [("sophie", "statistician"), ("chef", "head_of_service")] {
@@ -73,7 +73,7 @@ fn prepared() -> tempfile::TempDir {
 
 /// Announces the release confirmed at `at` (head of service, with the short-notice
 /// justification an essential indicator needs) and schedules the approved version on it.
-fn schedule_at(p: &Path, at: jiff::Timestamp) {
+pub(crate) fn schedule_at(p: &Path, at: jiff::Timestamp) {
     let at = at.to_string();
     let announce = [
         "calendar",

@@ -5,7 +5,6 @@ use justat_model::{Role, Username};
 use justat_store::{Actor, NewUser, Store};
 use justat_web::{AppState, WebConfig};
 use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE};
-use std::sync::Arc;
 
 pub struct Server {
     pub base: String,
@@ -105,11 +104,7 @@ impl Server {
         let store = Store::open_and_migrate(&url).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState {
-            store: store.clone(),
-            config: Arc::new(config),
-            catalog: Arc::new(catalog),
-        };
+        let state = AppState::new(store.clone(), config, catalog);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             justat_web::serve(listener, state, async {

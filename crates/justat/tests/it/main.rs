@@ -11,6 +11,7 @@ mod http_site;
 mod http_throttle;
 mod mail;
 mod programme;
+mod public_cache;
 mod publications;
 mod release_leaks;
 mod sdc;

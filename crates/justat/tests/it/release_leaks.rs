@@ -540,7 +540,14 @@ async fn every_back_office_and_embargo_room_response_is_private_and_never_stored
         .expect("a data file on the page");
     let anonymous = s.get(&file, None).await;
     assert_eq!(anonymous.status, 200, "{file}");
-    assert_eq!(anonymous.header("cache-control"), "public, max-age=300");
+    // The latest version's file may change with a correction: a cache keeps it a minute at
+    // most (a released version's own file is immutable: `public_cache`).
+    let age = anonymous.header("cache-control");
+    let age = age
+        .strip_prefix("public, max-age=")
+        .and_then(|a| a.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{file}: {age:?}"));
+    assert!(age <= 60, "{file}: kept {age} s");
     let logged = s.get(&file, Some(&recipient.cookie)).await;
     assert_eq!(logged.header("cache-control"), "private, no-store");
     s.stop().await;
