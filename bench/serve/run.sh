@@ -107,7 +107,7 @@ for t in "${TARGETS[@]}"; do
   code="$(curl -s "${hdr[@]}" -D "$WORK/h$i" -o "$WORK/nginx/root/t$i" -w '%{http_code}' "$J$path")"
   [[ "$code" == 200 ]] || { echo "$path: HTTP $code" >&2; exit 1; }
   ctype="$(grep -i '^content-type:' "$WORK/h$i" | head -1 | cut -d' ' -f2- | tr -d '\r')"
-  cenc="$(grep -i '^content-encoding:' "$WORK/h$i" | head -1 | cut -d' ' -f2- | tr -d '\r')"
+  cenc="$(grep -i '^content-encoding:' "$WORK/h$i" | head -1 | cut -d' ' -f2- | tr -d '\r' || true)"
   extra=""
   [[ -n "$cenc" ]] && extra="add_header Content-Encoding $cenc;"
   LOCATIONS+="    location = /t$i { types { } default_type \"$ctype\"; $extra }
@@ -217,7 +217,8 @@ for name, path, size, jr, jp, nr, np_, je, ne, coding in rows:
     ratio = float(jr) / float(nr)
     met = ratio >= 0.5 and float(jp) < 20 and je == "0ok"
     ok &= met
-    print(f"| {name} | {int(size):,} | {float(jr):,.0f} | {float(jp):.2f} ms | {float(nr):,.0f} | {float(np_):.2f} ms | {ratio:.2f} | {'met' if met else 'NOT MET'} |".replace(",", " "))
+    n = lambda x: f"{float(x):,.0f}".replace(",", " ")
+    print(f"| {name} | {n(size)} | {n(jr)} | {float(jp):.2f} ms | {n(nr)} | {float(np_):.2f} ms | {ratio:.2f} | {'met' if met else 'NOT MET'} |")
 print()
 print("release instant under load (256 connections, 5 s before to 5 s after):")
 print(f"  answers {inst['answers']} ({inst['before']} before, {inst['after']} after); 2xx before the instant: {inst['early_2xx']}; "

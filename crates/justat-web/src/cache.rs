@@ -11,7 +11,7 @@
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
@@ -105,7 +105,8 @@ struct Validator {
     modified: SystemTime,
 }
 
-/// A rendered answer with its compressed variants.
+/// A rendered answer with its compressed variants, and the header values every answer from
+/// it sends, made once.
 struct Entry {
     status: StatusCode,
     headers: HeaderMap,
@@ -114,6 +115,9 @@ struct Entry {
     brotli: Option<Bytes>,
     validator: Validator,
     immutable: bool,
+    // The entity tags of the identity, gzip and brotli bytes, and `Last-Modified`.
+    etags: [HeaderValue; 3],
+    last_modified: HeaderValue,
 }
 
 impl Entry {
@@ -378,13 +382,17 @@ async fn keep(cache: &PublicCache, key: &str, resp: Response) -> Result<Entry, R
     ] {
         headers.remove(name);
     }
+    let validator = cache.validator(key, digest);
+    let value = |s: String| HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static(""));
     Ok(Entry {
         status: parts.status,
         headers,
         identity,
         gzip,
         brotli,
-        validator: cache.validator(key, digest),
+        etags: [None, Some("gzip"), Some("br")].map(|c| value(etag(&validator.digest, c))),
+        last_modified: value(httpdate::fmt_http_date(validator.modified)),
+        validator,
         immutable,
     })
 }
@@ -416,19 +424,19 @@ fn respond(
     until: Timestamp,
     shared_max_age: u32,
 ) -> Response {
-    let (body, coding) = match encoding {
-        Encoding::Brotli if entry.brotli.is_some() => (entry.brotli.clone(), Some("br")),
+    let (body, coding, etag) = match encoding {
+        Encoding::Brotli if entry.brotli.is_some() => (entry.brotli.clone(), Some("br"), 2),
         Encoding::Brotli | Encoding::Gzip if entry.gzip.is_some() => {
-            (entry.gzip.clone(), Some("gzip"))
+            (entry.gzip.clone(), Some("gzip"), 1)
         }
-        _ => (None, None),
+        _ => (None, None, 0),
     };
     let body = body.unwrap_or_else(|| entry.identity.clone());
-    let etag = etag(&entry.validator.digest, coding);
     let cache_control = if entry.immutable {
-        IMMUTABLE.to_string()
+        HeaderValue::from_static(IMMUTABLE)
     } else {
-        cache_control(now, until, shared_max_age)
+        HeaderValue::from_str(&cache_control(now, until, shared_max_age))
+            .unwrap_or(HeaderValue::from_static("no-cache"))
     };
     let not_modified = conditions.not_modified(&entry.validator, entry.status);
     let mut resp = if not_modified {
@@ -462,20 +470,10 @@ fn respond(
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
         }
     }
-    let values: [(HeaderName, String); 4] = [
-        (header::ETAG, etag),
-        (
-            header::LAST_MODIFIED,
-            httpdate::fmt_http_date(entry.validator.modified),
-        ),
-        (header::CACHE_CONTROL, cache_control),
-        (header::VARY, "Accept-Encoding".to_string()),
-    ];
-    for (name, value) in values {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    }
+    h.insert(header::ETAG, entry.etags[etag].clone());
+    h.insert(header::LAST_MODIFIED, entry.last_modified.clone());
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     resp
 }
 
@@ -693,6 +691,7 @@ impl Conditions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderName;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
