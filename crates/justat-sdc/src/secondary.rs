@@ -960,7 +960,12 @@ mod tests {
         // The largest published cell, suppressed for nothing: a safe pattern with one more cell.
         let needless = (0..t.cells.len())
             .filter(|&c| t.cells[c].status == Status::Publishable)
-            .max_by(|&a, &b| t.cells[a].value.total_cmp(&t.cells[b].value).then(b.cmp(&a)))
+            .max_by(|&a, &b| {
+                t.cells[a]
+                    .value
+                    .total_cmp(&t.cells[b].value)
+                    .then(b.cmp(&a))
+            })
             .unwrap();
         t.cells[needless].status = Status::Secondary;
         assert!(audit(&t, true).unwrap().violations.is_empty());
@@ -972,7 +977,12 @@ mod tests {
         let primaries: Vec<bool> = t.cells.iter().map(|c| c.status.is_primary()).collect();
         let done = complete(&mut t).unwrap();
         assert!(done.released >= 1, "{done:?}");
-        assert_eq!(t.cells[needless].status, Status::Publishable, "{}", t.label(needless));
+        assert_eq!(
+            t.cells[needless].status,
+            Status::Publishable,
+            "{}",
+            t.label(needless)
+        );
         let now = t
             .cells
             .iter()
@@ -980,7 +990,10 @@ mod tests {
             .count();
         assert!(now < given, "{now} secondary cells, {given} given");
         assert_eq!(
-            t.cells.iter().map(|c| c.status.is_primary()).collect::<Vec<_>>(),
+            t.cells
+                .iter()
+                .map(|c| c.status.is_primary())
+                .collect::<Vec<_>>(),
             primaries
         );
         let report = audit(&t, true).unwrap();

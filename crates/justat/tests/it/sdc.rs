@@ -114,12 +114,20 @@ fn protect_writes_a_pattern_that_the_audit_accepts() {
         "of the starting pattern's released; audit: 0 exact disclosures, 0 interval violations",
         "secondary suppression and audit in ",
     ] {
-        assert!(text(&repaired).contains(line), "{line}: {}", text(&repaired));
+        assert!(
+            text(&repaired).contains(line),
+            "{line}: {}",
+            text(&repaired)
+        );
     }
     let opened = std::fs::read_to_string(p.join("opened.csv")).unwrap();
     let repaired = std::fs::read_to_string(p.join("repaired.csv")).unwrap();
     for (before, after) in opened.lines().zip(repaired.lines()) {
-        assert_eq!(before.ends_with(",A"), after.ends_with(",A"), "{before} / {after}");
+        assert_eq!(
+            before.ends_with(",A"),
+            after.ends_with(",A"),
+            "{before} / {after}"
+        );
     }
     let checked = justat(
         p,
