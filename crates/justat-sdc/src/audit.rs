@@ -489,6 +489,10 @@ pub fn failures_of(
     Ok(failures_and_witnesses(table, singletons, certificates, limit, among)?.0)
 }
 
+/// The failing primaries, each with the singleton whose attack breaks it (if any), and the
+/// witnesses found or checked.
+pub(crate) type Found = (Vec<(usize, Option<usize>)>, Vec<Certificate>);
+
 /// [`failures_of`], also returning the witnesses found or checked: what proves the primaries
 /// that passed, as the method's perturbations prove its own pattern (a caller finishing a
 /// pattern made elsewhere needs them to know what each suppression proves).
@@ -498,7 +502,7 @@ pub(crate) fn failures_and_witnesses(
     certificates: &[Certificate],
     limit: Option<usize>,
     among: Option<&[usize]>,
-) -> Result<(Vec<(usize, Option<usize>)>, Vec<Certificate>), AuditError> {
+) -> Result<Found, AuditError> {
     failures_in(
         table,
         &suppressed_equations(table),
@@ -591,7 +595,7 @@ fn failures_in(
     certificates: &[Certificate],
     limit: usize,
     among: Option<&[usize]>,
-) -> Result<(Vec<(usize, Option<usize>)>, Vec<Certificate>), AuditError> {
+) -> Result<Found, AuditError> {
     let cubes = Cubes::new(table);
     let mut failures: Vec<(usize, Option<usize>)> = Vec::new();
     // What each primary needs, up (0) and down (1): any movement at all for a cell asked no
