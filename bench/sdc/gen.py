@@ -15,6 +15,22 @@ below the first; the total itself is the TOTCODE `_T`).
 Frequencies are Zipf-skewed (courts s = 1.2, offences s = 1.2, on a seeded random ranking) so
 that many cells are small; the share of women depends on the offence; age bands are drawn
 independently. The same ROWS and SEED give the same files, byte for byte (numpy's PCG64).
+
+Usage: python gen.py cjn CODELIST_DIR CJN_EXTRACT OUT_DIR
+
+The second data shape, held out from every choice of the method's settings: the convictions
+written by `justat generate cjn` (its own generator: court weights, offence groups of
+convictions, sentences, ages and nationalities calibrated on the criminal record), turned into
+the same kind of files:
+  micro.csv          one record per conviction: TJ,OFF,SENT,SEX,AGE,NAT,ONE
+  court.csv/.hrc     TJ -> CA -> _T                      (CL_COURT, as above)
+  off2.csv/.hrc      NATINF offence -> G_* group -> _T    (CL_OFFENCE)
+  sent.csv/.hrc      sentence -> G_* group -> _T          (CL_SENTENCE: 14 sentences, 6 groups)
+  age.csv/.hrc       age band -> MIN / MAJ -> _T          (CL_AGE_BAND: the age at judgement in
+                     its 9 bands, 13-15 to 60+)
+SEX and NAT stay flat. The extract is read as `justat generate` writes it (Windows-1252,
+`;`-separated); a row whose code is not in the codelist would stop the script (none with the
+default --dirt 0).
 """
 
 import csv
@@ -90,7 +106,51 @@ def deep_offence(pairs):
     return out + below
 
 
+# CL_AGE_BAND's leaves by their lowest age, for the age at judgement.
+AGE_LEAVES = [(13, "Y13T15"), (16, "Y16T17"), (18, "Y18T20"), (21, "Y21T24"), (25, "Y25T29"),
+              (30, "Y30T39"), (40, "Y40T49"), (50, "Y50T59"), (60, "Y_GE60")]
+
+
+def age_band(age):
+    band = None
+    for low, code in AGE_LEAVES:
+        if age >= low:
+            band = code
+    if band is None:
+        raise ValueError(f"age {age} below the codelist's bands")
+    return band
+
+
+def cjn(codelists, extract, out):
+    """The convictions of `justat generate cjn` as micro.csv and the hierarchies of their
+    codelists (see the module's documentation)."""
+    out.mkdir(parents=True, exist_ok=True)
+    hier = {}
+    for name, codelist in (("court", "CL_COURT"), ("off2", "CL_OFFENCE"), ("sent", "CL_SENTENCE"),
+                           ("age", "CL_AGE_BAND")):
+        pairs = load_codelist(codelists / f"{codelist}.csv")
+        write_hierarchy(pairs, out / name)
+        hier[name] = set(leaves(pairs))
+    n = 0
+    with open(extract, newline="", encoding="cp1252") as f, \
+            open(out / "micro.csv", "w", newline="", encoding="utf-8") as g:
+        w = csv.writer(g, lineterminator="\n")
+        w.writerow(["TJ", "OFF", "SENT", "SEX", "AGE", "NAT", "ONE"])
+        for row in csv.DictReader(f, delimiter=";"):
+            rec = [row["court"], row["main_natinf"], row["main_sentence"], row["sex"],
+                   age_band(int(row["age"])), row["nationality"]]
+            for code, name in zip(rec[:3], ("court", "off2", "sent")):
+                if code not in hier[name]:
+                    raise ValueError(f"{extract}: `{code}` is not a leaf of {name}")
+            w.writerow(rec + [1])
+            n += 1
+    print(f"{n} convictions from {extract}")
+
+
 def main():
+    if sys.argv[1] == "cjn":
+        cjn(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+        return
     codelists, out, rows, seed = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

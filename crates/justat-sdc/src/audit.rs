@@ -486,13 +486,29 @@ pub fn failures_of(
     limit: Option<usize>,
     among: Option<&[usize]>,
 ) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
-    let limit = limit.unwrap_or(usize::MAX);
+    Ok(failures_and_witnesses(table, singletons, certificates, limit, among)?.0)
+}
+
+/// The failing primaries, each with the singleton whose attack breaks it (if any), and the
+/// witnesses found or checked.
+pub(crate) type Found = (Vec<(usize, Option<usize>)>, Vec<Certificate>);
+
+/// [`failures_of`], also returning the witnesses found or checked: what proves the primaries
+/// that passed, as the method's perturbations prove its own pattern (a caller finishing a
+/// pattern made elsewhere needs them to know what each suppression proves).
+pub(crate) fn failures_and_witnesses(
+    table: &Table,
+    singletons: bool,
+    certificates: &[Certificate],
+    limit: Option<usize>,
+    among: Option<&[usize]>,
+) -> Result<Found, AuditError> {
     failures_in(
         table,
         &suppressed_equations(table),
         singletons,
         certificates,
-        limit,
+        limit.unwrap_or(usize::MAX),
         among,
     )
 }
@@ -579,7 +595,7 @@ fn failures_in(
     certificates: &[Certificate],
     limit: usize,
     among: Option<&[usize]>,
-) -> Result<Vec<(usize, Option<usize>)>, AuditError> {
+) -> Result<Found, AuditError> {
     let cubes = Cubes::new(table);
     let mut failures: Vec<(usize, Option<usize>)> = Vec::new();
     // What each primary needs, up (0) and down (1): any movement at all for a cell asked no
@@ -685,7 +701,7 @@ fn failures_in(
         }
     }
     failures.sort();
-    Ok(failures)
+    Ok((failures, witnesses.list))
 }
 
 /// Audits the table's suppression pattern. With `singletons`, each primary cell with a single
@@ -705,7 +721,7 @@ pub fn audit_with(
     certificates: &[Certificate],
 ) -> Result<AuditReport, AuditError> {
     let eqs = suppressed_equations(table);
-    let found = failures_in(table, &eqs, singletons, certificates, usize::MAX, None)?;
+    let (found, _) = failures_in(table, &eqs, singletons, certificates, usize::MAX, None)?;
     let mut report = AuditReport::default();
     if found.is_empty() {
         return Ok(report);

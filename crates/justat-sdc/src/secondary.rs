@@ -744,12 +744,62 @@ pub fn protect_certified(table: &mut Table) -> Result<(usize, Vec<Certificate>),
     Ok((added, proofs.changes))
 }
 
-/// Completes a pattern given from elsewhere (e.g. by another tool; its secondary cells set):
-/// only the primaries the audit finds exposed are protected, so a pattern that passes the audit
-/// comes back unchanged. Returns how many cells were added.
-pub fn complete(table: &mut Table) -> Result<usize, SuppressionError> {
+/// What [`complete`] did to a pattern given from elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// Cells suppressed that the given pattern published.
+    pub added: usize,
+    /// Secondary cells of the given pattern published again.
+    pub released: usize,
+}
+
+/// Finishes a pattern given from elsewhere (e.g. by another tool; its secondary cells set) as
+/// [`protect`] finishes its own: the primaries the audit finds exposed are protected, then
+/// [`release`] publishes again the secondary cells the rest of the pattern makes useless (the
+/// given ones as much as those added; the primaries stay) and the audit's rounds run again, so
+/// a pattern returned has passed the same audit. What each given cell proves is known from the
+/// audit's witnesses of the given pattern, as [`protect`] knows it from its perturbations: a
+/// cell in none of them proves nothing the audit needed.
+pub fn complete(table: &mut Table) -> Result<Completion, SuppressionError> {
     let (ctx, mut suppressed) = searched(table);
-    repair(table, &ctx, &mut suppressed, &mut Proofs::default())
+    let given: Vec<bool> = table
+        .cells
+        .iter()
+        .map(|c| c.status == Status::Secondary)
+        .collect();
+    let before: Vec<bool> = suppressed
+        .iter()
+        .zip(&given)
+        .map(|(&s, &g)| s && !g)
+        .collect();
+    let reach = Reach::of(table);
+    let (_, witnesses) =
+        crate::audit::failures_and_witnesses(table, true, &[], reach.audit_cells, None).map_err(
+            |e| SuppressionError::Solver {
+                cell: e.cell,
+                message: e.message,
+            },
+        )?;
+    let mut proofs = Proofs::default();
+    for witness in witnesses {
+        proofs.record(table, witness);
+    }
+    repair(table, &ctx, &mut suppressed, &mut proofs)?;
+    for _ in 0..reach.releases {
+        if release::release(table, &ctx, &mut suppressed, &mut proofs, &before)? == 0 {
+            break;
+        }
+        repair(table, &ctx, &mut suppressed, &mut proofs)?;
+    }
+    let secondary = |c: usize| table.cells[c].status == Status::Secondary;
+    Ok(Completion {
+        added: (0..table.cells.len())
+            .filter(|&c| secondary(c) && !given[c])
+            .count(),
+        released: (0..table.cells.len())
+            .filter(|&c| given[c] && !secondary(c))
+            .count(),
+    })
 }
 
 /// Rounds of audit ([`crate::audit::failures`], singleton attacks included) and protection of
@@ -882,17 +932,77 @@ mod tests {
     }
 
     #[test]
-    fn completing_leaves_a_safe_pattern_alone_and_repairs_an_unsafe_one() {
+    fn completing_keeps_a_safe_pattern_safe_and_repairs_an_unsafe_one() {
         let mut t = five_courts();
         protect(&mut t).unwrap();
+        let primaries: Vec<bool> = t.cells.iter().map(|c| c.status.is_primary()).collect();
         let safe: Vec<Status> = t.cells.iter().map(|c| c.status).collect();
-        assert_eq!(complete(&mut t).unwrap(), 0);
-        assert_eq!(t.cells.iter().map(|c| c.status).collect::<Vec<_>>(), safe);
+        let done = complete(&mut t).unwrap();
+        assert_eq!(done.added, 0, "{done:?}");
+        assert!(audit(&t, true).unwrap().violations.is_empty());
         let opened = safe.iter().position(|&s| s == Status::Secondary).unwrap();
+        let mut t = five_courts();
+        for (cell, &s) in t.cells.iter_mut().zip(&safe) {
+            cell.status = s;
+        }
         t.cells[opened].status = Status::Publishable;
         assert!(!audit(&t, true).unwrap().violations.is_empty());
-        assert!(complete(&mut t).unwrap() >= 1);
+        assert!(complete(&mut t).unwrap().added >= 1);
         assert!(audit(&t, true).unwrap().violations.is_empty());
+        let kept: Vec<bool> = t.cells.iter().map(|c| c.status.is_primary()).collect();
+        assert_eq!(kept, primaries, "the primaries stay");
+    }
+
+    #[test]
+    fn completing_releases_a_needless_suppression_of_the_given_pattern() {
+        let mut t = five_courts();
+        protect(&mut t).unwrap();
+        // The largest published cell, suppressed for nothing: a safe pattern with one more cell.
+        let needless = (0..t.cells.len())
+            .filter(|&c| t.cells[c].status == Status::Publishable)
+            .max_by(|&a, &b| {
+                t.cells[a]
+                    .value
+                    .total_cmp(&t.cells[b].value)
+                    .then(b.cmp(&a))
+            })
+            .unwrap();
+        t.cells[needless].status = Status::Secondary;
+        assert!(audit(&t, true).unwrap().violations.is_empty());
+        let given = t
+            .cells
+            .iter()
+            .filter(|c| c.status == Status::Secondary)
+            .count();
+        let primaries: Vec<bool> = t.cells.iter().map(|c| c.status.is_primary()).collect();
+        let done = complete(&mut t).unwrap();
+        assert!(done.released >= 1, "{done:?}");
+        assert_eq!(
+            t.cells[needless].status,
+            Status::Publishable,
+            "{}",
+            t.label(needless)
+        );
+        let now = t
+            .cells
+            .iter()
+            .filter(|c| c.status == Status::Secondary)
+            .count();
+        assert!(now < given, "{now} secondary cells, {given} given");
+        assert_eq!(
+            t.cells
+                .iter()
+                .map(|c| c.status.is_primary())
+                .collect::<Vec<_>>(),
+            primaries
+        );
+        let report = audit(&t, true).unwrap();
+        assert_eq!(
+            (report.exact_disclosures, report.interval_violations),
+            (0, 0),
+            "{:?}",
+            report.violations
+        );
     }
 
     /// A 3 × 3 table whose suppressed cells form one cycle of six, A X → A Y → B Y → B Z →
