@@ -127,7 +127,9 @@ j_peak = max(x[2] for x in j) / 2**20
 d_s = statistics.median(d)
 rows, units = j_steps[0], j_steps[-2]
 print()
-print(f"penal chain on {rows:,} rows, {units:,} units (offender in a case), {rows / units:.2f} rows per unit, {cells:,} cells".replace(",", " "))
+def sp(n):
+    return f"{n:,}".replace(",", " ")
+print(f"penal chain on {sp(rows)} rows, {sp(units)} units (offender in a case), {rows / units:.2f} rows per unit, {sp(cells)} cells")
 print(f"  justat (DataFusion): {j_engine:6.2f} s in the engine, median of {runs} ({j_wall:.2f} s for the whole command); peak memory {j_peak:.0f} MiB (largest of {runs}; goal <= 2048)")
 print(f"  duckdb             : {d_s:6.2f} s, median of {runs}")
 print(f"  ratio justat/duckdb: {j_engine / d_s:.2f}   (goal <= 1.0)")
