@@ -214,8 +214,11 @@ fn penal_calibration_follows_the_national_orders_of_magnitude() {
     let rows = table(SourceKind::Penal, &files[0]);
     let data = &rows[1..];
     let n = data.len();
-    // 3.09 M cases × 56.7 % with an author × 1.17 offenders ≈ 2.05 M rows at scale 1.
-    assert_near("rows", n as f64, 20_500.0, 600.0);
+    // 3.09 M cases × 56.7 % with an author × 1.17 offenders ≈ 2.05 M offenders at scale 1,
+    // each with 1.6 offences on average, one row per offence.
+    let offenders: HashSet<(&str, &str)> = data.iter().map(|r| (&*r[0], &*r[1])).collect();
+    assert_near("offenders", offenders.len() as f64, 20_500.0, 600.0);
+    assert_near("rows", n as f64, 20_500.0 * 1.6, 1_200.0);
     let offences = codelist("CL_OFFENCE");
     let orientation = codelist("CL_ORIENTATION");
     let classes: HashMap<&str, &str> = include_str!("../data/offences.csv")
@@ -303,6 +306,54 @@ fn penal_calibration_follows_the_national_orders_of_magnitude() {
         "Mende is far smaller than Bobigny"
     );
     assert!(largest > 15 * sizes[sizes.len() / 10]);
+}
+
+#[test]
+fn penal_rows_are_offences_several_per_offender_in_a_case() {
+    let (_d, files) = run(&GenerateOptions::new(
+        SourceKind::Penal,
+        2021..=2021,
+        0.005,
+        5,
+    ));
+    let rows = table(SourceKind::Penal, &files[0]);
+    let mut units: HashMap<(&str, &str), Vec<&Vec<String>>> = HashMap::new();
+    for r in &rows[1..] {
+        units.entry((&r[0], &r[1])).or_default().push(r);
+    }
+    let n = rows.len() - 1;
+    assert_near(
+        "offences per offender",
+        n as f64 / units.len() as f64,
+        1.6,
+        0.05,
+    );
+    let several = units.values().filter(|u| u.len() > 1).count();
+    assert_near(
+        "offenders with several offences",
+        share(several, units.len()),
+        0.37,
+        0.02,
+    );
+    let offences = codelist("CL_OFFENCE");
+    let mut mixed_groups = 0;
+    for unit in units.values() {
+        // What belongs to the offender and the case is the same on each of its offences.
+        for r in unit {
+            for c in [2, 3, 4, 7, 8, 9, 10, 11] {
+                assert_eq!(r[c], unit[0][c], "column {c} of {:?}", unit[0]);
+            }
+        }
+        let natinf: HashSet<&str> = unit.iter().map(|r| &*r[5]).collect();
+        assert_eq!(natinf.len(), unit.len(), "distinct offences: {:?}", unit[0]);
+        let groups: HashSet<&str> = unit
+            .iter()
+            .map(|r| offences.parent(&r[5]).unwrap())
+            .collect();
+        mixed_groups += usize::from(groups.len() > 1);
+    }
+    // The unit step's min(offence_group) has a choice to make for these offenders.
+    assert!(mixed_groups * 5 > several, "{mixed_groups} of {several}");
 }
 
 fn parse_french(s: &str) -> i32 {

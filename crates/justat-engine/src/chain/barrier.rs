@@ -10,7 +10,9 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::error::DataFusionError;
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::prelude::{DataFrame, SessionContext};
+use futures::StreamExt;
 use std::sync::Arc;
 
 /// What a run has counted so far, in the manifest's terms.
@@ -33,6 +35,7 @@ struct Pending {
     target: PendingTarget,
 }
 
+#[derive(Clone, Copy)]
 enum PendingTarget {
     /// Rows after a step (position in [`Tally::steps`]).
     Step(usize),
@@ -75,6 +78,11 @@ impl Segment {
             },
         });
         self.columns.push(flag.to_string());
+    }
+
+    /// Whether the segment has nothing to count nor drop.
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty() && self.pending.is_empty()
     }
 
     /// Counts the rows still alive now as the rows after the step at `step` in the tally.
@@ -170,6 +178,231 @@ pub(super) async fn flush(
         .await?;
     *seg = Segment::default();
     Ok(kept)
+}
+
+/// What the one pass of [`flush_streamed`] counted and quarantined, once its rows are read.
+pub(super) struct Counted {
+    /// Per pending count, in the segment's order.
+    counts: Vec<u64>,
+    /// Per collected rule (position in [`Tally::rules`]), its rejected rows.
+    rejected: Vec<(usize, Vec<RecordBatch>)>,
+    targets: Vec<PendingTarget>,
+}
+
+/// The counts and quarantine of a [`flush_streamed`], delivered when its rows have all been
+/// read by the step after the barrier.
+pub(super) struct Deferred(tokio::sync::oneshot::Receiver<Counted>);
+
+impl Deferred {
+    /// Puts the counts and the quarantine into the tally. Fails if the step after the
+    /// barrier did not read every row (the counts would be partial).
+    pub async fn settle(self, tally: &mut Tally) -> Result<(), DataFusionError> {
+        let counted = self.0.await.map_err(|_| {
+            DataFusionError::Internal(
+                "the rows of the per-row steps were not all read: no counts".into(),
+            )
+        })?;
+        for (n, target) in counted.counts.iter().zip(&counted.targets) {
+            match target {
+                PendingTarget::Step(s) => tally.steps[*s].rows_after = *n,
+                PendingTarget::Rule { at, .. } => tally.rules[*at].failed = *n,
+            }
+        }
+        for (at, batches) in &counted.rejected {
+            if tally.rules[*at].failed == 0 {
+                continue;
+            }
+            let rule = &tally.rules[*at];
+            let out = quarantine_rows(batches, &rule.id, &rule.message)
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            tally.quarantine.extend(out);
+        }
+        Ok(())
+    }
+}
+
+/// A table that streams, once, the rows another task produces.
+struct Once {
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    stream: std::sync::Mutex<Option<datafusion::physical_plan::SendableRecordBatchStream>>,
+}
+
+impl std::fmt::Debug for Once {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Once")
+    }
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for Once {
+    fn schema(&self) -> &datafusion::arrow::datatypes::SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::physical_plan::SendableRecordBatchStream {
+        let taken = self.stream.lock().ok().and_then(|mut s| s.take());
+        taken.unwrap_or_else(|| {
+            // A plan reading these rows twice would see half of them: it fails instead.
+            let mut b = RecordBatchReceiverStream::builder(self.schema.clone(), 1);
+            b.spawn(async {
+                Err(DataFusionError::Internal(
+                    "the rows after a barrier can be read only once".into(),
+                ))
+            });
+            b.build()
+        })
+    }
+}
+
+/// The same as [`flush`], in a single pass over the rows shared with the step after the
+/// barrier: the rows it keeps stream into that step while their counts and quarantine are
+/// taken on the way, delivered by [`Deferred::settle`] once the step has read them all. For a
+/// step that reads its rows exactly once (a unit written to scratch): three scans become one,
+/// and the scan and the step run side by side on two cores. The input's order, when the plan
+/// keeps it, is declared on the kept rows, so a unit on it still aggregates by streaming.
+pub(super) async fn flush_streamed(
+    ctx: &SessionContext,
+    df: DataFrame,
+    seg: &mut Segment,
+    at: usize,
+) -> Result<(DataFrame, Deferred), DataFusionError> {
+    let name = format!("seg{at}");
+    let _ = ctx.deregister_table(name.as_str());
+    ctx.register_table(name.as_str(), df.into_view())?;
+    let mut select = vec!["*".to_string()];
+    for (k, p) in seg.pending.iter().enumerate() {
+        select.push(format!("({}) AS __n{k}", p.condition));
+    }
+    select.push(format!("({}) AS __alive", seg.alive()));
+    let flagged = ctx
+        .sql_with_options(
+            &format!("SELECT {} FROM {name}", select.join(", ")),
+            read_only(),
+        )
+        .await?;
+    let plan = flagged.create_physical_plan().await?;
+    let schema = plan.schema();
+    let position = |n: &str| schema.index_of(n);
+    let pending: Vec<usize> = (0..seg.pending.len())
+        .map(|k| position(&format!("__n{k}")))
+        .collect::<Result<_, _>>()?;
+    let alive = position("__alive")?;
+    let kept_columns: Vec<usize> = (0..pending.first().copied().unwrap_or(alive))
+        .filter(|&c| !seg.columns.contains(schema.field(c).name()))
+        .collect();
+    let kept_schema = Arc::new(schema.project(&kept_columns)?);
+    // A rejected row goes to the first collected rule it fails, as in `collect_quarantine`.
+    let collected: Vec<(usize, usize)> = seg
+        .pending
+        .iter()
+        .zip(&pending)
+        .filter_map(|(p, &col)| match p.target {
+            PendingTarget::Rule { at, collect: true } => Some((col, at)),
+            _ => None,
+        })
+        .collect();
+    let order = kept_order(&plan, &kept_schema);
+    let targets: Vec<PendingTarget> = seg.pending.iter().map(|p| p.target).collect();
+    let stream = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx())?;
+    let (done, deferred) = tokio::sync::oneshot::channel();
+    let mut builder = RecordBatchReceiverStream::builder(kept_schema.clone(), 2);
+    let tx = builder.tx();
+    builder.spawn(async move {
+        let mut stream = stream;
+        let mut counts = vec![0u64; pending.len()];
+        let mut rejected: Vec<(usize, Vec<RecordBatch>)> =
+            collected.iter().map(|&(_, at)| (at, Vec::new())).collect();
+        let mut reading = true;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            for (n, &col) in counts.iter_mut().zip(&pending) {
+                *n += as_bool(&batch, col)?.true_count() as u64;
+            }
+            let rows = batch.project(&kept_columns)?;
+            let mut taken: Option<BooleanArray> = None;
+            for (k, &(col, _)) in collected.iter().enumerate() {
+                let fails = as_bool(&batch, col)?;
+                if fails.true_count() == 0 {
+                    continue;
+                }
+                let mine = match &taken {
+                    None => fails.clone(),
+                    Some(t) => datafusion::arrow::compute::and_not(fails, t)?,
+                };
+                rejected[k]
+                    .1
+                    .push(datafusion::arrow::compute::filter_record_batch(
+                        &rows, &mine,
+                    )?);
+                taken = Some(match taken {
+                    None => fails.clone(),
+                    Some(t) => datafusion::arrow::compute::or(&t, fails)?,
+                });
+            }
+            let kept =
+                datafusion::arrow::compute::filter_record_batch(&rows, as_bool(&batch, alive)?)?;
+            // Once the reader has gone, the rows are still counted to the end; its own error
+            // says why it went.
+            if reading && kept.num_rows() > 0 && tx.send(Ok(kept)).await.is_err() {
+                reading = false;
+            }
+        }
+        let _ = done.send(Counted {
+            counts,
+            rejected,
+            targets,
+        });
+        Ok(())
+    });
+    let table = datafusion::catalog::streaming::StreamingTable::try_new(
+        kept_schema.clone(),
+        vec![Arc::new(Once {
+            schema: kept_schema,
+            stream: std::sync::Mutex::new(Some(builder.build())),
+        })],
+    )?
+    .with_sort_order(order);
+    *seg = Segment::default();
+    Ok((ctx.read_table(Arc::new(table))?, Deferred(deferred)))
+}
+
+/// Column `col` of `batch`, a boolean flag.
+fn as_bool(batch: &RecordBatch, col: usize) -> Result<&BooleanArray, DataFusionError> {
+    batch
+        .column(col)
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .ok_or_else(|| DataFusionError::Internal(format!("flag column {col} is not boolean")))
+}
+
+/// The order of `plan`'s single output stream, as far as it is on columns the kept rows have.
+fn kept_order(
+    plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    kept: &Schema,
+) -> Vec<datafusion::logical_expr::SortExpr> {
+    use datafusion::physical_plan::ExecutionPlanProperties;
+    if plan.output_partitioning().partition_count() != 1 {
+        return Vec::new();
+    }
+    let Some(ordering) = plan.output_ordering() else {
+        return Vec::new();
+    };
+    ordering
+        .iter()
+        .map_while(|e| {
+            let c = e
+                .expr
+                .downcast_ref::<datafusion::physical_expr::expressions::Column>()?;
+            let name = plan.schema().field(c.index()).name().clone();
+            kept.index_of(&name).ok()?;
+            Some(
+                datafusion::prelude::col(datafusion::common::Column::new_unqualified(name))
+                    .sort(!e.options.descending, e.options.nulls_first),
+            )
+        })
+        .collect()
 }
 
 /// Reads, in one pass over the segment's table `name`, the rows of every error rule that failed

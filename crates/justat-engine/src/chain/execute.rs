@@ -1,7 +1,7 @@
 //! Executing a chain over staging files: the DataFusion session (sorted inputs, memory limit),
 //! then each step in turn, the per-row steps counted at each barrier, until the cube.
 
-use super::barrier::{Segment, Tally, flush};
+use super::barrier::{Segment, Tally, flush, flush_streamed};
 use super::file::{Chain, Step};
 use super::steps::{self, CubeFile, Outcome, Rows, Scratch};
 use crate::EngineError;
@@ -112,7 +112,16 @@ async fn execute_steps(
         );
         let fail = |e: &dyn std::fmt::Display| step_error(chain, i, step, e);
         let started = std::time::Instant::now();
-        if step.is_barrier() {
+        let mut deferred = None;
+        if matches!(step, Step::Unit { .. }) && scratch.dir.is_some() && !seg.is_empty() {
+            // The unit reads its rows once, into its scratch file: the barrier's counts and
+            // quarantine are taken on the way (see `flush_streamed`).
+            let (next, counted) = flush_streamed(&ctx, df, &mut seg, i)
+                .await
+                .map_err(|e| fail(&e))?;
+            df = next;
+            deferred = Some(counted);
+        } else if step.is_barrier() {
             df = flush(&ctx, &mut tally, df, &mut seg, i)
                 .await
                 .map_err(|e| fail(&e))?;
@@ -132,7 +141,11 @@ async fn execute_steps(
             at: i,
         };
         let outcome = steps::apply(chain, step, rows, &mut seg, &mut tally.rules, scratch);
-        let rows_after = match outcome.await.map_err(|e| fail(&e))? {
+        let outcome = outcome.await.map_err(|e| fail(&e))?;
+        if let Some(counted) = deferred {
+            counted.settle(&mut tally).await.map_err(|e| fail(&e))?;
+        }
+        let rows_after = match outcome {
             Outcome::PerRow(next) => {
                 df = next;
                 // Counted at the next barrier, with the other per-row steps.

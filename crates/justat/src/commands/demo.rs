@@ -90,7 +90,8 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
 ];
 
 /// The demo's extracts: source, scale, share of dirt, chain. Small scales keep the demo quick
-/// (penal ≈ 10,000 rows a year); prison at a tenth keeps several persons per establishment.
+/// (penal ≈ 10,000 offenders, 16,000 rows a year); prison at a tenth keeps several persons per
+/// establishment.
 const DEMO_DATA: &[(SourceKind, f64, f64, &str)] = &[
     (SourceKind::Penal, 0.005, 0.01, "penal_orientations"),
     (SourceKind::Cjn, 0.01, 0.0, "cjn_convictions"),
