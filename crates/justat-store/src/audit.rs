@@ -9,6 +9,8 @@ use justat_model::audit::EntryContent;
 use justat_model::{AuditEntry, AuditHead, ChainBreak, Sha256Hex};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Who did something.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +171,7 @@ pub(crate) struct Write {
     // transaction does unless it says otherwise, so a forgotten case costs a cache refill,
     // never a stale public page.
     changes_public_state: bool,
+    public_writes: Arc<AtomicU64>,
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
@@ -201,6 +204,9 @@ impl Write {
                 .await?;
         }
         self.tx.commit().await?;
+        if self.changes_public_state {
+            self.public_writes.fetch_add(1, Ordering::Release);
+        }
         Ok(())
     }
 }
@@ -217,8 +223,15 @@ impl Store {
             tx,
             records: Vec::new(),
             changes_public_state: true,
+            public_writes: self.public_writes.clone(),
             _guard: guard,
         })
+    }
+
+    /// How many public-state changes this process has committed (see `public_generation`,
+    /// which counts every process's).
+    pub fn public_writes_here(&self) -> u64 {
+        self.public_writes.load(Ordering::Acquire)
     }
 
     /// Records one change that has no other row to write (e.g. a failed login).

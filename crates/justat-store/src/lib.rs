@@ -241,6 +241,9 @@ pub struct Store {
     write_lock: Arc<Mutex<()>>,
     // Where the audit log's signed checkpoints go, outside the database (see `checkpoints`).
     checkpoints: Option<Arc<CheckpointConfig>>,
+    // The public-state changes this process committed, so that its own writes reach its cached
+    // pages at once, without waiting for the next read of the public generation.
+    public_writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -348,6 +351,7 @@ impl Store {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            public_writes: Arc::default(),
             checkpoints: None,
         })
     }

@@ -90,6 +90,9 @@ struct Shelf {
 struct Checked {
     generation: Option<i64>,
     at: Instant,
+    // This process's own public writes when the generation was read: a write since makes the
+    // next request read it again at once.
+    local: u64,
 }
 
 /// One address's answer for one generation, rendered by the first request that asks for it
@@ -141,23 +144,30 @@ impl PublicCache {
             generation: Mutex::new(Checked {
                 generation: None,
                 at: Instant::now(),
+                local: 0,
             }),
             polling: AtomicBool::new(false),
             validators: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The public generation, read from the store unless read less than `poll` ago; while
-    /// one request reads it, the others go on with the one read before.
+    /// The public generation, read from the store unless read less than `poll` ago and this
+    /// process wrote nothing public since; while one request reads it, the others go on with
+    /// the one read before (unless this process wrote since: then each reads it).
     async fn generation(&self, store: &justat_store::Store) -> Option<i64> {
-        let known = {
+        let local = store.public_writes_here();
+        let (known, wrote_here) = {
             let checked = self.generation.lock().ok()?;
-            if checked.generation.is_some() && checked.at.elapsed() < self.settings.poll {
+            let wrote_here = checked.local != local;
+            if checked.generation.is_some()
+                && !wrote_here
+                && checked.at.elapsed() < self.settings.poll
+            {
                 return checked.generation;
             }
-            checked.generation
+            (checked.generation, wrote_here)
         };
-        let strict = self.settings.poll.is_zero() || known.is_none();
+        let strict = self.settings.poll.is_zero() || known.is_none() || wrote_here;
         if !strict && self.polling.swap(true, Ordering::AcqRel) {
             return known;
         }
@@ -170,6 +180,7 @@ impl PublicCache {
                 if let Ok(mut checked) = self.generation.lock() {
                     checked.generation = Some(g);
                     checked.at = Instant::now();
+                    checked.local = local;
                 }
                 Some(g)
             }
